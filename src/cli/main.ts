@@ -1,0 +1,51 @@
+/**
+ * The `el4ner` command line. Every file in ./commands registers one or more sub-commands
+ * (`export function register(program: Command): void`). Command modules import heavy
+ * dependencies (node-llama-cpp, fastify, bullmq) lazily inside their actions so that
+ * `el4ner --help` and light commands start fast.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, InputError } from '../core/errors.js';
+
+const VERSION = '0.1.0';
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command();
+  program
+    .name('el4ner')
+    .description('Named entity recognition with an ensemble of small LLMs (EL4NER), a CRF tagger and fusion')
+    .version(VERSION)
+    .showHelpAfterError();
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+  const files = readdirSync(dir)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.map'))
+    .sort();
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { register?: (p: Command) => void };
+    mod.register?.(program);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = await buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof InputError || err instanceof ConfigError) {
+      process.stderr.write(`el4ner: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`el4ner: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The configuration file (YAML or JSON), validated with zod. Every key an issue names is here;
+ * unknown keys are errors so that typos never pass silently.
+ */
+import { z } from 'zod';
+
+const name = z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, _ . : -');
+
+const common = {
+  name,
+  /** Requests in flight at once for this model. */
+  concurrency: z.number().int().positive().default(4),
+  /** Request timeout in milliseconds. */
+  timeoutMs: z.number().int().positive().default(120_000),
+  /** Attempts per request (1 = no retry). */
+  maxAttempts: z.number().int().positive().default(4),
+  temperature: z.number().min(0).max(2).default(0),
+  maxTokens: z.number().int().positive().default(512),
+  seed: z.number().int().optional(),
+};
+
+export const openaiModelSchema = z
+  .object({
+    ...common,
+    engine: z.literal('openai'),
+    baseUrl: z.string().url(),
+    model: z.string().min(1),
+    /** Name of the environment variable holding the API key (the key itself never goes in the file). */
+    apiKeyEnv: z.string().optional(),
+    /** Server flavour, for structured-output and logprob fallbacks. 'auto' guesses from the base URL. */
+    server: z.enum(['auto', 'openai', 'vllm', 'sglang', 'llama.cpp', 'ollama', 'lmstudio']).default('auto'),
+    /** Use this model for embeddings instead of chat (OpenAI-compatible /embeddings). */
+    embeddingModel: z.string().optional(),
+  })
+  .strict();
+
+export const llamaCppModelSchema = z
+  .object({
+    ...common,
+    engine: z.literal('llama-cpp'),
+    /** A local .gguf path or an hf:<user>/<repo>/<file> URI (downloaded once into modelCacheDir). */
+    path: z.string().min(1),
+    modelCacheDir: z.string().optional(),
+    contextSize: z.number().int().positive().optional(),
+    /** Context sequences sharing the loaded model. */
+    parallel: z.number().int().positive().default(2),
+    threads: z.number().int().positive().optional(),
+    lora: z.array(z.object({ path: z.string(), scale: z.number().default(1) }).strict()).optional(),
+    embedding: z.boolean().default(false),
+  })
+  .strict();
+
+export const modelSchema = z.discriminatedUnion('engine', [openaiModelSchema, llamaCppModelSchema]);
+
+export const stageSwitchesSchema = z
+  .object({
+    /** span-level (the paper), sentence-embedding, random, none (zero-shot). */
+    retrieval: z.enum(['span-level', 'sentence-embedding', 'random', 'none']).default('span-level'),
+    /** union of all backbones, or one model's spans ('single' uses `singleModel`). */
+    extraction: z.enum(['union', 'single']).default('union'),
+    classification: z.enum(['vote', 'weighted-vote', 'single']).default('vote'),
+    verification: z.boolean().default(true),
+    /** Off: one joint extract-and-type call per backbone instead of separate stages. */
+    decomposition: z.boolean().default(true),
+    /** The model used by 'single' extraction / classification. */
+    singleModel: name.optional(),
+  })
+  .strict();
+
+export const retrievalSchema = z
+  .object({
+    mode: z.enum(['span-level', 'sentence-embedding', 'random', 'none']).optional(),
+    k: z.number().int().min(0).max(64).default(5),
+    /** POS weights of spans: 'default' = PROPN 4, NOUN 2, PRON 1; 'paper-rank' = PROPN 1, NOUN 2, PRON 4. */
+    weights: z
+      .union([
+        z.enum(['default', 'paper-rank']),
+        z.object({ PROPN: z.number(), NOUN: z.number(), PRON: z.number(), other: z.number().default(1) }).strict(),
+      ])
+      .default('default'),
+    posOf: z.enum(['first', 'head']).default('first'),
+    /** Candidate spans of pool sentences: gold spans, or zero-shot LLM pre-extraction as in the paper. */
+    poolSpans: z.enum(['gold', 'llm']).default('gold'),
+    seed: z.number().int().default(13),
+  })
+  .strict();
+
+export const fusionSchema = z
+  .object({
+    /** Path of a CRF model written by `el4ner train-slm`. */
+    slm: z.string().min(1),
+    /** The LLM (model name) that tags inline for fusion. */
+    llm: name.optional(),
+    lambda: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
+    /** Which LLM probability drives S_L: the type label's first token, or the boundary tokens. */
+    probability: z.enum(['category', 'boundary', 'mean']).default('category'),
+    /** Let the SLM vote in the EL4NER ensemble as one more backbone. */
+    voter: z.boolean().default(false),
+  })
+  .strict();
+
+export const expertSchema = z
+  .object({
+    name,
+    /** The model (from `models`) this expert runs on. */
+    model: name,
+    lora: z.array(z.object({ path: z.string(), scale: z.number().default(1) }).strict()).optional(),
+    /** The expert's source domain: sample texts (a JSONL/text file) or a stored embedding centroid. */
+    domain: z
+      .object({
+        samples: z.string().optional(),
+        texts: z.array(z.string()).optional(),
+        centroid: z.array(z.number()).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Measured reliability per entity type (written by `select`/`tune`), used as vote weights. */
+    weights: z.record(z.string(), z.number()).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    models: z.array(modelSchema).default([]),
+    /** Backbones of the ensemble (model names); default: every chat model. */
+    backbones: z.array(name).optional(),
+    /** The model that verifies typed entities. Default: the first backbone. */
+    verifier: name.optional(),
+    /** Model used for span embeddings; without one, a lexical character n-gram embedder runs offline. */
+    embedding: z.object({ model: name }).strict().optional(),
+    /** Entity types; taken from the pool when absent. */
+    labels: z.array(z.string().min(1)).optional(),
+    /** Descriptions of labels shown to the models. */
+    labelDescriptions: z.record(z.string(), z.string()).optional(),
+    /** Labelled demonstration pool: a JSONL file or an index folder written by `el4ner index`. */
+    pool: z.string().optional(),
+    retrieval: retrievalSchema.default({ k: 5, weights: 'default', posOf: 'first', poolSpans: 'gold', seed: 13 }),
+    stages: stageSwitchesSchema.default({
+      retrieval: 'span-level',
+      extraction: 'union',
+      classification: 'vote',
+      verification: true,
+      decomposition: true,
+    }),
+    /** Vote weights per model, optionally per type: {model: number | {TYPE: number}}. */
+    voteWeights: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])).optional(),
+    /** Max characters per model input; longer documents are split into sentences / chunks. */
+    maxChars: z.number().int().positive().default(1500),
+    /** Sentences processed at once. */
+    concurrency: z.number().int().positive().default(8),
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        path: z.string().default('.el4ner-cache/responses.sqlite'),
+      })
+      .strict()
+      .default({ enabled: true, path: '.el4ner-cache/responses.sqlite' }),
+    fusion: fusionSchema.optional(),
+    experts: z.array(expertSchema).optional(),
+    selection: z
+      .object({
+        topByDomain: z.number().int().positive().default(2),
+        topByPerformance: z.number().int().positive().default(2),
+        labelled: z.number().int().positive().default(20),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type OpenAIModelConfig = z.infer<typeof openaiModelSchema>;
+export type LlamaCppModelConfig = z.infer<typeof llamaCppModelSchema>;
+export type StageSwitches = z.infer<typeof stageSwitchesSchema>;
+export type RetrievalConfig = z.infer<typeof retrievalSchema>;
+export type FusionConfig = z.infer<typeof fusionSchema>;
+export type ExpertConfig = z.infer<typeof expertSchema>;

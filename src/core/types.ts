@@ -1,0 +1,64 @@
+/**
+ * The core data model. Character offsets are JavaScript string indices (UTF-16 code units),
+ * end exclusive: `text.slice(start, end) === entity.text` always holds. They are the single
+ * source of truth; tokens and tags are derived from them.
+ */
+
+/** How one model voted on an entity (span extraction, typing or verification). */
+export interface SourceVote {
+  model: string;
+  /** The stage that produced the vote: 'extract', 'classify', 'verify', 'slm', 'ensemble', ... */
+  stage: string;
+  /** The type this model gave, 'none' for a rejection, or undefined for span-only votes. */
+  type?: string;
+  /** Model confidence in [0, 1] when known. */
+  score?: number;
+}
+
+export interface Entity {
+  start: number;
+  end: number;
+  type: string;
+  text: string;
+  /** Confidence in [0, 1] when known. */
+  score?: number;
+  /** Which models proposed / voted for the entity. */
+  sources?: SourceVote[];
+}
+
+export interface Token {
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface NerDocument {
+  id: string;
+  text: string;
+  entities: Entity[];
+  /** Tokens with offsets, when the source gives them (CoNLL, the shared JSONL). */
+  tokens?: Token[];
+  /** Per-token tags exactly as the source gives them, when it does. */
+  tags?: string[];
+  /** Free-form extra fields kept through a round trip. */
+  meta?: Record<string, unknown>;
+}
+
+/** A span without a type, as produced by the extraction stage. */
+export interface Span {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export type TagScheme = 'BIO' | 'IOB1' | 'BIOES' | 'BMES';
+
+export const NONE_TYPE = 'none';
+
+export function entityKey(e: { start: number; end: number; type?: string }): string {
+  return e.type === undefined ? `${e.start}:${e.end}` : `${e.start}:${e.end}:${e.type}`;
+}
+
+export function compareEntities(a: Entity, b: Entity): number {
+  return a.start - b.start || a.end - b.end || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0);
+}

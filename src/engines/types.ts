@@ -1,0 +1,74 @@
+/** One interface for every LLM backend: OpenAI-compatible HTTP servers and embedded GGUF models. */
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A JSON Schema object (the subset that vLLM, llama.cpp grammars and Ollama accept). */
+export type JsonSchema = Record<string, unknown>;
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  seed?: number;
+  stop?: string[];
+  /** When set, the answer must be JSON that fits this schema; `ChatResponse.json` holds it parsed. */
+  jsonSchema?: { name: string; schema: JsonSchema };
+  /** Return per-token log probabilities. */
+  logprobs?: boolean;
+  /** Number of alternatives per token (0..20). */
+  topLogprobs?: number;
+  /** Pipeline stage, for cost accounting ('retrieval', 'extract', 'classify', 'verify', ...). */
+  stage?: string;
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top?: TopLogprob[];
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from a prefix cache (server-side or node-llama-cpp context reuse). */
+  cachedPromptTokens: number;
+}
+
+export interface ChatResponse {
+  text: string;
+  /** Parsed and schema-validated JSON when the request had a jsonSchema. */
+  json?: unknown;
+  logprobs?: TokenLogprob[];
+  usage: Usage;
+  latencyMs: number;
+  /** True when the answer came from the response cache (no model call). */
+  fromCache?: boolean;
+}
+
+export interface EmbedResponse {
+  vectors: Float32Array[];
+  usage: Usage;
+  latencyMs: number;
+}
+
+export interface Engine {
+  /** The unique model name from the config. */
+  readonly name: string;
+  /** Stable identity for cache keys: engine kind, base URL / file, model. Never contains secrets. */
+  readonly identity: string;
+  chat(request: ChatRequest, options?: { signal?: AbortSignal }): Promise<ChatResponse>;
+  embed(texts: string[], options?: { signal?: AbortSignal; stage?: string }): Promise<EmbedResponse>;
+  close(): Promise<void>;
+}
+
+export function emptyUsage(): Usage {
+  return { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+}
