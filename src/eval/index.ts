@@ -1,0 +1,16 @@
+export { type DocumentPair, type Pairing, pairDocuments } from './align.js';
+export {
+  type BootstrapOptions,
+  type BootstrapResult,
+  bootstrapMicroF1,
+  DEFAULT_BOOTSTRAP_RESAMPLES,
+  DEFAULT_BOOTSTRAP_SEED,
+  quantile,
+} from './bootstrap.js';
+export { type EvalReport, type EvaluateOptions, evaluate, type TypeScore } from './evaluate.js';
+export { formatReport } from './format.js';
+export { type MucCounts, mucDocument, mucSchemas, type SchemaName, type SchemaScore } from './muc.js';
+export { type Counts, type Prf, prf } from './prf.js';
+export { mulberry32 } from './random.js';
+export { countDocument, uniqueEntities } from './strict.js';
+export { addTokenCounts, documentTokens } from './token-level.js';
