@@ -16,6 +16,7 @@
  * `maxChars` cuts pieces longer than it: at the last `;` `:` `,` `、` `，` `；` in the second half
  * of the limit, else at the last whitespace, else at the last grapheme boundary, so no piece exceeds it.
  */
+import { graphemeSegments } from './tokenize.js';
 
 export interface SentenceSpan {
   start: number;
@@ -122,7 +123,6 @@ function trim(text: string, start: number, end: number): SentenceSpan | null {
   return start < end ? { start, end } : null;
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /** Cuts [start, end) into pieces of at most maxChars code units. */
 function cutLong(text: string, span: SentenceSpan, maxChars: number): SentenceSpan[] {
@@ -149,7 +149,7 @@ function cutLong(text: string, span: SentenceSpan, maxChars: number): SentenceSp
     if (cut <= start) {
       // No punctuation or space: cut at the last grapheme boundary within the limit.
       cut = start;
-      for (const g of segmenter.segment(text.slice(start, limit + 1))) {
+      for (const g of graphemeSegments(text.slice(start, limit + 1))) {
         const gEnd = start + g.index + g.segment.length;
         if (gEnd > limit) break;
         cut = gEnd;

@@ -44,9 +44,40 @@ interface Grapheme {
   kind: Kind;
 }
 
+const CHUNK = 1024;
+const SAFE_BEFORE = /[ \t\n\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+const SAFE_AFTER = /[\p{L}\p{N}\p{P}\p{Zs}\n\t]/u;
+const JAMO = /[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]/;
+
+/**
+ * Where a long text may be cut for segmentation: between a space (or a Han/Kana character)
+ * and a BMP letter, digit, punctuation or space that is no combining mark or Hangul jamo, so
+ * no grapheme cluster can span the cut. (V8's grapheme segmenter slows down sharply on long
+ * strings, so long texts are segmented in chunks.)
+ */
+function safeCut(text: string, from: number): number {
+  const limit = Math.min(text.length, from + 8 * CHUNK);
+  for (let i = from; i < limit; i++) {
+    const before = text[i - 1];
+    const after = text[i];
+    if (SAFE_BEFORE.test(before) && SAFE_AFTER.test(after) && !JAMO.test(after)) return i;
+  }
+  return text.length;
+}
+
+/** Grapheme clusters with their UTF-16 offsets. */
+export function* graphemeSegments(text: string): Generator<{ segment: string; index: number }> {
+  let start = 0;
+  while (start < text.length) {
+    const end = text.length - start <= 2 * CHUNK ? text.length : safeCut(text, start + CHUNK);
+    for (const s of segmenter.segment(text.slice(start, end))) yield { segment: s.segment, index: start + s.index };
+    start = end;
+  }
+}
+
 function graphemes(text: string): Grapheme[] {
   const out: Grapheme[] = [];
-  for (const s of segmenter.segment(text)) out.push({ text: s.segment, start: s.index, kind: kindOf(s.segment) });
+  for (const s of graphemeSegments(text)) out.push({ text: s.segment, start: s.index, kind: kindOf(s.segment) });
   return out;
 }
 

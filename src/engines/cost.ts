@@ -46,6 +46,15 @@ function addInto(into: Totals, t: Totals): void {
   into.failedCalls += t.failedCalls;
 }
 
+function totalsFor(map: Map<string, Totals>, key: string): Totals {
+  let cur = map.get(key);
+  if (!cur) {
+    cur = zeroTotals();
+    map.set(key, cur);
+  }
+  return cur;
+}
+
 export class CostLedger {
   private byStage = new Map<string, Totals>();
   private byModel = new Map<string, Totals>();
@@ -75,14 +84,8 @@ export class CostLedger {
   }
 
   private add(stage: string, model: string, t: Totals): void {
-    for (const [map, key] of [
-      [this.byStage, stage],
-      [this.byModel, model],
-    ] as const) {
-      let cur = map.get(key);
-      if (!cur) map.set(key, (cur = zeroTotals()));
-      addInto(cur, t);
-    }
+    addInto(totalsFor(this.byStage, stage), t);
+    addInto(totalsFor(this.byModel, model), t);
     addInto(this.total, t);
   }
 
@@ -98,16 +101,8 @@ export class CostLedger {
 
   /** Adds another ledger's summary (e.g. from a queue worker). */
   merge(other: CostSummary): void {
-    for (const [k, t] of Object.entries(other.byStage)) {
-      let cur = this.byStage.get(k);
-      if (!cur) this.byStage.set(k, (cur = zeroTotals()));
-      addInto(cur, t);
-    }
-    for (const [k, t] of Object.entries(other.byModel)) {
-      let cur = this.byModel.get(k);
-      if (!cur) this.byModel.set(k, (cur = zeroTotals()));
-      addInto(cur, t);
-    }
+    for (const [k, t] of Object.entries(other.byStage)) addInto(totalsFor(this.byStage, k), t);
+    for (const [k, t] of Object.entries(other.byModel)) addInto(totalsFor(this.byModel, k), t);
     addInto(this.total, other.total);
     this.hits += other.cache.hits;
     this.misses += other.cache.misses;
@@ -131,7 +126,9 @@ export class CostLedger {
     for (const [k, t] of Object.entries(s.byModel).sort()) rows.push(row(`model ${k}`, t));
     rows.push(row('total', s.total));
     const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    const lines = rows.map((r) =>
+      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '),
+    );
     lines.push(`response cache: ${s.cache.hits} hits, ${s.cache.misses} misses`);
     return lines.join('\n');
   }

@@ -22,6 +22,11 @@ export interface PairOptions {
   /** Named in error messages. */
   goldFile?: string;
   predFile?: string;
+  /**
+   * 'id' (default): pair documents with the same id. 'order': pair the i-th gold document with
+   * the i-th prediction (for formats without ids, such as CoNLL); both sides must have as many.
+   */
+  matchBy?: 'id' | 'order';
 }
 
 function checkEntities(doc: NerDocument, file: string | undefined): void {
@@ -45,6 +50,36 @@ function checkEntities(doc: NerDocument, file: string | undefined): void {
   }
 }
 
+function checkPrediction(g: NerDocument, p: NerDocument, name: string, file: string | undefined): void {
+  if (typeof p.text === 'string' && p.text !== g.text) {
+    throw new InputError(
+      `${name}: the predicted text differs from the gold text, offsets cannot be compared`,
+      file,
+    );
+  }
+  checkEntities({ ...p, text: g.text }, file);
+}
+
+function pairByOrder(
+  gold: readonly NerDocument[],
+  pred: readonly NerDocument[],
+  options: PairOptions,
+): Pairing {
+  // An empty prediction file is every document missing, as when matching by id.
+  if (pred.length === 0 && gold.length > 0) return pairDocuments(gold, pred, { ...options, matchBy: 'id' });
+  if (gold.length !== pred.length) {
+    throw new InputError(
+      `matching by order needs as many predicted documents as gold ones (${gold.length}), got ${pred.length}`,
+      options.predFile,
+    );
+  }
+  const pairs = gold.map((g, i) => {
+    checkPrediction(g, pred[i], `document ${i + 1} ("${pred[i].id}")`, options.predFile);
+    return { gold: g, pred: pred[i], missing: false };
+  });
+  return { pairs, missing: 0 };
+}
+
 export function pairDocuments(
   gold: readonly NerDocument[],
   pred: readonly NerDocument[],
@@ -52,25 +87,26 @@ export function pairDocuments(
 ): Pairing {
   const goldById = new Map<string, NerDocument>();
   for (const g of gold) {
-    if (goldById.has(g.id)) throw new InputError(`document id "${g.id}" appears twice`, options.goldFile);
+    if (goldById.has(g.id) && options.matchBy !== 'order') {
+      throw new InputError(`document id "${g.id}" appears twice`, options.goldFile);
+    }
     if (typeof g.text !== 'string') throw new InputError(`document "${g.id}" has no text`, options.goldFile);
     checkEntities(g, options.goldFile);
     goldById.set(g.id, g);
   }
+  if (options.matchBy === 'order') return pairByOrder(gold, pred, options);
   const predById = new Map<string, NerDocument>();
   for (const p of pred) {
     if (!goldById.has(p.id)) {
-      throw new InputError(`prediction for document id "${p.id}", which is not in the gold set`, options.predFile);
-    }
-    if (predById.has(p.id)) throw new InputError(`document id "${p.id}" appears twice`, options.predFile);
-    const g = goldById.get(p.id)!;
-    if (typeof p.text === 'string' && p.text !== g.text) {
       throw new InputError(
-        `document "${p.id}": the predicted text differs from the gold text, offsets cannot be compared`,
+        `prediction for document id "${p.id}", which is not in the gold set ` +
+          '(documents are matched by id; match them by order when the files have no ids)',
         options.predFile,
       );
     }
-    checkEntities({ ...p, text: g.text }, options.predFile);
+    if (predById.has(p.id)) throw new InputError(`document id "${p.id}" appears twice`, options.predFile);
+    const g = goldById.get(p.id)!;
+    checkPrediction(g, p, `document "${p.id}"`, options.predFile);
     predById.set(p.id, p);
   }
   let missing = 0;

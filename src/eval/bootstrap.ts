@@ -45,7 +45,8 @@ export function bootstrapMicroF1(
   const n = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
   const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
   const level = options.level ?? 0.95;
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${n}`);
   if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
   const docs = perDocument.length;
   if (n === 0 || docs === 0) return null;

@@ -5,7 +5,15 @@
 import type { NerDocument } from '../core/types.js';
 import { type PairOptions, pairDocuments } from './align.js';
 import { type BootstrapResult, bootstrapMicroF1 } from './bootstrap.js';
-import { addMuc, type MucCounts, mucDocument, mucSchemas, type SchemaName, type SchemaScore, zeroMuc } from './muc.js';
+import {
+  addMuc,
+  type MucCounts,
+  mucDocument,
+  mucSchemas,
+  type SchemaName,
+  type SchemaScore,
+  zeroMuc,
+} from './muc.js';
 import { addCounts, type Counts, mean, type Prf, prf, zeroCounts } from './prf.js';
 import { countDocument, uniqueEntities } from './strict.js';
 import { addTokenCounts, documentTokens } from './token-level.js';
@@ -64,7 +72,10 @@ export function evaluate(
     const dc = countDocument(ge, pe);
     addCounts(micro, dc.total);
     addCounts(span, dc.span);
-    for (const [type, c] of dc.byType) addCounts(byType.get(type) ?? byType.set(type, zeroCounts()).get(type)!, c);
+    for (const [type, c] of dc.byType) {
+      if (!byType.has(type)) byType.set(type, zeroCounts());
+      addCounts(byType.get(type)!, c);
+    }
     perDocument.push(dc.total);
     addMuc(muc, mucDocument(ge, pe));
     addTokenCounts(tokenCounts, documentTokens(g), ge, pe);

@@ -14,7 +14,8 @@ function table(header: string[], rows: (string | number)[][]): string {
 export function formatReport(r: EvalReport): string {
   const out: string[] = [];
   out.push(
-    `documents: ${r.documents}` + (r.missing_predictions ? ` (${r.missing_predictions} without a prediction, scored as empty)` : ''),
+    `documents: ${r.documents}` +
+      (r.missing_predictions ? ` (${r.missing_predictions} without a prediction, scored as empty)` : ''),
   );
   out.push('');
   out.push(
@@ -41,7 +42,16 @@ export function formatReport(r: EvalReport): string {
   out.push(
     table(
       ['type', 'P', 'R', 'F1', 'tp', 'fp', 'fn', 'support'],
-      Object.entries(r.per_type).map(([t, s]) => [t, num(s.p), num(s.r), num(s.f1), s.tp, s.fp, s.fn, s.support]),
+      Object.entries(r.per_type).map(([t, s]) => [
+        t,
+        num(s.p),
+        num(s.r),
+        num(s.f1),
+        s.tp,
+        s.fp,
+        s.fn,
+        s.support,
+      ]),
     ),
   );
   out.push('');

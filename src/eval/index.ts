@@ -1,4 +1,4 @@
-export { type DocumentPair, type Pairing, pairDocuments } from './align.js';
+export { type DocumentPair, type Pairing, type PairOptions, pairDocuments } from './align.js';
 export {
   type BootstrapOptions,
   type BootstrapResult,

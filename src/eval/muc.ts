@@ -116,7 +116,18 @@ function score(correct: number, incorrect: number, partial: number, c: MucCounts
   // nervaluate: exact and strict give partial matches no credit; partial and type give half (partial is 0 there).
   const p = ratio(correct + 0.5 * partial, actual);
   const r = ratio(correct + 0.5 * partial, possible);
-  return { correct, incorrect, partial, missed: c.missed, spurious: c.spurious, possible, actual, p, r, f1: f1Of(p, r) };
+  return {
+    correct,
+    incorrect,
+    partial,
+    missed: c.missed,
+    spurious: c.spurious,
+    possible,
+    actual,
+    p,
+    r,
+    f1: f1Of(p, r),
+  };
 }
 
 /**

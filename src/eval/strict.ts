@@ -39,7 +39,10 @@ export function countDocument(gold: readonly Entity[], pred: readonly Entity[]):
   const predByType = new Map<string, Set<string>>();
   const add = (m: Map<string, Set<string>>, e: Entity) => {
     let s = m.get(e.type);
-    if (!s) m.set(e.type, (s = new Set()));
+    if (!s) {
+      s = new Set();
+      m.set(e.type, s);
+    }
     s.add(`${e.start}:${e.end}`);
   };
   for (const e of gold) add(goldByType, e);

@@ -15,7 +15,8 @@ import type { Entity, NerDocument, Token } from '../core/types.js';
 import type { Counts } from './prf.js';
 
 export function documentTokens(doc: NerDocument): Token[] {
-  if (Array.isArray(doc.tokens) && doc.tokens.length > 0 && typeof doc.tokens[0] === 'object') return doc.tokens;
+  if (Array.isArray(doc.tokens) && doc.tokens.length > 0 && typeof doc.tokens[0] === 'object')
+    return doc.tokens;
   return tokenize(doc.text);
 }
 
@@ -24,7 +25,10 @@ function tokenLabels(tokens: readonly Token[], entities: readonly Entity[]): Map
   const out = new Map<string, Set<number>>();
   for (const e of entities) {
     let s = out.get(e.type);
-    if (!s) out.set(e.type, (s = new Set()));
+    if (!s) {
+      s = new Set();
+      out.set(e.type, s);
+    }
     for (let i = 0; i < tokens.length; i++) {
       if (tokens[i].start < e.end && e.start < tokens[i].end) s.add(i);
     }

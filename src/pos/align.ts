@@ -15,10 +15,10 @@ export function alignTokens(text: string, tokens: readonly string[]): { start: n
   const out: { start: number; end: number }[] = [];
   const lower = text.toLowerCase();
   let cursor = 0;
-  for (const raw of tokens) {
-    const tok = raw;
+  for (const tok of tokens) {
     while (cursor < text.length && isSpace(text[cursor])) cursor++;
-    if (tok.length === 0 || cursor >= text.length) {
+    // Whitespace "tokens" (wink emits some for tabs) get an empty range; taggers drop those.
+    if (tok.trim().length === 0 || cursor >= text.length) {
       out.push({ start: cursor, end: cursor });
       continue;
     }

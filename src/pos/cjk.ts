@@ -22,12 +22,12 @@ const PRONOUNS = new Set([
   '俺', '偶', '伦家', '朕', '其', '之', '彼',
 ]);
 
-/** Removes the spaces the shared data puts between CJK characters. */
+/** Removes the spaces the shared data puts between two CJK characters. */
 export function compactCjk(s: string): string {
   return s.replace(/\s+/g, (m, off: number, all: string) => {
     const prev = all[off - 1] ?? '';
     const next = all[off + m.length] ?? '';
-    return CJK_RE.test(prev) || CJK_RE.test(next) ? '' : ' ';
+    return CJK_RE.test(prev) && CJK_RE.test(next) ? '' : ' ';
   });
 }
 

@@ -176,7 +176,13 @@ export function tokenMarginal(t: number, ws: CrfWorkspace, out: Float64Array): v
 }
 
 /** Viterbi over ws.scores with the transition weights in w; writes label ids into out. Returns the best score. */
-export function viterbi(w: Float64Array, shape: CrfShape, n: number, ws: CrfWorkspace, out: Int32Array): number {
+export function viterbi(
+  w: Float64Array,
+  shape: CrfShape,
+  n: number,
+  ws: CrfWorkspace,
+  out: Int32Array,
+): number {
   const L = shape.numLabels;
   const t0 = shape.numFeatures * L;
   const { scores, alpha: delta, back } = ws;
@@ -215,7 +221,13 @@ export function viterbi(w: Float64Array, shape: CrfShape, n: number, ws: CrfWork
 }
 
 /** Unnormalised score of a label sequence (raw weights). */
-export function sequenceScore(w: Float64Array, shape: CrfShape, n: number, ws: CrfWorkspace, labels: Int32Array): number {
+export function sequenceScore(
+  w: Float64Array,
+  shape: CrfShape,
+  n: number,
+  ws: CrfWorkspace,
+  labels: Int32Array,
+): number {
   const L = shape.numLabels;
   const t0 = shape.numFeatures * L;
   let total = 0;

@@ -1,5 +1,6 @@
 /** `el4ner score`: entity-level, MUC-style and token-level scores of predictions against gold. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { InputError } from '../../core/errors.js';
 
 function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
@@ -9,6 +10,9 @@ function nonNegativeInt(value: string): number {
 interface ScoreOptions {
   gold: string;
   pred: string;
+  goldFormat?: string;
+  predFormat?: string;
+  match: string;
   json?: boolean;
   bootstrap: number;
   seed: number;
@@ -17,20 +21,50 @@ interface ScoreOptions {
 export function register(program: Command): void {
   program
     .command('score')
-    .description('score predicted entities against gold entities (documents matched by id)')
-    .requiredOption('--gold <file>', 'gold documents (JSONL)')
-    .requiredOption('--pred <file>', 'predicted documents (JSONL); a gold document without one counts as empty')
+    .description('score predicted entities against gold entities')
+    .requiredOption('--gold <file>', 'gold documents')
+    .requiredOption('--pred <file>', 'predicted documents; a gold document without one counts as empty')
+    .option('--gold-format <format>', 'format of --gold: jsonl|conll|spacy|brat (default: detected)')
+    .option('--pred-format <format>', 'format of --pred: jsonl|conll|spacy|brat (default: detected)')
+    .option(
+      '--match <how>',
+      'pair documents by "id" or by "order" (default auto: by order when either file is CoNLL, whose ids are positions)',
+      'auto',
+    )
     .option('--json', 'print the report as JSON')
-    .option('--bootstrap <n>', 'bootstrap resamples for the micro-F1 95% CI (0 turns it off)', nonNegativeInt, 1000)
+    .option(
+      '--bootstrap <n>',
+      'bootstrap resamples for the micro-F1 95% CI (0 turns it off)',
+      nonNegativeInt,
+      1000,
+    )
     .option('--seed <n>', 'seed of the bootstrap resampling', nonNegativeInt, 42)
     .action(async (opts: ScoreOptions) => {
-      const { readJsonlDocuments } = await import('../../eval/read-jsonl.js');
+      const { detectFormat, isInputFormat, readDocuments } = await import('../../formats/index.js');
       const { evaluate, formatReport } = await import('../../eval/index.js');
-      const gold = await readJsonlDocuments(opts.gold);
-      const pred = await readJsonlDocuments(opts.pred);
+      if (!['auto', 'id', 'order'].includes(opts.match)) {
+        throw new InputError(`--match must be auto, id or order; got ${JSON.stringify(opts.match)}`);
+      }
+      const formatOf = async (file: string, format: string | undefined, flag: string) => {
+        if (format === undefined) return detectFormat(file);
+        if (!isInputFormat(format)) {
+          throw new InputError(
+            `--${flag} must be one of jsonl, conll, spacy, brat, text; got ${JSON.stringify(format)}`,
+          );
+        }
+        return format;
+      };
+      const goldFormat = await formatOf(opts.gold, opts.goldFormat, 'gold-format');
+      const predFormat = await formatOf(opts.pred, opts.predFormat, 'pred-format');
+      const gold = await readDocuments(opts.gold, { format: goldFormat });
+      const pred = await readDocuments(opts.pred, { format: predFormat });
+      const byOrder =
+        opts.match === 'order' ||
+        (opts.match === 'auto' && (goldFormat === 'conll' || predFormat === 'conll'));
       const report = evaluate(gold, pred, {
         goldFile: opts.gold,
         predFile: opts.pred,
+        matchBy: byOrder ? 'order' : 'id',
         bootstrap: opts.bootstrap,
         seed: opts.seed,
       });

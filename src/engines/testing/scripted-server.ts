@@ -11,10 +11,11 @@ import type { ChatMessage, TokenLogprob } from '../types.js';
 export interface ScriptedRequest {
   path: string;
   model: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary request fields
   body: any;
   messages: ChatMessage[];
   /** Request headers (lower-case names), e.g. to check the Authorization header. */
-  headers: Record<string, string | string[] | undefined>;
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 export type ScriptedReply =
@@ -72,7 +73,9 @@ export function scriptByModel(
     if (!fn) {
       return {
         status: 404,
-        errorBody: { error: { message: `model "${req.model}" does not exist`, type: 'invalid_request_error' } },
+        errorBody: {
+          error: { message: `model "${req.model}" does not exist`, type: 'invalid_request_error' },
+        },
       };
     }
     return fn(req);
@@ -105,7 +108,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -158,7 +166,9 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
       return;
     }
     if (status >= 400) {
-      const body = reply.errorBody ?? { error: { message: `scripted error ${status}`, type: 'server_error', code: status } };
+      const body = reply.errorBody ?? {
+        error: { message: `scripted error ${status}`, type: 'server_error', code: status },
+      };
       sendJson(res, status, body, reply.headers);
       return;
     }
@@ -199,7 +209,9 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   };
 
   const handleEmbed = async (sreq: ScriptedRequest, res: ServerResponse) => {
-    const input: string[] = Array.isArray(sreq.body?.input) ? sreq.body.input : [String(sreq.body?.input ?? '')];
+    const input: string[] = Array.isArray(sreq.body?.input)
+      ? sreq.body.input
+      : [String(sreq.body?.input ?? '')];
     const vectors = opts.embed ? await opts.embed(input, sreq.model) : defaultEmbed(input);
     const promptTokens = input.reduce((n, t) => n + estimateTokens(t.length), 0);
     sendJson(res, 200, {
@@ -221,6 +233,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'not_found' } });
         return;
       }
+      // biome-ignore lint/suspicious/noExplicitAny: the parsed request body is untyped JSON
       let body: any;
       try {
         body = JSON.parse(await readBody(req));
@@ -245,7 +258,10 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         if (path === '/v1/embeddings') await handleEmbed(sreq, res);
         else await handleChat(sreq, res);
       } catch (e) {
-        if (!res.headersSent) sendJson(res, 500, { error: { message: `script failed: ${(e as Error).message}`, type: 'server_error' } });
+        if (!res.headersSent)
+          sendJson(res, 500, {
+            error: { message: `script failed: ${(e as Error).message}`, type: 'server_error' },
+          });
       }
     })();
   });

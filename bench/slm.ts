@@ -1,0 +1,120 @@
+/**
+ * CRF tagger benchmark: trains on each set's train split (dev, when there is one, picks the
+ * best iteration), scores strict micro P/R/F1 on test, and times training and tagging.
+ *
+ *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--json out.json]
+ *
+ * Without set names it runs every shared set that has a train split.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { readJsonlDocuments } from '../src/slm/data.js';
+import { trainCrf } from '../src/slm/tagger.js';
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
+const dataDir = resolve(repoRoot, '../shared/data');
+
+const ALL_SETS = [
+  'conll2003',
+  'wnut17',
+  'crossner_ai',
+  'crossner_literature',
+  'crossner_music',
+  'crossner_politics',
+  'crossner_science',
+  'litbank',
+  'chisiec',
+  'weibo',
+  'resume',
+  'mit_movie',
+  'mit_movie_trivia',
+];
+
+const args = process.argv.slice(2);
+const sets: string[] = [];
+let maxIter = 150;
+let c2 = 0.05;
+let jsonOut: string | undefined;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--max-iter') maxIter = Number(args[++i]);
+  else if (a === '--c2') c2 = Number(args[++i]);
+  else if (a === '--json') jsonOut = args[++i];
+  else sets.push(a);
+}
+
+interface Row {
+  set: string;
+  train: number;
+  test: number;
+  scheme: string;
+  features: number;
+  iterations: number;
+  p: number;
+  r: number;
+  f1: number;
+  trainSeconds: number;
+  sentencesPerSecond: number;
+}
+
+const rows: Row[] = [];
+for (const set of sets.length ? sets : ALL_SETS) {
+  const trainFile = resolve(dataDir, set, 'train.jsonl');
+  const devFile = resolve(dataDir, set, 'dev.jsonl');
+  const testFile = resolve(dataDir, set, 'test.jsonl');
+  if (!existsSync(trainFile)) {
+    console.error(`${set}: no train split, skipped`);
+    continue;
+  }
+  const train = await readJsonlDocuments(trainFile);
+  const dev = existsSync(devFile) ? await readJsonlDocuments(devFile) : undefined;
+  const test = await readJsonlDocuments(testFile);
+  const t0 = performance.now();
+  const tagger = await trainCrf(train, {
+    c2,
+    maxIterations: maxIter,
+    dev,
+    evalEvery: 10,
+    log: (l) => {
+      if (/^(crf:|final|keeping)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
+    },
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const preds = test.map((d) => tagger.predict({ id: d.id, text: d.text, tokens: d.tokens }));
+  const tagSeconds = (performance.now() - t1) / 1000;
+  const { strictMicro } = await import('../src/slm/data.js');
+  const sc = strictMicro(test, preds);
+  const row: Row = {
+    set,
+    train: train.length,
+    test: test.length,
+    scheme: tagger.scheme,
+    features: tagger.features.length,
+    iterations: Number(tagger.training.keptIteration ?? tagger.training.iterations),
+    p: sc.p,
+    r: sc.r,
+    f1: sc.f1,
+    trainSeconds,
+    sentencesPerSecond: test.length / tagSeconds,
+  };
+  rows.push(row);
+  console.error(
+    `${set}: test P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)}, train ${trainSeconds.toFixed(1)} s`,
+  );
+}
+
+const fmt = (x: number) => (100 * x).toFixed(2);
+console.log(
+  '| set | train sents | test sents | scheme | features | iter | P | R | F1 | train s | tag sents/s |',
+);
+console.log('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.set} | ${r.train} | ${r.test} | ${r.scheme} | ${r.features} | ${r.iterations} | ${fmt(r.p)} | ${fmt(r.r)} | ${fmt(r.f1)} | ${r.trainSeconds.toFixed(1)} | ${Math.round(r.sentencesPerSecond)} |`,
+  );
+}
+if (jsonOut) await writeFile(jsonOut, JSON.stringify({ c2, maxIter, rows }, null, 2));

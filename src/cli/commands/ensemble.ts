@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { InputError } from '../../core/errors.js';
+
+interface EnsembleFlags {
+  pred: string[];
+  output: string;
+  strategy: string;
+  minVotes?: string;
+  weights?: string;
+  names?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('ensemble')
+    .description("combine the outputs of several NER systems with EL4NER's union / voting code")
+    .requiredOption(
+      '--pred <file>',
+      'a prediction file (JSONL, CoNLL, ...); repeat for every system',
+      collect,
+    )
+    .requiredOption('--output <file>', 'combined predictions (JSONL)')
+    .option('--strategy <s>', 'union | vote | span-vote-then-type', 'vote')
+    .option('--min-votes <n>', 'votes (summed weights) needed to keep an entity; default: a strict majority')
+    .option('--weights <list>', 'one weight per --pred, comma-separated, e.g. 1,1,2')
+    .option('--names <list>', 'system names used in the sources, comma-separated (default: the file names)')
+    .action(async (flags: EnsembleFlags) => {
+      const [{ readDocuments }, { combinePredictionFiles }, { writeFile }] = await Promise.all([
+        import('../../formats/index.js'),
+        import('../../pipeline/ensemble.js'),
+        import('node:fs/promises'),
+      ]);
+      if (!['union', 'vote', 'span-vote-then-type'].includes(flags.strategy))
+        throw new InputError('--strategy must be union, vote or span-vote-then-type');
+      if (flags.pred.length < 2) throw new InputError('give at least two --pred files');
+      let weights: number[] | undefined;
+      if (flags.weights !== undefined) {
+        weights = flags.weights.split(',').map((w) => Number(w.trim()));
+        if (weights.length !== flags.pred.length || weights.some((w) => !Number.isFinite(w) || w < 0))
+          throw new InputError(
+            `--weights needs ${flags.pred.length} non-negative numbers, got ${JSON.stringify(flags.weights)}`,
+          );
+      }
+      let minVotes: number | undefined;
+      if (flags.minVotes !== undefined) {
+        minVotes = Number(flags.minVotes);
+        if (!Number.isFinite(minVotes) || minVotes <= 0)
+          throw new InputError('--min-votes must be a positive number');
+      }
+      const names = flags.names?.split(',').map((n) => n.trim());
+      if (names && names.length !== flags.pred.length)
+        throw new InputError(`--names needs ${flags.pred.length} names`);
+      const systems = [];
+      for (const file of flags.pred) systems.push({ file, docs: await readDocuments(file) });
+      const out = combinePredictionFiles(systems, {
+        strategy: flags.strategy as 'union' | 'vote' | 'span-vote-then-type',
+        minVotes,
+        weights,
+        names,
+      });
+      await writeFile(
+        flags.output,
+        out.map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`).join(''),
+      );
+      process.stderr.write(
+        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output}\n`,
+      );
+    });
+}

@@ -1,0 +1,25 @@
+/** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
+import { writeFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('view')
+    .description('write an HTML page with the entities highlighted (and scored against gold)')
+    .requiredOption('--input <file>', 'predicted documents (JSONL or any readable format)')
+    .option('--gold <file>', 'gold documents: marks correct / wrong type / missed / spurious, adds scores')
+    .requiredOption('--out <file>', 'HTML file to write')
+    .option('--title <text>', 'page title')
+    .option('--limit <n>', 'show at most this many documents', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError('expected a positive integer');
+      return Number(v);
+    })
+    .action(async (opts) => {
+      const { readDocuments } = await import('../../formats/index.js');
+      const { renderView } = await import('../../view/render.js');
+      const pred = await readDocuments(opts.input);
+      const gold = opts.gold ? await readDocuments(opts.gold) : undefined;
+      writeFileSync(opts.out, renderView(pred, { gold, title: opts.title, limit: opts.limit }));
+      process.stderr.write(`el4ner: wrote ${opts.out} (${pred.length} documents)\n`);
+    });
+}

@@ -1,0 +1,18 @@
+/** The engine layer's public surface (the llama-cpp engine is loaded lazily by the registry). */
+export { chatCacheKey, embedCacheKey, normaliseChatRequest, ResponseCache } from './cache.js';
+export { type CostEntry, CostLedger, type CostSummary, type Totals } from './cost.js';
+export { EngineError, SchemaError } from './errors.js';
+export { extractJsonCandidates, parseJsonAnswer, repairJson, validateJson } from './json-answer.js';
+export {
+  buildChatBody,
+  defaultRetryPolicy,
+  detectServer,
+  mapLogprobs,
+  OpenAIEngine,
+  type OpenAIEngineOptions,
+  parseRetryAfter,
+  type RetryPolicy,
+  type ServerKind,
+} from './openai.js';
+export { createEngines, type EngineSet, reaskMessage, type WrapDeps, wrapEngine } from './registry.js';
+export * from './types.js';

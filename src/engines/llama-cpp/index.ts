@@ -1,0 +1,2 @@
+export { LlamaCppEngine, type LlamaCppEngineOptions } from './engine.js';
+export { defaultModelCacheDir, isRemoteModelUri, resolveModelPath } from './model-file.js';

@@ -1,0 +1,35 @@
+export { demonstrationsFromRetriever } from './demonstrations.js';
+export { type FusionFromConfigOptions, fusionFromConfig } from './from-config.js';
+export {
+  type DecisionCounts,
+  entitiesFromSpans,
+  type FuseResult,
+  type FusionCase,
+  fuseCase,
+  llmScore,
+  slmConfidence,
+} from './fuse.js';
+export {
+  buildInlineMessages,
+  type Demonstration,
+  type DemonstrationSource,
+  type InlineEntity,
+  type InlineParse,
+  markInline,
+  parseInlineOutput,
+  runInlineTagging,
+} from './inline-tagging.js';
+export { evaluateLambda, type LambdaSearchResult, lambdaThresholds, searchLambda } from './lambda.js';
+export {
+  createFusion,
+  type DocumentAnalysis,
+  type Fusion,
+  type FusionEvalOptions,
+  type FusionOptions,
+  type FusionReport,
+  type FusionResult,
+  type FusionStats,
+  fusionEval,
+} from './pipeline.js';
+export { entityProbability, locateTokens, type ProbabilityKind } from './probabilities.js';
+export type { SlmLike, SlmTagging } from './slm.js';

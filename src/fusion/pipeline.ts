@@ -1,0 +1,460 @@
+/**
+ * SLM + LLM fusion as a document tagger, with its evaluation report.
+ *
+ * `createFusion` tags a document with the SLM, asks the LLM (when configured) for an inline
+ * tagged rewrite with logprobs, and fuses them token by token (fuse.ts). When no LLM is
+ * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
+ */
+import { ConfigError } from '../core/errors.js';
+import { splitSentences } from '../core/sentences.js';
+import { detectScheme } from '../core/tags.js';
+import { alignTokens, tokenize } from '../core/tokenize.js';
+import type { Entity, NerDocument, SourceVote, TagScheme, Token } from '../core/types.js';
+import type { Engine } from '../engines/types.js';
+import { type Counts, mean, type Prf, prf, zeroCounts } from '../eval/prf.js';
+import { countDocument } from '../eval/strict.js';
+import { addTokenCounts } from '../eval/token-level.js';
+import {
+  type DecisionCounts,
+  entitiesFromSpans,
+  type FuseResult,
+  type FusionCase,
+  fuseCase,
+  type LlmTokenEntity,
+  slmConfidence,
+  zeroDecisions,
+} from './fuse.js';
+import {
+  type DemonstrationSource,
+  type InlineEntity,
+  type InlineParse,
+  runInlineTagging,
+} from './inline-tagging.js';
+import { type LambdaSearchResult, searchLambda } from './lambda.js';
+import { entityProbability, locateTokens, type ProbabilityKind } from './probabilities.js';
+import { type SlmLike, slmTypes } from './slm.js';
+
+export interface FusionOptions {
+  slm: SlmLike;
+  /** The LLM that tags inline. Without one, fusion is the SLM alone. */
+  llm?: Engine;
+  /** Demonstrations for the inline prompt (e.g. by similarity). */
+  retriever?: DemonstrationSource;
+  /** A positive number, or 'auto' to choose it with `tune(dev)` first. */
+  lambda: number | 'auto';
+  probability?: ProbabilityKind;
+  /** Entity types the LLM may use. Default: the SLM's types. */
+  types?: readonly string[];
+  /** Alternatives per token requested with the logprobs. Default 5. */
+  topLogprobs?: number;
+  /** Name the SLM goes by in entity sources. Default 'slm'. */
+  slmName?: string;
+  /**
+   * Longer documents go to the LLM in pieces of whole sentences up to this many characters
+   * (one call each); a failed piece makes the whole document fall back to the SLM. Default 2000.
+   */
+  maxChars?: number;
+}
+
+export type FallbackReason = 'no-llm' | 'llm-error';
+
+export interface DocumentAnalysis {
+  doc: NerDocument;
+  fusion: FusionCase;
+  /** The SLM's own entities. */
+  slmEntities: Entity[];
+  /** The LLM's own entities (aligned to the input); undefined when it gave no answer. */
+  llmEntities?: InlineEntity[];
+  parse?: InlineParse;
+  /** True when the LLM answer came with token logprobs. */
+  logprobs: boolean;
+  fallback?: FallbackReason;
+  error?: string;
+}
+
+export interface FusionStats {
+  tokens: number;
+  decided: DecisionCounts;
+  lambda: number;
+  probability: ProbabilityKind;
+  llmEntities: number;
+  /** LLM entities without a probability (no logprobs, markup not found): these cannot override the SLM. */
+  llmEntitiesWithoutProbability: number;
+  logprobs: boolean;
+  unknownTypes: Record<string, number>;
+  unclosed: number;
+  unaligned: number;
+  overlapping: number;
+  /** Set when the answer is the SLM's alone. */
+  fallback?: FallbackReason;
+  error?: string;
+}
+
+export interface FusionResult {
+  doc: NerDocument;
+  stats: FusionStats;
+}
+
+export interface Fusion {
+  /** The lambda in use; undefined while 'auto' has not been tuned. */
+  readonly lambda: number | undefined;
+  readonly probability: ProbabilityKind;
+  readonly scheme: TagScheme;
+  /** Runs both models on a document (the only step that calls them). */
+  analyse(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<DocumentAnalysis>;
+  /** Fuses an analysis at the given (or current) lambda; no model calls. */
+  fuse(analysis: DocumentAnalysis, lambda?: number): FusionResult;
+  tagDocument(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<FusionResult>;
+  /** Chooses lambda on gold-labelled dev documents (strict micro-F1) and keeps it. */
+  tune(dev: readonly NerDocument[], options?: TuneOptions): Promise<LambdaSearchResult>;
+}
+
+export interface TuneOptions {
+  grid?: readonly number[];
+  concurrency?: number;
+  /** Analyses already made for these documents (same order), to avoid calling the models again. */
+  analyses?: readonly DocumentAnalysis[];
+}
+
+/** Tokens with offsets for a document: its own (objects or strings) or the project tokenizer's. */
+export function documentTokensOf(doc: NerDocument): Token[] {
+  const toks = doc.tokens as unknown;
+  if (Array.isArray(toks) && toks.length > 0) {
+    if (typeof toks[0] === 'object') return toks as Token[];
+    if (typeof toks[0] === 'string') return alignTokens(doc.text, toks as string[], { allowGaps: true });
+  }
+  return tokenize(doc.text);
+}
+
+/**
+ * Token ranges of the pieces a document is sent to the LLM in: whole sentences packed up to
+ * `maxChars` characters (a sentence longer than that is cut by the splitter). A token belongs to
+ * the sentence its first character is in, so pieces never split a token.
+ */
+export function chunkTokens(
+  text: string,
+  tokens: readonly Token[],
+  maxChars: number,
+): Array<{ first: number; last: number }> {
+  if (tokens.length === 0) return [];
+  if (tokens[tokens.length - 1].end - tokens[0].start <= maxChars) return [{ first: 0, last: tokens.length }];
+  const sentences = splitSentences(text, { maxChars });
+  const ranges: Array<{ first: number; last: number }> = [];
+  let t = 0;
+  for (const s of sentences) {
+    const first = t;
+    while (t < tokens.length && tokens[t].start < s.end) t++;
+    if (t > first) ranges.push({ first, last: t });
+  }
+  if (t < tokens.length) ranges.push({ first: t, last: tokens.length });
+  const out: Array<{ first: number; last: number }> = [];
+  for (const r of ranges) {
+    const cur = out[out.length - 1];
+    if (cur && tokens[r.last - 1].end - tokens[cur.first].start <= maxChars) cur.last = r.last;
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export function createFusion(options: FusionOptions): Fusion {
+  const { slm, llm } = options;
+  const probability = options.probability ?? 'category';
+  const scheme: TagScheme = slm.scheme ?? detectScheme(slm.labels);
+  const types = options.types ?? slmTypes(slm.labels);
+  const slmName = options.slmName ?? 'slm';
+  if (typeof options.lambda === 'number' && !(options.lambda > 0)) {
+    throw new ConfigError(`fusion.lambda must be a positive number or 'auto' (got ${options.lambda})`);
+  }
+  const labelIndex = new Map(slm.labels.map((l, i) => [l, i]));
+  const maxChars = options.maxChars ?? 2000;
+  let lambda: number | undefined = typeof options.lambda === 'number' ? options.lambda : undefined;
+
+  async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
+    const tokens = documentTokensOf(doc);
+    const tagged =
+      tokens.length === 0 ? { tags: [], marginals: [] } : slm.tagTokens(tokens.map((t) => t.text));
+    const fusion: FusionCase = {
+      tokens,
+      slmTags: tagged.tags,
+      slmConfidence: tagged.marginals.map((m) => slmConfidence(m)),
+      slmTagProbability: tagged.marginals.map((m, i) => m[labelIndex.get(tagged.tags[i]) ?? -1] ?? 0),
+    };
+    const slmEntities = entitiesFromSpans(doc.text, tokens, fuseCase(fusion, 1, probability, scheme).spans);
+    const base = { doc, fusion, slmEntities };
+    if (!llm) return { ...base, logprobs: false, fallback: 'no-llm' };
+    if (tokens.length === 0) return { ...base, llmEntities: [], logprobs: false };
+    try {
+      const llmEntities: InlineEntity[] = [];
+      const parse: InlineParse = {
+        entities: llmEntities,
+        unknownTypes: {},
+        unclosed: 0,
+        strayClosing: 0,
+        unaligned: 0,
+        overlapping: 0,
+        coverage: 0,
+      };
+      fusion.llm = [];
+      let allLogprobs = true;
+      let covered = 0;
+      for (const chunk of chunkTokens(doc.text, tokens, maxChars)) {
+        const offset = tokens[chunk.first].start;
+        const end = tokens[chunk.last - 1].end;
+        const chunkTokensLocal = tokens
+          .slice(chunk.first, chunk.last)
+          .map((t) => ({ text: t.text, start: t.start - offset, end: t.end - offset }));
+        const chunkText = doc.text.slice(offset, end);
+        // The demonstration source sees the SLM's entities as query spans, never the gold ones.
+        const slmHere = slmEntities
+          .filter((e) => e.start >= offset && e.end <= end)
+          .map((e) => ({ ...e, start: e.start - offset, end: e.end - offset }));
+        const { response, parse: p } = await runInlineTagging(
+          llm,
+          { ...doc, id: doc.id, text: chunkText, tokens: chunkTokensLocal, entities: slmHere },
+          { types, demonstrations: options.retriever, topLogprobs: options.topLogprobs, signal: opts.signal },
+        );
+        const located = response.logprobs?.length
+          ? locateTokens(response.text, response.logprobs)
+          : undefined;
+        if (!located) allLogprobs = false;
+        for (const e of p.entities) {
+          const prob = {
+            category: entityProbability('category', e.markup, located),
+            boundary: entityProbability('boundary', e.markup, located),
+            mean: entityProbability('mean', e.markup, located),
+          };
+          const tokenStart = e.tokenStart + chunk.first;
+          const tokenEnd = e.tokenEnd + chunk.first;
+          fusion.llm.push({ tokenStart, tokenEnd, type: e.type, probability: prob });
+          // Markup offsets stay relative to this chunk's answer.
+          llmEntities.push({
+            ...e,
+            start: e.start + offset,
+            end: e.end + offset,
+            tokenStart,
+            tokenEnd,
+            score: prob[probability],
+          });
+        }
+        for (const [k, v] of Object.entries(p.unknownTypes))
+          parse.unknownTypes[k] = (parse.unknownTypes[k] ?? 0) + v;
+        parse.unclosed += p.unclosed;
+        parse.strayClosing += p.strayClosing;
+        parse.unaligned += p.unaligned;
+        parse.overlapping += p.overlapping;
+        const chars = chunkText.replace(/\s/g, '').length;
+        covered += p.coverage * chars;
+      }
+      const total = doc.text.replace(/\s/g, '').length;
+      parse.coverage = total === 0 ? 1 : covered / total;
+      return { ...base, llmEntities, parse, logprobs: allLogprobs };
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      delete fusion.llm;
+      return {
+        ...base,
+        logprobs: false,
+        fallback: 'llm-error',
+        error: err instanceof Error ? err.message : String(err),
+      };
+    }
+  }
+
+  function fuse(a: DocumentAnalysis, at?: number): FusionResult {
+    const l = at ?? lambda;
+    if (l === undefined) {
+      throw new ConfigError(
+        "fusion.lambda is 'auto' but no dev set was given to choose it: call tune(dev) or set a number",
+      );
+    }
+    const r: FuseResult = fuseCase(a.fusion, l, probability, scheme);
+    const entities = entitiesFromSpans(a.doc.text, a.fusion.tokens, r.spans).map((e, k): Entity => {
+      const s = r.spans[k];
+      const sources: SourceVote[] = [];
+      let byLlm = false;
+      let bySlm = false;
+      let sum = 0;
+      let known = true;
+      for (let i = s.start; i < s.end; i++) {
+        if (r.decidedBy[i] === 'llm') byLlm = true;
+        else bySlm = true;
+        const t = r.tokenScore[i];
+        if (t === undefined) known = false;
+        else sum += t;
+      }
+      if (bySlm) sources.push({ model: slmName, stage: 'fusion', type: e.type });
+      if (byLlm && llm) sources.push({ model: llm.name, stage: 'fusion', type: e.type });
+      // The mean probability behind each token's label: the SLM marginal of its tag, or the LLM's P.
+      return known ? { ...e, score: sum / (s.end - s.start), sources } : { ...e, sources };
+    });
+    const doc: NerDocument = { ...a.doc, entities };
+    if (a.doc.tokens && a.doc.tokens.length === r.tags.length) doc.tags = r.tags;
+    const entitiesLlm = a.llmEntities ?? [];
+    const stats: FusionStats = {
+      tokens: a.fusion.tokens.length,
+      decided: r.counts,
+      lambda: l,
+      probability,
+      llmEntities: entitiesLlm.length,
+      llmEntitiesWithoutProbability: (a.fusion.llm ?? []).filter(
+        (e) => e.probability[probability] === undefined,
+      ).length,
+      logprobs: a.logprobs,
+      unknownTypes: a.parse?.unknownTypes ?? {},
+      unclosed: a.parse?.unclosed ?? 0,
+      unaligned: a.parse?.unaligned ?? 0,
+      overlapping: a.parse?.overlapping ?? 0,
+    };
+    if (a.fallback) stats.fallback = a.fallback;
+    if (a.error) stats.error = a.error;
+    return { doc, stats };
+  }
+
+  const fusion: Fusion = {
+    get lambda() {
+      return lambda;
+    },
+    probability,
+    scheme,
+    analyse,
+    fuse,
+    async tagDocument(doc, opts) {
+      const a = await analyse(doc, opts);
+      return fuse(a);
+    },
+    async tune(dev, opts = {}) {
+      const analyses = opts.analyses ?? (await pool(dev, opts.concurrency ?? 4, (d) => analyse(d)));
+      const result = searchLambda(
+        analyses.map((a, i) => ({ fusion: a.fusion, text: dev[i].text, gold: dev[i].entities })),
+        { kind: probability, scheme, grid: opts.grid },
+      );
+      lambda = result.lambda;
+      return result;
+    },
+  };
+  return fusion;
+}
+
+export interface Scores {
+  strict: Prf & Counts;
+  /** Token-level macro F1 over entity types (labels without B/I prefixes), as in the fusion paper. */
+  tokenMacro: Prf;
+}
+
+export interface FusionReport {
+  documents: number;
+  lambda: number;
+  probability: ProbabilityKind;
+  lambdaSearch?: LambdaSearchResult;
+  slm: Scores;
+  /** The LLM's inline answers on their own; undefined without an LLM. Failed calls count as no entities. */
+  llm?: Scores;
+  fused: Scores;
+  decided: DecisionCounts;
+  fallbacks: Record<FallbackReason, number>;
+  /** Documents whose LLM answer had no logprobs (so the LLM could not override there). */
+  withoutLogprobs: number;
+  llmEntitiesWithoutProbability: number;
+}
+
+class Scorer {
+  private readonly strict = zeroCounts();
+  private readonly tokens = new Map<string, Counts>();
+  add(gold: NerDocument, tokens: readonly Token[], pred: readonly Entity[]): void {
+    const c = countDocument(gold.entities, pred).total;
+    this.strict.tp += c.tp;
+    this.strict.fp += c.fp;
+    this.strict.fn += c.fn;
+    addTokenCounts(this.tokens, tokens, gold.entities, pred);
+  }
+  scores(): Scores {
+    const per = [...this.tokens.values()].map(prf);
+    const macroP = mean(per.map((x) => x.p));
+    const macroR = mean(per.map((x) => x.r));
+    return {
+      strict: { ...this.strict, ...prf(this.strict) },
+      tokenMacro: { p: macroP, r: macroR, f1: mean(per.map((x) => x.f1)) },
+    };
+  }
+}
+
+export interface FusionEvalOptions {
+  /** Gold-labelled dev documents to choose lambda on when it is 'auto'. */
+  dev?: readonly NerDocument[];
+  grid?: readonly number[];
+  concurrency?: number;
+}
+
+/**
+ * Scores SLM alone, LLM alone and the fusion on gold documents: strict micro P/R/F1 and the
+ * token-level macro F1 of the paper, with how many tokens each side decided.
+ */
+export async function fusionEval(
+  gold: readonly NerDocument[],
+  fusion: Fusion,
+  options: FusionEvalOptions = {},
+): Promise<FusionReport> {
+  let lambdaSearch: LambdaSearchResult | undefined;
+  if (fusion.lambda === undefined) {
+    if (!options.dev || options.dev.length === 0) {
+      throw new ConfigError("fusion.lambda is 'auto': a dev set is needed to choose it");
+    }
+    lambdaSearch = await fusion.tune(options.dev, { grid: options.grid, concurrency: options.concurrency });
+  }
+  const analyses = await pool(gold, options.concurrency ?? 4, (d) => fusion.analyse(d));
+  const slm = new Scorer();
+  const fused = new Scorer();
+  const llmScorer = new Scorer();
+  let hasLlm = false;
+  const decided = zeroDecisions();
+  const fallbacks: Record<FallbackReason, number> = { 'no-llm': 0, 'llm-error': 0 };
+  let withoutLogprobs = 0;
+  let llmEntitiesWithoutProbability = 0;
+  for (const [i, a] of analyses.entries()) {
+    const g = gold[i];
+    const tokens = a.fusion.tokens;
+    const r = fusion.fuse(a);
+    slm.add(g, tokens, a.slmEntities);
+    fused.add(g, tokens, r.doc.entities);
+    if (a.fallback !== 'no-llm') {
+      hasLlm = true;
+      llmScorer.add(g, tokens, a.llmEntities ?? []);
+    }
+    if (a.fallback) fallbacks[a.fallback]++;
+    else if (!a.logprobs) withoutLogprobs++;
+    decided.agree += r.stats.decided.agree;
+    decided.slm += r.stats.decided.slm;
+    decided.llm += r.stats.decided.llm;
+    llmEntitiesWithoutProbability += r.stats.llmEntitiesWithoutProbability;
+  }
+  return {
+    documents: gold.length,
+    lambda: fusion.lambda as number,
+    probability: fusion.probability,
+    lambdaSearch,
+    slm: slm.scores(),
+    llm: hasLlm ? llmScorer.scores() : undefined,
+    fused: fused.scores(),
+    decided,
+    fallbacks,
+    withoutLogprobs,
+    llmEntitiesWithoutProbability,
+  };
+}

@@ -1,0 +1,62 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { connect } from './connection.js';
+import { jobKeys, validateJobName } from './keys.js';
+
+export interface CollectResult {
+  written: number;
+  parked: number;
+  missing: number;
+}
+
+/**
+ * Writes every document of a job in input order, each exactly once. A parked document (failed every
+ * attempt) is written with its `error` and no entities, so nothing is lost. Unless `partial`, a job
+ * with unfinished documents is an error.
+ */
+export async function collectJob(url: string, job: string, output: string, opts: { partial?: boolean } = {}): Promise<CollectResult> {
+  validateJobName(job);
+  const redis = connect(url);
+  try {
+    const keys = jobKeys(job);
+    const total = Number(await redis.hget(keys.meta, 'total'));
+    if (!Number.isFinite(total) || total <= 0) throw new Error(`no job named "${job}" on this Redis`);
+    const rows = new Array<string | undefined>(total);
+    let parked = 0;
+    const scan = async (key: string, onRow: (idx: number, value: string) => void) => {
+      let cursor = '0';
+      do {
+        const [next, items] = await redis.hscan(key, cursor, 'COUNT', 1000);
+        cursor = next;
+        for (let i = 0; i < items.length; i += 2) onRow(Number(items[i]), items[i + 1]);
+      } while (cursor !== '0');
+    };
+    await scan(keys.results, (idx, v) => {
+      rows[idx] = v;
+    });
+    await scan(keys.parked, (idx, v) => {
+      if (rows[idx] !== undefined) return;
+      const p = JSON.parse(v) as { id: string; error: string; attempts: number };
+      rows[idx] = JSON.stringify({ id: p.id, entities: [], error: p.error, attempts: p.attempts });
+      parked++;
+    });
+    let missing = 0;
+    for (let i = 0; i < total; i++) if (rows[i] === undefined) missing++;
+    if (missing > 0 && !opts.partial) {
+      throw new Error(`${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`);
+    }
+    const fd = openSync(output, 'w');
+    let written = 0;
+    try {
+      for (const r of rows) {
+        if (r === undefined) continue;
+        writeSync(fd, `${r}\n`);
+        written++;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return { written, parked, missing };
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The supervised small tagger: a linear-chain CRF over NER features, trained with L-BFGS,
+ * giving Viterbi tags and per-token marginals (used by the LLM fusion).
+ */
+import { performance } from 'node:perf_hooks';
+import { spansFromTags } from '../core/tags.js';
+import type { Entity, NerDocument, Token } from '../core/types.js';
+import {
+  type CrfShape,
+  CrfWorkspace,
+  computeScores,
+  type EncodedSentence,
+  forwardBackward,
+  paramCount,
+  tokenMarginal,
+  viterbi,
+} from './crf.js';
+import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
+import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
+import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
+import { lbfgs } from './lbfgs.js';
+import { readModel, writeModel } from './model-file.js';
+import { type GradientEngine, LocalGradient } from './objective.js';
+
+export type CrfScheme = 'BIO' | 'BIOES' | 'BMES';
+
+export interface TokenMarginals {
+  labels: string[];
+  /** Per token: probability over labels (same order as `labels`). */
+  probs: Float64Array[];
+}
+
+export const SLM_MODEL_NAME = 'crf';
+
+export class CrfTagger {
+  readonly labels: string[];
+  readonly scheme: CrfScheme;
+  readonly featureConfig: FeatureConfig;
+  readonly features: string[];
+  readonly weights: Float64Array;
+  readonly gazetteer: Gazetteer;
+  readonly training: Record<string, unknown>;
+  private readonly index: Map<string, number>;
+  private readonly shape: CrfShape;
+  private readonly ws: CrfWorkspace;
+
+  constructor(init: {
+    labels: string[];
+    scheme: CrfScheme;
+    featureConfig: FeatureConfig;
+    features: string[];
+    weights: Float64Array;
+    gazetteer: Gazetteer;
+    training?: Record<string, unknown>;
+  }) {
+    this.labels = init.labels;
+    this.scheme = init.scheme;
+    this.featureConfig = init.featureConfig;
+    this.features = init.features;
+    this.weights = init.weights;
+    this.gazetteer = init.gazetteer;
+    this.training = init.training ?? {};
+    this.shape = { numLabels: init.labels.length, numFeatures: init.features.length };
+    if (init.weights.length !== paramCount(this.shape)) {
+      throw new Error(`CRF weights have length ${init.weights.length}, expected ${paramCount(this.shape)}`);
+    }
+    this.index = new Map(init.features.map((f, i) => [f, i]));
+    this.ws = new CrfWorkspace(this.shape.numLabels);
+    this.ws.prepareTransitions(this.weights, this.shape);
+  }
+
+  static async load(path: string): Promise<CrfTagger> {
+    const { header, features, weights } = await readModel(path);
+    return new CrfTagger({
+      labels: header.labels,
+      scheme: header.scheme,
+      featureConfig: header.featureConfig,
+      features,
+      weights,
+      gazetteer: Gazetteer.fromJSON(header.gazetteer),
+      training: header.training,
+    });
+  }
+
+  async save(path: string): Promise<void> {
+    await writeModel(path, {
+      header: {
+        labels: this.labels,
+        scheme: this.scheme,
+        featureConfig: this.featureConfig,
+        gazetteer: this.gazetteer.toJSON(),
+        training: this.training,
+      },
+      features: this.features,
+      weights: this.weights,
+    });
+  }
+
+  encode(tokens: readonly string[]): EncodedSentence {
+    return encodeWith(this.index, sentenceFeatures(tokens, this.featureConfig, this.gazetteer));
+  }
+
+  /** Viterbi label ids of an encoded sentence. */
+  decodeIds(s: EncodedSentence): Int32Array {
+    const out = new Int32Array(s.n);
+    if (s.n === 0) return out;
+    computeScores(this.weights, this.shape, s, this.ws);
+    viterbi(this.weights, this.shape, s.n, this.ws, out);
+    return out;
+  }
+
+  /** Viterbi tags and per-token marginals (probabilities over `labels`). */
+  tagTokens(tokens: readonly string[]): { tags: string[]; marginals: Float64Array[] } {
+    const s = this.encode(tokens);
+    if (s.n === 0) return { tags: [], marginals: [] };
+    const ids = this.decodeIds(s);
+    // decodeIds left the state scores in the workspace.
+    forwardBackward(s.n, this.ws);
+    const marginals: Float64Array[] = [];
+    for (let t = 0; t < s.n; t++) {
+      const m = new Float64Array(this.labels.length);
+      tokenMarginal(t, this.ws, m);
+      marginals.push(m);
+    }
+    return { tags: Array.from(ids, (i) => this.labels[i]), marginals };
+  }
+
+  tokenMarginals(tokens: readonly string[]): TokenMarginals {
+    return { labels: this.labels, probs: this.tagTokens(tokens).marginals };
+  }
+
+  /**
+   * Entities with character offsets. Tokens come from doc.tokens, else from tokenize(text).
+   * An entity's score is the mean marginal probability of its Viterbi tags.
+   */
+  predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument {
+    const tokens = documentTokens(doc);
+    const { tags, marginals } = this.tagTokens(tokens.map((t) => t.text));
+    const labelIndex = new Map(this.labels.map((l, i) => [l, i]));
+    const entities: Entity[] = [];
+    for (const sp of spansFromTags(tags)) {
+      let sum = 0;
+      for (let t = sp.start; t < sp.end; t++) sum += marginals[t][labelIndex.get(tags[t]) as number];
+      const score = sum / (sp.end - sp.start);
+      const start = tokens[sp.start].start;
+      const end = tokens[sp.end - 1].end;
+      entities.push({
+        start,
+        end,
+        type: sp.type,
+        text: doc.text.slice(start, end),
+        score,
+        sources: [{ model: SLM_MODEL_NAME, stage: 'slm', type: sp.type, score }],
+      });
+    }
+    return { id: doc.id, text: doc.text, tokens, entities };
+  }
+
+  evaluate(docs: readonly NerDocument[]): StrictScore {
+    return strictMicro(
+      docs,
+      docs.map((d) => this.predict(d)),
+    );
+  }
+}
+
+export interface TrainOptions {
+  /** Tag scheme to train in. Default: the scheme of the data's tags (IOB1 is read as BIO). */
+  scheme?: CrfScheme;
+  /** L2 coefficient: the objective is NLL + c2 * ||w||^2. Default 0.05. */
+  c2?: number;
+  maxIterations?: number;
+  /** Attributes seen fewer times in training are dropped. Default 1 (keep all). */
+  minCount?: number;
+  features?: Partial<FeatureConfig>;
+  /** Scored every `evalEvery` iterations; the best weights are kept. */
+  dev?: readonly NerDocument[];
+  evalEvery?: number;
+  /** L-BFGS history size. Default 6. */
+  memory?: number;
+  /** Relative objective improvement over 10 iterations below which training stops. Default 1e-4. */
+  delta?: number;
+  log?: (line: string) => void;
+}
+
+function inferScheme(docs: readonly NerDocument[]): CrfScheme {
+  for (const d of docs) {
+    for (const t of d.tags ?? []) {
+      const c = t[0];
+      if (c === 'M') return 'BMES';
+      if (c === 'E' || c === 'S' || c === 'L' || c === 'U') return 'BIOES';
+    }
+  }
+  return 'BIO';
+}
+
+export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const scheme = opts.scheme ?? inferScheme(train);
+  const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
+  const c2 = opts.c2 ?? 0.05;
+
+  const sentences: { tokens: string[]; tags: string[] }[] = [];
+  for (const doc of train) {
+    const toks = documentTokens(doc);
+    if (toks.length === 0) continue;
+    sentences.push({ tokens: toks.map((t) => t.text), tags: goldTags(doc, toks, scheme) });
+  }
+  if (sentences.length === 0) throw new Error('no training sentences with tokens');
+  const labelSet = new Set<string>();
+  for (const s of sentences) for (const t of s.tags) if (t !== 'O') labelSet.add(t);
+  const labels = ['O', ...[...labelSet].sort()];
+  const labelId = new Map(labels.map((l, i) => [l, i]));
+
+  // Gazetteer: the full one is stored for tagging; training sentences see one built from the
+  // other half of the data, so the CRF does not learn to trust a gazetteer that always matches.
+  const full = new Gazetteer();
+  const halves = [new Gazetteer(), new Gazetteer()];
+  sentences.forEach((s, i) => {
+    for (const sp of spansFromTags(s.tags)) {
+      const toks = s.tokens.slice(sp.start, sp.end);
+      full.add(toks, sp.type);
+      halves[i % 2].add(toks, sp.type);
+    }
+  });
+
+  const dict = new FeatureDictionaryBuilder();
+  const encoded: EncodedSentence[] = sentences.map((s, i) =>
+    dict.encode(
+      sentenceFeatures(s.tokens, cfg, halves[(i + 1) % 2]),
+      Int32Array.from(s.tags, (t) => labelId.get(t) as number),
+    ),
+  );
+  const features = dict.finish(encoded, opts.minCount ?? 1);
+  const shape: CrfShape = { numLabels: labels.length, numFeatures: features.length };
+  const n = paramCount(shape);
+  const tokensTotal = encoded.reduce((a, s) => a + s.n, 0);
+  log(
+    `crf: ${sentences.length} sentences, ${tokensTotal} tokens, ${labels.length} labels (${scheme}), ` +
+      `${features.length} features, ${n} weights, gazetteer ${full.size} entries ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+
+  const training: Record<string, unknown> = {
+    sentences: sentences.length,
+    tokens: tokensTotal,
+    c2,
+    minCount: opts.minCount ?? 1,
+  };
+  const makeTagger = (w: Float64Array) =>
+    new CrfTagger({ labels, scheme, featureConfig: cfg, features, weights: w, gazetteer: full, training });
+
+  const engine: GradientEngine = new LocalGradient(shape, encoded, c2);
+  const dev = opts.dev;
+  const evalEvery = opts.evalEvery ?? 10;
+  let best: { f1: number; iteration: number; w: Float64Array } | undefined;
+  const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
+  let last = performance.now();
+  try {
+    const result = await lbfgs((w, g) => engine.evaluate(w, g), new Float64Array(n), {
+      maxIterations: opts.maxIterations ?? 150,
+      memory: opts.memory ?? 6,
+      delta: opts.delta ?? 1e-4,
+      epsilon: 1e-5,
+      onIteration: (it) => {
+        const now = performance.now();
+        let line = `iter ${it.iteration} loss ${it.value.toFixed(2)} |g| ${it.gradNorm.toExponential(2)} step ${it.step.toPrecision(3)} evals ${it.evaluations} ${((now - last) / 1000).toFixed(2)} s`;
+        last = now;
+        if (dev && dev.length > 0 && it.iteration % evalEvery === 0) {
+          const sc = devScore(Float64Array.from(it.x));
+          line += ` dev F1 ${sc.f1.toFixed(4)}`;
+          if (!best || sc.f1 > best.f1)
+            best = { f1: sc.f1, iteration: it.iteration, w: Float64Array.from(it.x) };
+          last = performance.now();
+        }
+        log(line);
+        return undefined;
+      },
+    });
+    let weights = result.x;
+    training.iterations = result.iterations;
+    training.stop = result.reason;
+    if (dev && dev.length > 0) {
+      const finalScore = devScore(result.x);
+      log(`final iter ${result.iterations} (${result.reason}) dev F1 ${finalScore.f1.toFixed(4)}`);
+      if (best && best.f1 > finalScore.f1) {
+        log(`keeping iteration ${best.iteration} (dev F1 ${best.f1.toFixed(4)})`);
+        weights = best.w;
+        training.keptIteration = best.iteration;
+        training.devF1 = best.f1;
+      } else training.devF1 = finalScore.f1;
+    }
+    training.seconds = Math.round((performance.now() - t0) / 100) / 10;
+    return makeTagger(weights);
+  } finally {
+    await engine.close();
+  }
+}

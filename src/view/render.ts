@@ -1,0 +1,133 @@
+/**
+ * One self-contained HTML page: entities highlighted in their text with a colour per type, a legend,
+ * and with gold given: correct / wrong type / missed / spurious marks, a per-type score table and a
+ * confusion matrix. No scripts, no external resources.
+ */
+import type { Entity, NerDocument } from '../core/types.js';
+import { evaluate } from '../eval/index.js';
+import { confusionMatrix, type MarkedEntity, markEntities } from './status.js';
+
+const PALETTE = [
+  '#8dd3c7', '#ffffb3', '#bebada', '#fb8072', '#80b1d3', '#fdb462', '#b3de69', '#fccde5',
+  '#d9d9d9', '#bc80bd', '#ccebc5', '#ffed6f', '#a6cee3', '#b2df8a', '#fb9a99', '#cab2d6',
+];
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function typeColours(types: Iterable<string>): Map<string, string> {
+  const m = new Map<string, string>();
+  [...new Set(types)].sort().forEach((t, i) => m.set(t, PALETTE[i % PALETTE.length]));
+  return m;
+}
+
+/**
+ * Highlights possibly overlapping entities: the text is cut at every boundary and each piece is
+ * wrapped in one <mark> per entity covering it, outermost (longest) first.
+ */
+export function highlight(text: string, entities: readonly MarkedEntity[], colours: Map<string, string>): string {
+  const cuts = new Set<number>([0, text.length]);
+  for (const e of entities) {
+    cuts.add(e.start);
+    cuts.add(e.end);
+  }
+  const points = [...cuts].filter((c) => c >= 0 && c <= text.length).sort((a, b) => a - b);
+  const order = entities
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.start - b.e.start || b.e.end - a.e.end || a.i - b.i);
+  let html = '';
+  for (let k = 0; k + 1 < points.length; k++) {
+    const a = points[k];
+    const b = points[k + 1];
+    let piece = escapeHtml(text.slice(a, b));
+    const covering = order.filter(({ e }) => e.start <= a && e.end >= b);
+    for (let j = covering.length - 1; j >= 0; j--) {
+      const { e, i } = covering[j];
+      const title = `${e.type}${e.status === 'wrong-type' ? ` (gold: ${e.goldType})` : ''}${e.status !== 'predicted' ? ` - ${e.status}` : ''}${e.score !== undefined ? ` - score ${e.score.toFixed(2)}` : ''}`;
+      piece = `<mark class="ent ${e.status}" data-entity="${i}" data-type="${escapeHtml(e.type)}" data-status="${e.status}" data-start="${e.start}" data-end="${e.end}" style="--c:${colours.get(e.type) ?? '#ddd'}" title="${escapeHtml(title)}">${piece}${e.end === b ? `<sup class="tag">${escapeHtml(e.type)}</sup>` : ''}</mark>`;
+    }
+    html += piece;
+  }
+  return html;
+}
+
+const CSS = `
+body{font:15px/1.6 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:70rem;color:#222;padding:0 1rem}
+h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:2rem}
+.legend span{display:inline-block;margin:0 .5rem .3rem 0;padding:0 .4rem;border-radius:3px}
+.doc{border-top:1px solid #eee;padding:.6rem 0} .doc .id{color:#888;font-size:.8rem}
+mark.ent{background:var(--c);padding:.05rem .15rem;border-radius:3px;color:inherit}
+mark.ent mark.ent{padding:0 .1rem}
+mark.ent .tag{font-size:.6rem;font-weight:600;margin-left:.15rem;color:#333}
+mark.correct{box-shadow:inset 0 -2px 0 #1a7f37}
+mark.wrong-type{box-shadow:inset 0 -3px 0 #d4a72c;outline:1px dashed #d4a72c}
+mark.spurious{box-shadow:inset 0 -3px 0 #cf222e;text-decoration:line-through #cf222e}
+mark.missed{background:transparent;outline:2px dashed var(--c);outline-offset:-1px}
+table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left} .diag{background:#e6f4ea;font-weight:600}
+.key span{margin-right:1rem}`;
+
+export interface ViewOptions {
+  title?: string;
+  /** Gold documents matched by id; enables statuses, scores and the confusion matrix. */
+  gold?: readonly NerDocument[];
+  /** Show at most this many documents (scores still use all). */
+  limit?: number;
+}
+
+function pct(x: number): string {
+  return (100 * x).toFixed(1);
+}
+
+export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {}): string {
+  const goldById = new Map((opts.gold ?? []).map((d) => [d.id, d]));
+  const types: string[] = [];
+  for (const d of pred) for (const e of d.entities) types.push(e.type);
+  for (const d of opts.gold ?? []) for (const e of d.entities) types.push(e.type);
+  const colours = typeColours(types);
+  const title = opts.title ?? 'el4ner entities';
+  const parts: string[] = [];
+  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>`);
+  parts.push(`<h1>${escapeHtml(title)}</h1>`);
+  parts.push(
+    `<div class="legend" id="legend">${[...colours].map(([t, c]) => `<span data-type="${escapeHtml(t)}" style="background:${c}">${escapeHtml(t)}</span>`).join('')}</div>`,
+  );
+  if (opts.gold) {
+    parts.push(
+      '<p class="key"><span><mark class="ent correct" style="--c:#eee">correct</mark></span><span><mark class="ent wrong-type" style="--c:#eee">wrong type</mark></span><span><mark class="ent spurious" style="--c:#eee">spurious</mark></span><span><mark class="ent missed" style="--c:#999">missed</mark></span></p>',
+    );
+    const predForGold = opts.gold.map((g) => pred.find((p) => p.id === g.id) ?? { id: g.id, text: g.text, entities: [] });
+    const report = evaluate(opts.gold, predForGold, { bootstrap: 0 });
+    parts.push('<h2>Scores</h2><table id="scores"><tr><th>type</th><th>P</th><th>R</th><th>F1</th><th>support</th></tr>');
+    for (const [t, s] of Object.entries(report.per_type)) {
+      parts.push(`<tr data-type="${escapeHtml(t)}"><td>${escapeHtml(t)}</td><td>${pct(s.p)}</td><td>${pct(s.r)}</td><td>${pct(s.f1)}</td><td>${s.support}</td></tr>`);
+    }
+    parts.push(
+      `<tr><th>micro</th><th>${pct(report.micro.p)}</th><th>${pct(report.micro.r)}</th><th>${pct(report.micro.f1)}</th><th>${report.micro.tp + report.micro.fn}</th></tr></table>`,
+    );
+    const cm = confusionMatrix(predForGold.map((p, i) => ({ pred: p.entities, gold: opts.gold![i].entities })));
+    parts.push('<h2>Confusion matrix (rows: gold, columns: predicted, O: no entity)</h2><table id="confusion"><tr><th></th>');
+    parts.push(cm.types.map((t) => `<th>${escapeHtml(t)}</th>`).join(''));
+    parts.push('</tr>');
+    for (const g of cm.types) {
+      parts.push(`<tr><th>${escapeHtml(g)}</th>`);
+      for (const p of cm.types) {
+        const n = cm.counts[g]?.[p] ?? 0;
+        parts.push(`<td class="${g === p ? 'diag' : ''}">${n || ''}</td>`);
+      }
+      parts.push('</tr>');
+    }
+    parts.push('</table>');
+  }
+  parts.push('<h2>Documents</h2>');
+  const shown = opts.limit ? pred.slice(0, opts.limit) : pred;
+  for (const d of shown) {
+    const gold = goldById.get(d.id);
+    const marked = markEntities(d.entities as Entity[], opts.gold ? (gold?.entities ?? []) : undefined);
+    parts.push(`<div class="doc" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div></div>`);
+  }
+  if (shown.length < pred.length) parts.push(`<p>${pred.length - shown.length} more documents not shown.</p>`);
+  parts.push('</body></html>');
+  return parts.join('');
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { tokenize } from '../../src/core/tokenize.js';
+import type { Entity } from '../../src/core/types.js';
+import type { LlmTokenEntity } from '../../src/fusion/fuse.js';
+import {
+  evaluateLambda,
+  type LambdaDevItem,
+  lambdaThresholds,
+  searchLambda,
+} from '../../src/fusion/lambda.js';
+
+function item(
+  text: string,
+  slmTags: string[],
+  conf: number[],
+  llm: Array<[number, number, string, number]>,
+  gold: Array<[string, string]>,
+): LambdaDevItem {
+  const tokens = tokenize(text);
+  const entities: Entity[] = gold.map(([t, type]) => {
+    const start = text.indexOf(t);
+    return { start, end: start + t.length, type, text: t };
+  });
+  const llmEntities: LlmTokenEntity[] = llm.map(([s, e, type, p]) => ({
+    tokenStart: s,
+    tokenEnd: e,
+    type,
+    probability: { category: p },
+  }));
+  return { fusion: { tokens, slmTags, slmConfidence: conf, llm: llmEntities }, text, gold: entities };
+}
+
+// A: the SLM misses Paris (S_S 0.3), the LLM finds it (P 0.9): right only when lambda > 0.3/e^0.9.
+// B: the SLM is right on Jordan (S_S 0.6), the LLM is wrong (P 0.5): right only when lambda <= 0.6/e^0.5.
+// C: both agree.
+const dev = [
+  item('Paris is nice', ['O', 'O', 'O'], [0.3, 0.9, 0.9], [[0, 1, 'LOC', 0.9]], [['Paris', 'LOC']]),
+  item('Jordan scored', ['B-PER', 'O'], [0.6, 0.9], [[0, 1, 'LOC', 0.5]], [['Jordan', 'PER']]),
+  item('Smith left', ['B-PER', 'O'], [0.95, 0.9], [[0, 1, 'PER', 0.8]], [['Smith', 'PER']]),
+];
+const tA = 0.3 / Math.exp(0.9);
+const tB = 0.6 / Math.exp(0.5);
+
+describe('lambda search', () => {
+  it('finds the thresholds where tokens switch side', () => {
+    const ts = lambdaThresholds(dev, 'category');
+    assert.equal(ts.length, 2);
+    assert.ok(Math.abs(ts[0] - tA) < 1e-12 && Math.abs(ts[1] - tB) < 1e-12);
+  });
+
+  it('F1 is a step function: the LLM decides only when lambda is strictly above the threshold', () => {
+    assert.ok(Math.abs(evaluateLambda(dev, tA, 'category', 'BIO').f1 - 0.8) < 1e-12);
+    assert.equal(evaluateLambda(dev, tA * 1.0001, 'category', 'BIO').f1, 1);
+    assert.equal(evaluateLambda(dev, tB, 'category', 'BIO').f1, 1);
+    assert.ok(Math.abs(evaluateLambda(dev, tB * 1.0001, 'category', 'BIO').f1 - 2 / 3) < 1e-12);
+  });
+
+  it('picks a lambda inside the only range that gets everything right, with the curve', () => {
+    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO' });
+    assert.ok(r.lambda > tA && r.lambda <= tB, `lambda ${r.lambda}`);
+    assert.equal(r.f1, 1);
+    assert.deepEqual(
+      r.curve.map((p) => Math.round(p.f1 * 1000) / 1000),
+      [0.8, 1, 0.667],
+    );
+    assert.deepEqual(
+      r.curve.map((p) => p.llmTokens),
+      [0, 1, 2],
+    );
+    for (let i = 1; i < r.curve.length; i++) assert.ok(r.curve[i].lambda > r.curve[i - 1].lambda);
+  });
+
+  it('a grid evaluates only the given values', () => {
+    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO', grid: [1, 0.05, 0.5, 0.2] });
+    assert.equal(r.lambda, 0.2);
+    assert.deepEqual(
+      r.curve.map((p) => p.lambda),
+      [0.05, 0.2, 0.5, 1],
+    );
+  });
+
+  it('ties go to the smaller lambda; without LLM probabilities any lambda is the SLM alone', () => {
+    const noP = dev.map((d) => ({
+      ...d,
+      fusion: { ...d.fusion, llm: d.fusion.llm?.map((e) => ({ ...e, probability: {} })) },
+    }));
+    const r = searchLambda(noP, { kind: 'category', scheme: 'BIO' });
+    assert.equal(r.curve.length, 1);
+    assert.ok(Math.abs(r.f1 - 0.8) < 1e-12);
+    const g = searchLambda(noP, { kind: 'category', scheme: 'BIO', grid: [3, 1, 2] });
+    assert.equal(g.lambda, 1);
+  });
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ScriptedRequest } from '../../src/engines/testing/scripted-server.js';
+import { startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import { emptyUsage } from '../../src/engines/types.js';
+import { createLlmPreExtractor } from '../../src/retrieval/llm-pre-extract.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(repoRoot, 'bin/el4ner.js');
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const POOL = [
+  { id: '1', text: 'Angela Merkel visited Paris .', entities: [{ start: 0, end: 13, type: 'PER', text: 'Angela Merkel' }, { start: 22, end: 27, type: 'LOC', text: 'Paris' }] },
+  { id: '2', text: 'It rained all day .', entities: [] },
+  { id: '3', text: 'Siemens opened a plant in Berlin .', entities: [{ start: 0, end: 7, type: 'ORG', text: 'Siemens' }, { start: 26, end: 32, type: 'LOC', text: 'Berlin' }] },
+];
+
+let dir: string;
+let poolFile: string;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'el4ner-index-cli-'));
+  poolFile = path.join(dir, 'pool.jsonl');
+  await writeFile(poolFile, `${POOL.map((d) => JSON.stringify(d)).join('\n')}\n`);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('el4ner index', () => {
+  it('builds with gold spans and the lexical embedder, then reuses the index', async () => {
+    const out = path.join(dir, 'idx-gold');
+    const a = await run(['index', '--pool', poolFile, '--out', out, '--dim', '128']);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /built \(no index yet\)/);
+    assert.match(a.stdout, /sentences 3 \(2 with spans\), spans 4, dim 128/);
+    const b = await run(['index', '--pool', poolFile, '--out', out, '--dim', '128', '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    const s = JSON.parse(b.stdout);
+    assert.equal(s.status, 'up to date');
+    assert.equal(s.spans, 4);
+    const c = await run(['index', '--pool', poolFile, '--out', out, '--dim', '128', '--weights', 'paper-rank', '--json']);
+    assert.equal(JSON.parse(c.stdout).reason, 'settings changed');
+    const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.settings.weights, { PROPN: 1, NOUN: 2, PRON: 4, other: 1 });
+  });
+
+  it('rejects bad options with exit code 2', async () => {
+    const a = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'maybe']);
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /--spans must be gold or llm/);
+    const b = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--weights', 'heavy']);
+    assert.equal(b.code, 2);
+    const c = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'llm']);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /needs --config/);
+    const d = await run(['index', '--pool', path.join(dir, 'missing.jsonl'), '--out', path.join(dir, 'x')]);
+    assert.equal(d.code, 2);
+  });
+
+  it('uses LLM pre-extraction and the embedding model of the config', async () => {
+    const chat = (req: ScriptedRequest) => {
+      const user = req.messages.at(-1)?.content ?? '';
+      const sentence = /Sentence: (.*)\n/.exec(user)?.[1] ?? '';
+      const caps = sentence.split(' ').filter((w) => /^[A-Z]/.test(w));
+      return { json: { spans: caps.map((text) => ({ text })) } };
+    };
+    const embed = (input: string[]) => input.map((t) => [t.length, (t.match(/[aeiou]/g) ?? []).length, 1]);
+    const srv = await startScriptedServer({ chat, embed });
+    try {
+      const cfg = path.join(dir, 'config.json');
+      await writeFile(
+        cfg,
+        JSON.stringify({
+          models: [
+            { name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 },
+            { name: 'emb', engine: 'openai', baseUrl: srv.url, model: 'emb', embeddingModel: 'emb', maxAttempts: 1 },
+          ],
+          backbones: ['m1'],
+          embedding: { model: 'emb' },
+          cache: { enabled: false },
+        }),
+      );
+      const out = path.join(dir, 'idx-llm');
+      const r = await run(['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout);
+      assert.equal(s.spansMode, 'llm');
+      assert.equal(s.embedder, 'emb');
+      assert.match(s.embedderIdentity, /^engine:/);
+      assert.equal(s.dim, 3);
+      // Angela, Merkel, Paris / It / Siemens, Berlin
+      assert.equal(s.spans, 6);
+      assert.ok(srv.requests.some((q) => q.path.endsWith('/embeddings')));
+      assert.equal(srv.requests.filter((q) => q.path.endsWith('/chat/completions')).length, 3);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('createLlmPreExtractor', () => {
+  it('grounds and unions the spans of several models and counts failed calls', async () => {
+    const answer = (spans: string[]) => ({ text: JSON.stringify({ spans: spans.map((text) => ({ text })) }), usage: emptyUsage(), latencyMs: 0 });
+    const pre = createLlmPreExtractor(
+      [
+        { name: 'a', identity: 'a', chat: async () => answer(['Paris', 'Merkel', 'Nowhere']) },
+        { name: 'b', identity: 'b', chat: async () => answer(['Angela Merkel', 'Paris']) },
+        {
+          name: 'c',
+          identity: 'c',
+          chat: async () => {
+            throw new Error('down');
+          },
+        },
+      ],
+      ['PER', 'LOC'],
+    );
+    const text = 'Angela Merkel visited Paris .';
+    const spans = await pre(text);
+    assert.deepEqual(
+      spans.map((s) => s.text),
+      ['Angela Merkel', 'Merkel', 'Paris'],
+    );
+    for (const s of spans) assert.equal(text.slice(s.start, s.end), s.text);
+    assert.equal(pre.failures.get('c'), 1);
+    assert.match(pre.identity, /^llm-pre-extract:v1:a\+b\+c:LOC,PER$/);
+  });
+});

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { NerDocument } from '../../src/core/types.js';
+import { readJsonlDocuments } from '../../src/slm/data.js';
+import { ModelFileError } from '../../src/slm/model-file.js';
+import { CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+const conllTrain = resolve(repoRoot, '../shared/data/conll2003/train.jsonl');
+
+let docs: NerDocument[];
+let tagger: CrfTagger;
+let dir: string;
+
+before(async () => {
+  docs = (await readJsonlDocuments(conllTrain)).slice(0, 200);
+  tagger = await trainCrf(docs, { maxIterations: 60 });
+  dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-'));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a CRF trained on 200 CoNLL sentences fits them', () => {
+  assert.deepEqual(tagger.labels[0], 'O');
+  assert.equal(tagger.labels.length, 9);
+  assert.equal(tagger.scheme, 'BIO');
+  const sc = tagger.evaluate(docs);
+  assert.ok(sc.f1 > 0.9, `training-set F1 ${sc.f1}`);
+});
+
+test('tagTokens gives Viterbi tags and per-token marginals that sum to 1', () => {
+  const { tags, marginals } = tagger.tagTokens(['Peter', 'Blackburn', 'visited', 'Germany', '.']);
+  assert.equal(tags.length, 5);
+  assert.equal(marginals.length, 5);
+  for (const m of marginals) {
+    assert.equal(m.length, tagger.labels.length);
+    const sum = m.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9);
+    for (const p of m) assert.ok(p >= 0 && p <= 1);
+  }
+  assert.deepEqual(tagger.tagTokens([]), { tags: [], marginals: [] });
+});
+
+test('predict returns entities with exact offsets and span scores', () => {
+  for (const doc of docs.slice(0, 50)) {
+    const pred = tagger.predict({ id: doc.id, text: doc.text });
+    for (const e of pred.entities) {
+      assert.equal(pred.text.slice(e.start, e.end), e.text);
+      assert.ok(e.score !== undefined && e.score > 0 && e.score <= 1);
+      assert.equal(e.sources?.[0].stage, 'slm');
+    }
+  }
+  const pred = tagger.predict(docs[0]);
+  assert.deepEqual(
+    pred.entities.map((e) => [e.start, e.end, e.type]),
+    docs[0].entities.map((e) => [e.start, e.end, e.type]),
+  );
+});
+
+test('save / load round trip predicts the same', async () => {
+  const file = join(dir, 'model.crf');
+  await tagger.save(file);
+  const loaded = await CrfTagger.load(file);
+  assert.deepEqual(loaded.labels, tagger.labels);
+  assert.equal(loaded.scheme, tagger.scheme);
+  for (const doc of docs.slice(0, 40)) {
+    const a = tagger.predict(doc).entities;
+    const b = loaded.predict(doc).entities;
+    assert.deepEqual(
+      b.map((e) => [e.start, e.end, e.type]),
+      a.map((e) => [e.start, e.end, e.type]),
+    );
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i].score ?? 0) - (b[i].score ?? 0)) < 1e-4);
+  }
+});
+
+test('loading another format version, a truncated or a corrupt file fails clearly', async () => {
+  const file = join(dir, 'model.crf');
+  await tagger.save(file);
+  const raw = gunzipSync(await readFile(file));
+
+  // Another format version: rewrite the header.
+  const headerLen = raw.readUInt32LE(8);
+  const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
+  header.version = 2;
+  const newHeader = Buffer.from(JSON.stringify(header), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(newHeader.length, 0);
+  const v2 = join(dir, 'v2.crf');
+  await writeFile(
+    v2,
+    gzipSync(Buffer.concat([raw.subarray(0, 8), len, newHeader, raw.subarray(12 + headerLen)])),
+  );
+  await assert.rejects(
+    CrfTagger.load(v2),
+    (e: Error) => e instanceof ModelFileError && /version 2/.test(e.message),
+  );
+
+  const truncated = join(dir, 'truncated.crf');
+  const gz = await readFile(file);
+  await writeFile(truncated, gz.subarray(0, Math.floor(gz.length / 2)));
+  await assert.rejects(
+    CrfTagger.load(truncated),
+    (e: Error) => e instanceof ModelFileError && /truncated|corrupt/.test(e.message),
+  );
+
+  // Flip one weight byte inside an intact gzip stream: only the checksum can catch it.
+  const flipped = Buffer.from(raw);
+  flipped[flipped.length - 3] ^= 0x40;
+  const corrupt = join(dir, 'corrupt.crf');
+  await writeFile(corrupt, gzipSync(flipped));
+  await assert.rejects(
+    CrfTagger.load(corrupt),
+    (e: Error) => e instanceof ModelFileError && /checksum/.test(e.message),
+  );
+
+  const notModel = join(dir, 'not-a-model.crf');
+  await writeFile(notModel, gzipSync(Buffer.from('{"hello": 1}')));
+  await assert.rejects(
+    CrfTagger.load(notModel),
+    (e: Error) => e instanceof ModelFileError && /not an el4ner/.test(e.message),
+  );
+});
+
+test('trains in the scheme of BMES data and decodes spans from it', async () => {
+  const text = (toks: string[]) => toks.join(' ');
+  const mk = (id: string, toks: string[], tags: string[]): NerDocument => ({
+    id,
+    text: text(toks),
+    tokens: toks.map((t, i) => {
+      const start = toks.slice(0, i).reduce((a, x) => a + x.length + 1, 0);
+      return { text: t, start, end: start + t.length };
+    }),
+    tags,
+    entities: [],
+  });
+  const data: NerDocument[] = [];
+  for (let i = 0; i < 30; i++) {
+    data.push(
+      mk(
+        `a${i}`,
+        ['我', '在', '北', '京', '市', '工', '作'],
+        ['O', 'O', 'B-LOC', 'M-LOC', 'E-LOC', 'O', 'O'],
+      ),
+    );
+    data.push(mk(`b${i}`, ['张', '三', '去', '上', '海'], ['B-PER', 'E-PER', 'O', 'B-LOC', 'E-LOC']));
+    data.push(mk(`c${i}`, ['李', '来', '了'], ['S-PER', 'O', 'O']));
+  }
+  const t = await trainCrf(data, { maxIterations: 40 });
+  assert.equal(t.scheme, 'BMES');
+  assert.ok(t.labels.includes('M-LOC') && t.labels.includes('S-PER'));
+  const pred = t.predict(data[0]);
+  assert.deepEqual(
+    pred.entities.map((e) => [e.text, e.type]),
+    [['北 京 市', 'LOC']],
+  );
+});

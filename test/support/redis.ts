@@ -1,0 +1,63 @@
+/**
+ * A real redis-server for tests: EL4NER_TEST_REDIS (set by .ci/run) or one started here on a free
+ * port. No redis-server installed is a failure that says how to install it, never a silent skip.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TestRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestRedis(): Promise<TestRedis> {
+  if (process.env.EL4NER_TEST_REDIS) {
+    const url = process.env.EL4NER_TEST_REDIS;
+    return { url, stop: async () => {} };
+  }
+  if (spawnSync('redis-server', ['--version']).error) {
+    throw new Error('redis-server is not installed: apt-get install -y redis-server (or set EL4NER_TEST_REDIS=redis://host:port)');
+  }
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const { Redis } = await import('ioredis');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      break;
+    } catch {
+      r.disconnect();
+      if (Date.now() > deadline) throw new Error('redis-server did not start');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { NerDocument } from '../../src/core/types.js';
+import { renderView } from '../../src/view/render.js';
+import { confusionMatrix, markEntities } from '../../src/view/status.js';
+
+const ent = (text: string, sub: string, type: string, from = 0) => {
+  const start = text.indexOf(sub, from);
+  return { start, end: start + sub.length, type, text: sub };
+};
+
+const T = 'Barack Obama visited Paris with <Michelle> & the Bank of France.';
+const gold: NerDocument[] = [
+  {
+    id: 'd1',
+    text: T,
+    entities: [ent(T, 'Barack Obama', 'PER'), ent(T, 'Paris', 'LOC'), ent(T, 'Michelle', 'PER'), ent(T, 'Bank of France', 'ORG'), ent(T, 'France', 'LOC')],
+  },
+];
+const pred: NerDocument[] = [
+  {
+    id: 'd1',
+    text: T,
+    entities: [ent(T, 'Barack Obama', 'PER'), ent(T, 'Paris', 'ORG'), ent(T, 'Bank of France', 'ORG'), ent(T, 'France', 'LOC'), ent(T, 'visited', 'MISC')],
+  },
+];
+
+test('statuses: correct, wrong type, spurious, missed', () => {
+  const m = markEntities(pred[0].entities, gold[0].entities);
+  const by = Object.fromEntries(m.map((e) => [`${e.text}:${e.status}`, e]));
+  assert.ok(by['Barack Obama:correct']);
+  assert.equal(by['Paris:wrong-type'].goldType, 'LOC');
+  assert.ok(by['visited:spurious']);
+  assert.ok(by['Michelle:missed']);
+  assert.equal(m.length, 6);
+  const cm = confusionMatrix([{ pred: pred[0].entities, gold: gold[0].entities }]);
+  assert.deepEqual(cm.types, ['LOC', 'MISC', 'ORG', 'PER', 'O']);
+  assert.equal(cm.counts.LOC.ORG, 1);
+  assert.equal(cm.counts.PER.PER, 1);
+  assert.equal(cm.counts.PER.O, 1);
+  assert.equal(cm.counts.O.MISC, 1);
+});
+
+test('the page escapes text and keeps nested entities', () => {
+  const html = renderView(pred, { gold });
+  assert.match(html, /&lt;<mark[^>]*data-status="missed"[^>]*>Michelle<sup class="tag">PER<\/sup><\/mark>&gt; &amp; the/);
+  assert.ok(!html.includes('<Michelle>'));
+  assert.ok(!/<script/i.test(html));
+  // "France" sits inside "Bank of France": both marks are present, nested
+  assert.match(html, /data-type="ORG"[^>]*>[^]*?<mark class="ent correct" data-entity="\d+" data-type="LOC"/);
+});
+
+test('headless Chromium renders the highlighted spans', async (t) => {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  assert.ok(existsSync(chromium), `Chromium not found at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const { chromium: pw } = await import('playwright-core');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-'));
+  const file = join(dir, 'report.html');
+  writeFileSync(file, renderView(pred, { gold, title: 'view test' }));
+  const browser = await pw.launch({
+    executablePath: chromium,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  await page.goto(pathToFileURL(file).href);
+  const marks = await page.$$eval('.doc mark.ent', (els) =>
+    els
+      .filter((e) => e.querySelector('sup.tag'))
+      .map((e) => ({
+        type: e.getAttribute('data-type'),
+        status: e.getAttribute('data-status'),
+        text: (e.textContent ?? '').replace(/(PER|LOC|ORG|MISC)$/, ''),
+      })),
+  );
+  const key = (m: { type: string | null; status: string | null }) => `${m.type}/${m.status}`;
+  assert.deepEqual(marks.map(key).sort(), ['LOC/correct', 'MISC/spurious', 'ORG/correct', 'ORG/wrong-type', 'PER/correct', 'PER/missed']);
+  const paris = marks.find((m) => m.status === 'wrong-type');
+  assert.equal(paris?.text, 'Paris');
+  const bg = await page.$eval('.doc mark.ent.correct[data-type="PER"]', (e) => getComputedStyle(e).backgroundColor);
+  assert.notEqual(bg, 'rgba(0, 0, 0, 0)');
+  const legend = await page.$$eval('#legend span', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(legend, ['LOC', 'MISC', 'ORG', 'PER']);
+  assert.equal(await page.$$eval('#confusion tr', (rows) => rows.length), 6);
+  const shotDir = resolve('docs/img');
+  mkdirSync(shotDir, { recursive: true });
+  await page.screenshot({ path: join(dir, 'view.png'), fullPage: true });
+  if (process.env.EL4NER_UPDATE_SCREENSHOT) await page.screenshot({ path: join(shotDir, 'view.png'), fullPage: true });
+});
