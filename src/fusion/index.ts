@@ -21,6 +21,7 @@ export {
 } from './inline-tagging.js';
 export { evaluateLambda, type LambdaSearchResult, lambdaThresholds, searchLambda } from './lambda.js';
 export {
+  chunkTokens,
   createFusion,
   type DocumentAnalysis,
   type Fusion,

@@ -20,7 +20,6 @@ import {
   type FuseResult,
   type FusionCase,
   fuseCase,
-  type LlmTokenEntity,
   slmConfidence,
   zeroDecisions,
 } from './fuse.js';

@@ -63,7 +63,10 @@ export interface DemoSource {
 /** A supervised tagger voting as one more backbone (config `fusion.voter`), e.g. the CRF. */
 export interface SlmVoter {
   readonly name: string;
-  predict(doc: { id: string; text: string }): { entities: readonly Entity[] } | Promise<{ entities: readonly Entity[] }>;
+  predict(doc: {
+    id: string;
+    text: string;
+  }): { entities: readonly Entity[] } | Promise<{ entities: readonly Entity[] }>;
 }
 
 interface EngineSetLike {
@@ -190,6 +193,8 @@ async function demoSourceFromPool(
     noCache?: boolean;
     embedEngine?: Engine;
     preExtract?: (text: string) => Promise<Span[]>;
+    /** Changes whenever pre-extraction would (models, labels): part of the index settings hash. */
+    preExtractIdentity?: string;
   },
 ): Promise<DemoSource> {
   const r = await import('../retrieval/public.js');
@@ -198,7 +203,7 @@ async function demoSourceFromPool(
     embedder,
     spans: config.retrieval.poolSpans,
     preExtract: opts.preExtract ? (text: string) => opts.preExtract!(text) : undefined,
-    preExtractIdentity: 'el4ner-pre-extract:v1',
+    preExtractIdentity: opts.preExtractIdentity,
     weights: config.retrieval.weights,
     posOf: config.retrieval.posOf,
   };
@@ -380,14 +385,26 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
     if (slm && backbones.includes(slm.name))
       throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
     const failures = new Map<string, ModelFailure>();
+    // Pool pre-extraction (retrieval.poolSpans 'llm') needs the labels before the pool is indexed.
+    let preLabels = config.labels ?? [];
+    if (preLabels.length === 0 && config.retrieval.poolSpans === 'llm') {
+      let poolDocs: readonly NerDocument[] = [];
+      if (Array.isArray(options.demos)) poolDocs = options.demos;
+      else if (config.pool && existsSync(config.pool) && statSync(config.pool).isFile())
+        poolDocs = (await (await import('../retrieval/public.js')).readPoolFile(config.pool)).docs;
+      preLabels = [...new Set(poolDocs.flatMap((d) => d.entities.map((e) => e.type)))].sort();
+    }
+    // Same identity as `el4ner index --spans llm` (retrieval/llm-pre-extract.ts), so both share indexes.
+    const preExtractIdentity = `llm-pre-extract:v1:${backbones.map((b) => engine(b).identity).join('+')}:${[...preLabels].sort().join(',')}`;
     const poolPreExtract = async (text: string) =>
-      (await preExtract(text, backbones, config.labels ?? [], failures)).spans;
+      (await preExtract(text, backbones, preLabels, failures)).spans;
     if (options.demos) {
       demos = isDemoSource(options.demos)
         ? options.demos
         : await demoSourceFromPool(config, {
             docs: options.demos as readonly NerDocument[],
             preExtract: poolPreExtract,
+            preExtractIdentity,
           });
     } else if (config.pool && stages.retrieval !== 'none') {
       const embedEngine = config.embedding ? engine(config.embedding.model) : undefined;
@@ -395,12 +412,15 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
         noCache: options.noCache,
         embedEngine,
         preExtract: poolPreExtract,
+        preExtractIdentity,
       });
     } else if (config.pool && !config.labels?.length) {
       const { readPoolFile } = await import('../retrieval/public.js');
       const { docs } = await readPoolFile(config.pool);
       demos = { size: docs.length, docs: () => docs, select: async () => [] };
     }
+    for (const f of failures.values())
+      log(`model ${f.model} failed ${f.count} time(s) pre-extracting pool spans: ${f.lastError}`);
     let labels = config.labels ?? [];
     if (labels.length === 0 && demos)
       labels = [...new Set(demos.docs().flatMap((d) => d.entities.map((e) => e.type)))].sort();
@@ -447,11 +467,12 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
     let demoDocs: NerDocument[] = [];
     if (!inf.zeroShot && demos) {
       const k = config.retrieval.k;
+      let querySpans: Span[] = [];
       if (stages.retrieval === 'span-level' && k > 0) {
-        const pre = await preExtract(text, inf.backbones, inf.labels, failures);
-        trace.preSpans = pre.spans;
+        querySpans = (await preExtract(text, inf.backbones, inf.labels, failures)).spans;
+        trace.preSpans = shift(querySpans, chunk.start);
       }
-      demoDocs = await demos.select(text, trace.preSpans, { mode: stages.retrieval, k });
+      demoDocs = await demos.select(text, querySpans, { mode: stages.retrieval, k });
       trace.demos = demoDocs.map((d) => d.id);
     }
     const ctx: PromptContext = {
@@ -473,7 +494,12 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
         for (const e of [...pred.entities].sort(compareEntities)) {
           const t = typeOf(e.type);
           const key = `${e.start}:${e.end}`;
-          if (t !== undefined && t !== NONE_TYPE && !slmTypes.has(key) && text.slice(e.start, e.end) === e.text)
+          if (
+            t !== undefined &&
+            t !== NONE_TYPE &&
+            !slmTypes.has(key) &&
+            text.slice(e.start, e.end) === e.text
+          )
             slmTypes.set(key, t);
         }
       } catch (e) {
@@ -507,7 +533,8 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
         trace.ambiguous += g.ambiguous;
         perModel.push({ model: extractors[i], spans: g.spans });
       });
-      if (slm && slmTypes && stages.extraction === 'union') perModel.push({ model: slm.name, spans: slmSpans() });
+      if (slm && slmTypes && stages.extraction === 'union')
+        perModel.push({ model: slm.name, spans: slmSpans() });
       const u = unionSpans(perModel);
       for (const s of u) proposersBy.set(`${s.start}:${s.end}`, s.proposers);
       union = u.map(({ start, end, text: t }) => ({ start, end, text: t }));
@@ -603,7 +630,10 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
       if (d.type === undefined) continue;
       const sources: SourceVote[] = [
         ...(stages.decomposition
-          ? (proposersBy.get(key) ?? []).map((m) => ({ model: m, stage: m === slm?.name ? 'slm' : 'extract' }))
+          ? (proposersBy.get(key) ?? []).map((m) => ({
+              model: m,
+              stage: m === slm?.name ? 'slm' : 'extract',
+            }))
           : []),
         ...[...votes]
           .sort((a, b) => voterOrder.indexOf(a.voter) - voterOrder.indexOf(b.voter))

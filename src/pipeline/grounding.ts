@@ -111,15 +111,16 @@ export function findOccurrences(text: string, span: string): Array<[number, numb
   const candidates = [span];
   const stripped = span.replace(STRIP, '');
   if (stripped !== span && stripped.length > 0) candidates.push(stripped);
-  for (const cand of candidates) {
-    if (cand.trim().length === 0) continue;
-    const levels: Array<() => Array<[number, number]>> = [
-      () => allIndexes(text, cand).map((s) => [s, s + cand.length]),
-      () => viaNormalized(text, cand, 'fold'),
-      () => viaNormalized(text, cand, 'nospace'),
-    ];
-    for (const level of levels) {
-      const found = level();
+  const usable = candidates.filter((c) => c.trim().length > 0);
+  // Levels outer, candidates inner: an exact match of the stripped span beats a loose match of the raw one.
+  const levels: Array<(cand: string) => Array<[number, number]>> = [
+    (cand) => allIndexes(text, cand).map((s) => [s, s + cand.length]),
+    (cand) => viaNormalized(text, cand, 'fold'),
+    (cand) => viaNormalized(text, cand, 'nospace'),
+  ];
+  for (const level of levels) {
+    for (const cand of usable) {
+      const found = level(cand);
       if (found.length === 0) continue;
       const clean = found.filter(([s, e]) => !glued(text, s, e));
       return clean.length > 0 ? clean : found;

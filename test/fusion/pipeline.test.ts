@@ -218,6 +218,41 @@ describe('fusion over a real OpenAI-compatible server', () => {
     assert.deepEqual(report.fallbacks, { 'no-llm': 0, 'llm-error': 0 });
   });
 
+  it('sends a long document in sentence pieces and maps each answer back', async () => {
+    const s1 = 'Jordan visited Paris .';
+    const s2 = 'Smith stayed home .';
+    const text = `${s1} ${s2}`;
+    replies = {
+      [s1]: llmAnswer,
+      [s2]: answer([
+        ['<PER>', 0.9],
+        ['Smith', 0.9],
+        ['</PER>', 0.9],
+        [' stayed home .', 0.9],
+      ]),
+    };
+    const llm = new OpenAIEngine(modelConfig(srv.url), fastRetry);
+    const table = { ...slmTable, Smith: ['O', 0.4] } as Record<string, [string, number]>;
+    const fusion = createFusion({ slm: tableSlm(table), llm, lambda: 0.5, maxChars: 25 });
+    const before = srv.requests.length;
+    const { doc: out, stats } = await fusion.tagDocument(doc('long', text));
+    assert.deepEqual(
+      srv.requests.slice(before).map((r) => lastUser(r.messages)),
+      [s1, s2],
+    );
+    assert.deepEqual(
+      out.entities.map((e) => [e.type, e.text, e.start]),
+      [
+        ['PER', 'Jordan', 0],
+        ['LOC', 'Paris', 15],
+        ['PER', 'Smith', 23],
+      ],
+    );
+    for (const e of out.entities) assert.equal(text.slice(e.start, e.end), e.text);
+    assert.deepEqual(stats.decided, { agree: 5, slm: 1, llm: 2 });
+    assert.equal(stats.llmEntities, 3);
+  });
+
   it('puts retrieved demonstrations in the prompt, queried with the SLM entities', async () => {
     const pool = [
       doc('p1', 'Obama visited London .', [

@@ -71,6 +71,8 @@ describe('grounding', () => {
     assert.deepEqual(texts(text, g.spans), ['European   Union', 'Brussels']);
     const quoted = groundMentions(text, [{ text: '"Brussels."' }]);
     assert.deepEqual(texts(text, quoted.spans), ['Brussels']);
+    // Tokenized text: "Berlin ." — the stripped span matches exactly before the loose match would swallow the dot.
+    assert.deepEqual(findOccurrences('in Berlin .', 'Berlin.'), [[3, 9]]);
   });
 
   it('grounds CJK text with and without the spaces of the tokenized form', () => {

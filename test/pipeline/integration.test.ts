@@ -173,7 +173,16 @@ describe('EL4NER over scripted HTTP backbones', () => {
     assert.match(r.stderr, /calls/);
 
     // With the response cache (config cache.path) a second run answers from it, with the same figures.
-    const args = [path.join(repoRoot, 'bin/el4ner.js'), 'eval', '--config', cfg, '--test', testFile, '--limit', '10'];
+    const args = [
+      path.join(repoRoot, 'bin/el4ner.js'),
+      'eval',
+      '--config',
+      cfg,
+      '--test',
+      testFile,
+      '--limit',
+      '10',
+    ];
     const cached = path.join(dir, 'cached.json');
     await run(process.execPath, [...args, '--report', cached], { cwd: dir });
     const first = JSON.parse(readFileSync(cached, 'utf8')) as PipelineReport;

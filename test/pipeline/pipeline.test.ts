@@ -132,7 +132,10 @@ describe('EL4NER pipeline over in-process backbones', () => {
     const beh = { a: orgAsLoc, b: {}, c: {} };
     const orgs = test.flatMap((d) => d.entities).filter((e) => e.type === 'ORG').length;
     assert.ok(orgs > 0);
-    const evalWith = async (classification: 'vote' | 'weighted-vote', voteWeights: Record<string, unknown>) => {
+    const evalWith = async (
+      classification: 'vote' | 'weighted-vote',
+      voteWeights: Record<string, unknown>,
+    ) => {
       const p = createPipeline({
         config: config({ voteWeights }),
         engines: engines(beh),
@@ -218,6 +221,29 @@ describe('EL4NER pipeline over in-process backbones', () => {
     assert.equal(zr.final.micro.f1, 1);
   });
 
+  it("retrieval.poolSpans 'llm' pre-extracts the pool's spans with the backbones, as in the paper", async () => {
+    const map = engines({ a: {}, b: {} });
+    const small = pool.slice(0, 20);
+    const cfg = parseConfig({
+      models: models(['a', 'b']),
+      labels,
+      retrieval: { k: 2, poolSpans: 'llm' },
+      stages: { verification: false },
+    });
+    const p = createPipeline({ config: cfg, engines: map, demos: small, log: quiet });
+    const r = await p.run(test.slice(0, 3));
+    // The oracle only knows the test sentences: pool pre-extraction calls happen but find nothing.
+    assert.deepEqual(kinds(map), {
+      'a:prespans': 23,
+      'b:prespans': 23,
+      'a:spans': 3,
+      'b:spans': 3,
+      'a:types': 3,
+      'b:types': 3,
+    });
+    assert.ok(r.traces.every((t) => t.demos.length === 2));
+  });
+
   it('prompt prefixes are byte-identical across backbones and the sentence comes last', async () => {
     const map = engines({ a: {}, b: {}, c: {} });
     const p = createPipeline({ config: config(), engines: map, demos: pool, log: quiet });
@@ -236,6 +262,63 @@ describe('EL4NER pipeline over in-process backbones', () => {
       messages: { content: string }[];
     };
     assert.ok(req.messages[1].content.endsWith(`Sentence: ${test[0].text}\nAnswer:`));
+  });
+
+  it('without decomposition, joint answers are voted the same way', async () => {
+    const p = createPipeline({
+      config: config(),
+      engines: engines({ a: {}, b: missType('PER'), c: spurious }),
+      demos: pool,
+      log: quiet,
+      stages: { decomposition: false, verification: false },
+    });
+    const r = await p.evaluate(test);
+    // PER: a and c say PER, b says none -> kept; c's spurious MISC spans: 1 vs 2 none -> dropped.
+    assert.equal(r.final.micro.f1, 1);
+    assert.ok(r.extraction.unionSpans > r.extraction.goldSpans);
+    const e = (await p.extract(test.slice(0, 1)))[0].entities[0];
+    assert.deepEqual(
+      e.sources?.map((x) => `${x.model}/${x.stage}`),
+      ['a/joint', 'b/joint', 'c/joint'],
+    );
+  });
+
+  it('copes with messy answers: prose around JSON, other keys, synonyms, wrong case, invented spans', async () => {
+    const doc: NerDocument = {
+      id: 'm',
+      text: 'Barack Obama met Angela Merkel in Berlin .',
+      entities: [
+        { start: 0, end: 12, type: 'PER', text: 'Barack Obama' },
+        { start: 17, end: 30, type: 'PER', text: 'Angela Merkel' },
+        { start: 34, end: 40, type: 'LOC', text: 'Berlin' },
+      ],
+    };
+    const messy: Engine = {
+      name: 'm',
+      identity: 'messy',
+      async chat(req) {
+        const kind = req.jsonSchema?.name;
+        const text =
+          kind === 'spans'
+            ? 'Sure! Here you go: {"entities": ["barack obama", {"entity": "ANGELA MERKEL"}, "Berlin.", "Paris"]} Hope it helps.'
+            : kind === 'types'
+              ? '```json\n{"answers": [{"span": "Barack Obama", "type": "Person"}, {"id": 2, "type": "per"}, {"id": 3, "type": "location"}, {"id": 4, "type": "vehicle"}]}\n```'
+              : '{"answers": ["Yes", "yes.", true]}';
+        return { text, usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: 0 }, latencyMs: 0 };
+      },
+      async embed() {
+        throw new Error('no');
+      },
+      async close() {},
+    };
+    const p = createPipeline({
+      config: parseConfig({ models: models(['m']), labels }),
+      engines: new Map([['m', messy]]),
+      log: quiet,
+    });
+    const r = await p.evaluate([doc]);
+    assert.equal(r.final.micro.f1, 1, JSON.stringify(r.final));
+    assert.equal(r.grounding.hallucinated, 1, 'Paris is not in the text');
   });
 
   it('gives identical results with concurrency 1 and 8', async () => {
@@ -276,6 +359,26 @@ describe('EL4NER pipeline over in-process backbones', () => {
     assert.equal(r.cost.byModel.b.failedCalls, 30);
   });
 
+  it('keeps the voted entities when the verifier fails, and says so in the sources', async () => {
+    const map = engines({ a: {}, b: {}, c: {} });
+    const verifier = map.get('a')!;
+    const chat = verifier.chat.bind(verifier);
+    verifier.chat = async (req) => {
+      if (req.jsonSchema?.name === 'verdicts')
+        throw Object.assign(new Error('down'), { name: 'EngineError' });
+      return chat(req);
+    };
+    const p = createPipeline({ config: config(), engines: map, demos: pool, log: quiet });
+    const r = await p.evaluate(test.slice(0, 5));
+    assert.equal(r.final.micro.f1, 1);
+    assert.deepEqual(
+      r.failures.map((f) => `${f.model}:${f.stage}:${f.count}`),
+      ['a:verify:5'],
+    );
+    const out = await p.extract(test.slice(0, 1));
+    assert.ok(out[0].entities.every((e) => !e.sources?.some((s) => s.stage === 'verify')));
+  });
+
   it('maps chunks of a long document back to document offsets', async () => {
     const docs = test.slice(0, 4);
     const long: NerDocument = { id: 'long', text: '', entities: [] };
@@ -302,12 +405,29 @@ describe('EL4NER pipeline over in-process backbones', () => {
     const slm = {
       name: 'crf',
       predict: (doc: { text: string }) => ({
-        entities: (byText.get(doc.text) ?? []).map((e) => ({ ...e, type: e.type === 'ORG' ? 'MISC' : e.type })),
+        entities: (byText.get(doc.text) ?? []).map((e) => ({
+          ...e,
+          type: e.type === 'ORG' ? 'MISC' : e.type,
+        })),
       }),
     };
-    const beh = { a: missType('PER'), b: missType('PER'), c: { classify: (_s: string, gt?: string) => gt ?? 'none' } };
-    const cfg = parseConfig({ models: models(['a', 'b', 'c']), labels, backbones: ['a', 'b'], verifier: 'a' });
-    const without = await createPipeline({ config: cfg, engines: engines(beh), demos: pool, log: quiet }).evaluate(test);
+    const beh = {
+      a: missType('PER'),
+      b: missType('PER'),
+      c: { classify: (_s: string, gt?: string) => gt ?? 'none' },
+    };
+    const cfg = parseConfig({
+      models: models(['a', 'b', 'c']),
+      labels,
+      backbones: ['a', 'b'],
+      verifier: 'a',
+    });
+    const without = await createPipeline({
+      config: cfg,
+      engines: engines(beh),
+      demos: pool,
+      log: quiet,
+    }).evaluate(test);
     const p = createPipeline({ config: cfg, engines: engines(beh), demos: pool, log: quiet, slm });
     const withSlm = await p.evaluate(test);
     assert.equal(without.final.perType.PER?.tp ?? 0, 0);
@@ -320,7 +440,10 @@ describe('EL4NER pipeline over in-process backbones', () => {
     const run = await p.run(test.slice(0, 3));
     const e = run.docs.flatMap((d) => d.entities).find((x) => x.type === 'PER');
     assert.ok(e?.sources?.some((s) => s.model === 'crf' && s.stage === 'slm' && s.type === 'PER'));
-    assert.ok(!e?.sources?.some((s) => s.model === 'a' && s.stage === 'extract'), 'a did not propose the PER span');
+    assert.ok(
+      !e?.sources?.some((s) => s.model === 'a' && s.stage === 'extract'),
+      'a did not propose the PER span',
+    );
   });
 
   it('refuses a config without labels and pool', () => {

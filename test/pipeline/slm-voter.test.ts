@@ -26,7 +26,12 @@ it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', 
     ['b', oracleEngine('b', byText)],
   ]);
   const config = parseConfig({
-    models: ['a', 'b'].map((name) => ({ name, engine: 'openai', baseUrl: 'http://127.0.0.1:9/v1', model: name })),
+    models: ['a', 'b'].map((name) => ({
+      name,
+      engine: 'openai',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      model: name,
+    })),
     labels: ['LOC', 'MISC', 'ORG', 'PER'],
     fusion: { slm: model, voter: true },
   });
@@ -35,7 +40,9 @@ it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', 
   assert.ok(report.extraction.perModel.crf, 'the CRF appears as an extractor');
   assert.ok(report.extraction.perModel.crf.spanRecall > 0.5, JSON.stringify(report.extraction.perModel.crf));
   const out = await p.extract(docs);
-  const votes = out.flatMap((d) => d.entities.flatMap((e) => e.sources ?? [])).filter((s) => s.model === 'crf');
+  const votes = out
+    .flatMap((d) => d.entities.flatMap((e) => e.sources ?? []))
+    .filter((s) => s.model === 'crf');
   assert.ok(votes.length > 0);
   assert.ok(votes.every((s) => s.stage === 'slm'));
   await p.close();

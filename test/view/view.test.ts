@@ -81,7 +81,8 @@ test('headless Chromium renders the highlighted spans', async (t) => {
   assert.deepEqual(marks.map(key).sort(), ['LOC/correct', 'MISC/spurious', 'ORG/correct', 'ORG/wrong-type', 'PER/correct', 'PER/missed']);
   const paris = marks.find((m) => m.status === 'wrong-type');
   assert.equal(paris?.text, 'Paris');
-  const bg = await page.$eval('.doc mark.ent.correct[data-type="PER"]', (e) => getComputedStyle(e).backgroundColor);
+  const bg = await page.$eval('.doc mark.ent.correct[data-type="PER"]', (e) =>
+    (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor,);
   assert.notEqual(bg, 'rgba(0, 0, 0, 0)');
   const legend = await page.$$eval('#legend span', (els) => els.map((e) => e.textContent));
   assert.deepEqual(legend, ['LOC', 'MISC', 'ORG', 'PER']);

@@ -51,10 +51,11 @@ export async function resolveModelPath(uriOrPath: string, options: ModelFileOpti
     );
 
   // node-llama-cpp retries a failing download for minutes; find out fast whether the hub is reachable.
-  const unreachable = await probe(endpoint, options.probeTimeoutMs ?? 5000);
+  const host = /^https?:\/\//i.test(uriOrPath) ? new URL(uriOrPath).origin : endpoint;
+  const unreachable = await probe(host, options.probeTimeoutMs ?? 5000);
   if (unreachable)
     throw new ConfigError(
-      `cannot download model ${uriOrPath}: ${endpoint} is unreachable (${unreachable}). ${howToFix}`,
+      `cannot download model ${uriOrPath}: ${host} is unreachable (${unreachable}). ${howToFix}`,
     );
   try {
     return await resolveModelFile(uriOrPath, {
