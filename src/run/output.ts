@@ -78,7 +78,7 @@ export class ResumableJsonlWriter {
   private sinceSync = 0;
 
   /** Appends one row (must have a string id) as a single write; a repeated id is refused. */
-  write(row: { id: string }): void {
+  write(row: { id: string } & Record<string, unknown>): void {
     if (this.done.has(row.id)) throw new Error(`document "${row.id}" was already written to ${this.path}`);
     const line = Buffer.from(`${JSON.stringify(row)}\n`, 'utf8');
     let off = 0;

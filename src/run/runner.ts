@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostSummary } from '../engines/cost.js';
 import { CostLedger } from '../engines/cost.js';
+import type { StageOverrides } from '../pipeline/stages.js';
 
 export interface RunnerFailure {
   model: string;
@@ -20,7 +21,8 @@ export interface Runner {
   readonly kind: 'el4ner' | 'fusion' | 'slm';
   /** Names of the models whose failure makes a document fail (an empty list for the SLM alone). */
   readonly models: string[];
-  extract(docs: NerDocument[]): Promise<NerDocument[]>;
+  /** Tags documents; `onDocument` is called once per finished document, in input order. */
+  extract(docs: NerDocument[], opts?: { onDocument?: (doc: NerDocument) => void | Promise<void> }): Promise<NerDocument[]>;
   /** Like extract, with the model failures that happened on the way. */
   run(docs: NerDocument[]): Promise<{ docs: NerDocument[]; failures: RunnerFailure[] }>;
   cost(): CostSummary;
@@ -33,7 +35,7 @@ export interface RunnerOptions {
   cachePath?: string;
   log?: (message: string) => void;
   concurrency?: number;
-  stages?: Record<string, unknown>;
+  stages?: StageOverrides;
 }
 
 export async function createRunner(config: Config, opts: RunnerOptions = {}): Promise<Runner> {
@@ -48,8 +50,16 @@ export async function createRunner(config: Config, opts: RunnerOptions = {}): Pr
     const tagger = await CrfTagger.load(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised CRF alone (${config.fusion.slm})`);
     const ledger = new CostLedger();
-    const extract = async (docs: NerDocument[]) =>
-      docs.map((d) => ({ ...tagger.predict(d), id: d.id, text: d.text, ...(d.meta ? { meta: d.meta } : {}) }));
+    const extract: Runner['extract'] = async (docs, o) => {
+      const out: NerDocument[] = [];
+      for (const d of docs) {
+        const p = tagger.predict(d);
+        const doc: NerDocument = { id: d.id, text: d.text, entities: p.entities, ...(d.meta ? { meta: d.meta } : {}) };
+        out.push(doc);
+        await o?.onDocument?.(doc);
+      }
+      return out;
+    };
     return {
       kind: 'slm',
       models: [],
@@ -67,12 +77,13 @@ export async function createRunner(config: Config, opts: RunnerOptions = {}): Pr
     cachePath: opts.cachePath,
     log,
     concurrency: opts.concurrency,
+    stages: opts.stages,
   });
   const info = await pipeline.ready();
   return {
     kind: 'el4ner',
     models: [...new Set([...info.backbones, ...(pipeline.stages.verification ? [info.verifier] : [])])],
-    extract: (docs) => pipeline.extract(docs),
+    extract: (docs, o) => pipeline.extract(docs, o?.onDocument ? { onDocument: (d) => o.onDocument!(d) } : undefined),
     run: async (docs) => {
       const r = await pipeline.run(docs);
       return { docs: r.docs, failures: r.failures };

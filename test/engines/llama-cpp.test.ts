@@ -143,6 +143,24 @@ describe('LlamaCppEngine on the tiny GGUF', () => {
     }
   });
 
+  test('sampling with temperature follows the seed', async () => {
+    const sample = async (seed: number) => {
+      const fresh = engine({ parallel: 1, contextSize: 512 });
+      try {
+        return (await fresh.chat(ask('Quinn met Rae.', { maxTokens: 16, temperature: 1, seed }))).text;
+      } finally {
+        await fresh.close();
+      }
+    };
+    const a = await sample(7);
+    assert.equal(await sample(7), a, 'same seed, same answer');
+    const others = [await sample(8), await sample(9)];
+    assert.ok(
+      others.some((t) => t !== a),
+      'other seeds give other answers',
+    );
+  });
+
   test('a prompt longer than the context fails with a clear error', async () => {
     const small = engine({ parallel: 1, contextSize: 256 });
     try {

@@ -90,3 +90,34 @@ describe('agreement with conlleval', () => {
     }
   });
 });
+
+describe('agreement with the seqeval classification_report example', () => {
+  // seqeval's README / docstring: MISC 0.00 0.00 0.00 (support 1), PER 1.00 1.00 1.00 (1),
+  // micro avg 0.50 0.50 0.50, macro avg 0.50 0.50 0.50.
+  const sentences: [string, string, string][][] = [
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((w, i) => [
+      w,
+      ['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'][i],
+      ['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'][i],
+    ]),
+    ['h', 'i', 'j'].map((w, i) => [w, ['B-PER', 'I-PER', 'O'][i], ['B-PER', 'I-PER', 'O'][i]]),
+  ];
+  const r = evaluate(
+    sentences.map((s, i) => toDocument(`s${i}`, s, 1)),
+    sentences.map((s, i) => toDocument(`s${i}`, s, 2)),
+    { bootstrap: 0 },
+  );
+
+  it('per type, micro and macro', () => {
+    assert.deepEqual(
+      [r.per_type.MISC.p, r.per_type.MISC.r, r.per_type.MISC.f1, r.per_type.MISC.support],
+      [0, 0, 0, 1],
+    );
+    assert.deepEqual(
+      [r.per_type.PER.p, r.per_type.PER.r, r.per_type.PER.f1, r.per_type.PER.support],
+      [1, 1, 1, 1],
+    );
+    assert.deepEqual([r.micro.p, r.micro.r, r.micro.f1], [0.5, 0.5, 0.5]);
+    assert.equal(r.macro_f1, 0.5);
+  });
+});

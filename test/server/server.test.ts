@@ -11,6 +11,8 @@ let app: FastifyInstance;
 let base: string;
 let gold: NerDocument[];
 const TOKEN = 'test-token-123';
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies of the API under test
+const J = (r: Response): Promise<any> => r.json();
 
 before(async () => {
   gold = readGold('conll2003', 'test', 40).filter((d) => d.entities.length > 0);
@@ -34,7 +36,7 @@ test('POST /v1/ner returns the entities of a text, with offsets', async () => {
   const doc = gold[0];
   const r = await post('/v1/ner', { text: doc.text });
   assert.equal(r.status, 200);
-  const j = await r.json();
+  const j = await J(r);
   assert.equal(j.results.length, 1);
   const got = j.results[0].entities.map((e: { start: number; end: number; type: string }) => `${e.start}:${e.end}:${e.type}`).sort();
   assert.deepEqual(got, doc.entities.map((e) => `${e.start}:${e.end}:${e.type}`).sort());
@@ -44,10 +46,10 @@ test('POST /v1/ner returns the entities of a text, with offsets', async () => {
 test('invalid requests are 400 with a clear message; oversized bodies 413', async () => {
   const bad = await post('/v1/ner', '{"text": ');
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /JSON/i);
+  assert.match((await J(bad)).error, /JSON/i);
   const wrongType = await post('/v1/ner', { text: 42 });
   assert.equal(wrongType.status, 400);
-  assert.match((await wrongType.json()).error, /body\/text must be string/);
+  assert.match((await J(wrongType)).error, /body\/text must be string/);
   const neither = await post('/v1/ner', { foo: 'x' });
   assert.equal(neither.status, 400);
   const big = await post('/v1/ner', { text: 'x'.repeat(100 * 1024) });
@@ -65,12 +67,12 @@ test('batch jobs run in the background and are polled', async () => {
   const texts = gold.slice(0, 6).map((d) => d.text);
   const r = await post('/v1/ner/jobs', { texts });
   assert.equal(r.status, 202);
-  const { id } = await r.json();
+  const { id } = await J(r);
   let job: { status: string; done: number; total: number; results?: { entities: unknown[] }[] };
   const deadline = Date.now() + 10_000;
   do {
     await new Promise((res) => setTimeout(res, 50));
-    job = await (await fetch(`${base}/v1/ner/jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+    job = await J(await fetch(`${base}/v1/ner/jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }));
   } while (job.status !== 'done' && Date.now() < deadline);
   assert.equal(job.status, 'done');
   assert.equal(job.results?.length, 6);
@@ -82,7 +84,7 @@ test('200 concurrent requests: no error, no lost response', async () => {
   const responses = await Promise.all(
     Array.from({ length: 200 }, (_, i) => {
       const doc = gold[i % gold.length];
-      return post('/v1/ner', { text: doc.text }).then(async (r) => ({ i, status: r.status, body: await r.json() }));
+      return post('/v1/ner', { text: doc.text }).then(async (r) => ({ i, status: r.status, body: await J(r) }));
     }),
   );
   assert.equal(responses.length, 200);
@@ -100,7 +102,7 @@ test('/metrics, /openapi.json and the HTML page', async () => {
   assert.match(m, /el4ner_http_request_duration_seconds_bucket/);
   assert.match(m, /el4ner_llm_calls\{model="a",outcome="ok"\} [1-9]/);
   assert.match(m, /el4ner_llm_tokens\{model="b",kind="prompt"\} [1-9]/);
-  const o = await (await fetch(`${base}/openapi.json`, { headers: auth })).json();
+  const o = await J(await fetch(`${base}/openapi.json`, { headers: auth }));
   assert.equal(o.openapi, '3.0.3');
   assert.ok(o.paths['/v1/ner'].post);
   const html = await (await fetch(`${base}/?text=${encodeURIComponent(gold[0].text)}`, { headers: auth })).text();
@@ -117,11 +119,11 @@ test('an engine that is down: /readyz 503, /v1/ner a clear 503, the process stay
   try {
     const ready = await fetch(`${url}/readyz`);
     assert.equal(ready.status, 503);
-    const rj = await ready.json();
+    const rj = await J(ready);
     assert.equal(rj.models.dead.ok, false);
     const r = await fetch(`${url}/v1/ner`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: gold[0].text }) });
     assert.equal(r.status, 503);
-    assert.match((await r.json()).error, /no engine answered/);
+    assert.match((await J(r)).error, /no engine answered/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
   } finally {
     await down.close();
@@ -133,7 +135,7 @@ test('graceful shutdown finishes in-flight requests', async () => {
   const slowBackend = await (await import('../../src/engines/testing/scripted-server.js')).startScriptedServer({
     chat: async (req) => {
       const r = await fetch(`${slow.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
-      const j = await r.json();
+      const j = await J(r);
       return { content: j.choices[0].message.content, delayMs: 300 };
     },
   });
@@ -145,7 +147,7 @@ test('graceful shutdown finishes in-flight requests', async () => {
     const closing = s.close();
     const r = await inflight;
     assert.equal(r.status, 200);
-    assert.equal((await r.json()).results[0].entities.length, gold[1].entities.length);
+    assert.equal((await J(r)).results[0].entities.length, gold[1].entities.length);
     await closing;
     await assert.rejects(fetch(`${url}/healthz`));
   } finally {

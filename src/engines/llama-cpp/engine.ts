@@ -109,7 +109,7 @@ export class LlamaCppEngine implements Engine {
     const loaded = await this.loaded?.catch(() => undefined);
     if (loaded) {
       await loaded.model.dispose();
-      await releaseLlama(this.options);
+      releaseLlama(this.options);
     }
   }
 
@@ -150,7 +150,7 @@ export class LlamaCppEngine implements Engine {
       if (o.embedding) this.embedContext = this.createEmbedContext(loaded);
       return loaded;
     } catch (err) {
-      await releaseLlama(o);
+      releaseLlama(o);
       throw new Error(`llama-cpp engine ${this.name}: cannot load ${modelPath}: ${(err as Error).message}`);
     }
   }

@@ -1,2 +1,3 @@
 export { LlamaCppEngine, type LlamaCppEngineOptions } from './engine.js';
 export { defaultModelCacheDir, isRemoteModelUri, resolveModelPath } from './model-file.js';
+export { disposeIdleRuntimes } from './runtime.js';

@@ -48,13 +48,21 @@ export async function acquireLlama(options: RuntimeOptions): Promise<Llama> {
   }
 }
 
-export async function releaseLlama(options: RuntimeOptions): Promise<void> {
-  const key = keyOf(options);
-  const entry = shared.get(key);
-  if (!entry) return;
-  entry.users--;
-  if (entry.users > 0) return;
-  shared.delete(key);
-  const llama = await entry.llama.catch(() => undefined);
-  await llama?.dispose();
+/**
+ * An engine stops using its runtime. The runtime stays loaded for later engines: getLlama() re-checks
+ * the binary in a child process (about a second), and an idle runtime holds no model and does not keep
+ * the process alive. disposeIdleRuntimes() frees idle ones explicitly.
+ */
+export function releaseLlama(options: RuntimeOptions): void {
+  const entry = shared.get(keyOf(options));
+  if (entry && entry.users > 0) entry.users--;
+}
+
+export async function disposeIdleRuntimes(): Promise<void> {
+  for (const [key, entry] of [...shared]) {
+    if (entry.users > 0) continue;
+    shared.delete(key);
+    const llama = await entry.llama.catch(() => undefined);
+    await llama?.dispose();
+  }
 }
