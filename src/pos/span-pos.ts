@@ -69,7 +69,10 @@ export function spansPos(
     let end = s.end;
     if (start === undefined || end === undefined || text.slice(start, end) !== s.text) {
       const i = text.indexOf(s.text);
-      if (i < 0) return isCjkText(s.text) ? cjkSpanPos(s.text, opts) : spanPosFromTokens(tag(s.text), { start: 0, end: s.text.length }, mode);
+      if (i < 0)
+        return isCjkText(s.text)
+          ? cjkSpanPos(s.text, opts)
+          : spanPosFromTokens(tag(s.text), { start: 0, end: s.text.length }, mode);
       start = i;
       end = i + s.text.length;
     }

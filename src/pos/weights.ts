@@ -27,7 +27,8 @@ export function resolveWeights(w: WeightPresetName | PosWeights | undefined): Po
   if (w === undefined) return { ...WEIGHT_PRESETS.default };
   if (typeof w === 'string') {
     const p = WEIGHT_PRESETS[w];
-    if (!p) throw new Error(`unknown weight scheme '${w}' (known: ${Object.keys(WEIGHT_PRESETS).join(', ')})`);
+    if (!p)
+      throw new Error(`unknown weight scheme '${w}' (known: ${Object.keys(WEIGHT_PRESETS).join(', ')})`);
     return { ...p };
   }
   for (const k of ['PROPN', 'NOUN', 'PRON', 'other'] as const) {

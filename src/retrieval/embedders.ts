@@ -55,7 +55,8 @@ export class LexicalEmbedder implements SpanEmbedder {
     this.dim = opts.dim ?? 1024;
     this.minN = opts.minN ?? 2;
     this.maxN = opts.maxN ?? 4;
-    if (!(this.dim > 0 && this.minN >= 1 && this.maxN >= this.minN)) throw new Error('bad lexical embedder options');
+    if (!(this.dim > 0 && this.minN >= 1 && this.maxN >= this.minN))
+      throw new Error('bad lexical embedder options');
     this.identity = `lexical-char-ngram:v1:dim=${this.dim}:n=${this.minN}-${this.maxN}`;
   }
 
@@ -121,7 +122,9 @@ export class EngineEmbedder implements SpanEmbedder {
       const batch = missing.slice(i, i + this.batchSize);
       const res = await this.engine.embed(batch, { signal: this.opts.signal, stage: 'retrieval' });
       if (res.vectors.length !== batch.length) {
-        throw new Error(`engine ${this.engine.identity} returned ${res.vectors.length} vectors for ${batch.length} texts`);
+        throw new Error(
+          `engine ${this.engine.identity} returned ${res.vectors.length} vectors for ${batch.length} texts`,
+        );
       }
       this.sent += batch.length;
       for (let j = 0; j < batch.length; j++) {

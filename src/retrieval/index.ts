@@ -170,13 +170,18 @@ async function embedRows(
   const matrix = new Float32Array(texts.length * dim);
   for (let r = 0; r < texts.length; r++) {
     const v = vecs[unique.get(texts[r])!];
-    if (v.length !== dim) throw new Error(`embedder ${embedder.identity} returned vectors of mixed dimensions`);
+    if (v.length !== dim)
+      throw new Error(`embedder ${embedder.identity} returned vectors of mixed dimensions`);
     matrix.set(v, r * dim);
   }
   return { matrix, dim };
 }
 
-export async function buildIndex(docs: readonly NerDocument[], opts: IndexOptions, poolHash?: string): Promise<PoolIndex> {
+export async function buildIndex(
+  docs: readonly NerDocument[],
+  opts: IndexOptions,
+  poolHash?: string,
+): Promise<PoolIndex> {
   const settings = resolveSettings(opts);
   const tagger = await loadPosTagger();
   const tagCache = new Map<string, PosToken[]>();
@@ -209,7 +214,8 @@ export async function buildIndex(docs: readonly NerDocument[], opts: IndexOption
     (d, t) => opts.onProgress?.('embed-sentences', d, t),
   );
   const dim = spanM.dim || sentM.dim;
-  if (spanM.dim && sentM.dim && spanM.dim !== sentM.dim) throw new Error('span and sentence vectors differ in dimension');
+  if (spanM.dim && sentM.dim && spanM.dim !== sentM.dim)
+    throw new Error('span and sentence vectors differ in dimension');
   const manifest: IndexManifest = {
     format: 'el4ner-retrieval-index',
     version: 1,
@@ -256,7 +262,16 @@ export async function saveIndex(index: PoolIndex, dir: string): Promise<void> {
   index.dir = dir;
 }
 
-function view<T extends Float32Array | Int32Array>(buf: Buffer, Ctor: { new (b: ArrayBuffer, o: number, n: number): T; new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, expected: number, name: string): T {
+function view<T extends Float32Array | Int32Array>(
+  buf: Buffer,
+  Ctor: {
+    new (b: ArrayBuffer, o: number, n: number): T;
+    new (b: ArrayBufferLike): T;
+    BYTES_PER_ELEMENT: number;
+  },
+  expected: number,
+  name: string,
+): T {
   if (buf.byteLength !== expected * Ctor.BYTES_PER_ELEMENT) {
     throw new Error(`${name}: ${buf.byteLength} bytes, expected ${expected * Ctor.BYTES_PER_ELEMENT}`);
   }
@@ -284,7 +299,12 @@ export async function ensureSentenceVectors(index: PoolIndex): Promise<Float32Ar
   if (!index.sentenceVectors) {
     if (!index.dir) throw new Error('index has no sentence vectors and no folder to read them from');
     const buf = await readFile(join(index.dir, INDEX_FILES.sentences));
-    index.sentenceVectors = view(buf, Float32Array, index.manifest.sentences * index.dim, INDEX_FILES.sentences);
+    index.sentenceVectors = view(
+      buf,
+      Float32Array,
+      index.manifest.sentences * index.dim,
+      INDEX_FILES.sentences,
+    );
   }
   return index.sentenceVectors;
 }
@@ -292,7 +312,8 @@ export async function ensureSentenceVectors(index: PoolIndex): Promise<Float32Ar
 export async function loadIndex(dir: string, opts: { lazySentences?: boolean } = {}): Promise<PoolIndex> {
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`${dir}: no retrieval index (manifest.json missing or of another format)`);
-  if (manifest.endianness !== endianness()) throw new Error(`${dir}: index written on a ${manifest.endianness} machine`);
+  if (manifest.endianness !== endianness())
+    throw new Error(`${dir}: index written on a ${manifest.endianness} machine`);
   const [sp, ss, sm, se, docs] = await Promise.all([
     readFile(join(dir, INDEX_FILES.spans)),
     readFile(join(dir, INDEX_FILES.spanSentence)),

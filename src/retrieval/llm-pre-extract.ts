@@ -45,8 +45,16 @@ export function createLlmPreExtractor(
     const perModel = await Promise.all(
       engines.map(async (e) => {
         try {
-          const r = await e.chat({ messages: prompt.messages, jsonSchema: prompt.jsonSchema, stage: 'retrieval', temperature: 0 });
-          return { model: e.name, spans: groundMentions(text, parseSpanAnswer(answerJson(r)).mentions).spans };
+          const r = await e.chat({
+            messages: prompt.messages,
+            jsonSchema: prompt.jsonSchema,
+            stage: 'retrieval',
+            temperature: 0,
+          });
+          return {
+            model: e.name,
+            spans: groundMentions(text, parseSpanAnswer(answerJson(r)).mentions).spans,
+          };
         } catch {
           failures.set(e.name, (failures.get(e.name) ?? 0) + 1);
           return { model: e.name, spans: [] as Span[] };

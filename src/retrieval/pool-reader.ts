@@ -35,11 +35,19 @@ export function parsePoolJsonl(content: string, file = '<pool>'): NerDocument[] 
       }
       const etext = text.slice(start, end);
       if (typeof e.text === 'string' && e.text !== etext) {
-        throw new InputError(`entity text "${e.text}" does not match the text at ${start}-${end} ("${etext}")`, file, n + 1);
+        throw new InputError(
+          `entity text "${e.text}" does not match the text at ${start}-${end} ("${etext}")`,
+          file,
+          n + 1,
+        );
       }
       entities.push({ start, end, type, text: etext });
     }
-    const doc: NerDocument = { id: typeof o.id === 'string' ? o.id : String(o.id ?? `${docs.length}`), text, entities };
+    const doc: NerDocument = {
+      id: typeof o.id === 'string' ? o.id : String(o.id ?? `${docs.length}`),
+      text,
+      entities,
+    };
     // Token strings (the shared data) get their offsets back when the text is the tokens joined by spaces.
     if (Array.isArray(o.tokens) && (o.tokens as unknown[]).every((t) => typeof t === 'string')) {
       const toks = o.tokens as string[];

@@ -12,8 +12,8 @@ export {
   type PoolSource,
   type PreExtract,
   readManifest,
-  saveIndex,
   type SpansMode,
+  saveIndex,
 } from './index.js';
 export { parsePoolJsonl, readPoolFile } from './pool-reader.js';
 export {

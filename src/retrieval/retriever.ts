@@ -31,7 +31,12 @@ import { cosineScores, randomK, type ScoredIndex, spanSimScores, topK } from './
 
 export type RetrievalMode = 'span-level' | 'sentence-embedding' | 'random' | 'none';
 
-export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['span-level', 'sentence-embedding', 'random', 'none'];
+export const RETRIEVAL_MODES: readonly RetrievalMode[] = [
+  'span-level',
+  'sentence-embedding',
+  'random',
+  'none',
+];
 
 export const DEFAULT_K = 5;
 
@@ -98,7 +103,11 @@ export class DemonstrationRetriever {
     readPool?: (path: string) => Promise<NerDocument[]>,
   ): Promise<{ retriever: DemonstrationRetriever } & Omit<BuildOrLoadResult, 'index'>> {
     const r = await buildOrLoadIndex(source, dir, opts, readPool, { lazySentences: true });
-    return { retriever: new DemonstrationRetriever(r.index, opts.embedder), rebuilt: r.rebuilt, reason: r.reason };
+    return {
+      retriever: new DemonstrationRetriever(r.index, opts.embedder),
+      rebuilt: r.rebuilt,
+      reason: r.reason,
+    };
   }
 
   static fromIndex(index: PoolIndex, embedder: SpanEmbedder): DemonstrationRetriever {
@@ -126,7 +135,11 @@ export class DemonstrationRetriever {
     return querySpans.map((s, i) => s.pos ?? tagged[i]);
   }
 
-  async retrieve(querySpans: readonly QuerySpan[], queryText: string, opts: RetrieveOptions = {}): Promise<ScoredIndex[]> {
+  async retrieve(
+    querySpans: readonly QuerySpan[],
+    queryText: string,
+    opts: RetrieveOptions = {},
+  ): Promise<ScoredIndex[]> {
     const mode = opts.mode ?? 'span-level';
     const k = Math.max(0, Math.floor(opts.k ?? DEFAULT_K));
     const exclude = opts.exclude ? new Set(opts.exclude) : undefined;
@@ -154,7 +167,11 @@ export class DemonstrationRetriever {
   }
 
   /** SpanSim scores of all pool sentences for already embedded query spans. */
-  spanScores(vectors: readonly Float32Array[], pos: readonly string[], weights?: WeightPresetName | PosWeights): Float64Array {
+  spanScores(
+    vectors: readonly Float32Array[],
+    pos: readonly string[],
+    weights?: WeightPresetName | PosWeights,
+  ): Float64Array {
     const w = weights === undefined ? this.weights : resolveWeights(weights);
     const ws = new Float64Array(pos.map((p) => posWeight(p, w)));
     // All-zero weights would make SpanSim 0/0: fall back to uniform weights.

@@ -105,7 +105,12 @@ export function spanSimScores(
 }
 
 /** Cosine of one query vector against every row of a matrix (unit rows: a dot product). */
-export function cosineScores(query: Float32Array, matrix: Float32Array, rows: number, dim: number): Float64Array {
+export function cosineScores(
+  query: Float32Array,
+  matrix: Float32Array,
+  rows: number,
+  dim: number,
+): Float64Array {
   const q = pack([query], dim);
   const scores = new Float64Array(rows);
   for (let r = 0; r < rows; r++) scores[r] = dotRow(q, 0, matrix, r * dim, dim);

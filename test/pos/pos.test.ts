@@ -14,7 +14,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 function checkOffsets(text: string, toks: PosToken[]): void {
   let prev = 0;
   for (const t of toks) {
-    assert.ok(t.start >= prev, `token ${t.start}-${t.end} overlaps the previous one in ${JSON.stringify(text)}`);
+    assert.ok(
+      t.start >= prev,
+      `token ${t.start}-${t.end} overlaps the previous one in ${JSON.stringify(text)}`,
+    );
     assert.ok(t.end > t.start && t.end <= text.length);
     assert.doesNotMatch(text.slice(t.start, t.end), /\s/);
     prev = t.end;
@@ -118,7 +121,12 @@ describe('spanPos', () => {
       calls++;
       return tagger.tag(t);
     };
-    const pos = spansPos(tag, text, [{ text: 'Brussels' }, { text: 'him' }, { text: 'the European Union' }], 'head');
+    const pos = spansPos(
+      tag,
+      text,
+      [{ text: 'Brussels' }, { text: 'him' }, { text: 'the European Union' }],
+      'head',
+    );
     assert.deepEqual(pos, ['PROPN', 'PRON', 'PROPN']);
     assert.equal(calls, 1);
   });

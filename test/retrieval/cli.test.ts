@@ -30,9 +30,23 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 const POOL = [
-  { id: '1', text: 'Angela Merkel visited Paris .', entities: [{ start: 0, end: 13, type: 'PER', text: 'Angela Merkel' }, { start: 22, end: 27, type: 'LOC', text: 'Paris' }] },
+  {
+    id: '1',
+    text: 'Angela Merkel visited Paris .',
+    entities: [
+      { start: 0, end: 13, type: 'PER', text: 'Angela Merkel' },
+      { start: 22, end: 27, type: 'LOC', text: 'Paris' },
+    ],
+  },
   { id: '2', text: 'It rained all day .', entities: [] },
-  { id: '3', text: 'Siemens opened a plant in Berlin .', entities: [{ start: 0, end: 7, type: 'ORG', text: 'Siemens' }, { start: 26, end: 32, type: 'LOC', text: 'Berlin' }] },
+  {
+    id: '3',
+    text: 'Siemens opened a plant in Berlin .',
+    entities: [
+      { start: 0, end: 7, type: 'ORG', text: 'Siemens' },
+      { start: 26, end: 32, type: 'LOC', text: 'Berlin' },
+    ],
+  },
 ];
 
 let dir: string;
@@ -58,7 +72,18 @@ describe('el4ner index', () => {
     const s = JSON.parse(b.stdout);
     assert.equal(s.status, 'up to date');
     assert.equal(s.spans, 4);
-    const c = await run(['index', '--pool', poolFile, '--out', out, '--dim', '128', '--weights', 'paper-rank', '--json']);
+    const c = await run([
+      'index',
+      '--pool',
+      poolFile,
+      '--out',
+      out,
+      '--dim',
+      '128',
+      '--weights',
+      'paper-rank',
+      '--json',
+    ]);
     assert.equal(JSON.parse(c.stdout).reason, 'settings changed');
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
     assert.deepEqual(manifest.settings.weights, { PROPN: 1, NOUN: 2, PRON: 4, other: 1 });
@@ -93,7 +118,14 @@ describe('el4ner index', () => {
         JSON.stringify({
           models: [
             { name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 },
-            { name: 'emb', engine: 'openai', baseUrl: srv.url, model: 'emb', embeddingModel: 'emb', maxAttempts: 1 },
+            {
+              name: 'emb',
+              engine: 'openai',
+              baseUrl: srv.url,
+              model: 'emb',
+              embeddingModel: 'emb',
+              maxAttempts: 1,
+            },
           ],
           backbones: ['m1'],
           embedding: { model: 'emb' },
@@ -101,7 +133,18 @@ describe('el4ner index', () => {
         }),
       );
       const out = path.join(dir, 'idx-llm');
-      const r = await run(['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm', '--json']);
+      const r = await run([
+        'index',
+        '--config',
+        cfg,
+        '--pool',
+        poolFile,
+        '--out',
+        out,
+        '--spans',
+        'llm',
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout);
       assert.equal(s.spansMode, 'llm');
@@ -120,7 +163,11 @@ describe('el4ner index', () => {
 
 describe('createLlmPreExtractor', () => {
   it('grounds and unions the spans of several models and counts failed calls', async () => {
-    const answer = (spans: string[]) => ({ text: JSON.stringify({ spans: spans.map((text) => ({ text })) }), usage: emptyUsage(), latencyMs: 0 });
+    const answer = (spans: string[]) => ({
+      text: JSON.stringify({ spans: spans.map((text) => ({ text })) }),
+      usage: emptyUsage(),
+      latencyMs: 0,
+    });
     const pre = createLlmPreExtractor(
       [
         { name: 'a', identity: 'a', chat: async () => answer(['Paris', 'Merkel', 'Nowhere']) },

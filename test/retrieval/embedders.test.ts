@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyUsage, type EmbedResponse } from '../../src/engines/types.js';
+import { type EmbedResponse, emptyUsage } from '../../src/engines/types.js';
 import { EngineEmbedder, LexicalEmbedder } from '../../src/retrieval/embedders.js';
 
 function dot(a: Float32Array, b: Float32Array): number {

@@ -92,7 +92,10 @@ describe('buildIndex', () => {
 describe('index persistence', () => {
   it('round-trips through the folder', async () => {
     const dir = await tmp();
-    const idx = await buildIndex(POOL, { embedder: new LexicalEmbedder({ dim: 128 }), weights: 'paper-rank' });
+    const idx = await buildIndex(POOL, {
+      embedder: new LexicalEmbedder({ dim: 128 }),
+      weights: 'paper-rank',
+    });
     await saveIndex(idx, dir);
     const back = await loadIndex(dir);
     assert.deepEqual(back.manifest, idx.manifest);
@@ -142,7 +145,10 @@ describe('index persistence', () => {
     const r4 = await buildOrLoadIndex({ poolFile }, dir, { ...opts, weights: 'paper-rank' });
     assert.equal(r4.rebuilt, true);
     assert.equal(r4.reason, 'settings changed');
-    const r5 = await buildOrLoadIndex({ poolFile }, dir, { embedder: new LexicalEmbedder({ dim: 32 }), weights: 'paper-rank' });
+    const r5 = await buildOrLoadIndex({ poolFile }, dir, {
+      embedder: new LexicalEmbedder({ dim: 32 }),
+      weights: 'paper-rank',
+    });
     assert.equal(r5.reason, 'settings changed');
     assert.equal(r5.index.dim, 32);
 
@@ -170,11 +176,17 @@ describe('parsePoolJsonl', () => {
   });
 
   it('reports bad lines with their number', () => {
-    assert.throws(() => parsePoolJsonl('{"text":"a b","entities":[]}\n{oops', 'p.jsonl'), /p\.jsonl:2: invalid JSON/);
+    assert.throws(
+      () => parsePoolJsonl('{"text":"a b","entities":[]}\n{oops', 'p.jsonl'),
+      /p\.jsonl:2: invalid JSON/,
+    );
     assert.throws(
       () => parsePoolJsonl('{"text":"ab","entities":[{"start":0,"end":1,"type":"X","text":"b"}]}', 'p.jsonl'),
       /p\.jsonl:1: entity text/,
     );
-    assert.throws(() => parsePoolJsonl('{"text":"ab","entities":[{"start":0,"end":9,"type":"X"}]}'), /outside/);
+    assert.throws(
+      () => parsePoolJsonl('{"text":"ab","entities":[{"start":0,"end":9,"type":"X"}]}'),
+      /outside/,
+    );
   });
 });

@@ -38,7 +38,9 @@ describe('DemonstrationRetriever', () => {
 
   it('span-level: the sentence whose spans match the query spans comes first', async () => {
     const r = await DemonstrationRetriever.build(POOL, { embedder });
-    const res = await r.retrieve([{ text: 'Merkel' }, { text: 'Berlin' }], 'Merkel flew to Berlin .', { k: 3 });
+    const res = await r.retrieve([{ text: 'Merkel' }, { text: 'Berlin' }], 'Merkel flew to Berlin .', {
+      k: 3,
+    });
     assert.equal(res.length, 3);
     assert.ok([3, 5].includes(res[0].index));
     assert.ok([3, 5].includes(res[1].index));
@@ -59,7 +61,14 @@ describe('DemonstrationRetriever', () => {
     assert.equal(byDefault[0].index, 0);
     assert.equal(byPaper[0].index, 1);
     // Given POS tags are used as they are.
-    const forced = await r.retrieve([{ text: 'Obama', pos: 'PRON' }, { text: 'he', pos: 'PROPN' }], text, { k: 1 });
+    const forced = await r.retrieve(
+      [
+        { text: 'Obama', pos: 'PRON' },
+        { text: 'he', pos: 'PROPN' },
+      ],
+      text,
+      { k: 1 },
+    );
     assert.equal(forced[0].index, 1);
   });
 
@@ -105,8 +114,14 @@ describe('DemonstrationRetriever', () => {
       const r = await DemonstrationRetriever.load(dir, embedder);
       assert.equal(r.size, POOL.length);
       const q = [{ text: 'Siemens' }];
-      assert.deepEqual(await r.retrieve(q, 'Siemens shares', {}), await built.retrieve(q, 'Siemens shares', {}));
-      const se = await r.retrieve([], 'Shares in Siemens fell sharply .', { mode: 'sentence-embedding', k: 1 });
+      assert.deepEqual(
+        await r.retrieve(q, 'Siemens shares', {}),
+        await built.retrieve(q, 'Siemens shares', {}),
+      );
+      const se = await r.retrieve([], 'Shares in Siemens fell sharply .', {
+        mode: 'sentence-embedding',
+        k: 1,
+      });
       assert.equal(se[0].index, 4);
       await assert.rejects(DemonstrationRetriever.load(dir, new LexicalEmbedder({ dim: 64 })), /embedder/);
     } finally {

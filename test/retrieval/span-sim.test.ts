@@ -45,7 +45,9 @@ describe('spanSimScores', () => {
       }
       // Flatten in a shuffled span order: the map span -> sentence need not be sorted.
       const flat: { s: number; v: Float32Array }[] = [];
-      poolSpans.forEach((spans, s) => spans.forEach((v) => flat.push({ s, v })));
+      poolSpans.forEach((spans, s) => {
+        for (const v of spans) flat.push({ s, v });
+      });
       for (let i = flat.length - 1; i > 0; i--) {
         const j = Math.floor(rnd() * (i + 1));
         [flat[i], flat[j]] = [flat[j], flat[i]];
@@ -69,15 +71,22 @@ describe('spanSimScores', () => {
       const got = spanSimScores(query, w, matrix, map, nSent, dim);
       const want = naiveSpanSim(query, w, poolSpans);
       assert.equal(got.length, nSent);
-      for (let s = 0; s < nSent; s++) assert.ok(Math.abs(got[s] - want[s]) < 1e-6, `trial ${trial} sentence ${s}`);
+      for (let s = 0; s < nSent; s++)
+        assert.ok(Math.abs(got[s] - want[s]) < 1e-6, `trial ${trial} sentence ${s}`);
     }
   });
 
   it('returns zeros for an empty query and checks its inputs', () => {
     const scores = spanSimScores([], [], new Float32Array(4), Int32Array.from([0, 1]), 2, 2);
     assert.deepEqual([...scores], [0, 0]);
-    assert.throws(() => spanSimScores([new Float32Array(2)], [], new Float32Array(0), new Int32Array(0), 0, 2), /weight/);
-    assert.throws(() => spanSimScores([new Float32Array(3)], [1], new Float32Array(0), new Int32Array(0), 0, 2), /dimension/);
+    assert.throws(
+      () => spanSimScores([new Float32Array(2)], [], new Float32Array(0), new Int32Array(0), 0, 2),
+      /weight/,
+    );
+    assert.throws(
+      () => spanSimScores([new Float32Array(3)], [1], new Float32Array(0), new Int32Array(0), 0, 2),
+      /dimension/,
+    );
   });
 
   it('weights the spans: the heavier span decides the ranking', () => {

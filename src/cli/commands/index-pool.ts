@@ -21,12 +21,23 @@ interface IndexFlags {
 export function register(program: Command): void {
   program
     .command('index')
-    .description('build the demonstration-pool index for span-level retrieval (reused while pool and settings are unchanged)')
-    .option('--config <file>', 'config (YAML/JSON): embedding model, backbones for --spans llm, retrieval defaults')
-    .option('--pool <file>', 'labelled pool (JSONL, CoNLL, spaCy, brat); default: `pool` from the config')
+    .description(
+      'build the demonstration-pool index for span-level retrieval (reused while pool and settings are unchanged)',
+    )
+    .option(
+      '--config <file>',
+      'config (YAML/JSON): embedding model, backbones for --spans llm, retrieval defaults',
+    )
+    .option('--pool <file>', 'labelled pool file (JSONL, CoNLL, spaCy); default: `pool` from the config')
     .requiredOption('--out <dir>', 'index folder to write')
-    .option('--spans <mode>', 'pool spans: gold (the pool entities) | llm (zero-shot pre-extraction by the backbones)')
-    .option('--weights <scheme>', 'POS weights: default (PROPN 4, NOUN 2, PRON 1) | paper-rank (PROPN 1, NOUN 2, PRON 4) | uniform')
+    .option(
+      '--spans <mode>',
+      'pool spans: gold (the pool entities) | llm (zero-shot pre-extraction by the backbones)',
+    )
+    .option(
+      '--weights <scheme>',
+      'POS weights: default (PROPN 4, NOUN 2, PRON 1) | paper-rank (PROPN 1, NOUN 2, PRON 4) | uniform',
+    )
     .option('--pos-of <mode>', "which word gives a span's POS: first | head")
     .option('--dim <n>', 'dimension of the lexical embedder (default 1024)')
     .option('--force', 'rebuild even when the index is up to date')
@@ -46,24 +57,33 @@ export function register(program: Command): void {
       if (!pool) throw new InputError('no pool: give --pool or set `pool` in the config');
       const { existsSync, statSync } = await import('node:fs');
       if (!existsSync(pool)) throw new InputError('no such file', pool);
-      if (statSync(pool).isDirectory()) throw new InputError('the pool must be a file (JSONL, CoNLL, spaCy), not a folder', pool);
+      if (statSync(pool).isDirectory())
+        throw new InputError('the pool must be a file (JSONL, CoNLL, spaCy), not a folder', pool);
       const spans = (flags.spans ?? config?.retrieval.poolSpans ?? 'gold') as string;
-      if (spans !== 'gold' && spans !== 'llm') throw new InputError(`--spans must be gold or llm, got ${JSON.stringify(spans)}`);
+      if (spans !== 'gold' && spans !== 'llm')
+        throw new InputError(`--spans must be gold or llm, got ${JSON.stringify(spans)}`);
       const weights = flags.weights ?? config?.retrieval.weights ?? 'default';
       if (typeof weights === 'string' && !isWeightPresetName(weights)) {
-        throw new InputError(`--weights must be default, paper-rank or uniform, got ${JSON.stringify(weights)}`);
+        throw new InputError(
+          `--weights must be default, paper-rank or uniform, got ${JSON.stringify(weights)}`,
+        );
       }
       const posOf = flags.posOf ?? config?.retrieval.posOf ?? 'first';
-      if (posOf !== 'first' && posOf !== 'head') throw new InputError(`--pos-of must be first or head, got ${JSON.stringify(posOf)}`);
+      if (posOf !== 'first' && posOf !== 'head')
+        throw new InputError(`--pos-of must be first or head, got ${JSON.stringify(posOf)}`);
       let dim: number | undefined;
       if (flags.dim !== undefined) {
-        if (!/^\d+$/.test(flags.dim) || Number(flags.dim) < 8) throw new InputError('--dim must be an integer >= 8');
+        if (!/^\d+$/.test(flags.dim) || Number(flags.dim) < 8)
+          throw new InputError('--dim must be an integer >= 8');
         dim = Number(flags.dim);
       }
 
       const needEngines = config !== undefined && (config.embedding !== undefined || spans === 'llm');
-      if (spans === 'llm' && !config) throw new ConfigError('--spans llm needs --config with the backbone models');
-      const engineSet = needEngines ? await (await import('../../engines/registry.js')).createEngines(config!) : undefined;
+      if (spans === 'llm' && !config)
+        throw new ConfigError('--spans llm needs --config with the backbone models');
+      const engineSet = needEngines
+        ? await (await import('../../engines/registry.js')).createEngines(config!)
+        : undefined;
       try {
         let embedder: import('../../retrieval/embedders.js').SpanEmbedder;
         let embedderName = 'lexical';
@@ -81,7 +101,11 @@ export function register(program: Command): void {
           for (const m of cfg.models) if (m.engine === 'llama-cpp' && m.embedding) embeddingOnly.add(m.name);
           const names = cfg.backbones ?? [...engineSet!.engines.keys()].filter((n) => !embeddingOnly.has(n));
           if (names.length === 0) throw new ConfigError('--spans llm: the config has no backbone models');
-          const labels = cfg.labels ?? [...new Set((await r.readPoolFile(pool)).docs.flatMap((d) => d.entities.map((e) => e.type)))].sort();
+          const labels =
+            cfg.labels ??
+            [
+              ...new Set((await r.readPoolFile(pool)).docs.flatMap((d) => d.entities.map((e) => e.type))),
+            ].sort();
           preExtract = createLlmPreExtractor(
             names.map((n) => engineSet!.engines.get(n)!),
             labels,
@@ -92,20 +116,26 @@ export function register(program: Command): void {
         if (flags.force) await rm(`${flags.out}/manifest.json`, { force: true });
         const { readDocuments } = await import('../../formats/index.js');
         let lastStage = '';
-        const res = await r.buildOrLoadIndex({ poolFile: pool }, flags.out, {
-          embedder,
-          spans,
-          preExtract,
-          preExtractIdentity: preExtract?.identity,
-          weights,
-          posOf,
-          onProgress: (stage, done, total) => {
-            if (flags.json || !process.stderr.isTTY) return;
-            if (stage !== lastStage && lastStage) process.stderr.write('\n');
-            lastStage = stage;
-            process.stderr.write(`\r${stage}: ${done}/${total}`);
+        const res = await r.buildOrLoadIndex(
+          { poolFile: pool },
+          flags.out,
+          {
+            embedder,
+            spans,
+            preExtract,
+            preExtractIdentity: preExtract?.identity,
+            weights,
+            posOf,
+            onProgress: (stage, done, total) => {
+              if (flags.json || !process.stderr.isTTY) return;
+              if (stage !== lastStage && lastStage) process.stderr.write('\n');
+              lastStage = stage;
+              process.stderr.write(`\r${stage}: ${done}/${total}`);
+            },
           },
-        }, (p) => readDocuments(p), { lazySentences: true });
+          (p) => readDocuments(p),
+          { lazySentences: true },
+        );
         if (lastStage) process.stderr.write('\n');
         const m = res.index.manifest;
         const withSpans = new Set(res.index.spanSentence).size;
@@ -136,7 +166,7 @@ export function register(program: Command): void {
               `weights PROPN=${w.PROPN} NOUN=${w.NOUN} PRON=${w.PRON} other=${w.other}, pos-of ${m.settings.posOf}\n` +
               `  ${summary.seconds.toFixed(2)} s\n`,
           );
-          if (preExtract && preExtract.failures.size) {
+          if (preExtract?.failures.size) {
             process.stderr.write(
               `el4ner: warning: failed pre-extraction calls: ${[...preExtract.failures].map(([k, v]) => `${k} ${v}`).join(', ')}\n`,
             );
