@@ -2,7 +2,7 @@
  * CRF tagger benchmark: trains on each set's train split (dev, when there is one, picks the
  * best iteration), scores strict micro P/R/F1 on test, and times training and tagging.
  *
- *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--json out.json]
+ *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--threads N] [--json out.json]
  *
  * Without set names it runs every shared set that has a train split.
  */
@@ -38,11 +38,13 @@ const sets: string[] = [];
 let maxIter = 150;
 let c2 = 0.05;
 let jsonOut: string | undefined;
+let threads = 1;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--max-iter') maxIter = Number(args[++i]);
   else if (a === '--c2') c2 = Number(args[++i]);
   else if (a === '--json') jsonOut = args[++i];
+  else if (a === '--threads') threads = Number(args[++i]);
   else sets.push(a);
 }
 
@@ -78,6 +80,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
     maxIterations: maxIter,
     dev,
     evalEvery: 10,
+    threads,
     log: (l) => {
       if (/^(crf:|final|keeping)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
     },

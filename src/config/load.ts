@@ -65,5 +65,6 @@ export function loadConfig(path: string): Config {
     }
   }
   if (cfg.fusion) cfg.fusion.slm = rel(cfg.fusion.slm);
+  if (cfg.fusion?.dev) cfg.fusion.dev = rel(cfg.fusion.dev);
   return cfg;
 }

@@ -96,6 +96,8 @@ export const fusionSchema = z
     probability: z.enum(['category', 'boundary', 'mean']).default('category'),
     /** Let the SLM vote in the EL4NER ensemble as one more backbone. */
     voter: z.boolean().default(false),
+    /** Gold-labelled documents (JSONL, CoNLL, ...) on which lambda is chosen when it is 'auto'. */
+    dev: z.string().min(1).optional(),
   })
   .strict();
 

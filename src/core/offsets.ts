@@ -61,7 +61,9 @@ export class OffsetMap {
   /** UTF-16 index -> code point index; throws inside a surrogate pair or out of range. */
   toCodePoint(offset: number): number {
     if (!Number.isInteger(offset) || offset < 0 || offset > this.text.length) {
-      throw new OffsetError(`offset ${offset} is outside the text (length ${this.text.length} UTF-16 code units)`);
+      throw new OffsetError(
+        `offset ${offset} is outside the text (length ${this.text.length} UTF-16 code units)`,
+      );
     }
     if (!this.u16ToCp) return offset;
     const cp = this.u16ToCp[offset];
@@ -72,7 +74,9 @@ export class OffsetMap {
   /** Code point index -> UTF-16 index; throws out of range. */
   fromCodePoint(offset: number): number {
     if (!Number.isInteger(offset) || offset < 0 || offset > this.codePointLength) {
-      throw new OffsetError(`offset ${offset} is outside the text (length ${this.codePointLength} code points)`);
+      throw new OffsetError(
+        `offset ${offset} is outside the text (length ${this.codePointLength} code points)`,
+      );
     }
     return this.cpToU16 ? this.cpToU16[offset] : offset;
   }
@@ -84,13 +88,19 @@ export class OffsetMap {
 }
 
 /** Returns copies of the spans with code point offsets (for Python tools). */
-export function toCodePointOffsets<T extends { start: number; end: number }>(text: string, spans: readonly T[]): T[] {
+export function toCodePointOffsets<T extends { start: number; end: number }>(
+  text: string,
+  spans: readonly T[],
+): T[] {
   const map = new OffsetMap(text);
   return spans.map((s) => ({ ...s, start: map.toCodePoint(s.start), end: map.toCodePoint(s.end) }));
 }
 
 /** Returns copies of the spans with UTF-16 offsets, from code point offsets. */
-export function fromCodePointOffsets<T extends { start: number; end: number }>(text: string, spans: readonly T[]): T[] {
+export function fromCodePointOffsets<T extends { start: number; end: number }>(
+  text: string,
+  spans: readonly T[],
+): T[] {
   const map = new OffsetMap(text);
   return spans.map((s) => ({ ...s, start: map.fromCodePoint(s.start), end: map.fromCodePoint(s.end) }));
 }

@@ -123,7 +123,6 @@ function trim(text: string, start: number, end: number): SentenceSpan | null {
   return start < end ? { start, end } : null;
 }
 
-
 /** Cuts [start, end) into pieces of at most maxChars code units. */
 function cutLong(text: string, span: SentenceSpan, maxChars: number): SentenceSpan[] {
   const out: SentenceSpan[] = [];
@@ -168,7 +167,10 @@ function cutLong(text: string, span: SentenceSpan, maxChars: number): SentenceSp
 
 export function splitSentences(text: string, options: SplitOptions = {}): SentenceSpan[] {
   const abbreviations = options.abbreviations
-    ? new Set([...ABBREVIATIONS, ...[...options.abbreviations].map((a) => a.toLowerCase().replace(/\.$/, ''))])
+    ? new Set([
+        ...ABBREVIATIONS,
+        ...[...options.abbreviations].map((a) => a.toLowerCase().replace(/\.$/, '')),
+      ])
     : ABBREVIATIONS;
   const spans: SentenceSpan[] = [];
   let prev = 0;

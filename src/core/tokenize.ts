@@ -47,7 +47,8 @@ interface Grapheme {
 const CHUNK = 1024;
 const SAFE_BEFORE = /[ \t\n\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const SAFE_AFTER = /[\p{L}\p{N}\p{P}\p{Zs}\n\t]/u;
-const JAMO = /[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]/;
+// Hangul jamo and the two letters that are grapheme SpacingMarks (Thai and Lao AM) join the character before them.
+const JAMO = /[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u0e33\u0eb3]/;
 
 /**
  * Where a long text may be cut for segmentation: between a space (or a Han/Kana character)
@@ -70,14 +71,16 @@ export function* graphemeSegments(text: string): Generator<{ segment: string; in
   let start = 0;
   while (start < text.length) {
     const end = text.length - start <= 2 * CHUNK ? text.length : safeCut(text, start + CHUNK);
-    for (const s of segmenter.segment(text.slice(start, end))) yield { segment: s.segment, index: start + s.index };
+    for (const s of segmenter.segment(text.slice(start, end)))
+      yield { segment: s.segment, index: start + s.index };
     start = end;
   }
 }
 
 function graphemes(text: string): Grapheme[] {
   const out: Grapheme[] = [];
-  for (const s of graphemeSegments(text)) out.push({ text: s.segment, start: s.index, kind: kindOf(s.segment) });
+  for (const s of graphemeSegments(text))
+    out.push({ text: s.segment, start: s.index, kind: kindOf(s.segment) });
   return out;
 }
 
@@ -179,7 +182,10 @@ export function alignTokens(text: string, tokens: readonly string[], options: Al
     }
     if (at < 0) {
       const context = JSON.stringify(text.slice(pos, pos + 30));
-      throw new AlignmentError(`token ${i} ${JSON.stringify(tok)} not found in the text at offset ${pos} (${context})`, i);
+      throw new AlignmentError(
+        `token ${i} ${JSON.stringify(tok)} not found in the text at offset ${pos} (${context})`,
+        i,
+      );
     }
     out.push({ text: tok, start: at, end: at + tok.length });
     pos = at + tok.length;

@@ -9,12 +9,12 @@
  * one warning per file.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { OffsetMap, type OffsetUnit } from '../core/offsets.js';
 import type { Entity, NerDocument } from '../core/types.js';
-import { type FormatWarning, defaultWarn } from './types.js';
+import { defaultWarn, type FormatWarning } from './types.js';
 import { fromUtf16, makeEntity } from './validate.js';
 
 export interface BratReadOptions {
@@ -37,7 +37,12 @@ function normalizeSpace(s: string): string {
   return s.replace(/\s/g, ' ');
 }
 
-export function parseAnn(text: string, ann: string, annFile: string, options: BratReadOptions = {}): Entity[] {
+export function parseAnn(
+  text: string,
+  ann: string,
+  annFile: string,
+  options: BratReadOptions = {},
+): Entity[] {
   const unit = options.offsets ?? 'codepoint';
   const warn = options.onWarning ?? defaultWarn;
   const map = new OffsetMap(text);
@@ -52,7 +57,12 @@ export function parseAnn(text: string, ann: string, annFile: string, options: Br
     const kind = raw[0];
     if (kind !== 'T') {
       const name = IGNORED[kind];
-      if (!name) throw new InputError(`unknown brat annotation line ${JSON.stringify(raw.slice(0, 40))}`, annFile, line);
+      if (!name)
+        throw new InputError(
+          `unknown brat annotation line ${JSON.stringify(raw.slice(0, 40))}`,
+          annFile,
+          line,
+        );
       counts.set(name, (counts.get(name) ?? 0) + 1);
       if (kind === 'E') {
         // E1<TAB>Type:T3 Role:T1 ...: the first argument is the trigger.
@@ -62,11 +72,13 @@ export function parseAnn(text: string, ann: string, annFile: string, options: Br
       continue;
     }
     const cols = raw.split('\t');
-    if (cols.length < 2) throw new InputError('expected "T<id>\\t<type> <start> <end>\\t<text>"', annFile, line);
+    if (cols.length < 2)
+      throw new InputError('expected "T<id>\\t<type> <start> <end>\\t<text>"', annFile, line);
     const [id, span] = cols;
     const covered = cols.slice(2).join('\t');
     const m = /^(\S+) (\d+ \d+(?:;\d+ \d+)*)$/.exec(span);
-    if (!m) throw new InputError(`cannot read ${JSON.stringify(span)} as "<type> <start> <end>"`, annFile, line);
+    if (!m)
+      throw new InputError(`cannot read ${JSON.stringify(span)} as "<type> <start> <end>"`, annFile, line);
     const fragments = m[2].split(';');
     if (fragments.length > 1) {
       const message = `discontinuous entity ${id} (${m[1]} ${m[2]}) is not supported`;
@@ -74,7 +86,11 @@ export function parseAnn(text: string, ann: string, annFile: string, options: Br
         warn({ file: annFile, line, message: `${message}: skipped` });
         continue;
       }
-      throw new InputError(`${message} (read with discontinuous: 'skip' / --skip-discontinuous to drop it)`, annFile, line);
+      throw new InputError(
+        `${message} (read with discontinuous: 'skip' / --skip-discontinuous to drop it)`,
+        annFile,
+        line,
+      );
     }
     const [start, end] = fragments[0].split(' ').map(Number);
     const entity = makeEntity(map, { start, end, type: m[1] }, unit, `entity ${id}`, annFile, line);
@@ -89,7 +105,10 @@ export function parseAnn(text: string, ann: string, annFile: string, options: Br
   }
   const kept = entities.filter((e) => !triggers.has(e.id));
   if (kept.length < entities.length) {
-    warn({ file: annFile, message: `${entities.length - kept.length} event trigger(s) are not entities: skipped` });
+    warn({
+      file: annFile,
+      message: `${entities.length - kept.length} event trigger(s) are not entities: skipped`,
+    });
   }
   if (counts.size > 0) {
     const list = [...counts].map(([name, n]) => `${n} ${name}${n === 1 ? '' : 's'}`).join(', ');
@@ -102,7 +121,11 @@ async function readPair(txtFile: string, annFile: string, options: BratReadOptio
   const text = await readFile(txtFile, 'utf8');
   let entities: Entity[] = [];
   if (existsSync(annFile)) entities = parseAnn(text, await readFile(annFile, 'utf8'), annFile, options);
-  else (options.onWarning ?? defaultWarn)({ file: txtFile, message: 'no .ann file beside it: read with no entities' });
+  else
+    (options.onWarning ?? defaultWarn)({
+      file: txtFile,
+      message: 'no .ann file beside it: read with no entities',
+    });
   return { id: basename(txtFile, extname(txtFile)), text, entities };
 }
 
@@ -117,7 +140,8 @@ export async function readBrat(path: string, options: BratReadOptions = {}): Pro
       }
     }
     const docs: NerDocument[] = [];
-    for (const stem of [...txt].sort()) docs.push(await readPair(join(path, `${stem}.txt`), join(path, `${stem}.ann`), options));
+    for (const stem of [...txt].sort())
+      docs.push(await readPair(join(path, `${stem}.txt`), join(path, `${stem}.ann`), options));
     return docs;
   }
   const stem = path.replace(/\.(ann|txt)$/, '');
@@ -130,7 +154,9 @@ export function formatAnn(doc: NerDocument, unit: OffsetUnit = 'codepoint'): str
   let out = '';
   doc.entities.forEach((e, i) => {
     if (/\s/.test(e.type) || e.type === '') {
-      throw new InputError(`document ${JSON.stringify(doc.id)}: type ${JSON.stringify(e.type)} cannot be a brat type (whitespace)`);
+      throw new InputError(
+        `document ${JSON.stringify(doc.id)}: type ${JSON.stringify(e.type)} cannot be a brat type (whitespace)`,
+      );
     }
     out += `T${i + 1}\t${e.type} ${fromUtf16(map, e.start, unit)} ${fromUtf16(map, e.end, unit)}\t${normalizeSpace(e.text)}\n`;
   });
@@ -139,7 +165,7 @@ export function formatAnn(doc: NerDocument, unit: OffsetUnit = 'codepoint'): str
 
 /** A file name for a document id: path separators and other unsafe characters become `_`. */
 export function safeFileName(id: string): string {
-  const s = id.replace(/[/\\:*?"<>|\x00-\x1f]/g, '_');
+  const s = id.replace(/[/\\:*?"<>|\p{Cc}]/gu, '_');
   return s === '' || s === '.' || s === '..' ? `_${s}` : s;
 }
 
@@ -147,11 +173,18 @@ export function safeFileName(id: string): string {
  * Writes one .txt/.ann pair per document into the folder `path`, or, when `path` ends with
  * .ann or .txt, the single document to that pair.
  */
-export async function writeBrat(path: string, docs: readonly NerDocument[], unit: OffsetUnit = 'codepoint'): Promise<string[]> {
+export async function writeBrat(
+  path: string,
+  docs: readonly NerDocument[],
+  unit: OffsetUnit = 'codepoint',
+): Promise<string[]> {
   const written: string[] = [];
   if (/\.(ann|txt)$/.test(path)) {
     if (docs.length !== 1) {
-      throw new InputError(`${docs.length} documents cannot go into one brat pair; give a folder instead`, path);
+      throw new InputError(
+        `${docs.length} documents cannot go into one brat pair; give a folder instead`,
+        path,
+      );
     }
     const stem = path.replace(/\.(ann|txt)$/, '');
     await mkdir(dirname(stem), { recursive: true });
@@ -166,7 +199,9 @@ export async function writeBrat(path: string, docs: readonly NerDocument[], unit
     const name = safeFileName(d.id);
     const prev = names.get(name.toLowerCase());
     if (prev !== undefined) {
-      throw new InputError(`documents ${JSON.stringify(prev)} and ${JSON.stringify(d.id)} would both be written as ${name}.txt`);
+      throw new InputError(
+        `documents ${JSON.stringify(prev)} and ${JSON.stringify(d.id)} would both be written as ${name}.txt`,
+      );
     }
     names.set(name.toLowerCase(), d.id);
   }

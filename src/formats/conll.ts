@@ -13,10 +13,10 @@ import { InputError } from '../core/errors.js';
 import { TagError, tagsFromSpans } from '../core/tags.js';
 import type { NerDocument, TagScheme, Token } from '../core/types.js';
 import { fileStem, readLines } from './lines.js';
-import { assertFlat, entitiesFromTags, tokenSpansOf, tokensForTagging } from './token-spans.js';
-import { type ConllOptions, type FormatWarning, defaultWarn } from './types.js';
-import { checkTags } from './validate.js';
 import { detectSchemeOf } from './scheme.js';
+import { assertFlat, entitiesFromTags, tokenSpansOf, tokensForTagging } from './token-spans.js';
+import { type ConllOptions, defaultWarn, type FormatWarning } from './types.js';
+import { checkTags } from './validate.js';
 
 const DOCSTART = '-DOCSTART-';
 
@@ -88,7 +88,11 @@ export async function readConll(
     if (row[0] === DOCSTART) {
       flush();
       if (pendingDocstart !== undefined) {
-        warn({ file, line, message: `the ${DOCSTART} before this one has no sentence: an empty document is skipped` });
+        warn({
+          file,
+          line,
+          message: `the ${DOCSTART} before this one has no sentence: an empty document is skipped`,
+        });
       }
       pendingDocstart = raw;
       continue;
@@ -98,7 +102,14 @@ export async function readConll(
       columnsLine = line;
       const tokenCol = columnIndex(tokenColOpt, columns);
       const tagCol = columnIndex(tagColOpt, columns);
-      if (columns < 2 || tokenCol < 0 || tagCol < 0 || tokenCol >= columns || tagCol >= columns || tokenCol === tagCol) {
+      if (
+        columns < 2 ||
+        tokenCol < 0 ||
+        tagCol < 0 ||
+        tokenCol >= columns ||
+        tagCol >= columns ||
+        tokenCol === tagCol
+      ) {
         throw new InputError(
           `${columns} column(s) cannot hold the token in column ${tokenColOpt} and the tag in column ${tagColOpt}`,
           file,
@@ -106,7 +117,11 @@ export async function readConll(
         );
       }
     } else if (row.length !== columns) {
-      throw new InputError(`expected ${columns} columns (as on line ${columnsLine}), found ${row.length}`, file, line);
+      throw new InputError(
+        `expected ${columns} columns (as on line ${columnsLine}), found ${row.length}`,
+        file,
+        line,
+      );
     }
     if (cur.tokens.length === 0 && pendingDocstart !== undefined) {
       cur.docstart = pendingDocstart;
@@ -133,14 +148,21 @@ export interface ConllWriteOptions extends ConllOptions {
 /** Formats documents as CoNLL; throws naming the document for nested entities or unwritable tokens. */
 export function formatConll(docs: readonly NerDocument[], options: ConllWriteOptions = {}): string {
   const scheme = options.scheme ?? detectSchemeOf(docs);
-  const sepOut = options.sep === undefined || options.sep === 'whitespace' ? ' ' : options.sep === 'tab' ? '\t' : options.sep;
+  const sepOut =
+    options.sep === undefined || options.sep === 'whitespace'
+      ? ' '
+      : options.sep === 'tab'
+        ? '\t'
+        : options.sep;
   const badToken = options.sep === undefined || options.sep === 'whitespace' ? /\s/ : /[\n\r]/;
   const parts: string[] = [];
   for (const doc of docs) {
     assertFlat(doc, 'CoNLL');
     const tokens = tokensForTagging(doc);
     if (tokens.length === 0) {
-      throw new InputError(`document ${JSON.stringify(doc.id)} has no tokens; CoNLL cannot hold an empty sentence`);
+      throw new InputError(
+        `document ${JSON.stringify(doc.id)} has no tokens; CoNLL cannot hold an empty sentence`,
+      );
     }
     let tags: string[];
     try {
@@ -150,15 +172,22 @@ export function formatConll(docs: readonly NerDocument[], options: ConllWriteOpt
       throw err;
     }
     const rows = storedRows(doc, tokens);
-    const width = rows ? rows[0].length : Math.max(2, columnIndex(options.tokenCol ?? 0, 2) + 1, columnIndex(options.tagCol ?? -1, 2) + 1);
+    const width = rows
+      ? rows[0].length
+      : Math.max(2, columnIndex(options.tokenCol ?? 0, 2) + 1, columnIndex(options.tagCol ?? -1, 2) + 1);
     const tokenCol = columnIndex(options.tokenCol ?? 0, width);
     const tagCol = columnIndex(options.tagCol ?? -1, width);
     if (tokenCol === tagCol || tokenCol < 0 || tagCol < 0 || tokenCol >= width || tagCol >= width) {
-      throw new InputError(`cannot write the token in column ${options.tokenCol} and the tag in column ${options.tagCol} of ${width}`);
+      throw new InputError(
+        `cannot write the token in column ${options.tokenCol} and the tag in column ${options.tagCol} of ${width}`,
+      );
     }
     const docstart = doc.meta?.docstart;
     if (docstart !== undefined) {
-      const line = typeof docstart === 'string' && docstart.trim().startsWith(DOCSTART) ? docstart : `${DOCSTART}${sepOut}O`;
+      const line =
+        typeof docstart === 'string' && docstart.trim().startsWith(DOCSTART)
+          ? docstart
+          : `${DOCSTART}${sepOut}O`;
       parts.push(line, '');
     }
     tokens.forEach((t, i) => {
@@ -183,6 +212,7 @@ function storedRows(doc: NerDocument, tokens: readonly Token[]): string[][] | nu
   if (!Array.isArray(rows) || rows.length !== tokens.length || rows.length === 0) return null;
   const width = Array.isArray(rows[0]) ? rows[0].length : 0;
   if (width < 2) return null;
-  for (const r of rows) if (!Array.isArray(r) || r.length !== width || !r.every((c) => typeof c === 'string')) return null;
+  for (const r of rows)
+    if (!Array.isArray(r) || r.length !== width || !r.every((c) => typeof c === 'string')) return null;
   return rows as string[][];
 }

@@ -14,20 +14,31 @@ import { formatJsonl, readJsonl } from './jsonl.js';
 import { formatSpacy, readSpacy } from './spacy.js';
 import { readText } from './text.js';
 import {
+  defaultOffsets,
   INPUT_FORMATS,
   type InputFormat,
   OUTPUT_FORMATS,
   type OutputFormat,
   type ReadOptions,
   type WriteOptions,
-  defaultOffsets,
 } from './types.js';
 
-export * from './types.js';
 export { detectSchemeOf } from './scheme.js';
 export { findOverlap } from './token-spans.js';
+export * from './types.js';
 
-const CONLL_EXTENSIONS = new Set(['.conll', '.conllu', '.conll03', '.bio', '.iob', '.iob2', '.bioes', '.bmes', '.tsv', '.col']);
+const CONLL_EXTENSIONS = new Set([
+  '.conll',
+  '.conllu',
+  '.conll03',
+  '.bio',
+  '.iob',
+  '.iob2',
+  '.bioes',
+  '.bmes',
+  '.tsv',
+  '.col',
+]);
 const JSON_EXTENSIONS = new Set(['.jsonl', '.json', '.ndjson']);
 const TAG = /^(?:O|[BIEMSLU][-_]\S+)$/;
 
@@ -52,7 +63,11 @@ async function head(file: string, bytes = 65536): Promise<string> {
 
 /** Whether the first lines look like CoNLL columns with a tag column (the last). */
 function looksLikeConll(sample: string): boolean {
-  const lines = sample.split(/\r?\n/).slice(0, -1).filter((l) => l.trim() !== '').slice(0, 200);
+  const lines = sample
+    .split(/\r?\n/)
+    .slice(0, -1)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 200);
   if (lines.length === 0) return false;
   return lines.every((l) => {
     const cols = l.trim().split(/\s+/);
@@ -103,11 +118,19 @@ export async function detectFormat(path: string): Promise<InputFormat> {
   }
   if (looksLikeConll(sample)) return 'conll';
   if (ext === '.txt') return 'text';
-  throw new InputError('cannot tell the format of this file; give --from (jsonl, conll, spacy, brat or text)', path);
+  throw new InputError(
+    'cannot tell the format of this file; give --from (jsonl, conll, spacy, brat or text)',
+    path,
+  );
 }
 
+/** Reads documents from a file or folder, or from stdin when `path` is '-' (jsonl, spacy or conll, given by `format`). */
 export async function readDocuments(path: string, options: ReadOptions = {}): Promise<NerDocument[]> {
-  if (!existsSync(path)) throw new InputError('no such file or folder', path);
+  if (path === '-') {
+    if (options.format !== 'jsonl' && options.format !== 'spacy' && options.format !== 'conll') {
+      throw new InputError('reading stdin needs the format (--from jsonl, spacy or conll)');
+    }
+  } else if (!existsSync(path)) throw new InputError('no such file or folder', path);
   const format = options.format ?? (await detectFormat(path));
   const offsets = options.offsets ?? defaultOffsets(format);
   switch (format) {
@@ -137,7 +160,10 @@ export function outputFormatOf(path: string): OutputFormat | null {
 }
 
 /** The text of a line format (jsonl, conll, spacy); brat has no single text. */
-export function formatDocuments(docs: readonly NerDocument[], options: WriteOptions & { format: OutputFormat }): string {
+export function formatDocuments(
+  docs: readonly NerDocument[],
+  options: WriteOptions & { format: OutputFormat },
+): string {
   const offsets = options.offsets ?? defaultOffsets(options.format);
   switch (options.format) {
     case 'jsonl':
@@ -152,9 +178,14 @@ export function formatDocuments(docs: readonly NerDocument[], options: WriteOpti
 }
 
 /** Writes documents; returns the files written. Nothing is written when a document cannot be. */
-export async function writeDocuments(path: string, docs: readonly NerDocument[], options: WriteOptions = {}): Promise<string[]> {
+export async function writeDocuments(
+  path: string,
+  docs: readonly NerDocument[],
+  options: WriteOptions = {},
+): Promise<string[]> {
   const format = options.format ?? outputFormatOf(path);
-  if (!format) throw new InputError('cannot tell the output format from the path; give the format (--to)', path);
+  if (!format)
+    throw new InputError('cannot tell the output format from the path; give the format (--to)', path);
   if (format === 'brat') return writeBrat(path, docs, options.offsets ?? defaultOffsets('brat'));
   const text = formatDocuments(docs, { ...options, format });
   await mkdir(dirname(path), { recursive: true });

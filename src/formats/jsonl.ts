@@ -10,7 +10,7 @@ import { AlignmentError, alignTokens } from '../core/tokenize.js';
 import type { Entity, NerDocument, SourceVote, Token } from '../core/types.js';
 import { fileStem, readLines } from './lines.js';
 import { entitiesFromTags } from './token-spans.js';
-import { IdRegistry, checkTags, fromUtf16, isRecord, makeEntity, toUtf16 } from './validate.js';
+import { checkTags, fromUtf16, IdRegistry, isRecord, makeEntity, toUtf16 } from './validate.js';
 
 const KNOWN = new Set(['id', 'text', 'tokens', 'tags', 'entities', 'meta']);
 
@@ -76,11 +76,16 @@ function readTokens(raw: unknown, map: OffsetMap, unit: OffsetUnit, file: string
       const tokens = alignTokens(map.text, raw as string[]);
       const rest = map.text.slice(tokens.length ? tokens[tokens.length - 1].end : 0);
       if (rest.trim() !== '') {
-        throw new InputError(`"text" goes on after the last token: ${JSON.stringify(rest.slice(0, 30))}`, file, line);
+        throw new InputError(
+          `"text" goes on after the last token: ${JSON.stringify(rest.slice(0, 30))}`,
+          file,
+          line,
+        );
       }
       return tokens;
     } catch (err) {
-      if (err instanceof AlignmentError) throw new InputError(`"tokens" do not match "text": ${err.message}`, file, line);
+      if (err instanceof AlignmentError)
+        throw new InputError(`"tokens" do not match "text": ${err.message}`, file, line);
       throw err;
     }
   }
@@ -91,22 +96,42 @@ function readTokens(raw: unknown, map: OffsetMap, unit: OffsetUnit, file: string
     const start = toUtf16(map, t.start, unit, `tokens[${i}].start`, file, line);
     const end = toUtf16(map, t.end, unit, `tokens[${i}].end`, file, line);
     if (map.text.slice(start, end) !== t.text) {
-      throw new InputError(`tokens[${i}] ${JSON.stringify(t.text)} does not match the text at its offsets`, file, line);
+      throw new InputError(
+        `tokens[${i}] ${JSON.stringify(t.text)} does not match the text at its offsets`,
+        file,
+        line,
+      );
     }
     return { text: t.text, start, end };
   });
 }
 
-function readEntity(raw: unknown, k: number, map: OffsetMap, unit: OffsetUnit, file: string, line: number): Entity {
+function readEntity(
+  raw: unknown,
+  k: number,
+  map: OffsetMap,
+  unit: OffsetUnit,
+  file: string,
+  line: number,
+): Entity {
   if (!isRecord(raw)) throw new InputError(`entities[${k}] must be an object`, file, line);
   const type = raw.type ?? raw.label;
-  const e = makeEntity(map, { start: raw.start, end: raw.end, type, text: raw.text }, unit, `entities[${k}]`, file, line);
+  const e = makeEntity(
+    map,
+    { start: raw.start, end: raw.end, type, text: raw.text },
+    unit,
+    `entities[${k}]`,
+    file,
+    line,
+  );
   if (raw.score !== undefined) {
-    if (typeof raw.score !== 'number') throw new InputError(`entities[${k}].score must be a number`, file, line);
+    if (typeof raw.score !== 'number')
+      throw new InputError(`entities[${k}].score must be a number`, file, line);
     e.score = raw.score;
   }
   if (raw.sources !== undefined) {
-    if (!Array.isArray(raw.sources)) throw new InputError(`entities[${k}].sources must be an array`, file, line);
+    if (!Array.isArray(raw.sources))
+      throw new InputError(`entities[${k}].sources must be an array`, file, line);
     e.sources = raw.sources as SourceVote[];
   }
   return e;

@@ -2,9 +2,11 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** Yields [1-based line number, line] with the line ending (and a leading BOM) removed. Streams the file. */
+/** Yields [1-based line number, line] with the line ending (and a leading BOM) removed. Streams the file ('-' = stdin). */
 export async function* readLines(file: string): AsyncGenerator<[number, string]> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  const input =
+    file === '-' ? process.stdin.setEncoding('utf8') : createReadStream(file, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
   try {
     for await (const raw of rl) {
@@ -18,6 +20,7 @@ export async function* readLines(file: string): AsyncGenerator<[number, string]>
 
 /** The file name without folder and without its last extension: `data/test.jsonl` -> `test`. */
 export function fileStem(file: string): string {
+  if (file === '-') return 'stdin';
   const b = basename(file);
   const dot = b.lastIndexOf('.');
   return dot > 0 ? b.slice(0, dot) : b;

@@ -8,16 +8,24 @@ import { InputError } from '../core/errors.js';
 import { OffsetMap, type OffsetUnit } from '../core/offsets.js';
 import type { Entity, NerDocument } from '../core/types.js';
 import { fileStem, readLines } from './lines.js';
-import { IdRegistry, fromUtf16, isRecord, makeEntity } from './validate.js';
+import { fromUtf16, IdRegistry, isRecord, makeEntity } from './validate.js';
 
 const ENTITY_KEYS = ['ents', 'spans', 'entities'] as const;
 
-function readSpan(raw: unknown, what: string, map: OffsetMap, unit: OffsetUnit, file: string, line: number): Entity {
+function readSpan(
+  raw: unknown,
+  what: string,
+  map: OffsetMap,
+  unit: OffsetUnit,
+  file: string,
+  line: number,
+): Entity {
   if (Array.isArray(raw)) {
     if (raw.length < 3) throw new InputError(`${what} must be [start, end, label]`, file, line);
     return makeEntity(map, { start: raw[0], end: raw[1], type: raw[2] }, unit, what, file, line);
   }
-  if (!isRecord(raw)) throw new InputError(`${what} must be an object or a [start, end, label] array`, file, line);
+  if (!isRecord(raw))
+    throw new InputError(`${what} must be an object or a [start, end, label] array`, file, line);
   return makeEntity(
     map,
     { start: raw.start, end: raw.end, type: raw.label ?? raw.type, text: raw.text },
@@ -48,7 +56,11 @@ export function documentFromSpacyRecord(
   const map = new OffsetMap(obj.text);
   const present = ENTITY_KEYS.filter((k) => obj[k] !== undefined);
   if (present.length > 1) {
-    throw new InputError(`both ${present.map((k) => `"${k}"`).join(' and ')} are given; which holds the entities is unclear`, file, line);
+    throw new InputError(
+      `both ${present.map((k) => `"${k}"`).join(' and ')} are given; which holds the entities is unclear`,
+      file,
+      line,
+    );
   }
   const key = present[0];
   let entities: Entity[] = [];
@@ -59,7 +71,8 @@ export function documentFromSpacyRecord(
   }
   let id = defaultId;
   if (obj.id !== undefined) {
-    if (typeof obj.id !== 'string' && typeof obj.id !== 'number') throw new InputError('"id" must be a string or a number', file, line);
+    if (typeof obj.id !== 'string' && typeof obj.id !== 'number')
+      throw new InputError('"id" must be a string or a number', file, line);
     id = String(obj.id);
   }
   const doc: NerDocument = { id, text: obj.text, entities };
@@ -69,7 +82,10 @@ export function documentFromSpacyRecord(
   return doc;
 }
 
-export async function readSpacy(file: string, options: { offsets?: OffsetUnit } = {}): Promise<NerDocument[]> {
+export async function readSpacy(
+  file: string,
+  options: { offsets?: OffsetUnit } = {},
+): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'codepoint';
   const stem = fileStem(file);
   const ids = new IdRegistry();
@@ -93,7 +109,11 @@ export function formatSpacy(docs: readonly NerDocument[], unit: OffsetUnit = 'co
   let out = '';
   for (const d of docs) {
     const map = new OffsetMap(d.text);
-    const ents = d.entities.map((e) => ({ start: fromUtf16(map, e.start, unit), end: fromUtf16(map, e.end, unit), label: e.type }));
+    const ents = d.entities.map((e) => ({
+      start: fromUtf16(map, e.start, unit),
+      end: fromUtf16(map, e.end, unit),
+      label: e.type,
+    }));
     out += `${JSON.stringify({ id: d.id, text: d.text, ents })}\n`;
   }
   return out;

@@ -1,5 +1,5 @@
 import { InputError } from '../core/errors.js';
-import { type TokenSpan, spansFromTags } from '../core/tags.js';
+import { spansFromTags, type TokenSpan } from '../core/tags.js';
 import { tokenize } from '../core/tokenize.js';
 import type { Entity, NerDocument, Token } from '../core/types.js';
 

@@ -1,6 +1,6 @@
 import { InputError } from '../core/errors.js';
 import { OffsetError, type OffsetMap, type OffsetUnit } from '../core/offsets.js';
-import { TagError, splitTag } from '../core/tags.js';
+import { splitTag, TagError } from '../core/tags.js';
 import type { Entity } from '../core/types.js';
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -27,7 +27,8 @@ export function toUtf16(
     map.toCodePoint(u16); // range and surrogate check
     return u16;
   } catch (err) {
-    if (err instanceof OffsetError) throw new InputError(`${what}: ${err.message} (${unit} offsets)`, file, line);
+    if (err instanceof OffsetError)
+      throw new InputError(`${what}: ${err.message} (${unit} offsets)`, file, line);
     throw err;
   }
 }
@@ -51,15 +52,26 @@ export function makeEntity(
 ): Entity {
   const start = toUtf16(map, raw.start, unit, `${what}.start`, file, line);
   const end = toUtf16(map, raw.end, unit, `${what}.end`, file, line);
-  if (end <= start) throw new InputError(`${what}: end ${String(raw.end)} is not after start ${String(raw.start)}`, file, line);
+  if (end <= start)
+    throw new InputError(
+      `${what}: end ${String(raw.end)} is not after start ${String(raw.start)}`,
+      file,
+      line,
+    );
   if (typeof raw.type !== 'string' || raw.type === '') {
-    throw new InputError(`${what}: type must be a non-empty string, got ${JSON.stringify(raw.type)}`, file, line);
+    throw new InputError(
+      `${what}: type must be a non-empty string, got ${JSON.stringify(raw.type)}`,
+      file,
+      line,
+    );
   }
   const text = map.text.slice(start, end);
   if (raw.text !== undefined && raw.text !== text) {
     throw new InputError(
       `${what}: text ${JSON.stringify(raw.text)} does not match text.slice(${String(raw.start)}, ${String(raw.end)}) = ${JSON.stringify(text)}` +
-        (unit === 'utf16' ? ' (offsets are read as UTF-16 code units; use offsets: codepoint for Python offsets)' : ''),
+        (unit === 'utf16'
+          ? ' (offsets are read as UTF-16 code units; use offsets: codepoint for Python offsets)'
+          : ''),
       file,
       line,
     );
@@ -68,7 +80,11 @@ export function makeEntity(
 }
 
 /** Validates every tag, turning a TagError into an InputError at file:line. */
-export function checkTags(tags: readonly string[], file: string, lineOf: (tokenIndex: number) => number): void {
+export function checkTags(
+  tags: readonly string[],
+  file: string,
+  lineOf: (tokenIndex: number) => number,
+): void {
   for (let i = 0; i < tags.length; i++) {
     try {
       splitTag(tags[i], i);
@@ -85,7 +101,8 @@ export class IdRegistry {
 
   add(id: string, file: string, line: number): void {
     const prev = this.seen.get(id);
-    if (prev !== undefined) throw new InputError(`duplicate document id ${JSON.stringify(id)} (first at ${prev})`, file, line);
+    if (prev !== undefined)
+      throw new InputError(`duplicate document id ${JSON.stringify(id)} (first at ${prev})`, file, line);
     this.seen.set(id, `${file}:${line}`);
   }
 }

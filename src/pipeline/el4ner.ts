@@ -132,8 +132,8 @@ export interface RunResult {
 }
 
 export interface ExtractOptions {
-  /** Called once per finished document, in input order. */
-  onDocument?: (doc: NerDocument, index: number) => void | Promise<void>;
+  /** Called once per finished document, in input order (with that document's chunk traces). */
+  onDocument?: (doc: NerDocument, index: number, traces: readonly ChunkTrace[]) => void | Promise<void>;
 }
 
 export type PipelineInput = string | readonly string[] | readonly NerDocument[];
@@ -689,7 +689,7 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
       emitting = emitting.then(async () => {
         while (nextToEmit < docs.length && finished[nextToEmit]) {
           const i = nextToEmit++;
-          await opts.onDocument?.(results[i], i);
+          await opts.onDocument?.(results[i], i, traces[i]);
         }
       });
       return emitting;

@@ -72,7 +72,7 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
     tick(n = 1) {
       done += n;
       const now = Date.now();
-      if (now - last >= interval || done === opts.total) {
+      if (now - last >= interval && done < opts.total) {
         last = now;
         stream.write(`${progressLine(label, done, opts.total, now - start)}\n`);
       }

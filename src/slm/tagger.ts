@@ -20,7 +20,7 @@ import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
 import { readModel, writeModel } from './model-file.js';
-import { type GradientEngine, LocalGradient } from './objective.js';
+import { type GradientEngine, LocalGradient, ParallelGradient } from './objective.js';
 
 export type CrfScheme = 'BIO' | 'BIOES' | 'BMES';
 
@@ -181,6 +181,8 @@ export interface TrainOptions {
   /** Relative objective improvement over 10 iterations below which training stops. Default 1e-4. */
   delta?: number;
   log?: (line: string) => void;
+  /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
+  threads?: number;
 }
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
@@ -242,16 +244,21 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
 
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
   const training: Record<string, unknown> = {
     sentences: sentences.length,
     tokens: tokensTotal,
     c2,
     minCount: opts.minCount ?? 1,
+    threads,
   };
   const makeTagger = (w: Float64Array) =>
     new CrfTagger({ labels, scheme, featureConfig: cfg, features, weights: w, gazetteer: full, training });
 
-  const engine: GradientEngine = new LocalGradient(shape, encoded, c2);
+  const engine: GradientEngine =
+    threads > 1
+      ? ParallelGradient.create(shape, encoded, c2, threads)
+      : new LocalGradient(shape, encoded, c2);
   const dev = opts.dev;
   const evalEvery = opts.evalEvery ?? 10;
   let best: { f1: number; iteration: number; w: Float64Array } | undefined;

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OffsetError, OffsetMap, fromCodePointOffsets, hasAstral, toCodePointOffsets } from '../../src/core/offsets.js';
+import {
+  fromCodePointOffsets,
+  hasAstral,
+  OffsetError,
+  OffsetMap,
+  toCodePointOffsets,
+} from '../../src/core/offsets.js';
 
 test('code point and UTF-16 offsets agree on BMP text', () => {
   const text = 'Paris is in France. 李开复';
@@ -19,7 +25,10 @@ test('astral characters count 2 in UTF-16 and 1 as code points', () => {
   const cp = toCodePointOffsets(text, u16);
   assert.deepEqual(
     cp.map((s) => [s.start, s.end]),
-    [[2, 7], [[...text.slice(0, u16[1].start)].length, [...text].length]],
+    [
+      [2, 7],
+      [[...text.slice(0, u16[1].start)].length, [...text].length],
+    ],
   );
   // Python slicing by code points gives the same strings.
   const chars = [...text];

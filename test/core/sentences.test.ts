@@ -20,11 +20,21 @@ function assertCovers(text: string, options = {}): void {
 }
 
 test('splits after . ! ? and … followed by space', () => {
-  assert.deepEqual(pieces('It rained. Did it? Yes! Then… Sun.'), ['It rained.', 'Did it?', 'Yes!', 'Then…', 'Sun.']);
+  assert.deepEqual(pieces('It rained. Did it? Yes! Then… Sun.'), [
+    'It rained.',
+    'Did it?',
+    'Yes!',
+    'Then…',
+    'Sun.',
+  ]);
 });
 
 test('closing quotes and brackets stay with the sentence', () => {
-  assert.deepEqual(pieces('He said "Stop." Then (he left.) Done.'), ['He said "Stop."', 'Then (he left.)', 'Done.']);
+  assert.deepEqual(pieces('He said "Stop." Then (he left.) Done.'), [
+    'He said "Stop."',
+    'Then (he left.)',
+    'Done.',
+  ]);
   assert.deepEqual(pieces('She asked “Why?” Nobody knew.'), ['She asked “Why?”', 'Nobody knew.']);
 });
 
@@ -41,11 +51,18 @@ test('does not split after abbreviations, initials, dotted abbreviations or insi
   assert.deepEqual(pieces('Version 2.5 is out. Pi is 3.14159.'), ['Version 2.5 is out.', 'Pi is 3.14159.']);
   assert.deepEqual(pieces('"Really?" she asked.'), ['"Really?" she asked.']);
   assert.deepEqual(pieces('Ask Acme Inc. Lists.', { abbreviations: [] }), ['Ask Acme Inc. Lists.']);
-  assert.deepEqual(pieces('We met Prof. X. Then Foo.', { abbreviations: ['foo'] }), ['We met Prof. X. Then Foo.']);
+  assert.deepEqual(pieces('We met Prof. X. Then Foo.', { abbreviations: ['foo'] }), [
+    'We met Prof. X. Then Foo.',
+  ]);
 });
 
 test('splits after CJK sentence marks, keeping closing brackets', () => {
-  assert.deepEqual(pieces('李开复说：「你好。」他走了！真的？好'), ['李开复说：「你好。」', '他走了！', '真的？', '好']);
+  assert.deepEqual(pieces('李开复说：「你好。」他走了！真的？好'), [
+    '李开复说：「你好。」',
+    '他走了！',
+    '真的？',
+    '好',
+  ]);
   // The shared data's spaced Chinese.
   assert.deepEqual(pieces('他 走 了 。 好'), ['他 走 了 。', '好']);
 });
@@ -90,7 +107,10 @@ test('maxChars with no space cuts at grapheme boundaries (no broken surrogates o
   for (const s of spans) {
     assert.ok(s.end - s.start <= 12);
     const p = text.slice(s.start, s.end);
-    assert.ok(!/^[\udc00-\udfff\u200d]/.test(p) && !/[\ud800-\udbff\u200d]$/.test(p), `broken piece ${JSON.stringify(p)}`);
+    assert.ok(
+      !/^[\udc00-\udfff\u200d]/.test(p) && !/[\ud800-\udbff\u200d]$/.test(p),
+      `broken piece ${JSON.stringify(p)}`,
+    );
   }
   assert.equal(spans.map((s) => text.slice(s.start, s.end)).join(''), text);
 });

@@ -21,8 +21,27 @@ function assertExact(s: string): void {
 test('English: words, numbers and punctuation are separate tokens', () => {
   const s = "Mr. O'Brien paid $3.14 (or 1,000 euros) in the U.S., e.g. Italian-born... Really?!";
   assert.deepEqual(texts(s), [
-    'Mr', '.', "O'Brien", 'paid', '$', '3.14', '(', 'or', '1,000', 'euros', ')', 'in', 'the', 'U.S.', ',',
-    'e.g.', 'Italian-born', '...', 'Really', '?', '!',
+    'Mr',
+    '.',
+    "O'Brien",
+    'paid',
+    '$',
+    '3.14',
+    '(',
+    'or',
+    '1,000',
+    'euros',
+    ')',
+    'in',
+    'the',
+    'U.S.',
+    ',',
+    'e.g.',
+    'Italian-born',
+    '...',
+    'Really',
+    '?',
+    '!',
   ]);
   assertExact(s);
 });
@@ -32,7 +51,18 @@ test('a period between words is punctuation, not a joiner', () => {
 });
 
 test('CJK: one token per Han, Kana and Hangul character', () => {
-  assert.deepEqual(texts('李开复说：「你好」。'), ['李', '开', '复', '说', '：', '「', '你', '好', '」', '。']);
+  assert.deepEqual(texts('李开复说：「你好」。'), [
+    '李',
+    '开',
+    '复',
+    '说',
+    '：',
+    '「',
+    '你',
+    '好',
+    '」',
+    '。',
+  ]);
   assert.deepEqual(texts('東京タワーへ行く'), ['東', '京', 'タ', 'ワ', 'ー', 'へ', '行', 'く']);
   assert.deepEqual(texts('서울에 산다'), ['서', '울', '에', '산', '다']);
   assert.deepEqual(texts('iPhone发布了'), ['iPhone', '发', '布', '了']);
@@ -80,7 +110,13 @@ test('alignTokens finds tokens in order with exact offsets', () => {
   const toks = alignTokens(text, ['EU', 'rejects', 'German', 'call', '.']);
   assert.deepEqual(
     toks.map((t) => [t.start, t.end]),
-    [[0, 2], [3, 10], [12, 18], [19, 23], [24, 25]],
+    [
+      [0, 2],
+      [3, 10],
+      [12, 18],
+      [19, 23],
+      [24, 25],
+    ],
   );
   for (const t of toks) assert.equal(text.slice(t.start, t.end), t.text);
   const emoji = alignTokens('a 👩‍👩‍👧 b', ['a', '👩‍👩‍👧', 'b']);
@@ -105,10 +141,14 @@ test('tokenize is fast enough for long documents', () => {
 });
 
 test('chunked grapheme segmentation of long texts equals one-pass segmentation', () => {
-  const piece = 'a \u0301b 李 字\u{e0100} 한글 \u1100\u1161\u11a8 👩‍👩‍👧 🇯🇵 \u0915\u094d\u0937 \r\n x\u200dy ';
+  const piece =
+    'a \u0e33 \u0301b 李 字\u{e0100} 한글 \u1100\u1161\u11a8 👩‍👩‍👧 🇯🇵 \u0915\u094d\u0937 \r\n x\u200dy ';
   const s = piece.repeat(150);
   assert.ok(s.length > 4000);
-  const direct = [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s)].map((g) => [g.index, g.segment]);
+  const direct = [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s)].map((g) => [
+    g.index,
+    g.segment,
+  ]);
   const chunked = [...graphemeSegments(s)].map((g) => [g.index, g.segment]);
   assert.deepEqual(chunked, direct);
 });

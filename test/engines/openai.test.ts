@@ -68,7 +68,7 @@ describe('OpenAIEngine over real HTTP', () => {
       assert.equal(r.text, 'done');
       assert.equal(srv.requests.length, 2);
       assert.ok(waited >= 950, `waited only ${waited} ms`);
-      assert.ok(waited < 3000, `waited ${waited} ms`);
+      assert.ok(waited < 6000, `waited ${waited} ms`);
     } finally {
       await srv.close();
     }
@@ -131,7 +131,7 @@ describe('OpenAIEngine over real HTTP', () => {
         return true;
       });
       const took = Date.now() - t0;
-      assert.ok(took >= 300 && took < 2000, `took ${took} ms`);
+      assert.ok(took >= 300 && took < 5000, `took ${took} ms`);
       assert.equal(srv.requests.length, 2);
     } finally {
       await srv.close();
@@ -153,6 +153,17 @@ describe('OpenAIEngine over real HTTP', () => {
     try {
       const r = await new OpenAIEngine(cfg(srv.url), fast).chat(user('x'));
       assert.equal(r.text, 'whole');
+      assert.equal(srv.requests.length, 2);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('retries a body cut off mid-stream (connection dropped)', async () => {
+    const srv = await queued([{ content: 'first', truncateAt: 40 }, 'second']);
+    try {
+      const r = await new OpenAIEngine(cfg(srv.url), fast).chat(user('x'));
+      assert.equal(r.text, 'second');
       assert.equal(srv.requests.length, 2);
     } finally {
       await srv.close();
@@ -266,7 +277,7 @@ describe('OpenAIEngine over real HTTP', () => {
       setTimeout(() => ctl.abort(new Error('user cancelled')), 100);
       const t0 = Date.now();
       await assert.rejects(e.chat(user('x'), { signal: ctl.signal }));
-      assert.ok(Date.now() - t0 < 1500);
+      assert.ok(Date.now() - t0 < 3000);
       assert.equal(srv.requests.length, 1);
     } finally {
       await srv.close();
@@ -386,7 +397,7 @@ describe('parseRetryAfter', () => {
       const e = new OpenAIEngine(cfg(srv.url), { retry: { baseDelayMs: 5, maxRetryAfterMs: 50 } });
       const t0 = Date.now();
       assert.equal((await e.chat(user('x'))).text, 'ok');
-      assert.ok(Date.now() - t0 < 1000);
+      assert.ok(Date.now() - t0 < 3000);
     } finally {
       await srv.close();
     }

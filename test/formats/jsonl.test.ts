@@ -14,7 +14,12 @@ function file(name: string, lines: unknown[]): string {
   return p;
 }
 
-async function rejectsAt(p: Promise<unknown>, file: string, line: number | undefined, message: RegExp): Promise<void> {
+async function rejectsAt(
+  p: Promise<unknown>,
+  file: string,
+  line: number | undefined,
+  message: RegExp,
+): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.ok(err instanceof InputError, `not an InputError: ${String(err)}`);
     assert.equal(err.file, file);
@@ -55,15 +60,29 @@ test('id defaults to <file stem>-<record index>; duplicate ids are an error at t
   const docs = await readDocuments(p);
   assert.deepEqual(
     docs.map((d) => [d.id, d.entities.length]),
-    [['noid-0', 0], ['noid-1', 0]],
+    [
+      ['noid-0', 0],
+      ['noid-1', 0],
+    ],
   );
-  const dup = file('dup.jsonl', [{ id: 'x', text: 'a' }, { id: 'x', text: 'b' }]);
+  const dup = file('dup.jsonl', [
+    { id: 'x', text: 'a' },
+    { id: 'x', text: 'b' },
+  ]);
   await rejectsAt(readDocuments(dup), dup, 2, /duplicate document id "x" \(first at .*dup.jsonl:1\)/);
 });
 
 test('an entity whose text does not match text.slice(start, end) is an error at file:line', async () => {
-  const p = file('bad.jsonl', [shared, { id: 'b', text: 'Barack Obama', entities: [{ start: 0, end: 5, type: 'PER', text: 'Barack' }] }]);
-  await rejectsAt(readDocuments(p), p, 2, /entities\[0\]: text "Barack" does not match text.slice\(0, 5\) = "Barac"/);
+  const p = file('bad.jsonl', [
+    shared,
+    { id: 'b', text: 'Barack Obama', entities: [{ start: 0, end: 5, type: 'PER', text: 'Barack' }] },
+  ]);
+  await rejectsAt(
+    readDocuments(p),
+    p,
+    2,
+    /entities\[0\]: text "Barack" does not match text.slice\(0, 5\) = "Barac"/,
+  );
 });
 
 test('malformed input is an error at file:line, never dropped', async () => {
@@ -88,7 +107,10 @@ test('malformed input is an error at file:line, never dropped', async () => {
 });
 
 test('id and text only is valid input; entities come from tags when absent', async () => {
-  const p = file('plain.jsonl', [{ id: 'p1', text: 'Just text.' }, { id: 'p2', text: 'Ms Li spoke', tokens: ['Ms', 'Li', 'spoke'], tags: ['O', 'I-PER', 'O'] }]);
+  const p = file('plain.jsonl', [
+    { id: 'p1', text: 'Just text.' },
+    { id: 'p2', text: 'Ms Li spoke', tokens: ['Ms', 'Li', 'spoke'], tags: ['O', 'I-PER', 'O'] },
+  ]);
   const docs = await readDocuments(p);
   assert.deepEqual(docs[0].entities, []);
   // I- after O is repaired into a span start.
@@ -108,8 +130,19 @@ test('codepoint offsets are converted on read and on write', async () => {
 
 test('score, sources and label aliases are kept', async () => {
   const p = file('extra.jsonl', [
-    { id: 's', text: 'Obama', entities: [{ start: 0, end: 5, label: 'PER', score: 0.9, sources: [{ model: 'm', stage: 'extract' }] }] },
+    {
+      id: 's',
+      text: 'Obama',
+      entities: [{ start: 0, end: 5, label: 'PER', score: 0.9, sources: [{ model: 'm', stage: 'extract' }] }],
+    },
   ]);
   const [doc] = await readDocuments(p);
-  assert.deepEqual(doc.entities[0], { start: 0, end: 5, type: 'PER', text: 'Obama', score: 0.9, sources: [{ model: 'm', stage: 'extract' }] });
+  assert.deepEqual(doc.entities[0], {
+    start: 0,
+    end: 5,
+    type: 'PER',
+    text: 'Obama',
+    score: 0.9,
+    sources: [{ model: 'm', stage: 'extract' }],
+  });
 });

@@ -56,5 +56,6 @@ test('plain progress lines carry count, rate and ETA', async () => {
   p.tick(2);
   p.stop();
   assert.match(out, /docs: 1\/3 \(33\.3%\)/);
+  assert.doesNotMatch(out, /docs: 3\/3 \(100\.0%\)[^\n]*\n[^]*docs: 3\/3/);
   assert.match(out, /docs: 3\/3 \(100\.0%\).*done/);
 });

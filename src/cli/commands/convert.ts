@@ -19,13 +19,15 @@ interface ConvertFlags {
 
 function intOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new InputError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  if (!/^-?\d+$/.test(value))
+    throw new InputError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 function offsetsOption(name: string, value: string | undefined): OffsetUnit | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'utf16' && value !== 'codepoint') throw new InputError(`--${name} must be utf16 or codepoint`);
+  if (value !== 'utf16' && value !== 'codepoint')
+    throw new InputError(`--${name} must be utf16 or codepoint`);
   return value;
 }
 
@@ -39,31 +41,56 @@ function sepOption(value: string | undefined): string | undefined {
 export function register(program: Command): void {
   program
     .command('convert')
-    .description('convert NER data between formats (jsonl, conll, spacy, brat, text -> jsonl, conll, spacy, brat)')
-    .argument('<input>', 'input file or folder (brat/text: a folder or one file)')
+    .description(
+      'convert NER data between formats (jsonl, conll, spacy, brat, text -> jsonl, conll, spacy, brat)',
+    )
+    .argument(
+      '<input>',
+      'input file or folder (brat/text: a folder or one file); "-" reads stdin (needs --from)',
+    )
     .argument('<output>', 'output file, or a folder for brat; "-" writes jsonl/conll/spacy to stdout')
     .option('--from <format>', 'input format: jsonl|conll|spacy|brat|text (default: detected)')
     .option('--to <format>', 'output format: jsonl|conll|spacy|brat (default: from the output extension)')
-    .option('--scheme <scheme>', 'CoNLL output tag scheme: BIO|IOB1|BIOES|BMES (default: the input tags, else BIO)')
+    .option(
+      '--scheme <scheme>',
+      'CoNLL output tag scheme: BIO|IOB1|BIOES|BMES (default: the input tags, else BIO)',
+    )
     .option('--token-col <n>', 'CoNLL token column, 0-based, negative from the end (default 0)')
     .option('--tag-col <n>', 'CoNLL tag column, 0-based, negative from the end (default -1)')
-    .option('--sep <sep>', 'CoNLL column separator: whitespace|tab|<string> (default whitespace; writes one space)')
-    .option('--offsets <unit>', 'input offset unit: utf16|codepoint (default: utf16 for jsonl, codepoint for spacy/brat)')
+    .option(
+      '--sep <sep>',
+      'CoNLL column separator: whitespace|tab|<string> (default whitespace; writes one space)',
+    )
+    .option(
+      '--offsets <unit>',
+      'input offset unit: utf16|codepoint (default: utf16 for jsonl, codepoint for spacy/brat)',
+    )
     .option('--out-offsets <unit>', 'output offset unit (default as for input of that format)')
     .option('--skip-discontinuous', 'brat: skip discontinuous entities with a warning instead of failing')
     .action(async (input: string, output: string, flags: ConvertFlags) => {
-      const { isInputFormat, isOutputFormat, readDocuments, writeDocuments, formatDocuments, outputFormatOf } =
-        await import('../../formats/index.js');
+      const {
+        isInputFormat,
+        isOutputFormat,
+        readDocuments,
+        writeDocuments,
+        formatDocuments,
+        outputFormatOf,
+      } = await import('../../formats/index.js');
       if (flags.from !== undefined && !isInputFormat(flags.from)) {
-        throw new InputError(`--from must be one of jsonl, conll, spacy, brat, text; got ${JSON.stringify(flags.from)}`);
+        throw new InputError(
+          `--from must be one of jsonl, conll, spacy, brat, text; got ${JSON.stringify(flags.from)}`,
+        );
       }
       if (flags.to !== undefined && !isOutputFormat(flags.to)) {
-        throw new InputError(`--to must be one of jsonl, conll, spacy, brat; got ${JSON.stringify(flags.to)}`);
+        throw new InputError(
+          `--to must be one of jsonl, conll, spacy, brat; got ${JSON.stringify(flags.to)}`,
+        );
       }
       let scheme: TagScheme | undefined;
       if (flags.scheme !== undefined) {
         const s = flags.scheme.toUpperCase() === 'IOB2' ? 'BIO' : flags.scheme.toUpperCase();
-        if (!SCHEMES.includes(s as TagScheme)) throw new InputError(`--scheme must be one of ${SCHEMES.join(', ')}`);
+        if (!SCHEMES.includes(s as TagScheme))
+          throw new InputError(`--scheme must be one of ${SCHEMES.join(', ')}`);
         scheme = s as TagScheme;
       }
       const conll = {
@@ -71,8 +98,11 @@ export function register(program: Command): void {
         tagCol: intOption('tag-col', flags.tagCol),
         sep: sepOption(flags.sep),
       };
-      const to = (flags.to as 'jsonl' | 'conll' | 'spacy' | 'brat' | undefined) ?? (output === '-' ? 'jsonl' : outputFormatOf(output));
-      if (!to) throw new InputError(`cannot tell the output format from ${JSON.stringify(output)}; give --to`);
+      const to =
+        (flags.to as 'jsonl' | 'conll' | 'spacy' | 'brat' | undefined) ??
+        (output === '-' ? 'jsonl' : outputFormatOf(output));
+      if (!to)
+        throw new InputError(`cannot tell the output format from ${JSON.stringify(output)}; give --to`);
       let warnings = 0;
       const docs = await readDocuments(input, {
         format: flags.from as 'jsonl' | undefined,
@@ -80,11 +110,18 @@ export function register(program: Command): void {
         discontinuous: flags.skipDiscontinuous ? 'skip' : 'error',
         onWarning: (w) => {
           warnings++;
-          process.stderr.write(`el4ner: warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}\n`);
+          process.stderr.write(
+            `el4ner: warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}\n`,
+          );
         },
         ...conll,
       });
-      const writeOptions = { format: to, scheme, offsets: offsetsOption('out-offsets', flags.outOffsets), ...conll };
+      const writeOptions = {
+        format: to,
+        scheme,
+        offsets: offsetsOption('out-offsets', flags.outOffsets),
+        ...conll,
+      };
       if (output === '-') {
         if (to === 'brat') throw new InputError('brat output needs a folder or a .ann path, not stdout');
         // `el4ner convert ... - | head` closes the pipe early: not an error.

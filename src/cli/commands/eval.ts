@@ -1,12 +1,46 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import type { FusionReport } from '../../fusion/pipeline.js';
 import { addPipelineOptions, type PipelineFlags } from '../../pipeline/cli-options.js';
 
 interface EvalFlags extends PipelineFlags {
   test: string;
   limit?: string;
   report?: string;
+  dev?: string;
+}
+
+const pct = (x: number) => (100 * x).toFixed(2).padStart(7);
+
+/** The fusion report as a table: SLM alone, LLM alone, fused; strict micro P/R/F1 and token-level macro F1. */
+export function formatFusionReport(r: FusionReport, devDocs?: number): string {
+  const lines: string[] = [];
+  const how = r.lambdaSearch
+    ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried`
+    : 'fixed in the config';
+  lines.push(`SLM+LLM fusion on ${r.documents} document(s)`);
+  lines.push(`lambda ${r.lambda.toPrecision(4)} (${how}); LLM probability: ${r.probability}`);
+  lines.push('');
+  lines.push('system        strict P  strict R strict F1   tp    fp    fn  token macro F1');
+  const row = (name: string, s: FusionReport['fused'] | undefined) => {
+    if (!s) return `${name.padEnd(12)}  (no LLM answers)`;
+    const c = s.strict;
+    return `${name.padEnd(12)} ${pct(c.p)}  ${pct(c.r)}  ${pct(c.f1)} ${String(c.tp).padStart(5)} ${String(c.fp).padStart(5)} ${String(c.fn).padStart(5)}  ${pct(s.tokenMacro.f1)}`;
+  };
+  lines.push(row('SLM alone', r.slm));
+  lines.push(row('LLM alone', r.llm));
+  lines.push(row('fused', r.fused));
+  lines.push('');
+  const d = r.decided;
+  const total = d.agree + d.slm + d.llm;
+  lines.push(
+    `tokens decided: ${total} in all; both agree ${d.agree}, disagreement kept by the SLM ${d.slm}, taken from the LLM ${d.llm}`,
+  );
+  lines.push(
+    `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
+  );
+  return lines.join('\n');
 }
 
 export function register(program: Command): void {
@@ -14,24 +48,20 @@ export function register(program: Command): void {
     program
       .command('eval')
       .description(
-        'run the EL4NER pipeline on a labelled set and report every stage (recall, typing, verification, F1, cost)',
+        'evaluate on a labelled set: the EL4NER per-stage report (recall, typing, verification, F1, cost), or, when the config has fusion.llm (and not fusion.voter), SLM alone / LLM alone / fused',
       )
       .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
       .option('--limit <n>', 'only the first N documents')
-      .option('--report <file>', 'write the full report as JSON'),
+      .option('--report <file>', 'write the full report as JSON')
+      .option(
+        '--dev <file>',
+        "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
+      ),
   ).action(async (flags: EvalFlags) => {
-    const [
-      { loadConfig },
-      { readDocuments },
-      { createPipeline },
-      { pipelineSettings },
-      { formatPipelineReport },
-    ] = await Promise.all([
+    const [{ loadConfig }, { readDocuments }, { pipelineSettings }] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
-      import('../../pipeline/el4ner.js'),
       import('../../pipeline/cli-options.js'),
-      import('../../pipeline/report.js'),
     ]);
     let limit: number | undefined;
     if (flags.limit !== undefined) {
@@ -40,8 +70,45 @@ export function register(program: Command): void {
       limit = Number(flags.limit);
     }
     const config = loadConfig(flags.config);
+    const settings = pipelineSettings(flags);
     const gold = await readDocuments(flags.test);
-    const pipeline = createPipeline({ config, ...pipelineSettings(flags) });
+
+    if (config.fusion?.llm && !config.fusion.voter) {
+      const [{ buildFusion, fusionDevDocs }, { fusionEval }] = await Promise.all([
+        import('../../run/runner.js'),
+        import('../../fusion/pipeline.js'),
+      ]);
+      const setup = await buildFusion(config, settings);
+      try {
+        let dev: Awaited<ReturnType<typeof fusionDevDocs>> | undefined;
+        if (setup.fusion.lambda === undefined) dev = await fusionDevDocs(config, flags.dev);
+        else if (flags.dev)
+          process.stderr.write(
+            `el4ner: fusion.lambda is fixed at ${setup.fusion.lambda}: --dev is not used\n`,
+          );
+        const docs = limit !== undefined ? gold.slice(0, limit) : gold;
+        const report = await fusionEval(docs, setup.fusion, {
+          dev,
+          concurrency: settings.concurrency ?? config.concurrency,
+        });
+        if (flags.report)
+          await writeFile(
+            flags.report,
+            `${JSON.stringify({ kind: 'fusion', slmModel: config.fusion.slm, llmModel: setup.llm, ...report, cost: setup.engines.ledger.summary() }, null, 2)}\n`,
+          );
+        process.stdout.write(`${formatFusionReport(report, dev?.length)}\n`);
+        process.stderr.write(`${setup.engines.ledger.format()}\n`);
+      } finally {
+        await setup.close();
+      }
+      return;
+    }
+
+    const [{ createPipeline }, { formatPipelineReport }] = await Promise.all([
+      import('../../pipeline/el4ner.js'),
+      import('../../pipeline/report.js'),
+    ]);
+    const pipeline = createPipeline({ config, ...settings });
     try {
       const report = await pipeline.evaluate(gold, { limit });
       if (flags.report) await writeFile(flags.report, `${JSON.stringify(report, null, 2)}\n`);

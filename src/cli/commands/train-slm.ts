@@ -23,6 +23,12 @@ export function register(program: Command): void {
     .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveNumber('max-iter'), 150)
     .option('--min-count <n>', 'drop features seen fewer times in training', positiveNumber('min-count'), 1)
     .option('--eval-every <n>', 'score dev every n iterations', positiveNumber('eval-every'), 10)
+    .option(
+      '--threads <n>',
+      'threads computing the gradient (worker threads beyond the first)',
+      positiveNumber('threads'),
+      1,
+    )
     .action(
       async (o: {
         pool: string;
@@ -33,6 +39,7 @@ export function register(program: Command): void {
         maxIter: number;
         minCount: number;
         evalEvery: number;
+        threads: number;
       }) => {
         const { readJsonlDocuments } = await import('../../slm/data.js');
         const { trainCrf } = await import('../../slm/tagger.js');
@@ -54,6 +61,7 @@ export function register(program: Command): void {
           minCount: Math.max(1, Math.floor(o.minCount)),
           evalEvery: Math.max(1, Math.floor(o.evalEvery)),
           dev,
+          threads: Math.max(1, Math.floor(o.threads)),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         const seconds = (Date.now() - started) / 1000;

@@ -35,6 +35,8 @@ export type ScriptedReply =
       hang?: boolean;
       /** Send this body verbatim (truncated / non-JSON faults). */
       rawBody?: string;
+      /** Announce the whole body's length but send only its first N bytes, then drop the connection. */
+      truncateAt?: number;
     };
 
 export interface ScriptedServerOptions {
@@ -113,6 +115,7 @@ function sendJson(
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
+  truncateAt?: number,
 ): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -120,6 +123,10 @@ function sendJson(
     'content-length': Buffer.byteLength(text),
     ...headers,
   });
+  if (truncateAt !== undefined) {
+    res.write(Buffer.from(text).subarray(0, truncateAt), () => res.socket?.destroy());
+    return;
+  }
   res.end(text);
 }
 
@@ -205,6 +212,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         },
       },
       reply.headers,
+      reply.truncateAt,
     );
   };
 

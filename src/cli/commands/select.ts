@@ -1,0 +1,103 @@
+/** `el4ner select`: SaM expert selection for a target domain (docs/experts.md). */
+import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../../core/errors.js';
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
+}
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer');
+  return Number(value);
+}
+
+interface SelectFlags {
+  config: string;
+  target: string;
+  labelled?: number;
+  topDomain?: number;
+  topPerformance?: number;
+  seed: number;
+  out?: string;
+  configOut?: string;
+  cache?: string | boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('select')
+    .description(
+      'select experts for a target domain: top-a by domain similarity + top-b by F1 on sampled labelled target sentences (SaM), and merge them',
+    )
+    .requiredOption('--config <file>', 'configuration file with `experts`')
+    .requiredOption('--target <file>', 'target-domain documents (labelled for the performance criterion)')
+    .option('--labelled <n>', 'labelled target sentences to score experts on (0: domain only; default selection.labelled or 20)', nonNegativeInt)
+    .option('--top-domain <a>', 'experts kept by domain similarity (default selection.topByDomain or 2)', positiveInt)
+    .option('--top-performance <b>', 'experts kept by F1 (default selection.topByPerformance or 2)', positiveInt)
+    .option('--seed <s>', 'sampling seed', nonNegativeInt, 13)
+    .option('--out <file>', 'write the selection as JSON')
+    .option('--config-out <file>', 'write the config with the merged experts as YAML')
+    .option('--cache <path>', 'response cache file (default: config cache.path)')
+    .option('--no-cache', 'do not read or write the response cache')
+    .action(async (flags: SelectFlags) => {
+      const [{ loadConfig }, { readDocuments }, { createEngines }, reg, sel, cf] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../formats/index.js'),
+        import('../../engines/registry.js'),
+        import('../../experts/registry.js'),
+        import('../../experts/select.js'),
+        import('../../experts/config-file.js'),
+      ]);
+      const base = loadConfig(flags.config);
+      reg.resolveExpertPaths(base, dirname(resolve(flags.config)));
+      const experts = reg.resolveExperts(base);
+      if (experts.length === 0) throw new ConfigError(`${flags.config}: no \`experts\` to select from`);
+      const config = reg.configWithExperts(base, experts);
+      const target = await readDocuments(flags.target);
+      const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
+      const engines = await createEngines(config, {
+        noCache: flags.cache === false,
+        cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,
+      });
+      try {
+        const result = await sel.selectExperts({
+          config,
+          experts,
+          target,
+          labelled,
+          topByDomain: flags.topDomain ?? base.selection?.topByDomain ?? 2,
+          topByPerformance: flags.topPerformance ?? base.selection?.topByPerformance ?? 2,
+          seed: flags.seed,
+          engines: engines.engines,
+          ledger: engines.ledger,
+          log: (m) => process.stderr.write(`el4ner: ${m}\n`),
+        });
+        process.stdout.write(`${sel.formatSelection(result)}\n`);
+        process.stderr.write(`el4ner: ${result.calls} LLM call(s) spent measuring experts\n`);
+        if (flags.out) await writeFile(flags.out, `${JSON.stringify(result, null, 2)}\n`);
+        if (flags.configOut) {
+          const raw = cf.readRawConfig(flags.config);
+          const m = result.merge;
+          if (m.models.length) raw.models = [...(raw.models ?? []), ...m.models];
+          raw.backbones = m.backbones;
+          if (m.verifier) raw.verifier = m.verifier;
+          if (m.voteWeights) {
+            raw.voteWeights = m.voteWeights;
+            raw.stages = { ...(raw.stages ?? {}), classification: 'weighted-vote' };
+          }
+          cf.writeDerivedConfig(
+            flags.config,
+            raw,
+            flags.configOut,
+            `el4ner select: experts ${result.selected.join(', ')} for ${flags.target}`,
+          );
+          loadConfig(flags.configOut);
+        }
+      } finally {
+        await engines.close();
+      }
+    });
+}

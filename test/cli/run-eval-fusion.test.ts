@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tokenize } from '../../src/core/tokenize.js';
+import type { NerDocument } from '../../src/core/types.js';
+import { type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import { markInline } from '../../src/fusion/inline-tagging.js';
+import type { FusionReport } from '../../src/fusion/pipeline.js';
+import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+import { repoRoot, sharedDocs } from '../fusion/helpers.js';
+
+const cli = path.join(repoRoot, 'bin/el4ner.js');
+
+function el4ner(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
+const readRows = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as NerDocument);
+const spans = (d: { entities: NerDocument['entities'] }) =>
+  d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
+
+describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report (CLI)', () => {
+  let dir: string;
+  let crf: CrfTagger;
+  let srv: ScriptedServer;
+  let down = false;
+  const dev = sharedDocs('conll2003', 'dev', 50);
+  const test = dev.slice(0, 30);
+  const tune = dev.slice(30);
+  const byText = new Map(dev.map((d) => [d.text, d]));
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'el4ner-cli-fusion-'));
+    crf = await trainCrf(sharedDocs('conll2003', 'train', 200), { maxIterations: 40 });
+    await crf.save(path.join(dir, 'crf.model'));
+    writeFileSync(path.join(dir, 'input.jsonl'), jsonl(test.map((d) => ({ id: d.id, text: d.text }))));
+    writeFileSync(
+      path.join(dir, 'test.jsonl'),
+      jsonl(test.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
+    );
+    writeFileSync(
+      path.join(dir, 'dev.jsonl'),
+      jsonl(tune.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
+    );
+    srv = await startScriptedServer({
+      chat: (req) => {
+        if (down) return { status: 500, errorBody: { error: { message: 'scripted outage' } } };
+        const text = req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+        const d = byText.get(text);
+        if (!d) return { status: 400, errorBody: { error: { message: 'unknown sentence' } } };
+        return { content: markInline(d.text, d.entities), logprobs: 'auto' };
+      },
+    });
+  });
+  after(async () => {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const model = () => ({
+    name: 'tagger',
+    engine: 'openai',
+    baseUrl: srv.url,
+    model: 'tagger',
+    server: 'vllm',
+    maxAttempts: 1,
+    maxTokens: 512,
+    timeoutMs: 5000,
+  });
+
+  it('run with only fusion.slm: every document written, tagged by the CRF, and the notice on stderr', async () => {
+    // A relative model path resolves against the config's folder.
+    writeFileSync(path.join(dir, 'slm.yaml'), 'fusion:\n  slm: crf.model\n');
+    const out = path.join(dir, 'out-slm.jsonl');
+    const r = await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no LLM configured: tagging with the supervised CRF alone/);
+    const rows = readRows(out);
+    assert.deepEqual(
+      rows.map((d) => d.id),
+      test.map((d) => d.id),
+    );
+    assert.deepEqual(
+      rows.map(spans),
+      test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+    );
+    assert.ok(rows.filter((d) => d.entities.length > 0).length >= 10);
+  });
+
+  it('run with a backbone that always answers 500 and fusion.slm: every document by the SLM, marked', async () => {
+    down = true;
+    try {
+      writeFileSync(
+        path.join(dir, 'down.json'),
+        JSON.stringify({
+          models: [model()],
+          labels: ['LOC', 'MISC', 'ORG', 'PER'],
+          fusion: { slm: 'crf.model' },
+        }),
+      );
+      const out = path.join(dir, 'out-down.jsonl');
+      const r = await el4ner(
+        ['run', '--config', 'down.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
+        dir,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /30 of 30 document\(s\) tagged by the supervised CRF alone/);
+      assert.match(r.stderr, /model tagger failed/);
+      const rows = readRows(out);
+      assert.equal(rows.length, test.length);
+      assert.ok(rows.every((d) => (d.meta as { fallback?: string } | undefined)?.fallback === 'slm'));
+      assert.deepEqual(
+        rows.map(spans),
+        test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+      );
+    } finally {
+      down = false;
+    }
+  });
+
+  it('run with the backbone down and no SLM fails loudly instead of writing empty answers', async () => {
+    down = true;
+    try {
+      writeFileSync(
+        path.join(dir, 'down-nocrf.json'),
+        JSON.stringify({ models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'] }),
+      );
+      const out = path.join(dir, 'out-nocrf.jsonl');
+      const r = await el4ner(
+        ['run', '--config', 'down-nocrf.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
+        dir,
+      );
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /no engine answered for document/);
+    } finally {
+      down = false;
+    }
+  });
+
+  it('eval with fusion: SLM alone, LLM alone and fused, lambda chosen on --dev', async () => {
+    writeFileSync(
+      path.join(dir, 'fusion.json'),
+      JSON.stringify({ models: [model()], fusion: { slm: 'crf.model', llm: 'tagger', lambda: 'auto' } }),
+    );
+    // lambda 'auto' without a dev set: a clear error naming the key.
+    const noDev = await el4ner(
+      ['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--no-cache'],
+      dir,
+    );
+    assert.notEqual(noDev.code, 0);
+    assert.match(noDev.stderr, /fusion\.dev/);
+
+    const reportFile = path.join(dir, 'report.json');
+    const r = await el4ner(
+      [
+        'eval',
+        '--config',
+        'fusion.json',
+        '--test',
+        'test.jsonl',
+        '--dev',
+        'dev.jsonl',
+        '--report',
+        reportFile,
+        '--no-cache',
+      ],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport & { kind: string };
+    assert.equal(report.kind, 'fusion');
+    assert.equal(report.documents, test.length);
+    assert.ok(report.lambdaSearch, 'lambda was searched');
+    assert.equal(report.lambda, report.lambdaSearch.lambda);
+    // The scripted LLM echoes gold inline: alone it is perfect through the parser; the CRF is not.
+    assert.equal(report.llm?.strict.f1, 1);
+    assert.ok(report.slm.strict.f1 < 1);
+    const d = report.decided;
+    // test.jsonl has no tokens: eval tokenizes the text with the project tokenizer.
+    const tokens = test.reduce((n, x) => n + tokenize(x.text).length, 0);
+    assert.equal(d.agree + d.slm + d.llm, tokens);
+    const line = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(name)) ?? '';
+    for (const [name, s] of [
+      ['SLM alone', report.slm],
+      ['LLM alone', report.llm!],
+      ['fused', report.fused],
+    ] as const) {
+      const l = line(name);
+      assert.ok(l, `row ${name} in\n${r.stdout}`);
+      assert.ok(l.includes((100 * s.strict.f1).toFixed(2)), l);
+      assert.ok(l.includes((100 * s.tokenMacro.f1).toFixed(2)), l);
+    }
+    assert.match(r.stdout, new RegExp(`chosen on ${tune.length} dev document\\(s\\)`));
+    assert.match(r.stdout, new RegExp(`tokens decided: ${tokens} in all; both agree ${d.agree}`));
+  });
+});

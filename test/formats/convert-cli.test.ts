@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const tmp = mkdtempSync(join(tmpdir(), 'el4ner-convert-'));
+
+function el4ner(...args: string[]) {
+  return el4nerWithInput('', ...args);
+}
+
+function el4nerWithInput(input: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/el4ner.js'), ...args], {
+    encoding: 'utf8',
+    cwd: repoRoot,
+    input,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const CONLL =
+  'EU\tNNP\tB-ORG\nrejects\tVBZ\tO\nGerman\tJJ\tB-MISC\n\nPeter\tNNP\tB-PER\nBlackburn\tNNP\tI-PER\n';
+
+test('convert conll -> jsonl -> conll -> spacy -> brat -> jsonl keeps entities, with a summary line', () => {
+  const conll = join(tmp, 'in.conll');
+  writeFileSync(conll, CONLL);
+  const jsonl = join(tmp, 'a.jsonl');
+  let r = el4ner(
+    'convert',
+    '--from',
+    'conll',
+    '--to',
+    'jsonl',
+    '--sep',
+    'tab',
+    '--tag-col',
+    '-1',
+    conll,
+    jsonl,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /convert: 2 documents, 3 entities -> .*a\.jsonl \(jsonl\)/);
+  const recs = readFileSync(jsonl, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(recs[1].entities, [{ start: 0, end: 15, type: 'PER', text: 'Peter Blackburn' }]);
+
+  r = el4ner('convert', jsonl, '-', '--to', 'conll', '--scheme', 'BIOES', '--sep', 'tab');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'EU\tNNP\tS-ORG\nrejects\tVBZ\tO\nGerman\tJJ\tS-MISC\n\nPeter\tNNP\tB-PER\nBlackburn\tNNP\tE-PER\n\n',
+  );
+
+  const spacy = join(tmp, 'b.jsonl');
+  r = el4ner('convert', '--to', 'spacy', jsonl, spacy);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(spacy, 'utf8').split('\n')[0]).ents, [
+    { start: 0, end: 2, label: 'ORG' },
+    { start: 11, end: 17, label: 'MISC' },
+  ]);
+
+  const brat = join(tmp, 'brat');
+  r = el4ner('convert', spacy, brat, '--to', 'brat');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(brat, 'in-1.ann'), 'utf8'), 'T1\tPER 0 15\tPeter Blackburn\n');
+
+  const back = join(tmp, 'c.jsonl');
+  r = el4ner('convert', brat, back);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /2 documents, 3 entities/);
+});
+
+test('convert reports input errors as file:line with exit code 2', () => {
+  const bad = join(tmp, 'bad.conll');
+  writeFileSync(bad, 'EU B-ORG\nPeter X-PER\n');
+  const r = el4ner('convert', bad, join(tmp, 'bad.jsonl'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /el4ner: .*bad\.conll:2: invalid tag "X-PER"/);
+  const nested = join(tmp, 'nested.jsonl');
+  writeFileSync(
+    nested,
+    `${JSON.stringify({
+      id: 'n1',
+      text: 'Bank of China',
+      entities: [
+        { start: 0, end: 13, type: 'ORG' },
+        { start: 8, end: 13, type: 'GPE' },
+      ],
+    })}\n`,
+  );
+  const r2 = el4ner('convert', nested, join(tmp, 'nested.conll'));
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /document "n1" has nested or overlapping entities/);
+  const r3 = el4ner('convert', '--to', 'xml', nested, join(tmp, 'x.xml'));
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /--to must be one of/);
+});
+
+test('convert reads stdin with --from and writes stdout', () => {
+  const r = el4nerWithInput('EU B-ORG\nsays O\n', 'convert', '--from', 'conll', '-', '-');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).entities, [{ start: 0, end: 2, type: 'ORG', text: 'EU' }]);
+  const r2 = el4nerWithInput('x', 'convert', '-', '-');
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /reading stdin needs the format/);
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+const bin = join(repoRoot, 'bin', 'el4ner.js');
+const conllTrain = resolve(repoRoot, '../shared/data/conll2003/train.jsonl');
+
+test('train-slm writes a model that tag-slm uses; bad model files are input errors', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
+  try {
+    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 120).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(120, 160).join('\n')}\n`);
+    const model = join(dir, 'model.crf');
+    const train = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'train-slm',
+        '--pool',
+        pool,
+        '--dev',
+        dev,
+        '--out',
+        model,
+        '--max-iter',
+        '12',
+        '--eval-every',
+        '5',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stderr, /iter 1 loss [\d.]+/);
+    assert.match(train.stderr, /dev strict micro: P [\d.]+ R [\d.]+ F1 [\d.]+/);
+
+    const tag = spawnSync(
+      process.execPath,
+      [bin, 'tag-slm', '--model', model, '--input', dev, '--marginals'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(tag.status, 0, tag.stderr);
+    const rows = tag.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(rows.length, 40);
+    for (const r of rows) {
+      for (const e of r.entities) assert.equal(r.text.slice(e.start, e.end), e.text);
+      assert.equal(r.meta.slm.marginals.length, r.meta.slm.tags.length);
+    }
+
+    const bad = spawnSync(process.execPath, [bin, 'tag-slm', '--model', pool, '--input', dev], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /not an el4ner CRF model/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
