@@ -73,7 +73,11 @@ export type CachePeek = (model: string, req: ChatRequest) => boolean;
  * A peek into the engine set's response cache, computing the key as the engine wrapper does
  * (model defaults filled in first; only temperature-0 requests are cached).
  */
-export function cachePeek(config: Config, cache: ResponseCache | undefined, engines: Map<string, Engine>): CachePeek {
+export function cachePeek(
+  config: Config,
+  cache: ResponseCache | undefined,
+  engines: Map<string, Engine>,
+): CachePeek {
   if (!cache) return () => false;
   return (model, request) => {
     const m = config.models.find((x) => x.name === model);
@@ -104,7 +108,9 @@ export function guardEngines(
         return e.identity;
       },
       chat: (req, opts) =>
-        isCached(name, req) ? e.chat(req, opts) : budget.spend(req.jsonSchema ? 2 : 1, () => e.chat(req, opts)),
+        isCached(name, req)
+          ? e.chat(req, opts)
+          : budget.spend(req.jsonSchema ? 2 : 1, () => e.chat(req, opts)),
       embed: (texts, opts) => budget.spend(1, () => e.embed(texts, opts)),
       close: () => e.close(),
     });

@@ -46,7 +46,12 @@ export function rebasePaths(raw: RawConfig, fromDir: string, toDir: string): Raw
 }
 
 /** Writes `raw` (already holding the choices) as YAML next to `outFile`, paths rebased from `configFile`. */
-export function writeDerivedConfig(configFile: string, raw: RawConfig, outFile: string, header: string): void {
+export function writeDerivedConfig(
+  configFile: string,
+  raw: RawConfig,
+  outFile: string,
+  header: string,
+): void {
   const rebased = rebasePaths(raw, dirname(resolve(configFile)), dirname(resolve(outFile)));
   const text = `${header
     .split('\n')

@@ -59,7 +59,9 @@ export function lexicalSimilarity(a: readonly string[], b: readonly string[]): n
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length)
-    throw new Error(`embedding sizes differ (${a.length} vs ${b.length}): was the centroid made by another model?`);
+    throw new Error(
+      `embedding sizes differ (${a.length} vs ${b.length}): was the centroid made by another model?`,
+    );
   let dot = 0;
   let na = 0;
   let nb = 0;

@@ -23,7 +23,10 @@ export interface LambdaTuning {
 }
 
 /** Demonstrations from the pool, as `el4ner run` gives the fusion LLM (built in memory, gold spans). */
-async function demonstrations(config: Config, engines: ReadonlyMap<string, Engine>): Promise<DemonstrationSource | undefined> {
+async function demonstrations(
+  config: Config,
+  engines: ReadonlyMap<string, Engine>,
+): Promise<DemonstrationSource | undefined> {
   const mode = config.retrieval.mode ?? config.stages.retrieval;
   if (!config.pool || mode === 'none' || config.retrieval.k === 0) return undefined;
   const r = await import('../retrieval/public.js');

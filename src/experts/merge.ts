@@ -40,7 +40,10 @@ export function loraScales(scored: readonly ScoredExpert[]): Array<{ path: strin
 }
 
 /** The llama-cpp model entry that runs several LoRA experts of one base model together. */
-export function mergedLoraModel(base: LlamaCppModelConfig, scored: readonly ScoredExpert[]): LlamaCppModelConfig {
+export function mergedLoraModel(
+  base: LlamaCppModelConfig,
+  scored: readonly ScoredExpert[],
+): LlamaCppModelConfig {
   return { ...base, name: `${base.name}.experts`, lora: [...(base.lora ?? []), ...loraScales(scored)] };
 }
 
@@ -88,8 +91,7 @@ export function planMerge(config: Config, selected: readonly ScoredExpert[]): Me
     plan.voteWeights = voteWeights;
     plan.classification = 'weighted-vote';
   }
-  plan.verifier =
-    config.verifier && backbones.includes(config.verifier) ? config.verifier : backbones[0];
+  plan.verifier = config.verifier && backbones.includes(config.verifier) ? config.verifier : backbones[0];
   return plan;
 }
 

@@ -41,13 +41,17 @@ const prf = (c: TypeCounts) => {
 };
 
 /** Strict counts per type (unique (start, end, type) triples) of predictions against gold, same order. */
-export function countsByType(gold: readonly NerDocument[], pred: readonly NerDocument[]): Record<string, TypeCounts> {
+export function countsByType(
+  gold: readonly NerDocument[],
+  pred: readonly NerDocument[],
+): Record<string, TypeCounts> {
   const out: Record<string, TypeCounts> = {};
   const at = (t: string) => {
     out[t] ??= { tp: 0, fp: 0, fn: 0 };
     return out[t];
   };
-  const keys = (d: NerDocument | undefined) => new Set((d?.entities ?? []).map((e) => `${e.start}:${e.end}:${e.type}`));
+  const keys = (d: NerDocument | undefined) =>
+    new Set((d?.entities ?? []).map((e) => `${e.start}:${e.end}:${e.type}`));
   gold.forEach((g, i) => {
     const goldSet = keys(g);
     const predSet = keys(pred[i]);
@@ -122,7 +126,9 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
  * (tp + 1) / (tp + fp + 2) on that type; '*' (used for 'none' votes and unseen types) is its
  * smoothed micro precision. The result goes to config `voteWeights` with weighted-vote.
  */
-export function reliabilityWeights(perf: readonly ExpertPerformance[]): Record<string, Record<string, number>> {
+export function reliabilityWeights(
+  perf: readonly ExpertPerformance[],
+): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
   for (const p of perf) {

@@ -57,7 +57,11 @@ export function seededSample<T>(items: readonly T[], n: number, seed: number): T
 }
 
 /** Top-k names by a score (higher first; ties: earlier expert first); null scores never rank. */
-function topBy(rows: readonly SelectionRow[], k: number, score: (r: SelectionRow) => number | null): string[] {
+function topBy(
+  rows: readonly SelectionRow[],
+  k: number,
+  score: (r: SelectionRow) => number | null,
+): string[] {
   return rows
     .map((r, i) => ({ r, i, s: score(r) }))
     .filter((x) => x.s !== null)
@@ -189,7 +193,9 @@ export function formatSelection(r: SelectionResult): string {
     lines.push(
       `${x.expert.padEnd(w)}  ${f(x.domainSimilarity).padStart(10)}  ${f(x.f1).padStart(9)}  ${x.selectedBy.join(' + ') || '-'}`,
     );
-  lines.push(`selected: ${r.selected.join(', ') || '(none)'}; backbones: ${r.merge.backbones.join(', ') || '-'}`);
+  lines.push(
+    `selected: ${r.selected.join(', ') || '(none)'}; backbones: ${r.merge.backbones.join(', ') || '-'}`,
+  );
   for (const m of r.merge.models)
     lines.push(`merged ${m.name}: ${(m.lora ?? []).map((l) => `${l.path} x${l.scale}`).join(', ')}`);
   return lines.join('\n');

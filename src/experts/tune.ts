@@ -23,6 +23,7 @@ import { createPipeline } from '../pipeline/el4ner.js';
 import type { PipelineReport } from '../pipeline/report.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import type { RawConfig } from './config-file.js';
+import type { LambdaTuning } from './fusion-lambda.js';
 import { measureExperts, reliabilityWeights } from './performance.js';
 
 export interface TuneSettings {
@@ -60,6 +61,8 @@ export interface TuneResult {
   candidates: CandidateRecord[];
   /** Calls spent measuring per-model reliability for the weights. */
   weightCalls: number;
+  /** Fusion mode (fusion.llm without fusion.voter): the lambda search instead of the ensemble steps. */
+  fusion?: LambdaTuning & { calls: number; status: 'evaluated' | 'skipped' | 'incomplete' };
   notes: string[];
 }
 
@@ -211,6 +214,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   };
 
   const base = defaultSettings(config);
+  if (config.fusion?.llm && !config.fusion.voter) return tuneFusion(opts, guarded, base, notes);
   const first = await evaluate('default', base, `default: ${describe(base)}`);
   let best: CandidateRecord | null = first.status === 'evaluated' ? first : null;
   if (!best) notes.push('the default config could not be evaluated within the budget; nothing was changed');
@@ -224,10 +228,15 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       const spanF1 = (m: string) => {
         const x = report.extraction.perModel[m];
         if (!x) return -1;
-        return x.spanPrecision + x.spanRecall ? (2 * x.spanPrecision * x.spanRecall) / (x.spanPrecision + x.spanRecall) : 0;
+        return x.spanPrecision + x.spanRecall
+          ? (2 * x.spanPrecision * x.spanRecall) / (x.spanPrecision + x.spanRecall)
+          : 0;
       };
       const worst = [...best.settings.backbones].sort((a, b) => spanF1(a) - spanF1(b))[0];
-      const s: TuneSettings = { ...best.settings, backbones: best.settings.backbones.filter((b) => b !== worst) };
+      const s: TuneSettings = {
+        ...best.settings,
+        backbones: best.settings.backbones.filter((b) => b !== worst),
+      };
       if (s.weights) s.weights = Object.fromEntries(Object.entries(s.weights).filter(([m]) => m !== worst));
       const c = await evaluate('backbones', s, `drop ${worst}: ${describe(s)}`);
       if (!better(c)) break;
@@ -281,10 +290,6 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       }
     }
   }
-  if (config.fusion?.llm)
-    notes.push(
-      "fusion lambda not tuned here: use fusion.lambda 'auto' with fusion.dev (el4ner eval/run choose it on the dev set)",
-    );
   return {
     budget: budget.limit,
     callsUsed: budget.used,
@@ -298,9 +303,57 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   };
 }
 
+/**
+ * Fusion mode: `el4ner run` runs the SLM+LLM fusion tagger, so only lambda matters. The LLM tags
+ * every dev sentence once (estimate: one call per sentence); lambda is chosen from those answers.
+ */
+async function tuneFusion(
+  opts: TuneOptions,
+  guarded: Map<string, Engine>,
+  base: TuneSettings,
+  notes: string[],
+): Promise<TuneResult> {
+  const { budget, ledger, dev } = opts;
+  const result: TuneResult = {
+    budget: budget.limit,
+    callsUsed: 0,
+    devSentences: dev.length,
+    defaultF1: null,
+    best: null,
+    chosen: base,
+    candidates: [],
+    weightCalls: 0,
+    notes,
+  };
+  notes.push('fusion mode (fusion.llm without fusion.voter): only fusion.lambda is tuned');
+  if (dev.length > budget.remaining) {
+    notes.push(`fusion lambda not tuned: about ${dev.length} calls needed, ${budget.remaining} left`);
+    result.callsUsed = budget.used;
+    return result;
+  }
+  const before = ledger.summary().total.calls;
+  budget.resetRefusals();
+  const { tuneFusionLambda } = await import('./fusion-lambda.js');
+  const t = await tuneFusionLambda(opts.config, dev, guarded);
+  const calls = ledger.summary().total.calls - before;
+  const status = budget.refused > 0 ? 'incomplete' : 'evaluated';
+  result.fusion = { ...t, calls, status };
+  if (status === 'incomplete') {
+    result.fusion.chosen = t.defaultLambda;
+    notes.push('fusion lambda not changed: the budget ran out while the LLM tagged the dev sample');
+  }
+  result.defaultF1 = t.defaultF1;
+  result.callsUsed = budget.used;
+  return result;
+}
+
 /** The user's raw config (as written) with the chosen settings. */
-export function applySettingsRaw(raw: RawConfig, s: TuneSettings): RawConfig {
+export function applySettingsRaw(raw: RawConfig, s: TuneSettings, fusion?: TuneResult['fusion']): RawConfig {
   const out: RawConfig = structuredClone(raw);
+  if (fusion) {
+    if (typeof fusion.chosen === 'number') out.fusion = { ...(out.fusion ?? {}), lambda: fusion.chosen };
+    return out;
+  }
   out.backbones = [...s.backbones];
   if (s.verifier) out.verifier = s.verifier;
   const stages: RawConfig = { ...(out.stages ?? {}), verification: s.verifier !== null };
@@ -319,6 +372,16 @@ export function applySettingsRaw(raw: RawConfig, s: TuneSettings): RawConfig {
 /** Every candidate as a table line. */
 export function formatTune(r: TuneResult): string {
   const lines = [`tuning on ${r.devSentences} dev sentence(s); ${r.callsUsed} of ${r.budget} call(s) used`];
+  if (r.fusion) {
+    const f = r.fusion;
+    const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(2));
+    lines.push(
+      `fusion lambda: configured ${f.defaultLambda} (dev F1 ${pct(f.defaultF1)}), best ${f.lambda.toPrecision(4)} (dev F1 ${pct(f.f1)}, ${f.valuesTried} values tried, ${f.calls} calls, ${f.status})`,
+      `chosen: fusion.lambda ${f.chosen}`,
+    );
+    return lines.join('\n');
+  }
+  if (r.candidates.length === 0) return [...lines, 'nothing evaluated'].join('\n');
   lines.push('  #  step       status      F1      calls  estimate  settings');
   for (const c of r.candidates)
     lines.push(

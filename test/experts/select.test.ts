@@ -12,11 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { createEngines } from '../../src/engines/registry.js';
-import { type ScriptedServer, scriptByModel, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import {
+  type ScriptedServer,
+  scriptByModel,
+  startScriptedServer,
+} from '../../src/engines/testing/scripted-server.js';
 import { jensenShannon, lexicalDistribution, lexicalSimilarity } from '../../src/experts/domain.js';
 import { configWithExperts, resolveExperts } from '../../src/experts/registry.js';
 import { seededSample, selectExperts } from '../../src/experts/select.js';
-import { cleanSample, dataDir, oracleHandler, openaiModel, readJsonl, repoRoot } from './helpers.js';
+import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
 const target = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 20);
@@ -36,9 +40,18 @@ describe('lexical domain similarity', () => {
 
   it('ranks the news source domain closest to a news target', () => {
     const t = target.map((d) => d.text);
-    const news = lexicalSimilarity(t, newsTrain.map((d) => d.text));
-    const music = lexicalSimilarity(t, musicTrain.map((d) => d.text));
-    const science = lexicalSimilarity(t, scienceTrain.map((d) => d.text));
+    const news = lexicalSimilarity(
+      t,
+      newsTrain.map((d) => d.text),
+    );
+    const music = lexicalSimilarity(
+      t,
+      musicTrain.map((d) => d.text),
+    );
+    const science = lexicalSimilarity(
+      t,
+      scienceTrain.map((d) => d.text),
+    );
     assert.ok(news > music && news > science, `${news} ${music} ${science}`);
   });
 
@@ -47,7 +60,10 @@ describe('lexical domain similarity', () => {
     assert.deepEqual(seededSample(xs, 7, 3), seededSample(xs, 7, 3));
     assert.notDeepEqual(seededSample(xs, 7, 3), seededSample(xs, 7, 4));
     const s = seededSample(xs, 7, 3);
-    assert.deepEqual(s, [...s].sort((a, b) => a - b));
+    assert.deepEqual(
+      s,
+      [...s].sort((a, b) => a - b),
+    );
   });
 });
 
@@ -58,7 +74,10 @@ describe('el4ner select', () => {
   before(async () => {
     const dropHalf = {
       extract: (gold: readonly { text: string; start: number }[]) =>
-        [...gold].sort((a, b) => a.start - b.start).filter((_, i) => i % 2 === 0).map((e) => e.text),
+        [...gold]
+          .sort((a, b) => a.start - b.start)
+          .filter((_, i) => i % 2 === 0)
+          .map((e) => e.text),
     };
     server = await startScriptedServer({
       chat: scriptByModel({
@@ -90,7 +109,8 @@ describe('el4ner select', () => {
 
   it('picks the experts that are best for the target, by domain and by F1', async () => {
     const base = parseConfig(rawConfig);
-    for (const e of base.experts ?? []) if (e.domain?.samples) e.domain.samples = path.join(dir, e.domain.samples);
+    for (const e of base.experts ?? [])
+      if (e.domain?.samples) e.domain.samples = path.join(dir, e.domain.samples);
     const experts = resolveExperts(base);
     const config = configWithExperts(base, experts);
     const engines = await createEngines(config, { noCache: true });
@@ -129,6 +149,62 @@ describe('el4ner select', () => {
       assert.equal(r.calls, server.requests.length);
     } finally {
       await engines.close();
+    }
+  });
+
+  it('with an embedding model: cosine of centroids (mean embeddings; a stored centroid is used as is)', async () => {
+    // 3-dim embeddings: counts of 'the', digits and capitalised words, so centroids are easy to check
+    const vec = (t: string) => [
+      (t.match(/\bthe\b/gi) ?? []).length,
+      (t.match(/\d/g) ?? []).length,
+      (t.match(/\b[A-Z]/g) ?? []).length,
+    ];
+    const embedServer = await startScriptedServer({ embed: (input) => input.map(vec) });
+    try {
+      const base = parseConfig({
+        models: [
+          openaiModel(server.url, 'news'),
+          { ...openaiModel(embedServer.url, 'emb'), embeddingModel: 'emb' },
+        ],
+        embedding: { model: 'emb' },
+        labels: ['PER'],
+        experts: [
+          { name: 'stored', model: 'news', domain: { centroid: [0, 1, 0] } },
+          { name: 'texts', model: 'news', domain: { texts: ['The 2 cats', 'Paris'] } },
+          { name: 'nothing', model: 'news' },
+        ],
+      });
+      const experts = resolveExperts(base);
+      const engines = await createEngines(base, { noCache: true });
+      try {
+        const r = await selectExperts({
+          config: base,
+          experts,
+          target,
+          labelled: 0,
+          topByDomain: 1,
+          topByPerformance: 1,
+          seed: 1,
+          engines: engines.engines,
+          ledger: engines.ledger,
+        });
+        assert.equal(r.similarity, 'embedding');
+        const mean = (vs: number[][]) => vs[0].map((_, j) => vs.reduce((a, v) => a + v[j], 0) / vs.length);
+        const t = mean(target.map((d) => vec(d.text)));
+        const cos = (a: number[], b: number[]) =>
+          a.reduce((x, _, i) => x + a[i] * b[i], 0) / (Math.hypot(...a) * Math.hypot(...b));
+        const sims = r.rows.map((x) => x.domainSimilarity);
+        assert.ok(Math.abs(sims[0]! - cos(t, [0, 1, 0])) < 1e-6);
+        assert.ok(Math.abs(sims[1]! - cos(t, mean([vec('The 2 cats'), vec('Paris')]))) < 1e-6);
+        assert.equal(sims[2], null);
+        assert.equal(r.labelled, 0);
+        assert.equal(r.rows[0].f1, null);
+        assert.deepEqual(r.selected, [sims[0]! > sims[1]! ? 'stored' : 'texts']);
+      } finally {
+        await engines.close();
+      }
+    } finally {
+      await embedServer.close();
     }
   });
 

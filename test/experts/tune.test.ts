@@ -14,11 +14,15 @@ import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createEngines } from '../../src/engines/registry.js';
-import { type ScriptedServer, scriptByModel, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import {
+  type ScriptedServer,
+  scriptByModel,
+  startScriptedServer,
+} from '../../src/engines/testing/scripted-server.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
 import { tune } from '../../src/experts/tune.js';
 import { createPipeline } from '../../src/pipeline/el4ner.js';
-import { cleanSample, dataDir, f1, oracleHandler, openaiModel, readJsonl, repoRoot } from './helpers.js';
+import { cleanSample, dataDir, f1, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
 const dev = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 10);
@@ -39,12 +43,17 @@ describe('el4ner tune', () => {
     server = await startScriptedServer({
       chat: scriptByModel({
         c: oracleHandler(dev, { classify: (_s, gt) => (gt ? 'MISC' : 'none'), verify: yes }),
-        b: oracleHandler(dev, { classify: (_s, gt, s) => (gt ? (odd(s) ? 'MISC' : gt) : 'none'), verify: yes }),
+        b: oracleHandler(dev, {
+          classify: (_s, gt, s) => (gt ? (odd(s) ? 'MISC' : gt) : 'none'),
+          verify: yes,
+        }),
         a: oracleHandler(dev, {}),
       }),
     });
     dir = mkdtempSync(path.join(tmpdir(), 'el4ner-tune-'));
     writeFileSync(path.join(dir, 'dev.jsonl'), dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
+    const pool = readJsonl(path.join(dataDir, 'conll2003/train.jsonl')).slice(0, 50);
+    writeFileSync(path.join(dir, 'pool.jsonl'), pool.map((d) => `${JSON.stringify(d)}\n`).join(''));
     raw = {
       models: ['c', 'b', 'a'].map((n) => openaiModel(server.url, n)),
       labels: ['LOC', 'MISC', 'ORG', 'PER'],
@@ -103,7 +112,9 @@ describe('el4ner tune', () => {
     const settled = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => ask(i)));
     await engines.close();
     // the server cannot answer these prompts (500): failed calls still count as calls
-    const refused = settled.filter((s) => s.status === 'rejected' && (s.reason as Error).name === 'BudgetExhausted');
+    const refused = settled.filter(
+      (s) => s.status === 'rejected' && (s.reason as Error).name === 'BudgetExhausted',
+    );
     assert.equal(refused.length, 4);
     assert.equal(server.requests.length - before, 5);
     assert.equal(budget.refused, 4);
@@ -112,8 +123,10 @@ describe('el4ner tune', () => {
 
   it('the CLI never exceeds the budget and writes a config that loads and beats the default', async () => {
     const before = server.requests.length;
-    const budget = 400;
+    const budget = 600;
     const out = path.join(dir, 'tuned', 'tuned.yaml');
+    // with a demonstration pool (span-level retrieval, k 5): pre-extraction adds 3 calls a sentence
+    writeFileSync(path.join(dir, 'el4ner-pool.yaml'), JSON.stringify({ ...raw, pool: 'pool.jsonl' }));
     const { mkdirSync } = await import('node:fs');
     mkdirSync(path.dirname(out), { recursive: true });
     const { stdout } = await run(
@@ -122,7 +135,7 @@ describe('el4ner tune', () => {
         path.join(repoRoot, 'bin/el4ner.js'),
         'tune',
         '--config',
-        path.join(dir, 'el4ner.yaml'),
+        path.join(dir, 'el4ner-pool.yaml'),
         '--dev',
         path.join(dir, 'dev.jsonl'),
         '--budget',
@@ -142,13 +155,20 @@ describe('el4ner tune', () => {
     assert.equal(report.callsUsed, requests);
     assert.equal(report.candidates[0].step, 'default');
     assert.equal(report.candidates[0].settings.verifier, 'c');
+    assert.equal(report.candidates[0].calls, 100, '10 sentences x (3 + 3 + 3 + 1)');
+    const ks = report.candidates.filter((c: { step: string }) => c.step === 'k');
+    assert.deepEqual(
+      ks.map((c: { settings: { k: number } }) => c.settings.k),
+      [0, 2, 8],
+    );
     assert.match(stdout, /chosen: /);
     const tuned = loadConfig(out);
     // the relative cache path was rebased onto the new file's folder
     assert.equal(tuned.cache.path, path.join(dir, 'cache/responses.sqlite'));
     assert.equal(tuned.stages.classification, 'weighted-vote');
     assert.equal(tuned.verifier, 'a');
-    const defaultF1 = await devF1(parseConfig(raw));
+    assert.equal(tuned.pool, path.join(dir, 'pool.jsonl'));
+    const defaultF1 = await devF1(loadConfig(path.join(dir, 'el4ner-pool.yaml')));
     const tunedF1 = await devF1(tuned);
     assert.equal(defaultF1, f1(total - oddNonMisc, oddNonMisc, oddNonMisc));
     assert.equal(report.defaultF1, defaultF1);

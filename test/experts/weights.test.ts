@@ -7,13 +7,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { CostLedger } from '../../src/engines/cost.js';
 import { createEngines } from '../../src/engines/registry.js';
-import { type ScriptedServer, scriptByModel, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import {
+  type ScriptedServer,
+  scriptByModel,
+  startScriptedServer,
+} from '../../src/engines/testing/scripted-server.js';
 import { measureExperts, reliabilityWeights } from '../../src/experts/performance.js';
 import { createPipeline } from '../../src/pipeline/el4ner.js';
 import type { Behaviour } from '../../src/pipeline/testing/oracle.js';
-import { cleanSample, dataDir, f1, oracleHandler, openaiModel, readJsonl } from './helpers.js';
+import { cleanSample, dataDir, f1, openaiModel, oracleHandler, readJsonl } from './helpers.js';
 
 const docs = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 20);
 const indexOf = new Map(docs.map((d, i) => [d.text, i]));
@@ -98,7 +101,11 @@ describe('weighted voting with measured reliability', () => {
     // hard vote: half + bad outvote good (MISC 2:1) on the non-MISC entities of odd sentences
     assert.equal(hard, f1(total - oddNonMisc, oddNonMisc, oddNonMisc));
     const weighted = await score(
-      parseConfig({ ...config, voteWeights: weights, stages: { ...config.stages, classification: 'weighted-vote' } }),
+      parseConfig({
+        ...config,
+        voteWeights: weights,
+        stages: { ...config.stages, classification: 'weighted-vote' },
+      }),
     );
     assert.equal(weighted, 1);
     assert.ok(weighted > hard);
@@ -111,7 +118,11 @@ describe('weighted voting with measured reliability', () => {
     assert.deepEqual(weights.half, weights.half3);
     const hard = await score(config);
     const weighted = await score(
-      parseConfig({ ...config, voteWeights: weights, stages: { ...config.stages, classification: 'weighted-vote' } }),
+      parseConfig({
+        ...config,
+        voteWeights: weights,
+        stages: { ...config.stages, classification: 'weighted-vote' },
+      }),
     );
     const expected = f1(total - oddNonMisc, oddNonMisc, oddNonMisc);
     assert.equal(hard, expected);

@@ -10,7 +10,8 @@ function nonNegativeInt(value: string): number {
 }
 
 function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer');
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('expected a positive integer');
   return Number(value);
 }
 
@@ -34,9 +35,21 @@ export function register(program: Command): void {
     )
     .requiredOption('--config <file>', 'configuration file with `experts`')
     .requiredOption('--target <file>', 'target-domain documents (labelled for the performance criterion)')
-    .option('--labelled <n>', 'labelled target sentences to score experts on (0: domain only; default selection.labelled or 20)', nonNegativeInt)
-    .option('--top-domain <a>', 'experts kept by domain similarity (default selection.topByDomain or 2)', positiveInt)
-    .option('--top-performance <b>', 'experts kept by F1 (default selection.topByPerformance or 2)', positiveInt)
+    .option(
+      '--labelled <n>',
+      'labelled target sentences to score experts on (0: domain only; default selection.labelled or 20)',
+      nonNegativeInt,
+    )
+    .option(
+      '--top-domain <a>',
+      'experts kept by domain similarity (default selection.topByDomain or 2)',
+      positiveInt,
+    )
+    .option(
+      '--top-performance <b>',
+      'experts kept by F1 (default selection.topByPerformance or 2)',
+      positiveInt,
+    )
     .option('--seed <s>', 'sampling seed', nonNegativeInt, 13)
     .option('--out <file>', 'write the selection as JSON')
     .option('--config-out <file>', 'write the config with the merged experts as YAML')

@@ -9,7 +9,8 @@ function nonNegativeInt(value: string): number {
 }
 
 function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer');
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('expected a positive integer');
   return Number(value);
 }
 
@@ -40,16 +41,23 @@ export function register(program: Command): void {
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
     .action(async (flags: TuneFlags) => {
-      const [{ loadConfig }, { readDocuments }, { createEngines }, t, { CallBudget, cachePeek }, { seededSample }, cf] =
-        await Promise.all([
-          import('../../config/load.js'),
-          import('../../formats/index.js'),
-          import('../../engines/registry.js'),
-          import('../../experts/tune.js'),
-          import('../../experts/budget.js'),
-          import('../../experts/select.js'),
-          import('../../experts/config-file.js'),
-        ]);
+      const [
+        { loadConfig },
+        { readDocuments },
+        { createEngines },
+        t,
+        { CallBudget, cachePeek },
+        { seededSample },
+        cf,
+      ] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../formats/index.js'),
+        import('../../engines/registry.js'),
+        import('../../experts/tune.js'),
+        import('../../experts/budget.js'),
+        import('../../experts/select.js'),
+        import('../../experts/config-file.js'),
+      ]);
       const config = loadConfig(flags.config);
       const devDocs = await readDocuments(flags.dev);
       if (devDocs.length === 0) throw new InputError('no documents', flags.dev);
@@ -69,13 +77,13 @@ export function register(program: Command): void {
           isCached: cachePeek(config, engines.cache, engines.engines),
           log,
         });
-        const raw = t.applySettingsRaw(cf.readRawConfig(flags.config), result.chosen);
+        const raw = t.applySettingsRaw(cf.readRawConfig(flags.config), result.chosen, result.fusion);
         const f1 = (x: number | null | undefined) => (x == null ? '-' : (100 * x).toFixed(2));
         cf.writeDerivedConfig(
           flags.config,
           raw,
           flags.out,
-          `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}), budget ${flags.budget}: dev strict F1 ${f1(result.best?.f1)} (default ${f1(result.defaultF1)}), ${result.callsUsed} call(s)`,
+          `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}), budget ${flags.budget}: dev strict F1 ${f1(result.fusion ? result.fusion.f1 : result.best?.f1)} (default ${f1(result.defaultF1)}), ${result.callsUsed} call(s)`,
         );
         loadConfig(flags.out);
         if (flags.report) await writeFile(flags.report, `${JSON.stringify(result, null, 2)}\n`);
