@@ -49,13 +49,33 @@ const rows: string[] = [];
 try {
   for (const w of WORKERS) {
     const queue = `bench-${w}-${Date.now()}`;
-    const docs = Array.from({ length: DOCS }, (_, i) => ({ id: `b${i}`, text: gold[i % gold.length].text, entities: [] }));
+    const docs = Array.from({ length: DOCS }, (_, i) => ({
+      id: `b${i}`,
+      text: gold[i % gold.length].text,
+      entities: [],
+    }));
     const workers: ChildProcess[] = [];
     for (let i = 0; i < w; i++) {
       workers.push(
-        spawn(process.execPath, [join(repoRoot, 'bin', 'el4ner.js'), 'worker', '--redis', redis.url, '--config', config, '--queue', queue, '--idle-exit', '2', '--no-cache'], {
-          stdio: 'ignore',
-        }),
+        spawn(
+          process.execPath,
+          [
+            join(repoRoot, 'bin', 'el4ner.js'),
+            'worker',
+            '--redis',
+            redis.url,
+            '--config',
+            config,
+            '--queue',
+            queue,
+            '--idle-exit',
+            '2',
+            '--no-cache',
+          ],
+          {
+            stdio: 'ignore',
+          },
+        ),
       );
     }
     await new Promise((r) => setTimeout(r, 2500)); // worker start-up is not part of the rate
@@ -67,7 +87,9 @@ try {
       s = await jobStatus(redis.url, queue, queue);
     }
     const seconds = (Date.now() - t0) / 1000;
-    await Promise.all(workers.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await Promise.all(
+      workers.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+    );
     rows.push(`| ${w} | ${DOCS} | ${seconds.toFixed(1)} | ${(DOCS / seconds).toFixed(1)} |`);
     process.stderr.write(`${w} worker(s): ${(DOCS / seconds).toFixed(1)} documents/s\n`);
   }
@@ -75,7 +97,9 @@ try {
   await backend.close();
   await redis.stop();
 }
-console.log(`\nQueue throughput: ${LATENCY} ms simulated latency per LLM call, 2 calls per document, ${CONCURRENCY} documents in flight per worker\n`);
+console.log(
+  `\nQueue throughput: ${LATENCY} ms simulated latency per LLM call, 2 calls per document, ${CONCURRENCY} documents in flight per worker\n`,
+);
 console.log('| workers | documents | seconds | documents/s |');
 console.log('| ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);

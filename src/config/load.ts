@@ -8,7 +8,9 @@ import { type Config, configSchema } from './schema.js';
 function formatIssues(file: string, err: ZodError): string {
   return err.issues
     .map((i) => {
-      const key = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') : '(root)';
+      const key = i.path.length
+        ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
+        : '(root)';
       return `${file}: ${key.replace(/^\./, '')}: ${i.message}`;
     })
     .join('\n');
@@ -25,14 +27,15 @@ export function parseConfig(raw: unknown, file = '<config>'): Config {
     names.add(m.name);
   }
   const known = (key: string, n: string | undefined) => {
-    if (n !== undefined && !names.has(n)) throw new ConfigError(`${file}: ${key}: no model named "${n}" in models`);
+    if (n !== undefined && !names.has(n))
+      throw new ConfigError(`${file}: ${key}: no model named "${n}" in models`);
   };
-  cfg.backbones?.forEach((b, i) => known(`backbones[${i}]`, b));
+  for (const [i, b] of (cfg.backbones ?? []).entries()) known(`backbones[${i}]`, b);
   known('verifier', cfg.verifier);
   known('embedding.model', cfg.embedding?.model);
   known('fusion.llm', cfg.fusion?.llm);
   known('stages.singleModel', cfg.stages.singleModel);
-  cfg.experts?.forEach((e, i) => known(`experts[${i}].model`, e.model));
+  for (const [i, e] of (cfg.experts ?? []).entries()) known(`experts[${i}].model`, e.model);
   return cfg;
 }
 

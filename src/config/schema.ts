@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 
-const name = z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, _ . : -');
+const name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, _ . : -');
 
 const common = {
   name,
@@ -75,7 +78,9 @@ export const retrievalSchema = z
     weights: z
       .union([
         z.enum(['default', 'paper-rank']),
-        z.object({ PROPN: z.number(), NOUN: z.number(), PRON: z.number(), other: z.number().default(1) }).strict(),
+        z
+          .object({ PROPN: z.number(), NOUN: z.number(), PRON: z.number(), other: z.number().default(1) })
+          .strict(),
       ])
       .default('default'),
     posOf: z.enum(['first', 'head']).default('first'),
@@ -136,7 +141,13 @@ export const configSchema = z
     labelDescriptions: z.record(z.string(), z.string()).optional(),
     /** Labelled demonstration pool: a JSONL file or an index folder written by `el4ner index`. */
     pool: z.string().optional(),
-    retrieval: retrievalSchema.default({ k: 5, weights: 'default', posOf: 'first', poolSpans: 'gold', seed: 13 }),
+    retrieval: retrievalSchema.default({
+      k: 5,
+      weights: 'default',
+      posOf: 'first',
+      poolSpans: 'gold',
+      seed: 13,
+    }),
     stages: stageSwitchesSchema.default({
       retrieval: 'span-level',
       extraction: 'union',

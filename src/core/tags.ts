@@ -36,7 +36,8 @@ export class TagError extends Error {
 export function splitTag(tag: string, index = 0): [string, string] {
   if (tag === 'O') return ['O', ''];
   const m = /^([BIEMSLU])[-_](.+)$/.exec(tag);
-  if (!m) throw new TagError(`invalid tag "${tag}" (expected O or a B-, I-, M-, E-, S- prefix and a type)`, index);
+  if (!m)
+    throw new TagError(`invalid tag "${tag}" (expected O or a B-, I-, M-, E-, S- prefix and a type)`, index);
   let prefix = m[1];
   // BILOU is BIOES under other letters.
   if (prefix === 'L') prefix = 'E';
@@ -102,7 +103,8 @@ export function tagsFromSpans(length: number, spans: readonly TokenSpan[], schem
     if (s.start < lastEnd) {
       throw new TagError(`overlapping spans cannot be written as tags (token ${s.start})`, s.start);
     }
-    if (s.end <= s.start || s.end > length) throw new TagError(`span ${s.start}-${s.end} is out of range`, s.start);
+    if (s.end <= s.start || s.end > length)
+      throw new TagError(`span ${s.start}-${s.end} is out of range`, s.start);
     const n = s.end - s.start;
     for (let i = s.start; i < s.end; i++) {
       let prefix: string;

@@ -13,7 +13,12 @@ export interface CollectResult {
  * attempt) is written with its `error` and no entities, so nothing is lost. Unless `partial`, a job
  * with unfinished documents is an error.
  */
-export async function collectJob(url: string, job: string, output: string, opts: { partial?: boolean } = {}): Promise<CollectResult> {
+export async function collectJob(
+  url: string,
+  job: string,
+  output: string,
+  opts: { partial?: boolean } = {},
+): Promise<CollectResult> {
   validateJobName(job);
   const redis = connect(url);
   try {
@@ -42,7 +47,9 @@ export async function collectJob(url: string, job: string, output: string, opts:
     let missing = 0;
     for (let i = 0; i < total; i++) if (rows[i] === undefined) missing++;
     if (missing > 0 && !opts.partial) {
-      throw new Error(`${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`);
+      throw new Error(
+        `${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`,
+      );
     }
     const fd = openSync(output, 'w');
     let written = 0;

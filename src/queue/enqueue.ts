@@ -28,7 +28,8 @@ export async function enqueueDocuments(docs: NerDocument[], opts: EnqueueOptions
   const maxAttempts = opts.maxAttempts ?? 3;
   const ids = new Set<string>();
   for (const d of docs) {
-    if (ids.has(d.id)) throw new Error(`duplicate document id "${d.id}" in the input: ids must be unique per job`);
+    if (ids.has(d.id))
+      throw new Error(`duplicate document id "${d.id}" in the input: ids must be unique per job`);
     ids.add(d.id);
   }
   const redis = connect(opts.redis);
@@ -51,7 +52,9 @@ export async function enqueueDocuments(docs: NerDocument[], opts: EnqueueOptions
       if (bulk.length) await queue.addBulk(bulk.splice(0));
     };
     for (let offset = 0; offset < docs.length; offset += batchSize) {
-      const slice = docs.slice(offset, offset + batchSize).map((d) => ({ id: d.id, text: d.text, meta: d.meta }));
+      const slice = docs
+        .slice(offset, offset + batchSize)
+        .map((d) => ({ id: d.id, text: d.text, meta: d.meta }));
       bulk.push({
         name: 'batch',
         data: { job, offset, docs: slice },

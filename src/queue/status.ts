@@ -23,9 +23,20 @@ export async function readStatus(redis: Redis, job: string, queueName = DEFAULT_
   const keys = jobKeys(job);
   const meta = await redis.hgetall(keys.meta);
   if (!meta.total) throw new Error(`no job named "${job}" on this Redis`);
-  const [done, parked, costs] = await Promise.all([redis.hlen(keys.results), redis.hlen(keys.parked), redis.hgetall(keys.costs)]);
+  const [done, parked, costs] = await Promise.all([
+    redis.hlen(keys.results),
+    redis.hlen(keys.parked),
+    redis.hgetall(keys.costs),
+  ]);
   const queue = new Queue(queueName, { connection: redis });
-  const batches = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+  const batches = await queue.getJobCounts(
+    'waiting',
+    'active',
+    'delayed',
+    'failed',
+    'completed',
+    'prioritized',
+  );
   await queue.close();
   const total = Number(meta.total);
   const span = (Number(meta.lastDone) - Number(meta.firstDone)) / 1000;
@@ -33,7 +44,17 @@ export async function readStatus(redis: Redis, job: string, queueName = DEFAULT_
   const remaining = Math.max(0, total - done - parked);
   const workers: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(costs)) workers[k] = JSON.parse(v);
-  return { job, total, done, parked, remaining, batches, rate, etaSeconds: rate > 0 ? remaining / rate : null, workers };
+  return {
+    job,
+    total,
+    done,
+    parked,
+    remaining,
+    batches,
+    rate,
+    etaSeconds: rate > 0 ? remaining / rate : null,
+    workers,
+  };
 }
 
 export async function jobStatus(url: string, job: string, queueName?: string): Promise<JobStatus> {

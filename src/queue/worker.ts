@@ -39,7 +39,9 @@ export interface WorkerStats {
  * At-least-once: each document's result is stored under its input index as soon as it is done,
  * so a batch redone after a crash skips finished documents and overwrites nothing twice.
  */
-export async function runWorker(opts: WorkerOptions): Promise<{ stats: WorkerStats; close: () => Promise<void>; done: Promise<void> }> {
+export async function runWorker(
+  opts: WorkerOptions,
+): Promise<{ stats: WorkerStats; close: () => Promise<void>; done: Promise<void> }> {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
   const log = opts.log ?? (() => {});
   const redis = connect(opts.redis);

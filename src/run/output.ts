@@ -51,9 +51,14 @@ export class ResumableJsonlWriter {
         try {
           row = JSON.parse(line);
         } catch {
-          throw new InputError('existing output has a row that is not JSON; move the file away to start over', path, lineNo);
+          throw new InputError(
+            'existing output has a row that is not JSON; move the file away to start over',
+            path,
+            lineNo,
+          );
         }
-        if (typeof row.id !== 'string') throw new InputError('existing output row has no string "id"', path, lineNo);
+        if (typeof row.id !== 'string')
+          throw new InputError('existing output row has no string "id"', path, lineNo);
         ids.push(row.id);
       }
       if (truncatedBytes > 0) {

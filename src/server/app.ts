@@ -80,7 +80,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const key = JSON.stringify({ labels: body.labels ?? null, stages: body.stages ?? null });
     let r = runners.get(key);
     if (!r) {
-      if (runners.size >= 8) throw new HttpError(429, 'too many distinct label sets / stage options in use; retry with the defaults');
+      if (runners.size >= 8)
+        throw new HttpError(
+          429,
+          'too many distinct label sets / stage options in use; retry with the defaults',
+        );
       const config: Config = {
         ...opts.config,
         ...(body.labels ? { labels: body.labels } : {}),
@@ -127,12 +131,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     metrics.latency.observe({ route }, seconds);
   });
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) app.log.error(err);
-    return reply.code(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message, ...(err.code ? { code: err.code } : {}) });
-  });
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
+      if (err instanceof HttpError)
+        return reply
+          .code(err.statusCode)
+          .send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+      if (status >= 500) app.log.error(err);
+      return reply.code(status).send({
+        error: status === 500 ? `internal error: ${err.message}` : err.message,
+        ...(err.code ? { code: err.code } : {}),
+      });
+    },
+  );
 
   const tag = async (body: NerBody): Promise<{ docs: NerDocument[]; warnings: unknown[] }> => {
     const texts = body.texts ?? [body.text!];
@@ -157,25 +169,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     };
   });
 
-  app.post<{ Body: { texts: string[] } }>('/v1/ner/jobs', { schema: { body: jobRequestSchema } }, async (req, reply) => {
-    const runner = await runnerFor({});
-    const job = jobs.start(req.body.texts, async (docs, onDone) => {
-      const out: NerDocument[] = [];
-      for (let i = 0; i < docs.length; i += 16) {
-        const r = await runner.extract(docs.slice(i, i + 16));
-        out.push(...r);
-        onDone(r.length);
-      }
-      return out;
-    });
-    return reply.code(202).send({ id: job.id, status: job.status, total: job.total });
-  });
+  app.post<{ Body: { texts: string[] } }>(
+    '/v1/ner/jobs',
+    { schema: { body: jobRequestSchema } },
+    async (req, reply) => {
+      const runner = await runnerFor({});
+      const job = jobs.start(req.body.texts, async (docs, onDone) => {
+        const out: NerDocument[] = [];
+        for (let i = 0; i < docs.length; i += 16) {
+          const r = await runner.extract(docs.slice(i, i + 16));
+          out.push(...r);
+          onDone(r.length);
+        }
+        return out;
+      });
+      return reply.code(202).send({ id: job.id, status: job.status, total: job.total });
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/v1/ner/jobs/:id', async (req) => {
     const job = jobs.get(req.params.id);
     if (!job) throw new HttpError(404, `no job ${req.params.id}`);
     const { results, ...rest } = job;
-    return { ...rest, ...(results ? { results: results.map((d) => ({ text: d.text, entities: d.entities })) } : {}) };
+    return {
+      ...rest,
+      ...(results ? { results: results.map((d) => ({ text: d.text, entities: d.entities })) } : {}),
+    };
   });
 
   app.get('/healthz', async () => ({ ok: true }));

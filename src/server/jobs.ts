@@ -20,9 +20,18 @@ export class JobStore {
   constructor(private readonly maxJobs = 1000) {}
 
   /** Runs jobs one after another in the background; `run` reports progress through `onDone`. */
-  start(texts: string[], run: (docs: NerDocument[], onDone: (n: number) => void) => Promise<NerDocument[]>): Job {
+  start(
+    texts: string[],
+    run: (docs: NerDocument[], onDone: (n: number) => void) => Promise<NerDocument[]>,
+  ): Job {
     this.evict();
-    const job: Job = { id: randomUUID(), status: 'queued', total: texts.length, done: 0, created: Date.now() };
+    const job: Job = {
+      id: randomUUID(),
+      status: 'queued',
+      total: texts.length,
+      done: 0,
+      created: Date.now(),
+    };
     this.jobs.set(job.id, job);
     const docs = texts.map((text, i) => ({ id: String(i + 1), text, entities: [] }));
     this.chain = this.chain.then(async () => {

@@ -45,7 +45,11 @@ export const jobRequestSchema = {
 
 export const openApiDocument = {
   openapi: '3.0.3',
-  info: { title: 'el4ner', version: '0.1.0', description: 'Named entity recognition with an ensemble of small LLMs' },
+  info: {
+    title: 'el4ner',
+    version: '0.1.0',
+    description: 'Named entity recognition with an ensemble of small LLMs',
+  },
   paths: {
     '/v1/ner': {
       post: {
@@ -61,7 +65,10 @@ export const openApiDocument = {
                   properties: {
                     results: {
                       type: 'array',
-                      items: { type: 'object', properties: { text: { type: 'string' }, entities: { type: 'array', items: entity } } },
+                      items: {
+                        type: 'object',
+                        properties: { text: { type: 'string' }, entities: { type: 'array', items: entity } },
+                      },
                     },
                     warnings: { type: 'array', items: { type: 'object' } },
                   },
@@ -88,12 +95,27 @@ export const openApiDocument = {
       get: {
         summary: 'Poll a batch job',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'status, progress and, when done, results' }, '404': { description: 'no such job' } },
+        responses: {
+          '200': { description: 'status, progress and, when done, results' },
+          '404': { description: 'no such job' },
+        },
       },
     },
     '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'ok' } } } },
-    '/readyz': { get: { summary: 'Every configured engine is reachable', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
-    '/': { get: { summary: 'HTML page: a form, and the highlighted entities of ?text=', responses: { '200': { description: 'HTML' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Every configured engine is reachable',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
+    '/metrics': {
+      get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } },
+    },
+    '/': {
+      get: {
+        summary: 'HTML page: a form, and the highlighted entities of ?text=',
+        responses: { '200': { description: 'HTML' } },
+      },
+    },
   },
 } as const;

@@ -20,7 +20,10 @@ export async function checkEngines(config: Config, timeoutMs = 2000): Promise<Re
       const key = m.apiKeyEnv ? process.env[m.apiKeyEnv] : undefined;
       if (key) headers.authorization = `Bearer ${key}`;
       try {
-        const r = await fetch(`${m.baseUrl.replace(/\/$/, '')}/models`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+        const r = await fetch(`${m.baseUrl.replace(/\/$/, '')}/models`, {
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         models[m.name] = r.ok ? { ok: true } : { ok: false, error: `GET /models answered ${r.status}` };
       } catch (e) {
         const cause = (e as { cause?: { code?: string } }).cause?.code;

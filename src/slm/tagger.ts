@@ -3,7 +3,7 @@
  * giving Viterbi tags and per-token marginals (used by the LLM fusion).
  */
 import { performance } from 'node:perf_hooks';
-import { spansFromTags } from '../core/tags.js';
+import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { Entity, NerDocument, Token } from '../core/types.js';
 import {
   type CrfShape,
@@ -186,14 +186,8 @@ export interface TrainOptions {
 }
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
-  for (const d of docs) {
-    for (const t of d.tags ?? []) {
-      const c = t[0];
-      if (c === 'M') return 'BMES';
-      if (c === 'E' || c === 'S' || c === 'L' || c === 'U') return 'BIOES';
-    }
-  }
-  return 'BIO';
+  const scheme = detectScheme(docs.flatMap((d) => d.tags ?? []));
+  return scheme === 'IOB1' ? 'BIO' : scheme;
 }
 
 export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {

@@ -8,17 +8,34 @@ import { evaluate } from '../eval/index.js';
 import { confusionMatrix, type MarkedEntity, markEntities } from './status.js';
 
 const PALETTE = [
-  '#8dd3c7', '#ffffb3', '#bebada', '#fb8072', '#80b1d3', '#fdb462', '#b3de69', '#fccde5',
-  '#d9d9d9', '#bc80bd', '#ccebc5', '#ffed6f', '#a6cee3', '#b2df8a', '#fb9a99', '#cab2d6',
+  '#8dd3c7',
+  '#ffffb3',
+  '#bebada',
+  '#fb8072',
+  '#80b1d3',
+  '#fdb462',
+  '#b3de69',
+  '#fccde5',
+  '#d9d9d9',
+  '#bc80bd',
+  '#ccebc5',
+  '#ffed6f',
+  '#a6cee3',
+  '#b2df8a',
+  '#fb9a99',
+  '#cab2d6',
 ];
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 export function typeColours(types: Iterable<string>): Map<string, string> {
   const m = new Map<string, string>();
-  [...new Set(types)].sort().forEach((t, i) => m.set(t, PALETTE[i % PALETTE.length]));
+  for (const [i, t] of [...new Set(types)].sort().entries()) m.set(t, PALETTE[i % PALETTE.length]);
   return m;
 }
 
@@ -26,7 +43,11 @@ export function typeColours(types: Iterable<string>): Map<string, string> {
  * Highlights possibly overlapping entities: the text is cut at every boundary and each piece is
  * wrapped in one <mark> per entity covering it, outermost (longest) first.
  */
-export function highlight(text: string, entities: readonly MarkedEntity[], colours: Map<string, string>): string {
+export function highlight(
+  text: string,
+  entities: readonly MarkedEntity[],
+  colours: Map<string, string>,
+): string {
   const cuts = new Set<number>([0, text.length]);
   for (const e of entities) {
     cuts.add(e.start);
@@ -88,7 +109,9 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
   const colours = typeColours(types);
   const title = opts.title ?? 'el4ner entities';
   const parts: string[] = [];
-  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>`);
+  parts.push(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>`,
+  );
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(
     `<div class="legend" id="legend">${[...colours].map(([t, c]) => `<span data-type="${escapeHtml(t)}" style="background:${c}">${escapeHtml(t)}</span>`).join('')}</div>`,
@@ -97,17 +120,27 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     parts.push(
       '<p class="key"><span><mark class="ent correct" style="--c:#eee">correct</mark></span><span><mark class="ent wrong-type" style="--c:#eee">wrong type</mark></span><span><mark class="ent spurious" style="--c:#eee">spurious</mark></span><span><mark class="ent missed" style="--c:#999">missed</mark></span></p>',
     );
-    const predForGold = opts.gold.map((g) => pred.find((p) => p.id === g.id) ?? { id: g.id, text: g.text, entities: [] });
+    const predForGold = opts.gold.map(
+      (g) => pred.find((p) => p.id === g.id) ?? { id: g.id, text: g.text, entities: [] },
+    );
     const report = evaluate(opts.gold, predForGold, { bootstrap: 0 });
-    parts.push('<h2>Scores</h2><table id="scores"><tr><th>type</th><th>P</th><th>R</th><th>F1</th><th>support</th></tr>');
+    parts.push(
+      '<h2>Scores</h2><table id="scores"><tr><th>type</th><th>P</th><th>R</th><th>F1</th><th>support</th></tr>',
+    );
     for (const [t, s] of Object.entries(report.per_type)) {
-      parts.push(`<tr data-type="${escapeHtml(t)}"><td>${escapeHtml(t)}</td><td>${pct(s.p)}</td><td>${pct(s.r)}</td><td>${pct(s.f1)}</td><td>${s.support}</td></tr>`);
+      parts.push(
+        `<tr data-type="${escapeHtml(t)}"><td>${escapeHtml(t)}</td><td>${pct(s.p)}</td><td>${pct(s.r)}</td><td>${pct(s.f1)}</td><td>${s.support}</td></tr>`,
+      );
     }
     parts.push(
       `<tr><th>micro</th><th>${pct(report.micro.p)}</th><th>${pct(report.micro.r)}</th><th>${pct(report.micro.f1)}</th><th>${report.micro.tp + report.micro.fn}</th></tr></table>`,
     );
-    const cm = confusionMatrix(predForGold.map((p, i) => ({ pred: p.entities, gold: opts.gold![i].entities })));
-    parts.push('<h2>Confusion matrix (rows: gold, columns: predicted, O: no entity)</h2><table id="confusion"><tr><th></th>');
+    const cm = confusionMatrix(
+      predForGold.map((p, i) => ({ pred: p.entities, gold: opts.gold![i].entities })),
+    );
+    parts.push(
+      '<h2>Confusion matrix (rows: gold, columns: predicted, O: no entity)</h2><table id="confusion"><tr><th></th>',
+    );
     parts.push(cm.types.map((t) => `<th>${escapeHtml(t)}</th>`).join(''));
     parts.push('</tr>');
     for (const g of cm.types) {
@@ -125,9 +158,12 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
   for (const d of shown) {
     const gold = goldById.get(d.id);
     const marked = markEntities(d.entities as Entity[], opts.gold ? (gold?.entities ?? []) : undefined);
-    parts.push(`<div class="doc" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div></div>`);
+    parts.push(
+      `<div class="doc" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div></div>`,
+    );
   }
-  if (shown.length < pred.length) parts.push(`<p>${pred.length - shown.length} more documents not shown.</p>`);
+  if (shown.length < pred.length)
+    parts.push(`<p>${pred.length - shown.length} more documents not shown.</p>`);
   parts.push('</body></html>');
   return parts.join('');
 }

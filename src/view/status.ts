@@ -26,7 +26,7 @@ export function markEntities(pred: readonly Entity[], gold?: readonly Entity[]):
       matchedGold.add(exact);
       out.push({ ...p, status: 'correct' });
     } else if (same.length) {
-      same.forEach((g) => matchedGold.add(g));
+      for (const g of same) matchedGold.add(g);
       out.push({ ...p, status: 'wrong-type', goldType: same.map((g) => g.type).join('/') });
     } else out.push({ ...p, status: 'spurious' });
   }

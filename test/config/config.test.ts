@@ -56,5 +56,8 @@ test('YAML syntax errors carry the line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'el4ner-cfg-'));
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'models:\n  - name: a\n   engine: [\n');
-  assert.throws(() => loadConfig(file), (e: unknown) => e instanceof ConfigError && /bad\.yaml:\d+/.test(e.message));
+  assert.throws(
+    () => loadConfig(file),
+    (e: unknown) => e instanceof ConfigError && /bad\.yaml:\d+/.test(e.message),
+  );
 });

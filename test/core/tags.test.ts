@@ -32,7 +32,15 @@ test('BIOES and BMES read and write', () => {
     { start: 5, end: 7, type: 'LOC' },
   ]);
   assert.deepEqual(tagsFromSpans(7, spans, 'BMES'), bmes);
-  assert.deepEqual(tagsFromSpans(7, spans, 'BIOES'), ['B-NAME', 'I-NAME', 'E-NAME', 'S-ORG', 'O', 'B-LOC', 'E-LOC']);
+  assert.deepEqual(tagsFromSpans(7, spans, 'BIOES'), [
+    'B-NAME',
+    'I-NAME',
+    'E-NAME',
+    'S-ORG',
+    'O',
+    'B-LOC',
+    'E-LOC',
+  ]);
   assert.equal(detectScheme(bmes), 'BMES');
   assert.equal(detectScheme(['B-X', 'E-X']), 'BIOES');
   assert.equal(detectScheme(['B-X', 'I-X']), 'BIO');
@@ -51,7 +59,10 @@ test('E- without an open span of its type is a one-token span; BILOU letters are
 });
 
 test('unknown prefix is an error with the token index', () => {
-  assert.throws(() => spansFromTags(['O', 'X-PER']), (e: unknown) => e instanceof TagError && e.tokenIndex === 1);
+  assert.throws(
+    () => spansFromTags(['O', 'X-PER']),
+    (e: unknown) => e instanceof TagError && e.tokenIndex === 1,
+  );
   assert.throws(() => splitTag('PER'), TagError);
   assert.deepEqual(splitTag('B-creative-work'), ['B', 'creative-work']);
 });

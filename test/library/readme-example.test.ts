@@ -45,7 +45,9 @@ test('the README library example runs against the built package', { timeout: 180
       ].join('\n'),
     );
     // async: the scripted server lives in this process and must keep answering
-    const child = spawn(process.execPath, [join(repoRoot, 'examples', 'library.mjs'), config], { cwd: repoRoot });
+    const child = spawn(process.execPath, [join(repoRoot, 'examples', 'library.mjs'), config], {
+      cwd: repoRoot,
+    });
     const run = { stdout: '', stderr: '' };
     child.stdout.on('data', (d) => {
       run.stdout += d;

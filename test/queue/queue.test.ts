@@ -39,7 +39,11 @@ function capitalised(failIds: Set<string> = new Set(), calls?: Map<string, numbe
 }
 
 const docs = (n: number, prefix = 'd'): NerDocument[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, text: `Doc ${i} mentions Paris and rome`, entities: [] }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}${i}`,
+    text: `Doc ${i} mentions Paris and rome`,
+    entities: [],
+  }));
 
 test('two workers process a job; collect writes every document once in input order', async () => {
   const input = docs(230);
@@ -48,18 +52,36 @@ test('two workers process a job; collect writes every document once in input ord
   assert.deepEqual(r, { job: 'two', documents: 230, batches: 12 });
   // enqueueing again is idempotent
   await enqueueDocuments(input, { redis: redis.url, job: 'two', queue, batchSize: 20 });
-  const w1 = await runWorker({ redis: redis.url, queue, processor: capitalised(), idleExitMs: 800, workerId: 'w1' });
-  const w2 = await runWorker({ redis: redis.url, queue, processor: capitalised(), idleExitMs: 800, workerId: 'w2' });
+  const w1 = await runWorker({
+    redis: redis.url,
+    queue,
+    processor: capitalised(),
+    idleExitMs: 800,
+    workerId: 'w1',
+  });
+  const w2 = await runWorker({
+    redis: redis.url,
+    queue,
+    processor: capitalised(),
+    idleExitMs: 800,
+    workerId: 'w2',
+  });
   await Promise.all([w1.done, w2.done]);
   assert.equal(w1.stats.documents + w2.stats.documents, 230);
   const status = await jobStatus(redis.url, 'two', queue);
   assert.equal(status.done, 230);
   assert.equal(status.remaining, 0);
-  assert.deepEqual(Object.keys(status.workers).sort(), ['w1', 'w2'].filter((w) => (w === 'w1' ? w1 : w2).stats.documents > 0));
+  assert.deepEqual(
+    Object.keys(status.workers).sort(),
+    ['w1', 'w2'].filter((w) => (w === 'w1' ? w1 : w2).stats.documents > 0),
+  );
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
   const c = await collectJob(redis.url, 'two', out);
   assert.deepEqual(c, { written: 230, parked: 0, missing: 0 });
-  const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(
     rows.map((x) => x.id),
     input.map((d) => d.id),
@@ -73,15 +95,29 @@ test('two workers process a job; collect writes every document once in input ord
 test('a document failing every attempt is parked with its error, not lost', async () => {
   const queue = `q-${Date.now()}-p`;
   const calls = new Map<string, number>();
-  await enqueueDocuments(docs(10, 'p'), { redis: redis.url, job: 'park', queue, batchSize: 5, maxAttempts: 3 });
-  const w = await runWorker({ redis: redis.url, queue, processor: capitalised(new Set(['p7']), calls), idleExitMs: 1500 });
+  await enqueueDocuments(docs(10, 'p'), {
+    redis: redis.url,
+    job: 'park',
+    queue,
+    batchSize: 5,
+    maxAttempts: 3,
+  });
+  const w = await runWorker({
+    redis: redis.url,
+    queue,
+    processor: capitalised(new Set(['p7']), calls),
+    idleExitMs: 1500,
+  });
   await w.done;
   assert.equal(calls.get('p7'), 3);
   assert.equal(calls.get('p6'), 1, 'finished documents of a retried batch are not redone');
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
   const c = await collectJob(redis.url, 'park', out);
   assert.deepEqual(c, { written: 10, parked: 1, missing: 0 });
-  const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(rows[7].id, 'p7');
   assert.match(rows[7].error, /cannot process p7/);
 });
@@ -91,7 +127,14 @@ test('collect refuses an unfinished job unless --partial; unknown jobs are error
   await enqueueDocuments(docs(4, 'u'), { redis: redis.url, job: 'unfinished', queue });
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
   await assert.rejects(collectJob(redis.url, 'unfinished', out), /4 of 4 documents .* not finished/);
-  assert.deepEqual(await collectJob(redis.url, 'unfinished', out, { partial: true }), { written: 0, parked: 0, missing: 4 });
+  assert.deepEqual(await collectJob(redis.url, 'unfinished', out, { partial: true }), {
+    written: 0,
+    parked: 0,
+    missing: 4,
+  });
   await assert.rejects(jobStatus(redis.url, 'nope', queue), /no job named "nope"/);
-  await assert.rejects(enqueueDocuments(docs(5, 'u'), { redis: redis.url, job: 'unfinished', queue }), /already exists with 4/);
+  await assert.rejects(
+    enqueueDocuments(docs(5, 'u'), { redis: redis.url, job: 'unfinished', queue }),
+    /already exists with 4/,
+  );
 });

@@ -43,7 +43,11 @@ function exited(child: ChildProcess): Promise<number | null> {
 async function runToEnd(args: string[]): Promise<void> {
   const c = el4ner(args);
   const code = await exited(c);
-  assert.equal(code, 0, `el4ner ${args[0]} failed: ${(c as ChildProcess & { errText: () => string }).errText()}`);
+  assert.equal(
+    code,
+    0,
+    `el4ner ${args[0]} failed: ${(c as ChildProcess & { errText: () => string }).errText()}`,
+  );
 }
 
 before(async () => {
@@ -51,12 +55,24 @@ before(async () => {
   const gold = readGold('conll2003', 'test', 400);
   backend = await startOracleServer(gold);
   dir = mkdtempSync(join(tmpdir(), 'el4ner-scale-'));
-  const rows = Array.from({ length: N }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: gold[i % gold.length].text }));
+  const rows = Array.from({ length: N }, (_, i) =>
+    JSON.stringify({ id: `doc-${i}`, text: gold[i % gold.length].text }),
+  );
   writeFileSync(join(dir, 'input.jsonl'), `${rows.join('\n')}\n`);
   writeFileSync(
     join(dir, 'config.json'),
     JSON.stringify({
-      models: [{ name: 'a', engine: 'openai', baseUrl: backend.url, model: 'a', maxAttempts: 3, timeoutMs: 10000, concurrency: 16 }],
+      models: [
+        {
+          name: 'a',
+          engine: 'openai',
+          baseUrl: backend.url,
+          model: 'a',
+          maxAttempts: 3,
+          timeoutMs: 10000,
+          concurrency: 16,
+        },
+      ],
       labels: ['LOC', 'MISC', 'ORG', 'PER'],
       stages: { verification: false },
       concurrency: 16,
@@ -71,11 +87,38 @@ after(async () => {
   await redis?.stop();
 });
 
-test('5,000 documents, 3 workers, one killed mid-run: every document exactly once, same as one process', { timeout: 600_000 }, async () => {
+test('5,000 documents, 3 workers, one killed mid-run: every document exactly once, same as one process', {
+  timeout: 600_000,
+}, async () => {
   const config = join(dir, 'config.json');
   const queue = `scale-${process.pid}`;
-  await runToEnd(['enqueue', '--redis', redis.url, '--input', join(dir, 'input.jsonl'), '--job', 'big', '--queue', queue, '--batch', '25']);
-  const workerArgs = ['worker', '--redis', redis.url, '--config', config, '--queue', queue, '--lock-ms', '2000', '--idle-exit', '4', '--no-cache'];
+  await runToEnd([
+    'enqueue',
+    '--redis',
+    redis.url,
+    '--input',
+    join(dir, 'input.jsonl'),
+    '--job',
+    'big',
+    '--queue',
+    queue,
+    '--batch',
+    '25',
+  ]);
+  const workerArgs = [
+    'worker',
+    '--redis',
+    redis.url,
+    '--config',
+    config,
+    '--queue',
+    queue,
+    '--lock-ms',
+    '2000',
+    '--idle-exit',
+    '4',
+    '--no-cache',
+  ];
   const workers = [el4ner(workerArgs), el4ner(workerArgs), el4ner(workerArgs)];
   const deadline = Date.now() + 400_000;
   let s = await jobStatus(redis.url, 'big', queue).catch(() => undefined);
@@ -94,7 +137,10 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
 
   const out = join(dir, 'collected.jsonl');
   await runToEnd(['collect', '--redis', redis.url, '--job', 'big', '--output', out]);
-  const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(rows.length, N);
   assert.deepEqual(
     rows.map((r) => r.id),
@@ -102,7 +148,16 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
   );
 
   const single = join(dir, 'single.jsonl');
-  await runToEnd(['run', '--config', config, '--input', join(dir, 'input.jsonl'), '--output', single, '--no-cache']);
+  await runToEnd([
+    'run',
+    '--config',
+    config,
+    '--input',
+    join(dir, 'input.jsonl'),
+    '--output',
+    single,
+    '--no-cache',
+  ]);
   const byId = new Map(
     readFileSync(single, 'utf8')
       .trim()

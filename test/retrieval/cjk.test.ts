@@ -16,7 +16,9 @@ describe('retrieval on Chinese data (Weibo, one character per token)', () => {
     const r = await DemonstrationRetriever.build(pool, { embedder: new LexicalEmbedder() });
     assert.ok(r.index.manifest.spans > 0);
     // Every pool span is an entity: PROPN, except pronouns (PRON) in the CJK heuristic.
-    const codes = new Set(Array.from({ length: r.index.manifest.spans }, (_, j) => r.index.spanMeta[3 * j + 2]));
+    const codes = new Set(
+      Array.from({ length: r.index.manifest.spans }, (_, j) => r.index.spanMeta[3 * j + 2]),
+    );
     assert.ok(codes.size <= 2);
 
     const withEntities = pool.map((d, i) => ({ d, i })).filter(({ d }) => d.entities.length > 0);
@@ -26,7 +28,9 @@ describe('retrieval on Chinese data (Weibo, one character per token)', () => {
       // A query that contains the entity in another sentence.
       const queryText = `今 天 ${e.text} 很 好`;
       const start = 4;
-      const hits = await r.retrieve([{ text: e.text, start, end: start + e.text.length }], queryText, { k: 3 });
+      const hits = await r.retrieve([{ text: e.text, start, end: start + e.text.length }], queryText, {
+        k: 3,
+      });
       assert.equal(hits.length, 3);
       assert.ok(Math.abs(hits[0].score - 1) < 1e-6, `exact entity ${e.text} found`);
       const top = r.sentence(hits[0].index);

@@ -18,12 +18,17 @@ function lines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 }
 
-test('a run killed with SIGKILL and started again writes every document exactly once', { timeout: 300_000 }, async () => {
+test('a run killed with SIGKILL and started again writes every document exactly once', {
+  timeout: 300_000,
+}, async () => {
   const gold = readGold('conll2003', 'test', 300);
   backend = await startOracleServer(gold);
   const dir = mkdtempSync(join(tmpdir(), 'el4ner-resume-'));
   const input = join(dir, 'input.jsonl');
-  writeFileSync(input, `${Array.from({ length: N }, (_, i) => JSON.stringify({ id: `r${i}`, text: gold[i % gold.length].text })).join('\n')}\n`);
+  writeFileSync(
+    input,
+    `${Array.from({ length: N }, (_, i) => JSON.stringify({ id: `r${i}`, text: gold[i % gold.length].text })).join('\n')}\n`,
+  );
   const config = join(dir, 'config.json');
   writeFileSync(
     config,
@@ -35,11 +40,21 @@ test('a run killed with SIGKILL and started again writes every document exactly 
     }),
   );
   const out = join(dir, 'out.jsonl');
-  const args = [join(repoRoot, 'bin', 'el4ner.js'), 'run', '--config', config, '--input', input, '--output', out];
+  const args = [
+    join(repoRoot, 'bin', 'el4ner.js'),
+    'run',
+    '--config',
+    config,
+    '--input',
+    input,
+    '--output',
+    out,
+  ];
 
   const first: ChildProcess = spawn(process.execPath, args, { stdio: 'ignore' });
   const deadline = Date.now() + 120_000;
-  while (lines(out).length < 300 && Date.now() < deadline && first.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  while (lines(out).length < 300 && Date.now() < deadline && first.exitCode === null)
+    await new Promise((r) => setTimeout(r, 20));
   assert.equal(first.exitCode, null, 'the first run should still be running when it is killed');
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));

@@ -17,7 +17,12 @@ const J = (r: Response): Promise<any> => r.json();
 before(async () => {
   gold = readGold('conll2003', 'test', 40).filter((d) => d.entities.length > 0);
   backend = await startOracleServer(gold);
-  app = await buildServer({ config: oracleConfig(backend.url, ['a', 'b']), token: TOKEN, bodyLimit: 64 * 1024, requestTimeoutMs: 10_000 });
+  app = await buildServer({
+    config: oracleConfig(backend.url, ['a', 'b']),
+    token: TOKEN,
+    bodyLimit: 64 * 1024,
+    requestTimeoutMs: 10_000,
+  });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(async () => {
@@ -38,7 +43,9 @@ test('POST /v1/ner returns the entities of a text, with offsets', async () => {
   assert.equal(r.status, 200);
   const j = await J(r);
   assert.equal(j.results.length, 1);
-  const got = j.results[0].entities.map((e: { start: number; end: number; type: string }) => `${e.start}:${e.end}:${e.type}`).sort();
+  const got = j.results[0].entities
+    .map((e: { start: number; end: number; type: string }) => `${e.start}:${e.end}:${e.type}`)
+    .sort();
   assert.deepEqual(got, doc.entities.map((e) => `${e.start}:${e.end}:${e.type}`).sort());
   for (const e of j.results[0].entities) assert.equal(doc.text.slice(e.start, e.end), e.text);
 });
@@ -72,19 +79,28 @@ test('batch jobs run in the background and are polled', async () => {
   const deadline = Date.now() + 10_000;
   do {
     await new Promise((res) => setTimeout(res, 50));
-    job = await J(await fetch(`${base}/v1/ner/jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }));
+    job = await J(
+      await fetch(`${base}/v1/ner/jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+    );
   } while (job.status !== 'done' && Date.now() < deadline);
   assert.equal(job.status, 'done');
   assert.equal(job.results?.length, 6);
   assert.equal(job.results?.[0].entities.length, gold[0].entities.length);
-  assert.equal((await fetch(`${base}/v1/ner/jobs/nope`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+  assert.equal(
+    (await fetch(`${base}/v1/ner/jobs/nope`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    404,
+  );
 });
 
 test('200 concurrent requests: no error, no lost response', async () => {
   const responses = await Promise.all(
     Array.from({ length: 200 }, (_, i) => {
       const doc = gold[i % gold.length];
-      return post('/v1/ner', { text: doc.text }).then(async (r) => ({ i, status: r.status, body: await J(r) }));
+      return post('/v1/ner', { text: doc.text }).then(async (r) => ({
+        i,
+        status: r.status,
+        body: await J(r),
+      }));
     }),
   );
   assert.equal(responses.length, 200);
@@ -105,7 +121,9 @@ test('/metrics, /openapi.json and the HTML page', async () => {
   const o = await J(await fetch(`${base}/openapi.json`, { headers: auth }));
   assert.equal(o.openapi, '3.0.3');
   assert.ok(o.paths['/v1/ner'].post);
-  const html = await (await fetch(`${base}/?text=${encodeURIComponent(gold[0].text)}`, { headers: auth })).text();
+  const html = await (
+    await fetch(`${base}/?text=${encodeURIComponent(gold[0].text)}`, { headers: auth })
+  ).text();
   assert.match(html, /<form method="get"/);
   assert.match(html, new RegExp(`data-type="${gold[0].entities[0].type}"`));
 });
@@ -121,7 +139,11 @@ test('an engine that is down: /readyz 503, /v1/ner a clear 503, the process stay
     assert.equal(ready.status, 503);
     const rj = await J(ready);
     assert.equal(rj.models.dead.ok, false);
-    const r = await fetch(`${url}/v1/ner`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: gold[0].text }) });
+    const r = await fetch(`${url}/v1/ner`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: gold[0].text }),
+    });
     assert.equal(r.status, 503);
     assert.match((await J(r)).error, /no engine answered/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
@@ -132,9 +154,15 @@ test('an engine that is down: /readyz 503, /v1/ner a clear 503, the process stay
 
 test('graceful shutdown finishes in-flight requests', async () => {
   const slow = await startOracleServer(gold, {}, () => undefined);
-  const slowBackend = await (await import('../../src/engines/testing/scripted-server.js')).startScriptedServer({
+  const slowBackend = await (
+    await import('../../src/engines/testing/scripted-server.js')
+  ).startScriptedServer({
     chat: async (req) => {
-      const r = await fetch(`${slow.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
+      const r = await fetch(`${slow.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(req.body),
+      });
       const j = await J(r);
       return { content: j.choices[0].message.content, delayMs: 300 };
     },
@@ -142,7 +170,11 @@ test('graceful shutdown finishes in-flight requests', async () => {
   const s = await buildServer({ config: oracleConfig(slowBackend.url, ['a']) });
   const url = await s.listen({ host: '127.0.0.1', port: 0 });
   try {
-    const inflight = fetch(`${url}/v1/ner`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: gold[1].text }) });
+    const inflight = fetch(`${url}/v1/ner`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: gold[1].text }),
+    });
     await new Promise((res) => setTimeout(res, 100));
     const closing = s.close();
     const r = await inflight;

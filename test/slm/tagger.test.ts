@@ -162,3 +162,18 @@ test('trains in the scheme of BMES data and decodes spans from it', async () => 
     [['北 京 市', 'LOC']],
   );
 });
+
+test('a BMES column whose first prefixes are E/S is still read as BMES', async () => {
+  const mk = (id: string, toks: string[], tags: string[]): NerDocument => ({
+    id,
+    text: toks.join(' '),
+    tags,
+    entities: [],
+  });
+  const data = [
+    mk('s', ['李', '来'], ['S-PER', 'O']),
+    mk('m', ['北', '京', '市'], ['B-LOC', 'M-LOC', 'E-LOC']),
+  ];
+  const t = await trainCrf(data, { maxIterations: 5 });
+  assert.equal(t.scheme, 'BMES');
+});

@@ -4,7 +4,12 @@ import { resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { NerDocument } from '../../src/core/types.js';
-import { type ScriptedReply, type ScriptedRequest, type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
+import {
+  type ScriptedReply,
+  type ScriptedRequest,
+  type ScriptedServer,
+  startScriptedServer,
+} from '../../src/engines/testing/scripted-server.js';
 import { type Behaviour, goldByText, oracleAnswer } from '../../src/pipeline/testing/oracle.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -33,13 +38,23 @@ export async function startOracleServer(
 ): Promise<ScriptedServer> {
   const byText = goldByText(gold);
   return startScriptedServer({
-    chat: (req) => override?.(req) ?? { json: oracleAnswer(byText, behaviours[req.model] ?? {}, req.messages, schemaName(req)) },
+    chat: (req) =>
+      override?.(req) ?? {
+        json: oracleAnswer(byText, behaviours[req.model] ?? {}, req.messages, schemaName(req)),
+      },
   });
 }
 
 export function oracleConfig(url: string, models: string[], extra: Record<string, unknown> = {}): Config {
   return parseConfig({
-    models: models.map((name) => ({ name, engine: 'openai', baseUrl: url, model: name, maxAttempts: 2, timeoutMs: 5000 })),
+    models: models.map((name) => ({
+      name,
+      engine: 'openai',
+      baseUrl: url,
+      model: name,
+      maxAttempts: 2,
+      timeoutMs: 5000,
+    })),
     labels: ['LOC', 'MISC', 'ORG', 'PER'],
     cache: { enabled: false },
     ...extra,

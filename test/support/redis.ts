@@ -27,12 +27,25 @@ export async function startTestRedis(): Promise<TestRedis> {
     return { url, stop: async () => {} };
   }
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('redis-server is not installed: apt-get install -y redis-server (or set EL4NER_TEST_REDIS=redis://host:port)');
+    throw new Error(
+      'redis-server is not installed: apt-get install -y redis-server (or set EL4NER_TEST_REDIS=redis://host:port)',
+    );
   }
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+    ],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

@@ -18,14 +18,26 @@ const gold: NerDocument[] = [
   {
     id: 'd1',
     text: T,
-    entities: [ent(T, 'Barack Obama', 'PER'), ent(T, 'Paris', 'LOC'), ent(T, 'Michelle', 'PER'), ent(T, 'Bank of France', 'ORG'), ent(T, 'France', 'LOC')],
+    entities: [
+      ent(T, 'Barack Obama', 'PER'),
+      ent(T, 'Paris', 'LOC'),
+      ent(T, 'Michelle', 'PER'),
+      ent(T, 'Bank of France', 'ORG'),
+      ent(T, 'France', 'LOC'),
+    ],
   },
 ];
 const pred: NerDocument[] = [
   {
     id: 'd1',
     text: T,
-    entities: [ent(T, 'Barack Obama', 'PER'), ent(T, 'Paris', 'ORG'), ent(T, 'Bank of France', 'ORG'), ent(T, 'France', 'LOC'), ent(T, 'visited', 'MISC')],
+    entities: [
+      ent(T, 'Barack Obama', 'PER'),
+      ent(T, 'Paris', 'ORG'),
+      ent(T, 'Bank of France', 'ORG'),
+      ent(T, 'France', 'LOC'),
+      ent(T, 'visited', 'MISC'),
+    ],
   },
 ];
 
@@ -47,23 +59,40 @@ test('statuses: correct, wrong type, spurious, missed', () => {
 
 test('the page escapes text and keeps nested entities', () => {
   const html = renderView(pred, { gold });
-  assert.match(html, /&lt;<mark[^>]*data-status="missed"[^>]*>Michelle<sup class="tag">PER<\/sup><\/mark>&gt; &amp; the/);
+  assert.match(
+    html,
+    /&lt;<mark[^>]*data-status="missed"[^>]*>Michelle<sup class="tag">PER<\/sup><\/mark>&gt; &amp; the/,
+  );
   assert.ok(!html.includes('<Michelle>'));
   assert.ok(!/<script/i.test(html));
   // "France" sits inside "Bank of France": both marks are present, nested
-  assert.match(html, /data-type="ORG"[^>]*>[^]*?<mark class="ent correct" data-entity="\d+" data-type="LOC"/);
+  assert.match(
+    html,
+    /data-type="ORG"[^>]*>[\s\S]*?<mark class="ent correct" data-entity="\d+" data-type="LOC"/,
+  );
 });
 
 test('headless Chromium renders the highlighted spans', async (t) => {
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  assert.ok(existsSync(chromium), `Chromium not found at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  assert.ok(
+    existsSync(chromium),
+    `Chromium not found at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
+  );
   const { chromium: pw } = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-'));
   const file = join(dir, 'report.html');
   writeFileSync(file, renderView(pred, { gold, title: 'view test' }));
   const browser = await pw.launch({
     executablePath: chromium,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
@@ -78,11 +107,23 @@ test('headless Chromium renders the highlighted spans', async (t) => {
       })),
   );
   const key = (m: { type: string | null; status: string | null }) => `${m.type}/${m.status}`;
-  assert.deepEqual(marks.map(key).sort(), ['LOC/correct', 'MISC/spurious', 'ORG/correct', 'ORG/wrong-type', 'PER/correct', 'PER/missed']);
+  assert.deepEqual(marks.map(key).sort(), [
+    'LOC/correct',
+    'MISC/spurious',
+    'ORG/correct',
+    'ORG/wrong-type',
+    'PER/correct',
+    'PER/missed',
+  ]);
   const paris = marks.find((m) => m.status === 'wrong-type');
   assert.equal(paris?.text, 'Paris');
-  const bg = await page.$eval('.doc mark.ent.correct[data-type="PER"]', (e) =>
-    (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor,);
+  const bg = await page.$eval(
+    '.doc mark.ent.correct[data-type="PER"]',
+    (e) =>
+      (
+        globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }
+      ).getComputedStyle(e).backgroundColor,
+  );
   assert.notEqual(bg, 'rgba(0, 0, 0, 0)');
   const legend = await page.$$eval('#legend span', (els) => els.map((e) => e.textContent));
   assert.deepEqual(legend, ['LOC', 'MISC', 'ORG', 'PER']);
@@ -90,5 +131,6 @@ test('headless Chromium renders the highlighted spans', async (t) => {
   const shotDir = resolve('docs/img');
   mkdirSync(shotDir, { recursive: true });
   await page.screenshot({ path: join(dir, 'view.png'), fullPage: true });
-  if (process.env.EL4NER_UPDATE_SCREENSHOT) await page.screenshot({ path: join(shotDir, 'view.png'), fullPage: true });
+  if (process.env.EL4NER_UPDATE_SCREENSHOT)
+    await page.screenshot({ path: join(shotDir, 'view.png'), fullPage: true });
 });

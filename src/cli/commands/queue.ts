@@ -29,7 +29,9 @@ export function register(program: Command): void {
         batchSize: opts.batch,
         maxAttempts: opts.attempts,
       });
-      process.stderr.write(`el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`);
+      process.stderr.write(
+        `el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`,
+      );
     });
 
   program
@@ -39,14 +41,22 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'configuration (YAML or JSON)')
     .option('--queue <name>', 'BullMQ queue name', 'el4ner')
     .option('--concurrency <n>', 'documents processed at once by this worker', positiveInt)
-    .option('--lock-ms <n>', 'a killed worker\'s batch goes to another worker after about this long', positiveInt, 30000)
+    .option(
+      '--lock-ms <n>',
+      "a killed worker's batch goes to another worker after about this long",
+      positiveInt,
+      30000,
+    )
     .option('--idle-exit <seconds>', 'exit after the queue has been empty this long', positiveInt)
     .option('--no-cache', 'do not use the response cache')
     .option('--cache <path>', 'response cache file')
     .action(async (opts) => {
       const { processorFromConfig } = await import('../../queue/processor.js');
       const { runWorker } = await import('../../queue/worker.js');
-      const processor = await processorFromConfig(opts.config, { noCache: !opts.cache, cachePath: typeof opts.cache === 'string' ? opts.cache : undefined });
+      const processor = await processorFromConfig(opts.config, {
+        noCache: !opts.cache,
+        cachePath: typeof opts.cache === 'string' ? opts.cache : undefined,
+      });
       const log = (line: string) => process.stderr.write(`el4ner worker: ${line}\n`);
       const w = await runWorker({
         redis: opts.redis,
@@ -105,7 +115,9 @@ export function register(program: Command): void {
       const { collectJob } = await import('../../queue/collect.js');
       const { jobStatus } = await import('../../queue/status.js');
       const r = await collectJob(opts.redis, opts.job, opts.output, { partial: opts.partial });
-      process.stderr.write(`el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`);
+      process.stderr.write(
+        `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
+      );
       const s = await jobStatus(opts.redis, opts.job);
       const n = Object.keys(s.workers).length;
       if (n) process.stderr.write(`el4ner: costs reported by ${n} workers: ${JSON.stringify(s.workers)}\n`);

@@ -25,15 +25,21 @@ export function register(program: Command): void {
       )
       .option('--overwrite', 'start the output file over instead of skipping the documents already in it'),
   ).action(async (flags: RunFlags) => {
-    const [{ loadConfig }, { readDocuments }, { createRunner }, { pipelineSettings }, { ResumableJsonlWriter }, { createProgress }] =
-      await Promise.all([
-        import('../../config/load.js'),
-        import('../../formats/index.js'),
-        import('../../run/runner.js'),
-        import('../../pipeline/cli-options.js'),
-        import('../../run/output.js'),
-        import('../../run/progress.js'),
-      ]);
+    const [
+      { loadConfig },
+      { readDocuments },
+      { createRunner },
+      { pipelineSettings },
+      { ResumableJsonlWriter },
+      { createProgress },
+    ] = await Promise.all([
+      import('../../config/load.js'),
+      import('../../formats/index.js'),
+      import('../../run/runner.js'),
+      import('../../pipeline/cli-options.js'),
+      import('../../run/output.js'),
+      import('../../run/progress.js'),
+    ]);
     const config = loadConfig(flags.config);
     const settings = pipelineSettings(flags);
     const docs = await readDocuments(flags.input);
@@ -45,19 +51,32 @@ export function register(program: Command): void {
     const writer = ResumableJsonlWriter.open(flags.output, { resume: !flags.overwrite });
     const todo = docs.filter((d) => !writer.has(d.id));
     if (todo.length < docs.length)
-      process.stderr.write(`el4ner: ${docs.length - todo.length} document(s) already in ${flags.output}, skipped\n`);
+      process.stderr.write(
+        `el4ner: ${docs.length - todo.length} document(s) already in ${flags.output}, skipped\n`,
+      );
     let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
     try {
       runner = await createRunner(config, settings);
-      const progress = await createProgress({ total: docs.length, initial: docs.length - todo.length, label: 'documents' });
+      const progress = await createProgress({
+        total: docs.length,
+        initial: docs.length - todo.length,
+        label: 'documents',
+      });
       await runner.extract(todo, {
         onDocument: (doc) => {
-          writer.write({ id: doc.id, text: doc.text, entities: doc.entities, ...(doc.meta ? { meta: doc.meta } : {}) });
+          writer.write({
+            id: doc.id,
+            text: doc.text,
+            entities: doc.entities,
+            ...(doc.meta ? { meta: doc.meta } : {}),
+          });
           progress.tick();
         },
       });
       progress.stop();
-      process.stderr.write(`el4ner: ${todo.length} document(s) written to ${flags.output}\n${runner.formatCost()}\n`);
+      process.stderr.write(
+        `el4ner: ${todo.length} document(s) written to ${flags.output}\n${runner.formatCost()}\n`,
+      );
     } finally {
       writer.close();
       await runner?.close();

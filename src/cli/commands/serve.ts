@@ -10,7 +10,9 @@ function positiveInt(value: string): number {
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('serve the NER API over HTTP (POST /v1/ner, jobs, /healthz, /readyz, /metrics, /openapi.json, GET /)')
+    .description(
+      'serve the NER API over HTTP (POST /v1/ner, jobs, /healthz, /readyz, /metrics, /openapi.json, GET /)',
+    )
     .requiredOption('--config <file>', 'configuration (YAML or JSON)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port', positiveInt, 8080)
@@ -24,9 +26,15 @@ export function register(program: Command): void {
       let token: string | undefined;
       if (opts.tokenEnv) {
         token = process.env[opts.tokenEnv];
-        if (!token) throw new ConfigError(`--token-env ${opts.tokenEnv}: the environment variable is not set`);
+        if (!token)
+          throw new ConfigError(`--token-env ${opts.tokenEnv}: the environment variable is not set`);
       }
-      const app = await buildServer({ config, token, bodyLimit: opts.bodyLimit, requestTimeoutMs: opts.timeoutMs });
+      const app = await buildServer({
+        config,
+        token,
+        bodyLimit: opts.bodyLimit,
+        requestTimeoutMs: opts.timeoutMs,
+      });
       const address = await app.listen({ host: opts.host, port: opts.port });
       process.stderr.write(`el4ner: serving on ${address}${token ? ' (bearer token required)' : ''}\n`);
       await new Promise<void>((resolve) => {

@@ -24,6 +24,9 @@ export function register(program: Command): void {
       }
       const docs = await readJsonlDocuments(o.input);
       const out = o.out ? createWriteStream(o.out) : process.stdout;
+      // A closed pipe (`| head`) ends the output quietly.
+      if (out === process.stdout)
+        process.stdout.on('error', (e: NodeJS.ErrnoException) => e.code === 'EPIPE' && process.exit(0));
       for (const doc of docs) {
         const pred = tagger.predict(doc);
         const row: Record<string, unknown> = { id: pred.id, text: pred.text, entities: pred.entities };
