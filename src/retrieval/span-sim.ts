@@ -9,6 +9,7 @@
  * is multiplied in sparse form: same result, a fraction of the work.
  * A pool sentence without spans has max over an empty set, taken as similarity 0.
  */
+import { mulberry32 } from '../eval/random.js';
 
 export interface ScoredIndex {
   index: number;
@@ -148,17 +149,7 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: ReadonlySet
   return idx.map((index, p) => ({ index, score: val[p] }));
 }
 
-/** mulberry32: small, fast, seedable PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** k distinct indices in [0, n) without the excluded ones, in draw order (Floyd-style rejection). */
 export function randomK(n: number, k: number, seed: number, exclude?: ReadonlySet<number>): number[] {

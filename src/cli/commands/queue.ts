@@ -1,10 +1,6 @@
 /** Scale-out over Redis with BullMQ: `el4ner enqueue`, `worker`, `status`, `collect`. */
-import { type Command, InvalidArgumentError } from 'commander';
-
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
+import type { Command } from 'commander';
+import { positiveInt } from '../args.js';
 
 const DEFAULT_REDIS = process.env.EL4NER_REDIS ?? 'redis://127.0.0.1:6379';
 

@@ -1,11 +1,7 @@
 /** `el4ner score`: entity-level, MUC-style and token-level scores of predictions against gold. */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
+import { nonNegativeInt } from '../args.js';
 
 interface ScoreOptions {
   gold: string;

@@ -1,19 +1,9 @@
 /** `el4ner select`: SaM expert selection for a target domain (docs/experts.md). */
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
+import { nonNegativeInt, positiveInt } from '../args.js';
 
 interface SelectFlags {
   config: string;

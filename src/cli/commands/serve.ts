@@ -1,11 +1,7 @@
 /** `el4ner serve`: the HTTP API (loopback by default) with graceful shutdown. */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
+import { positiveInt } from '../args.js';
 
 export function register(program: Command): void {
   program

@@ -1,18 +1,8 @@
 /** `el4ner tune`: backbones, verifier, k and vote weights chosen on a dev sample within a call budget. */
 import { writeFile } from 'node:fs/promises';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
+import { nonNegativeInt, positiveInt } from '../args.js';
 
 interface TuneFlags {
   config: string;

@@ -1,6 +1,7 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
 import { writeFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt } from '../args.js';
 
 export function register(program: Command): void {
   program
@@ -10,10 +11,7 @@ export function register(program: Command): void {
     .option('--gold <file>', 'gold documents: marks correct / wrong type / missed / spurious, adds scores')
     .requiredOption('--out <file>', 'HTML file to write')
     .option('--title <text>', 'page title')
-    .option('--limit <n>', 'show at most this many documents', (v) => {
-      if (!/^[1-9]\d*$/.test(v)) throw new InvalidArgumentError('expected a positive integer');
-      return Number(v);
-    })
+    .option('--limit <n>', 'show at most this many documents', positiveInt)
     .action(async (opts) => {
       const { readDocuments } = await import('../../formats/index.js');
       const { renderView } = await import('../../view/render.js');
