@@ -40,14 +40,12 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
-async function runToEnd(args: string[]): Promise<void> {
+async function runToEnd(args: string[]): Promise<string> {
   const c = el4ner(args);
   const code = await exited(c);
-  assert.equal(
-    code,
-    0,
-    `el4ner ${args[0]} failed: ${(c as ChildProcess & { errText: () => string }).errText()}`,
-  );
+  const err = (c as ChildProcess & { errText: () => string }).errText();
+  assert.equal(code, 0, `el4ner ${args[0]} failed: ${err}`);
+  return err;
 }
 
 before(async () => {
@@ -136,7 +134,11 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
   assert.equal(final.parked, 0);
 
   const out = join(dir, 'collected.jsonl');
-  await runToEnd(['collect', '--redis', redis.url, '--job', 'big', '--output', out]);
+  const collected = await runToEnd(['collect', '--redis', redis.url, '--job', 'big', '--output', out]);
+  // the cost of every worker that reported (the killed one included, up to its last batch), added up
+  const m = /cost over (\d) worker\(s\)\n[\s\S]*?total\s+(\d+)/.exec(collected);
+  assert.ok(m, collected);
+  assert.ok(Number(m[1]) >= 3 && Number(m[2]) >= N, `aggregated calls ${m[2]} over ${m[1]} workers`);
   const rows = readFileSync(out, 'utf8')
     .trim()
     .split('\n')

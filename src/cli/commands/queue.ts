@@ -1,5 +1,6 @@
 /** Scale-out over Redis with BullMQ: `el4ner enqueue`, `worker`, `status`, `collect`. */
 import type { Command } from 'commander';
+import type { CostSummary } from '../../engines/cost.js';
 import { positiveInt } from '../args.js';
 
 const DEFAULT_REDIS = process.env.EL4NER_REDIS ?? 'redis://127.0.0.1:6379';
@@ -115,7 +116,10 @@ export function register(program: Command): void {
         `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
       );
       const s = await jobStatus(opts.redis, opts.job);
+      const { CostLedger } = await import('../../engines/cost.js');
+      const all = new CostLedger();
+      for (const summary of Object.values(s.workers)) all.merge(summary as CostSummary);
       const n = Object.keys(s.workers).length;
-      if (n) process.stderr.write(`el4ner: costs reported by ${n} workers: ${JSON.stringify(s.workers)}\n`);
+      if (n) process.stderr.write(`el4ner: cost over ${n} worker(s)\n${all.format()}\n`);
     });
 }
