@@ -42,6 +42,17 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
  */
 export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   const { cache, ledger } = deps;
+  const recordFailure = (stage: string, t0: number) =>
+    ledger.record({
+      stage,
+      model: engine.name,
+      promptTokens: 0,
+      completionTokens: 0,
+      cachedPromptTokens: 0,
+      ms: Date.now() - t0,
+      cached: false,
+      failed: true,
+    });
   const d = deps.defaults ?? {};
   const pending = new Map<string, Promise<ChatResponse>>();
 
@@ -60,16 +71,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       });
       return r;
     } catch (e) {
-      ledger.record({
-        stage,
-        model: engine.name,
-        promptTokens: 0,
-        completionTokens: 0,
-        cachedPromptTokens: 0,
-        ms: Date.now() - t0,
-        cached: false,
-        failed: true,
-      });
+      recordFailure(stage, t0);
       throw e;
     }
   };
@@ -194,16 +196,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       try {
         res = await engine.embed(texts, options);
       } catch (e) {
-        ledger.record({
-          stage,
-          model: engine.name,
-          promptTokens: 0,
-          completionTokens: 0,
-          cachedPromptTokens: 0,
-          ms: Date.now() - t0,
-          cached: false,
-          failed: true,
-        });
+        recordFailure(stage, t0);
         throw e;
       }
       ledger.record({

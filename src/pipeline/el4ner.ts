@@ -28,6 +28,7 @@ import type { DemonstrationRetriever } from '../retrieval/public.js';
 import { type Chunk, chunkText, shift } from './chunks.js';
 import { groundMentions, type SpanMention } from './grounding.js';
 import {
+  answerJson,
   createTypeMapper,
   parseJointAnswer,
   parseSpanAnswer,
@@ -316,21 +317,6 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
       f.lastError = describeError(e);
       failures.set(key, f);
       return undefined;
-    }
-  };
-
-  const answerJson = (r: ChatResponse): unknown => {
-    if (r.json !== undefined) return r.json;
-    try {
-      return JSON.parse(r.text);
-    } catch {
-      const m = /[[{][\s\S]*[\]}]/.exec(r.text);
-      if (!m) return undefined;
-      try {
-        return JSON.parse(m[0]);
-      } catch {
-        return undefined;
-      }
     }
   };
 

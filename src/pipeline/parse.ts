@@ -5,6 +5,7 @@
  * array instead of the wrapping object, types in the wrong case or as synonyms, yes/no as booleans.
  */
 import { NONE_TYPE } from '../core/types.js';
+import type { ChatResponse } from '../engines/types.js';
 import type { SpanMention } from './grounding.js';
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
@@ -61,6 +62,22 @@ function mentionOf(item: unknown): SpanMention | undefined {
 }
 
 /** Span mentions from an extraction answer; `invalid` counts items that were not spans at all. */
+/** The JSON of an answer: the validated value, else the text parsed, else the first {...} or [...] in it. */
+export function answerJson(r: Pick<ChatResponse, 'json' | 'text'>): unknown {
+  if (r.json !== undefined) return r.json;
+  try {
+    return JSON.parse(r.text);
+  } catch {
+    const m = /[[{][\s\S]*[\]}]/.exec(r.text);
+    if (!m) return undefined;
+    try {
+      return JSON.parse(m[0]);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 export function parseSpanAnswer(json: unknown): { mentions: SpanMention[]; invalid: number } {
   const arr = findArray(json, ['spans', 'entities']) ?? [];
   const mentions: SpanMention[] = [];

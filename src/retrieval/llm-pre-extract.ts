@@ -8,7 +8,7 @@
 import type { Span } from '../core/types.js';
 import type { ChatResponse, Engine } from '../engines/types.js';
 import { groundMentions } from '../pipeline/grounding.js';
-import { parseSpanAnswer } from '../pipeline/parse.js';
+import { answerJson, parseSpanAnswer } from '../pipeline/parse.js';
 import { preExtractPrompt } from '../pipeline/prompts/index.js';
 import { unionSpans } from '../pipeline/voting.js';
 
@@ -17,21 +17,6 @@ export interface LlmPreExtractor {
   /** Failed calls per model. */
   failures: Map<string, number>;
   identity: string;
-}
-
-function answerJson(r: ChatResponse): unknown {
-  if (r.json !== undefined) return r.json;
-  try {
-    return JSON.parse(r.text);
-  } catch {
-    const m = /[[{][\s\S]*[\]}]/.exec(r.text);
-    if (!m) return undefined;
-    try {
-      return JSON.parse(m[0]);
-    } catch {
-      return undefined;
-    }
-  }
 }
 
 export function createLlmPreExtractor(
