@@ -42,6 +42,16 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
  */
 export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   const { cache, ledger } = deps;
+  const recordHit = (stage: string) =>
+    ledger.record({
+      stage,
+      model: engine.name,
+      promptTokens: 0,
+      completionTokens: 0,
+      cachedPromptTokens: 0,
+      ms: 0,
+      cached: true,
+    });
   const recordFailure = (stage: string, t0: number) =>
     ledger.record({
       stage,
@@ -129,30 +139,14 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       const t0 = Date.now();
       const hit = cache.getChat(key);
       if (hit) {
-        ledger.record({
-          stage,
-          model: engine.name,
-          promptTokens: 0,
-          completionTokens: 0,
-          cachedPromptTokens: 0,
-          ms: 0,
-          cached: true,
-        });
+        recordHit(stage);
         return { ...hit, latencyMs: Date.now() - t0, fromCache: true };
       }
       const running = pending.get(key);
       if (running) {
         // an identical request is already on its way: share its answer instead of asking twice
         const res = await running;
-        ledger.record({
-          stage,
-          model: engine.name,
-          promptTokens: 0,
-          completionTokens: 0,
-          cachedPromptTokens: 0,
-          ms: 0,
-          cached: true,
-        });
+        recordHit(stage);
         return { ...res, fromCache: true };
       }
       ledger.recordMiss();
@@ -174,15 +168,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
         const t0 = Date.now();
         const hit = cache.getEmbed(key);
         if (hit) {
-          ledger.record({
-            stage,
-            model: engine.name,
-            promptTokens: 0,
-            completionTokens: 0,
-            cachedPromptTokens: 0,
-            ms: 0,
-            cached: true,
-          });
+          recordHit(stage);
           return {
             vectors: hit.vectors,
             usage: hit.usage,

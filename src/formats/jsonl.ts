@@ -137,8 +137,14 @@ function readEntity(
   return e;
 }
 
-export async function readJsonl(file: string, options: JsonlReadOptions = {}): Promise<NerDocument[]> {
-  const unit = options.offsets ?? 'utf16';
+/**
+ * Reads a file of one JSON object per line into documents: blank lines are skipped, a line that is
+ * not JSON or a repeated id is an error with file:line. `toDoc` gets the default id `<stem>-<n>`.
+ */
+export async function readJsonRecords(
+  file: string,
+  toDoc: (rec: unknown, line: number, defaultId: string) => NerDocument,
+): Promise<NerDocument[]> {
   const stem = fileStem(file);
   const ids = new IdRegistry();
   const docs: NerDocument[] = [];
@@ -150,11 +156,16 @@ export async function readJsonl(file: string, options: JsonlReadOptions = {}): P
     } catch (err) {
       throw new InputError(`invalid JSON: ${(err as Error).message}`, file, line);
     }
-    const doc = documentFromRecord(rec, file, line, `${stem}-${docs.length}`, unit);
+    const doc = toDoc(rec, line, `${stem}-${docs.length}`);
     ids.add(doc.id, file, line);
     docs.push(doc);
   }
   return docs;
+}
+
+export async function readJsonl(file: string, options: JsonlReadOptions = {}): Promise<NerDocument[]> {
+  const unit = options.offsets ?? 'utf16';
+  return readJsonRecords(file, (rec, line, id) => documentFromRecord(rec, file, line, id, unit));
 }
 
 /** One document as a JSONL record (the shared format: tokens as strings). */

@@ -7,8 +7,8 @@
 import { InputError } from '../core/errors.js';
 import { OffsetMap, type OffsetUnit } from '../core/offsets.js';
 import type { Entity, NerDocument } from '../core/types.js';
-import { fileStem, readLines } from './lines.js';
-import { fromUtf16, IdRegistry, isRecord, makeEntity } from './validate.js';
+import { readJsonRecords } from './jsonl.js';
+import { fromUtf16, isRecord, makeEntity } from './validate.js';
 
 const ENTITY_KEYS = ['ents', 'spans', 'entities'] as const;
 
@@ -87,22 +87,7 @@ export async function readSpacy(
   options: { offsets?: OffsetUnit } = {},
 ): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'codepoint';
-  const stem = fileStem(file);
-  const ids = new IdRegistry();
-  const docs: NerDocument[] = [];
-  for await (const [line, raw] of readLines(file)) {
-    if (raw.trim() === '') continue;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(raw);
-    } catch (err) {
-      throw new InputError(`invalid JSON: ${(err as Error).message}`, file, line);
-    }
-    const doc = documentFromSpacyRecord(rec, file, line, `${stem}-${docs.length}`, unit);
-    ids.add(doc.id, file, line);
-    docs.push(doc);
-  }
-  return docs;
+  return readJsonRecords(file, (rec, line, id) => documentFromSpacyRecord(rec, file, line, id, unit));
 }
 
 export function formatSpacy(docs: readonly NerDocument[], unit: OffsetUnit = 'codepoint'): string {

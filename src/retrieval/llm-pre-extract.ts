@@ -6,7 +6,7 @@
  * that fails counts as "no spans" from that model and is tallied in `failures`.
  */
 import type { Span } from '../core/types.js';
-import type { ChatResponse, Engine } from '../engines/types.js';
+import type { Engine } from '../engines/types.js';
 import { groundMentions } from '../pipeline/grounding.js';
 import { answerJson, parseSpanAnswer } from '../pipeline/parse.js';
 import { preExtractPrompt } from '../pipeline/prompts/index.js';
