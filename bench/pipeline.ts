@@ -9,11 +9,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createMethod } from '../src/assemble/index.js';
 import { parseConfig } from '../src/config/load.js';
 import type { NerDocument } from '../src/core/types.js';
-import { createPipeline } from '../src/pipeline/el4ner.js';
-import type { StageOverrides } from '../src/pipeline/stages.js';
-import { goldByText, oracleEngine } from '../src/pipeline/testing/oracle.js';
+import type { PipelineReport } from '../src/el4ner/report.js';
+import type { StageOverrides } from '../src/el4ner/switches.js';
+import { goldByText, oracleEngine } from '../test/support/oracle.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const data = path.resolve(root, '../shared/data/conll2003');
@@ -54,11 +55,11 @@ async function measure(label: string, stages: StageOverrides, concurrency: numbe
     retrieval: { k: 5 },
     concurrency,
   });
-  const p = createPipeline({ config, engines, demos: pool, stages, log: () => {} });
   const t0 = performance.now();
-  await p.ready();
+  const p = await createMethod(config, { engines, demos: pool, stages, log: () => {} });
   const tReady = performance.now();
-  const report = await p.evaluate(test);
+  const report = (await p.evaluate(test)).details as PipelineReport;
+  await p.close();
   const t1 = performance.now();
   const ms = t1 - tReady;
   const calls = report.cost.total.calls;

@@ -10,12 +10,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startScriptedServer } from '../src/engines/testing/scripted-server.js';
-import { goldByText, oracleAnswer } from '../src/pipeline/testing/oracle.js';
 import { enqueueDocuments } from '../src/queue/enqueue.js';
 import { jobStatus } from '../src/queue/status.js';
+import { goldByText, oracleAnswer } from '../test/support/oracle.js';
 import { readGold, repoRoot, schemaName } from '../test/support/oracle-server.js';
 import { startTestRedis } from '../test/support/redis.js';
+import { startScriptedServer } from '../test/support/scripted-server.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

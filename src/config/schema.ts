@@ -3,6 +3,13 @@
  * unknown keys are errors so that typos never pass silently.
  */
 import { z } from 'zod';
+import { VOTING_RULE_NAMES } from '../el4ner/voting/rules.js';
+
+/** The enums of the stage switches (CLI flags and their help are derived from these). */
+export const RETRIEVAL_MODES = ['span-level', 'sentence-embedding', 'random', 'none'] as const;
+export const EXTRACTION_MODES = ['union', 'single'] as const;
+export const CLASSIFICATION_MODES = ['vote', 'weighted-vote', 'single'] as const;
+export { VOTING_RULE_NAMES };
 
 const name = z
   .string()
@@ -58,10 +65,10 @@ export const modelSchema = z.discriminatedUnion('engine', [openaiModelSchema, ll
 export const stageSwitchesSchema = z
   .object({
     /** span-level (the paper), sentence-embedding, random, none (zero-shot). */
-    retrieval: z.enum(['span-level', 'sentence-embedding', 'random', 'none']).default('span-level'),
+    retrieval: z.enum(RETRIEVAL_MODES).default('span-level'),
     /** union of all backbones, or one model's spans ('single' uses `singleModel`). */
-    extraction: z.enum(['union', 'single']).default('union'),
-    classification: z.enum(['vote', 'weighted-vote', 'single']).default('vote'),
+    extraction: z.enum(EXTRACTION_MODES).default('union'),
+    classification: z.enum(CLASSIFICATION_MODES).default('vote'),
     verification: z.boolean().default(true),
     /** Off: one joint extract-and-type call per backbone instead of separate stages. */
     decomposition: z.boolean().default(true),
@@ -72,9 +79,12 @@ export const stageSwitchesSchema = z
 
 export const retrievalSchema = z
   .object({
-    mode: z.enum(['span-level', 'sentence-embedding', 'random', 'none']).optional(),
+    mode: z.enum(RETRIEVAL_MODES).optional(),
     k: z.number().int().min(0).max(64).default(5),
-    /** POS weights of spans: 'default' = PROPN 4, NOUN 2, PRON 1; 'paper-rank' = PROPN 1, NOUN 2, PRON 4. */
+    /**
+     * POS weights of query spans: 'default' = PROPN 4, NOUN 2, PRON 1; 'paper-rank' = PROPN 1, NOUN 2,
+     * PRON 4. Unset: the pool index's own setting ('default' for a pool file).
+     */
     weights: z
       .union([
         z.enum(['default', 'paper-rank']),
@@ -82,11 +92,23 @@ export const retrievalSchema = z
           .object({ PROPN: z.number(), NOUN: z.number(), PRON: z.number(), other: z.number().default(1) })
           .strict(),
       ])
-      .default('default'),
-    posOf: z.enum(['first', 'head']).default('first'),
+      .optional(),
+    /** Which word gives a span's POS. Unset: the pool index's own setting ('first' for a pool file). */
+    posOf: z.enum(['first', 'head']).optional(),
     /** Candidate spans of pool sentences: gold spans, or zero-shot LLM pre-extraction as in the paper. */
     poolSpans: z.enum(['gold', 'llm']).default('gold'),
     seed: z.number().int().default(13),
+  })
+  .strict();
+
+export const decisionSchema = z
+  .object({
+    /** hard-vote: the paper's vote ('none' is a type like the others); entity-then-type: entity vs none first, then the type. */
+    rule: z.enum(VOTING_RULE_NAMES).default('hard-vote'),
+    /** entity-then-type: share of the answering vote weight that must say "entity" (strictly more). */
+    threshold: z.number().min(0).max(1).default(0.5),
+    /** entity-then-type: below this share of voters answering, abstentions count as 'none'. */
+    quorum: z.number().min(0).max(1).default(0.5),
   })
   .strict();
 
@@ -141,13 +163,7 @@ export const configSchema = z
     labelDescriptions: z.record(z.string(), z.string()).optional(),
     /** Labelled demonstration pool: a JSONL file or an index folder written by `el4ner index`. */
     pool: z.string().optional(),
-    retrieval: retrievalSchema.default({
-      k: 5,
-      weights: 'default',
-      posOf: 'first',
-      poolSpans: 'gold',
-      seed: 13,
-    }),
+    retrieval: retrievalSchema.default({ k: 5, poolSpans: 'gold', seed: 13 }),
     stages: stageSwitchesSchema.default({
       retrieval: 'span-level',
       extraction: 'union',
@@ -155,6 +171,8 @@ export const configSchema = z
       verification: true,
       decomposition: true,
     }),
+    /** How classification votes become entities (src/el4ner/voting/rules.ts). */
+    decision: decisionSchema.default({ rule: 'hard-vote', threshold: 0.5, quorum: 0.5 }),
     /** Vote weights per model, optionally per type: {model: number | {TYPE: number}}. */
     voteWeights: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])).optional(),
     /** Max characters per model input; longer documents are split into sentences / chunks. */
@@ -189,3 +207,4 @@ export type StageSwitches = z.infer<typeof stageSwitchesSchema>;
 export type RetrievalConfig = z.infer<typeof retrievalSchema>;
 export type FusionConfig = z.infer<typeof fusionSchema>;
 export type ExpertConfig = z.infer<typeof expertSchema>;
+export type DecisionConfig = z.infer<typeof decisionSchema>;

@@ -17,3 +17,19 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * No configured model answered for a document and nothing stands in for them (HTTP 503 in the
+ * server). Never a silently empty answer.
+ */
+export class NoAnswerError extends Error {
+  readonly statusCode = 503;
+  constructor(
+    message: string,
+    readonly documentId: string,
+    readonly failures: ReadonlyArray<{ model: string; stage: string; count: number; lastError: string }> = [],
+  ) {
+    super(message);
+    this.name = 'NoAnswerError';
+  }
+}

@@ -137,3 +137,22 @@ export function detectScheme(tags: Iterable<string>): TagScheme {
   if (hasES) return 'BIOES';
   return 'BIO';
 }
+
+/** The entity types of a tag set (an SLM's labels) (prefixes stripped, 'O' left out), in label order. */
+export function slmTypes(labels: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of labels) {
+    if (l === 'O') continue;
+    const m = /^[BIEMSLU][-_](.+)$/.exec(l);
+    const t = m ? m[1] : l;
+    if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** The type of a tag without its prefix; 'O' for outside. */
+export function tagType(tag: string): string {
+  if (tag === 'O') return 'O';
+  const m = /^[BIEMSLU][-_](.+)$/.exec(tag);
+  return m ? m[1] : tag;
+}

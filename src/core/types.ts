@@ -3,6 +3,7 @@
  * end exclusive: `text.slice(start, end) === entity.text` always holds. They are the single
  * source of truth; tokens and tags are derived from them.
  */
+import type { DocumentWarning } from './failures.js';
 
 /** How one model voted on an entity (span extraction, typing or verification). */
 export interface SourceVote {
@@ -42,6 +43,8 @@ export interface NerDocument {
   tags?: string[];
   /** Free-form extra fields kept through a round trip. */
   meta?: Record<string, unknown>;
+  /** How a method's output for this document was degraded or repaired (absent when clean). */
+  warnings?: DocumentWarning[];
 }
 
 /** A span without a type, as produced by the extraction stage. */

@@ -13,16 +13,3 @@ export class EngineError extends Error {
     this.status = opts.status;
   }
 }
-
-/** A model answer that is not JSON or does not fit the requested schema. */
-export class SchemaError extends Error {
-  constructor(
-    message: string,
-    /** The raw answer that failed. */
-    readonly text: string,
-    readonly model?: string,
-  ) {
-    super(message);
-    this.name = 'SchemaError';
-  }
-}

@@ -8,7 +8,15 @@ import pLimit from 'p-limit';
 import type { OpenAIModelConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { EngineError } from './errors.js';
-import type { ChatRequest, ChatResponse, EmbedResponse, Engine, TokenLogprob, Usage } from './types.js';
+import type {
+  ChatOptions,
+  ChatRequest,
+  ChatResponse,
+  EmbedResponse,
+  Engine,
+  TokenLogprob,
+  Usage,
+} from './types.js';
 
 export type ServerKind = 'openai' | 'vllm' | 'sglang' | 'llama.cpp' | 'ollama' | 'lmstudio';
 
@@ -182,7 +190,7 @@ export class OpenAIEngine implements Engine {
     this.embedBatchSize = opts.embedBatchSize ?? 64;
   }
 
-  async chat(request: ChatRequest, options: { signal?: AbortSignal } = {}): Promise<ChatResponse> {
+  async chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResponse> {
     const body = buildChatBody(this.cfg.model, this.server, request, this.cfg);
     return this.withRetries('chat', options.signal, async (signal) => {
       const started = Date.now();

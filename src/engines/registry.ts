@@ -1,15 +1,14 @@
 /**
- * Builds the engines named in the config and wraps each with the response cache, JSON-schema
- * validation (with one re-ask on a bad answer) and cost accounting.
+ * Builds the engines named in the config and wraps each with the response cache and cost
+ * accounting. Transport only: what an answer means is decided by the answer resolver
+ * (src/answers), which reads every answer, cached or not.
  */
-import type { Config, LlamaCppModelConfig, ModelConfig } from '../config/schema.js';
-import { ConfigError } from '../core/errors.js';
+import type { Config } from '../config/schema.js';
 import { chatCacheKey, embedCacheKey, ResponseCache } from './cache.js';
 import { CostLedger } from './cost.js';
-import { EngineError, SchemaError } from './errors.js';
-import { parseJsonAnswer, validateJson } from './json-answer.js';
-import { OpenAIEngine, type RetryPolicy } from './openai.js';
-import type { ChatRequest, ChatResponse, EmbedResponse, Engine, Usage } from './types.js';
+import { buildEngine } from './kinds.js';
+import type { RetryPolicy } from './openai.js';
+import type { ChatRequest, ChatResponse, EmbedResponse, Engine } from './types.js';
 
 export interface EngineSet {
   engines: Map<string, Engine>;
@@ -25,23 +24,23 @@ export interface WrapDeps {
   defaults?: { temperature?: number; maxTokens?: number; seed?: number };
 }
 
-/** The message that asks the model again after an answer that did not fit the schema. */
-export function reaskMessage(error: string): string {
-  return `Your answer was invalid: ${error}. Answer again with JSON only that matches the schema.`;
-}
-
-const addUsage = (a: Usage, b: Usage): Usage => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens,
-  cachedPromptTokens: a.cachedPromptTokens + b.cachedPromptTokens,
-});
-
 /**
- * Cache (temperature 0 chat requests and all embeddings) + schema validation with one retry
- * showing the error to the model + ledger records per stage and model.
+ * Cache (temperature 0 chat requests and all embeddings; identical requests in flight share one
+ * call) + ledger records per stage and model.
  */
 export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   const { cache, ledger } = deps;
+  const record = (stage: string, t0: number, r?: { usage: ChatResponse['usage']; latencyMs: number }) =>
+    ledger.record({
+      stage,
+      model: engine.name,
+      promptTokens: r?.usage.promptTokens ?? 0,
+      completionTokens: r?.usage.completionTokens ?? 0,
+      cachedPromptTokens: r?.usage.cachedPromptTokens ?? 0,
+      ms: r?.latencyMs || Date.now() - t0,
+      cached: false,
+      ...(r ? {} : { failed: true }),
+    });
   const recordHit = (stage: string) =>
     ledger.record({
       stage,
@@ -52,17 +51,6 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       ms: 0,
       cached: true,
     });
-  const recordFailure = (stage: string, t0: number) =>
-    ledger.record({
-      stage,
-      model: engine.name,
-      promptTokens: 0,
-      completionTokens: 0,
-      cachedPromptTokens: 0,
-      ms: Date.now() - t0,
-      cached: false,
-      failed: true,
-    });
   const d = deps.defaults ?? {};
   const pending = new Map<string, Promise<ChatResponse>>();
 
@@ -70,53 +58,11 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
     const t0 = Date.now();
     try {
       const r = await engine.chat(req, { signal });
-      ledger.record({
-        stage,
-        model: engine.name,
-        promptTokens: r.usage.promptTokens,
-        completionTokens: r.usage.completionTokens,
-        cachedPromptTokens: r.usage.cachedPromptTokens,
-        ms: r.latencyMs || Date.now() - t0,
-        cached: false,
-      });
+      record(stage, t0, r);
       return r;
     } catch (e) {
-      recordFailure(stage, t0);
+      record(stage, t0);
       throw e;
-    }
-  };
-
-  const validated = async (req: ChatRequest, stage: string, signal?: AbortSignal): Promise<ChatResponse> => {
-    const first = await call(req, stage, signal);
-    if (!req.jsonSchema) return first;
-    const schema = req.jsonSchema.schema;
-    try {
-      const json =
-        first.json !== undefined
-          ? checkJson(first.json, schema, first.text, engine.name)
-          : parseJsonAnswer(first.text, schema, engine.name);
-      return { ...first, json };
-    } catch (e) {
-      if (!(e instanceof SchemaError)) throw e;
-      const retryReq: ChatRequest = {
-        ...req,
-        messages: [
-          ...req.messages,
-          { role: 'assistant', content: first.text },
-          { role: 'user', content: reaskMessage(e.message) },
-        ],
-      };
-      const second = await call(retryReq, stage, signal);
-      const json =
-        second.json !== undefined
-          ? checkJson(second.json, schema, second.text, engine.name)
-          : parseJsonAnswer(second.text, schema, engine.name);
-      return {
-        ...second,
-        json,
-        usage: addUsage(first.usage, second.usage),
-        latencyMs: first.latencyMs + second.latencyMs,
-      };
     }
   };
 
@@ -134,23 +80,25 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
         seed: request.seed ?? d.seed,
       };
       const cacheable = cache !== undefined && (req.temperature ?? 0) === 0;
-      if (!cacheable) return validated(req, stage, options.signal);
+      if (!cacheable) return call(req, stage, options.signal);
       const key = chatCacheKey(engine.identity, req);
-      const t0 = Date.now();
-      const hit = cache.getChat(key);
-      if (hit) {
-        recordHit(stage);
-        return { ...hit, latencyMs: Date.now() - t0, fromCache: true };
-      }
-      const running = pending.get(key);
-      if (running) {
-        // an identical request is already on its way: share its answer instead of asking twice
-        const res = await running;
-        recordHit(stage);
-        return { ...res, fromCache: true };
+      if (options.cache !== 'refresh') {
+        const t0 = Date.now();
+        const hit = cache.getChat(key);
+        if (hit) {
+          recordHit(stage);
+          return { ...hit, latencyMs: Date.now() - t0, fromCache: true };
+        }
+        const running = pending.get(key);
+        if (running) {
+          // an identical request is already on its way: share its answer instead of asking twice
+          const res = await running;
+          recordHit(stage);
+          return { ...res, fromCache: true };
+        }
       }
       ledger.recordMiss();
-      const p = validated(req, stage, options.signal).then((res) => {
+      const p = call(req, stage, options.signal).then((res) => {
         cache.putChat(key, engine.identity, res);
         return res;
       });
@@ -158,7 +106,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       try {
         return await p;
       } finally {
-        pending.delete(key);
+        if (pending.get(key) === p) pending.delete(key);
       }
     },
     async embed(texts, options = {}) {
@@ -182,18 +130,10 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       try {
         res = await engine.embed(texts, options);
       } catch (e) {
-        recordFailure(stage, t0);
+        record(stage, t0);
         throw e;
       }
-      ledger.record({
-        stage,
-        model: engine.name,
-        promptTokens: res.usage.promptTokens,
-        completionTokens: res.usage.completionTokens,
-        cachedPromptTokens: res.usage.cachedPromptTokens,
-        ms: res.latencyMs || Date.now() - t0,
-        cached: false,
-      });
+      record(stage, t0, res);
       if (cache && key) cache.putEmbed(key, engine.identity, res);
       return res;
     },
@@ -201,58 +141,22 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   };
 }
 
-function checkJson(value: unknown, schema: Record<string, unknown>, text: string, model: string): unknown {
-  // an engine that already parsed the answer (grammar-constrained) is still validated
-  const err = validateJson(value, schema);
-  if (err !== undefined) throw new SchemaError(`the JSON does not match the schema: ${err}`, text, model);
-  return value;
-}
-
-function llamaCppOptions(m: LlamaCppModelConfig) {
-  return {
-    name: m.name,
-    path: m.path,
-    modelCacheDir: m.modelCacheDir,
-    contextSize: m.contextSize,
-    parallel: m.parallel,
-    threads: m.threads,
-    lora: m.lora,
-    embedding: m.embedding,
-    defaultMaxTokens: m.maxTokens,
-  };
-}
-
-async function buildEngine(m: ModelConfig, retry?: Partial<RetryPolicy>): Promise<Engine> {
-  if (m.engine === 'openai') return new OpenAIEngine(m, { retry });
-  let mod: { LlamaCppEngine?: new (o: ReturnType<typeof llamaCppOptions>) => Engine };
-  try {
-    // a variable specifier keeps this module type-checking whether or not the llama-cpp engine exists
-    const spec = './llama-cpp/engine.js';
-    mod = await import(spec);
-  } catch (e) {
-    throw new ConfigError(
-      `model "${m.name}": the llama-cpp engine cannot be loaded: ${(e as Error).message}`,
-    );
-  }
-  if (typeof mod.LlamaCppEngine !== 'function') {
-    throw new ConfigError(`model "${m.name}": the llama-cpp engine module has no LlamaCppEngine export`);
-  }
-  return new mod.LlamaCppEngine(llamaCppOptions(m));
+export interface CreateEnginesOptions {
+  noCache?: boolean;
+  cachePath?: string;
+  ledger?: CostLedger;
+  retry?: Partial<RetryPolicy>;
 }
 
 /** Builds and wraps every model in the config; the cache follows `config.cache` unless `noCache`. */
-export async function createEngines(
-  config: Config,
-  opts: { noCache?: boolean; cachePath?: string; ledger?: CostLedger; retry?: Partial<RetryPolicy> } = {},
-): Promise<EngineSet> {
+export async function createEngines(config: Config, opts: CreateEnginesOptions = {}): Promise<EngineSet> {
   const ledger = opts.ledger ?? new CostLedger();
-  const useCache = !opts.noCache && (opts.cachePath !== undefined || config.cache.enabled);
-  const cache = useCache ? new ResponseCache(opts.cachePath ?? config.cache.path) : undefined;
-  const engines = new Map<string, Engine>();
+  const cache = useCache(config, opts) ? new ResponseCache(opts.cachePath ?? config.cache.path) : undefined;
   const raw: Engine[] = [];
+  const engines = new Map<string, Engine>();
   try {
     for (const m of config.models) {
-      const e = await buildEngine(m, opts.retry);
+      const e = await buildEngine(m, { retry: opts.retry });
       raw.push(e);
       engines.set(
         m.name,
@@ -279,4 +183,7 @@ export async function createEngines(
   };
 }
 
-export { EngineError, SchemaError };
+/** Whether the response cache is on for these options. */
+export function useCache(config: Config, opts: Pick<CreateEnginesOptions, 'noCache' | 'cachePath'>): boolean {
+  return !opts.noCache && (opts.cachePath !== undefined || config.cache.enabled);
+}

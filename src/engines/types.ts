@@ -44,7 +44,7 @@ export interface Usage {
 
 export interface ChatResponse {
   text: string;
-  /** Parsed and schema-validated JSON when the request had a jsonSchema. */
+  /** The answer already parsed as JSON, when the engine decoded under a JSON grammar. */
   json?: unknown;
   logprobs?: TokenLogprob[];
   usage: Usage;
@@ -59,12 +59,18 @@ export interface EmbedResponse {
   latencyMs: number;
 }
 
+export interface ChatOptions {
+  signal?: AbortSignal;
+  /** 'refresh': skip the response cache's stored answer for this request and store the new one. */
+  cache?: 'refresh';
+}
+
 export interface Engine {
   /** The unique model name from the config. */
   readonly name: string;
   /** Stable identity for cache keys: engine kind, base URL / file, model. Never contains secrets. */
   readonly identity: string;
-  chat(request: ChatRequest, options?: { signal?: AbortSignal }): Promise<ChatResponse>;
+  chat(request: ChatRequest, options?: ChatOptions): Promise<ChatResponse>;
   embed(texts: string[], options?: { signal?: AbortSignal; stage?: string }): Promise<EmbedResponse>;
   close(): Promise<void>;
 }

@@ -6,12 +6,13 @@
  * pre-extraction), extraction and classification by the expert ('single' stages), no verification.
  * Its score is strict micro-F1 on the sample.
  */
+
+import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
-import type { DemoSource } from '../pipeline/el4ner.js';
-import { createPipeline } from '../pipeline/el4ner.js';
+import type { DemoSource } from '../retrieval/demo-source.js';
 
 export interface TypeCounts {
   tp: number;
@@ -93,14 +94,13 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
       },
     };
     const before = opts.ledger.summary().total.calls;
-    const pipeline = createPipeline({
-      config,
+    const method = await createMethod(config, {
       engines: { engines: opts.engines, ledger: opts.ledger },
       demos: opts.demos,
       log: opts.log ?? (() => {}),
     });
     try {
-      const result = await pipeline.run(opts.labelled);
+      const result = await method.tag(opts.labelled);
       const perType = countsByType(opts.labelled, result.docs);
       const total = Object.values(perType).reduce(
         (a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn }),
@@ -115,7 +115,7 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
         failures: result.failures.reduce((a, f) => a + f.count, 0),
       });
     } finally {
-      await pipeline.close();
+      await method.close();
     }
   }
   return out;

@@ -7,7 +7,7 @@ import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import { mulberry32 } from '../eval/random.js';
-import type { DemoSource } from '../pipeline/el4ner.js';
+import type { DemoSource } from '../retrieval/demo-source.js';
 import { cosine, embeddingCentroid, lexicalSimilarity } from './domain.js';
 import { applyMerge, type MergePlan, planMerge, type ScoredExpert } from './merge.js';
 import { type ExpertPerformance, measureExperts, reliabilityWeights } from './performance.js';

@@ -14,16 +14,20 @@
  * backbone with the worst span F1 (repeat while it helps), each model as verifier and no
  * verification, k in {0, 2, 5, 8}, reliability weights on / off.
  */
+
+import { chatModels } from '../assemble/engines.js';
+import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
+import { callsPerChunk } from '../el4ner/pipeline.js';
+import type { PipelineReport } from '../el4ner/report.js';
+import { resolveStages } from '../el4ner/switches.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
-import type { DemoSource } from '../pipeline/el4ner.js';
-import { createPipeline } from '../pipeline/el4ner.js';
-import type { PipelineReport } from '../pipeline/report.js';
+import type { DemoSource } from '../retrieval/demo-source.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import type { RawConfig } from './config-file.js';
-import type { LambdaTuning } from './fusion-lambda.js';
+import { type LambdaTuning, tuneFusionLambda } from './fusion-lambda.js';
 import { measureExperts, reliabilityWeights } from './performance.js';
 
 export interface TuneSettings {
@@ -84,10 +88,12 @@ export interface TuneOptions {
 
 /** The backbones EL4NER would use for this config (same rule as the pipeline). */
 export function defaultBackbones(config: Config): string[] {
-  if (config.backbones) return [...config.backbones];
-  const embeddingOnly = new Set<string>(config.embedding ? [config.embedding.model] : []);
-  for (const m of config.models) if (m.engine === 'llama-cpp' && m.embedding) embeddingOnly.add(m.name);
-  return config.models.map((m) => m.name).filter((n) => !embeddingOnly.has(n));
+  return config.backbones
+    ? [...config.backbones]
+    : chatModels(
+        config,
+        config.models.map((m) => m.name),
+      );
 }
 
 export function defaultSettings(config: Config): TuneSettings {
@@ -146,17 +152,26 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const reports = new Map<number, PipelineReport>();
   const chatModels = defaultBackbones({ ...config, backbones: undefined });
 
+  // Per sentence: the calls of the stages the candidate runs (the stage modules count them), plus
+  // one embedding call when an embedding model embeds the query spans.
   const estimate = (s: TuneSettings): number => {
-    const B = s.backbones.length;
-    const pre = retrievalMode === 'span-level' && s.k > 0 && hasDemos ? B : 0;
-    const ext = config.stages.extraction === 'single' ? 1 : B;
-    const cls = config.stages.decomposition ? (config.stages.classification === 'single' ? 1 : B) : 0;
-    const emb = config.embedding && s.k > 0 && hasDemos ? 1 : 0;
-    const ver = s.verifier ? 1 : 0;
+    const switches = resolveStages(applySettings(config, s));
+    const calls = callsPerChunk({
+      switches,
+      backbones: s.backbones,
+      singleModel: switches.singleModel ?? s.backbones[0],
+      k: s.k,
+      demos: hasDemos ? { size: 1 } : undefined,
+    });
+    const ver = calls.verify ?? 0;
+    const upstream =
+      Object.values(calls).reduce((a, c) => a + c, 0) -
+      ver +
+      (config.embedding && s.k > 0 && hasDemos ? 1 : 0);
     const sameUpstream = [...done.values()].some(
       (c) => c.status === 'evaluated' && upstreamKey(c.settings) === upstreamKey(s),
     );
-    return n * ((opts.cache && sameUpstream ? 0 : pre + ext + cls + emb) + ver);
+    return n * ((opts.cache && sameUpstream ? 0 : upstream) + ver);
   };
 
   const evaluate = async (
@@ -184,14 +199,14 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     }
     const before = ledger.summary().total.calls;
     budget.resetRefusals();
-    const pipeline = createPipeline({
-      config: applySettings(config, s),
-      engines: { engines: guarded, ledger },
-      demos: opts.demos,
-      log: () => {},
-    });
+    let method: Awaited<ReturnType<typeof createMethod>> | undefined;
     try {
-      const report = await pipeline.evaluate(dev);
+      method = await createMethod(applySettings(config, s), {
+        engines: { engines: guarded, ledger },
+        demos: opts.demos,
+        log: () => {},
+      });
+      const report = (await method.evaluate(dev)).details as PipelineReport;
       rec.calls = ledger.summary().total.calls - before;
       rec.refused = budget.refused;
       rec.f1 = report.final.micro.f1;
@@ -204,10 +219,11 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       );
     } catch (e) {
       rec.calls = ledger.summary().total.calls - before;
+      rec.refused = budget.refused;
       rec.status = 'incomplete';
       rec.note = (e as Error).message;
     } finally {
-      await pipeline.close();
+      await method?.close();
     }
     done.set(key, rec);
     return rec;
@@ -333,8 +349,7 @@ async function tuneFusion(
   }
   const before = ledger.summary().total.calls;
   budget.resetRefusals();
-  const { tuneFusionLambda } = await import('./fusion-lambda.js');
-  const t = await tuneFusionLambda(opts.config, dev, guarded);
+  const t = await tuneFusionLambda(opts.config, dev, guarded, ledger);
   const calls = ledger.summary().total.calls - before;
   const status = budget.refused > 0 ? 'incomplete' : 'evaluated';
   result.fusion = { ...t, calls, status };

@@ -1,5 +1,4 @@
 export { demonstrationsFromRetriever } from './demonstrations.js';
-export { type FusionFromConfigOptions, fusionFromConfig } from './from-config.js';
 export {
   type DecisionCounts,
   entitiesFromSpans,

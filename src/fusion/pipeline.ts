@@ -5,8 +5,10 @@
  * tagged rewrite with logprobs, and fuses them token by token (fuse.ts). When no LLM is
  * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
  */
+
+import { chunkText } from '../core/chunks.js';
 import { ConfigError } from '../core/errors.js';
-import { splitSentences } from '../core/sentences.js';
+import { orderedPool } from '../core/ordered-pool.js';
 import { detectScheme } from '../core/tags.js';
 import { alignTokens, tokenize } from '../core/tokenize.js';
 import type { Entity, NerDocument, SourceVote, TagScheme, Token } from '../core/types.js';
@@ -99,6 +101,8 @@ export interface Fusion {
   readonly lambda: number | undefined;
   readonly probability: ProbabilityKind;
   readonly scheme: TagScheme;
+  /** Entity types the LLM may use. */
+  readonly types: readonly string[];
   /** Runs both models on a document (the only step that calls them). */
   analyse(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<DocumentAnalysis>;
   /** Fuses an analysis at the given (or current) lambda; no model calls. */
@@ -126,9 +130,9 @@ export function documentTokensOf(doc: NerDocument): Token[] {
 }
 
 /**
- * Token ranges of the pieces a document is sent to the LLM in: whole sentences packed up to
- * `maxChars` characters (a sentence longer than that is cut by the splitter). A token belongs to
- * the sentence its first character is in, so pieces never split a token.
+ * Token ranges of the pieces a document is sent to the LLM in: the chunks of the one chunking
+ * policy (src/core/chunks.ts). A token belongs to the chunk its first character is in, so pieces
+ * never split a token.
  */
 export function chunkTokens(
   text: string,
@@ -136,40 +140,20 @@ export function chunkTokens(
   maxChars: number,
 ): Array<{ first: number; last: number }> {
   if (tokens.length === 0) return [];
-  if (tokens[tokens.length - 1].end - tokens[0].start <= maxChars) return [{ first: 0, last: tokens.length }];
-  const sentences = splitSentences(text, { maxChars });
   const ranges: Array<{ first: number; last: number }> = [];
   let t = 0;
-  for (const s of sentences) {
+  for (const c of chunkText(text, maxChars)) {
+    const end = c.start + c.text.length;
     const first = t;
-    while (t < tokens.length && tokens[t].start < s.end) t++;
+    while (t < tokens.length && tokens[t].start < end) t++;
     if (t > first) ranges.push({ first, last: t });
   }
-  if (t < tokens.length) ranges.push({ first: t, last: tokens.length });
-  const out: Array<{ first: number; last: number }> = [];
-  for (const r of ranges) {
-    const cur = out[out.length - 1];
-    if (cur && tokens[r.last - 1].end - tokens[cur.first].start <= maxChars) cur.last = r.last;
-    else out.push({ ...r });
+  if (t < tokens.length) {
+    const last = ranges.at(-1);
+    if (last) last.last = tokens.length;
+    else ranges.push({ first: t, last: tokens.length });
   }
-  return out;
-}
-
-async function pool<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  });
-  await Promise.all(workers);
-  return out;
+  return ranges;
 }
 
 export function createFusion(options: FusionOptions): Fusion {
@@ -332,6 +316,7 @@ export function createFusion(options: FusionOptions): Fusion {
     },
     probability,
     scheme,
+    types,
     analyse,
     fuse,
     async tagDocument(doc, opts) {
@@ -339,7 +324,7 @@ export function createFusion(options: FusionOptions): Fusion {
       return fuse(a);
     },
     async tune(dev, opts = {}) {
-      const analyses = opts.analyses ?? (await pool(dev, opts.concurrency ?? 4, (d) => analyse(d)));
+      const analyses = opts.analyses ?? (await orderedPool(dev, opts.concurrency ?? 4, (d) => analyse(d)));
       const result = searchLambda(
         analyses.map((a, i) => ({ fusion: a.fusion, text: dev[i].text, gold: dev[i].entities })),
         { kind: probability, scheme, grid: opts.grid },
@@ -417,7 +402,7 @@ export async function fusionEval(
     }
     lambdaSearch = await fusion.tune(options.dev, { grid: options.grid, concurrency: options.concurrency });
   }
-  const analyses = await pool(gold, options.concurrency ?? 4, (d) => fusion.analyse(d));
+  const analyses = await orderedPool(gold, options.concurrency ?? 4, (d) => fusion.analyse(d));
   const slm = new Scorer();
   const fused = new Scorer();
   const llmScorer = new Scorer();

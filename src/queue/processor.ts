@@ -1,4 +1,5 @@
-/** The document processor of a queue worker: the same runner `el4ner run` uses, built from a config. */
+/** The document processor of a queue worker: the same method `el4ner run` uses, built from a config. */
+import { createMethod } from '../assemble/index.js';
 import { loadConfig } from '../config/load.js';
 import type { DocumentProcessor } from './worker.js';
 
@@ -7,15 +8,14 @@ export async function processorFromConfig(
   opts: { noCache?: boolean; cachePath?: string } = {},
 ): Promise<DocumentProcessor & { concurrency: number }> {
   const config = loadConfig(configPath);
-  const { createRunner } = await import('../run/runner.js');
-  const runner = await createRunner(config, { noCache: opts.noCache, cachePath: opts.cachePath });
+  const method = await createMethod(config, { noCache: opts.noCache, cachePath: opts.cachePath });
   return {
     concurrency: config.concurrency,
     async process(doc) {
-      const [out] = await runner.extract([{ id: doc.id, text: doc.text, entities: [], meta: doc.meta }]);
+      const [out] = await method.extract([{ ...doc, entities: [] }]);
       return out;
     },
-    costs: () => runner.cost(),
-    close: () => runner.close(),
+    costs: () => method.cost(),
+    close: () => method.close(),
   };
 }

@@ -1,13 +1,15 @@
 /**
  * The HTTP service: POST /v1/ner, batch jobs, health, readiness, Prometheus metrics, OpenAPI, and
- * an HTML page at GET /. Runners are built from the config (one per distinct label set / stage
- * options a request asks for, a few kept).
+ * an HTML page at GET /. Methods are built from the config by `createMethod` (one per distinct
+ * label set / stage options a request asks for, a few kept).
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
+import { NoAnswerError } from '../core/errors.js';
+import type { Method } from '../core/method.js';
 import type { NerDocument } from '../core/types.js';
-import type { Runner } from '../run/runner.js';
 import { renderView } from '../view/render.js';
 import { JobStore } from './jobs.js';
 import { createMetrics } from './metrics.js';
@@ -16,8 +18,8 @@ import { checkEngines } from './readiness.js';
 
 export interface ServerOptions {
   config: Config;
-  /** Builds a runner for a config (default: createRunner). */
-  makeRunner?: (config: Config) => Promise<Runner>;
+  /** Builds a method for a config (default: createMethod). */
+  makeMethod?: (config: Config) => Promise<Method>;
   /** Bearer token required on every route but /healthz. */
   token?: string;
   /** Largest request body in bytes (default 1 MiB). */
@@ -68,19 +70,14 @@ const FORM = (text: string) =>
     .replace(/</g, '&lt;')}</textarea><br><button type="submit">Find entities</button></form>`;
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const makeRunner =
-    opts.makeRunner ??
-    (async (config: Config) => {
-      const { createRunner } = await import('../run/runner.js');
-      return createRunner(config);
-    });
+  const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config));
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
-  const runners = new Map<string, Promise<Runner>>();
-  const runnerFor = (body: { labels?: string[]; stages?: Record<string, unknown> }): Promise<Runner> => {
+  const methods = new Map<string, Promise<Method>>();
+  const methodFor = (body: { labels?: string[]; stages?: Record<string, unknown> }): Promise<Method> => {
     const key = JSON.stringify({ labels: body.labels ?? null, stages: body.stages ?? null });
-    let r = runners.get(key);
+    let r = methods.get(key);
     if (!r) {
-      if (runners.size >= 8)
+      if (methods.size >= 8)
         throw new HttpError(
           429,
           'too many distinct label sets / stage options in use; retry with the defaults',
@@ -90,24 +87,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         ...(body.labels ? { labels: body.labels } : {}),
         stages: { ...opts.config.stages, ...(body.stages ?? {}) },
       };
-      r = makeRunner(config);
-      r.catch(() => runners.delete(key));
-      runners.set(key, r);
+      r = makeMethod(config);
+      r.catch(() => methods.delete(key));
+      methods.set(key, r);
     }
     return r;
   };
-  const settledRunners = async () => {
-    const out: Runner[] = [];
-    for (const p of runners.values()) {
+  const settledMethods = async () => {
+    const out: Method[] = [];
+    for (const p of methods.values()) {
       try {
         out.push(await p);
       } catch {
-        // a runner that failed to build has no costs
+        // a method that failed to build has no costs
       }
     }
     return out;
   };
-  let costSnapshot: Runner[] = [];
+  let costSnapshot: Method[] = [];
   const metrics = createMetrics(() => costSnapshot.map((r) => r.cost()));
   const jobs = new JobStore();
 
@@ -148,17 +145,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const tag = async (body: NerBody): Promise<{ docs: NerDocument[]; warnings: unknown[] }> => {
     const texts = body.texts ?? [body.text!];
-    const runner = await runnerFor(body);
-    costSnapshot = await settledRunners();
-    const docs = texts.map((text, i) => ({ id: String(i + 1), text, entities: [] }));
-    const r = await runner.run(docs);
-    if (r.failures.length && runner.models.length) {
-      const failed = new Set(r.failures.map((f) => f.model));
-      if (runner.models.every((m) => failed.has(m))) {
-        throw new HttpError(503, 'no engine answered: every configured model failed', r.failures);
-      }
+    const method = await methodFor(body);
+    costSnapshot = await settledMethods();
+    try {
+      const r = await method.tag(texts);
+      return { docs: r.docs, warnings: r.failures };
+    } catch (e) {
+      if (e instanceof NoAnswerError)
+        throw new HttpError(503, 'no engine answered: every configured model failed', e.failures);
+      throw e;
     }
-    return { docs: r.docs, warnings: r.failures };
   };
 
   app.post<{ Body: NerBody }>('/v1/ner', { schema: { body: nerRequestSchema } }, async (req) => {
@@ -173,11 +169,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     '/v1/ner/jobs',
     { schema: { body: jobRequestSchema } },
     async (req, reply) => {
-      const runner = await runnerFor({});
+      const method = await methodFor({});
       const job = jobs.start(req.body.texts, async (docs, onDone) => {
         const out: NerDocument[] = [];
         for (let i = 0; i < docs.length; i += 16) {
-          const r = await runner.extract(docs.slice(i, i + 16));
+          const r = await method.extract(docs.slice(i, i + 16));
           out.push(...r);
           onDone(r.length);
         }
@@ -203,7 +199,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(r.ready ? 200 : 503).send(r);
   });
   app.get('/metrics', async (_req, reply) => {
-    costSnapshot = await settledRunners();
+    costSnapshot = await settledMethods();
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -221,7 +217,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.addHook('onClose', async () => {
     await jobs.idle();
-    for (const r of await settledRunners()) await r.close();
+    for (const r of await settledMethods()) await r.close();
   });
   return app;
 }

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tokenize } from '../../src/core/tokenize.js';
 import type { NerDocument } from '../../src/core/types.js';
-import { type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
 import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
 import { repoRoot, sharedDocs } from '../fusion/helpers.js';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 
 const cli = path.join(repoRoot, 'bin/el4ner.js');
 

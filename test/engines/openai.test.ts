@@ -9,7 +9,7 @@ import {
   type ScriptedRequest,
   type ScriptedServer,
   startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
+} from '../support/scripted-server.js';
 
 function cfg(url: string, over: Partial<OpenAIModelConfig> = {}): OpenAIModelConfig {
   return {

@@ -5,15 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { CostLedger } from '../../src/engines/cost.js';
-import { SchemaError } from '../../src/engines/errors.js';
-import { OpenAIEngine } from '../../src/engines/openai.js';
-import { createEngines, reaskMessage, wrapEngine } from '../../src/engines/registry.js';
-import {
-  type ScriptedServer,
-  scriptByModel,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
+import { createEngines } from '../../src/engines/registry.js';
 import type { ChatRequest } from '../../src/engines/types.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 
 const schema = {
   type: 'object',
@@ -31,92 +25,6 @@ const ask = (content: string, stage = 'extract'): ChatRequest => ({
 });
 
 const fast = { baseDelayMs: 2, maxDelayMs: 10 };
-
-describe('wrapEngine: schema validation with one re-ask', () => {
-  let srv: ScriptedServer;
-  before(async () => {
-    srv = await startScriptedServer({
-      chat: scriptByModel({
-        // answers in prose the first time, correct JSON when told the error
-        learner: (r) => (r.messages.length > 2 ? { json: { entities: ['Paris'] } } : 'The entity is Paris.'),
-        // never fits
-        stubborn: (r) => (r.messages.length > 2 ? '{"entities": "Paris"}' : '{"names": ["Paris"]}'),
-        // prose around valid JSON
-        chatty: () => 'Sure, here you go:\n```json\n{"entities": ["EU",],}\n```\nHope this helps!',
-      }),
-    });
-  });
-  after(() => srv.close());
-
-  const engine = (model: string, ledger = new CostLedger()) =>
-    wrapEngine(
-      new OpenAIEngine(
-        {
-          name: model,
-          engine: 'openai',
-          baseUrl: srv.url,
-          model,
-          concurrency: 2,
-          timeoutMs: 2000,
-          maxAttempts: 2,
-          temperature: 0,
-          maxTokens: 50,
-          server: 'openai',
-        },
-        { retry: fast },
-      ),
-      { ledger },
-    );
-
-  it('shows the error to the model once and returns the corrected JSON', async () => {
-    const ledger = new CostLedger();
-    const n0 = srv.requests.length;
-    const r = await engine('learner', ledger).chat(ask('I love Paris.'));
-    assert.deepEqual(r.json, { entities: ['Paris'] });
-    const sent = srv.requests.slice(n0);
-    assert.equal(sent.length, 2);
-    const second = sent[1].messages;
-    assert.equal(second.length, 4);
-    assert.deepEqual(second[2], { role: 'assistant', content: 'The entity is Paris.' });
-    assert.equal(second[3].role, 'user');
-    assert.match(
-      second[3].content,
-      /^Your answer was invalid: .*no JSON.*Answer again with JSON only that matches the schema\.$/,
-    );
-    assert.equal(ledger.summary().byStage.extract.calls, 2);
-    assert.ok(r.usage.promptTokens > 0);
-  });
-
-  it('gives up with SchemaError after the one retry', async () => {
-    const n0 = srv.requests.length;
-    await assert.rejects(engine('stubborn').chat(ask('I love Paris.')), (e: unknown) => {
-      assert.ok(e instanceof SchemaError);
-      assert.match(e.message, /entities/);
-      assert.equal(e.text, '{"entities": "Paris"}');
-      return true;
-    });
-    const sent = srv.requests.slice(n0);
-    assert.equal(sent.length, 2);
-    assert.match(
-      sent[1].messages[3].content,
-      /must have required property 'entities'|must NOT have additional properties/,
-    );
-  });
-
-  it('parses JSON wrapped in prose and a fence without a retry', async () => {
-    const n0 = srv.requests.length;
-    const r = await engine('chatty').chat(ask('EU rules.'));
-    assert.deepEqual(r.json, { entities: ['EU'] });
-    assert.equal(srv.requests.length - n0, 1);
-  });
-
-  it('builds the re-ask text', () => {
-    assert.equal(
-      reaskMessage('x'),
-      'Your answer was invalid: x. Answer again with JSON only that matches the schema.',
-    );
-  });
-});
 
 describe('createEngines: cache and ledger over real HTTP', () => {
   let srv: ScriptedServer;
@@ -179,7 +87,7 @@ describe('createEngines: cache and ledger over real HTTP', () => {
     const first = await run();
     const afterFirst = srv.requests.length;
     assert.equal(afterFirst - n0, 4, 'three chats and one embeddings call');
-    assert.deepEqual(first.out[0].json, { entities: ['Alice', 'Bob'] });
+    assert.deepEqual(JSON.parse(first.out[0].text), { entities: ['Alice', 'Bob'] });
     assert.ok(first.out[0].logprobs?.length);
     assert.equal(first.summary.cache.misses, 4);
     assert.equal(first.summary.byStage.extract.calls, 3);
@@ -191,8 +99,8 @@ describe('createEngines: cache and ledger over real HTTP', () => {
     assert.equal(second.summary.total.calls, 0);
     assert.ok(second.out.every((r) => r.fromCache === true));
     assert.deepEqual(
-      second.out.map((r) => r.json),
-      first.out.map((r) => r.json),
+      second.out.map((r) => r.text),
+      first.out.map((r) => r.text),
     );
     assert.deepEqual(second.out[1].logprobs, first.out[1].logprobs);
     assert.deepEqual(
@@ -254,9 +162,7 @@ describe('createEngines: cache and ledger over real HTTP', () => {
       const req = ask('Concurrent Zed arrives.');
       const out = await Promise.all([small.chat(req), small.chat(req), small.chat(req)]);
       assert.equal(srv.requests.length - n0, 1);
-      assert.ok(
-        out.every((r) => JSON.stringify(r.json) === JSON.stringify({ entities: ['Concurrent', 'Zed'] })),
-      );
+      assert.ok(out.every((r) => r.text === JSON.stringify({ entities: ['Concurrent', 'Zed'] })));
       assert.equal(out.filter((r) => r.fromCache).length, 2);
       assert.equal(set.ledger.summary().cache.hits, 2);
     } finally {

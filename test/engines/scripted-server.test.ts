@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  autoLogprobs,
-  scriptByModel,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
+import { autoLogprobs, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary response fields
 const json = async (r: Response): Promise<any> => r.json();

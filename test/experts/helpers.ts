@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NerDocument } from '../../src/core/types.js';
-import type { ScriptedReply, ScriptedRequest } from '../../src/engines/testing/scripted-server.js';
-import { type Behaviour, goldByText, oracleAnswer } from '../../src/pipeline/testing/oracle.js';
+import { type Behaviour, goldByText, oracleAnswer } from '../support/oracle.js';
+import type { ScriptedReply, ScriptedRequest } from '../support/scripted-server.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const dataDir = path.resolve(repoRoot, '../shared/data');

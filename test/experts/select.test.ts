@@ -12,14 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { createEngines } from '../../src/engines/registry.js';
-import {
-  type ScriptedServer,
-  scriptByModel,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
 import { jensenShannon, lexicalDistribution, lexicalSimilarity } from '../../src/experts/domain.js';
 import { configWithExperts, resolveExperts } from '../../src/experts/registry.js';
 import { seededSample, selectExperts } from '../../src/experts/select.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);

@@ -10,11 +10,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { createEngines } from '../../src/engines/registry.js';
-import { type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { CallBudget } from '../../src/experts/budget.js';
 import { applySettingsRaw, tune } from '../../src/experts/tune.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import { trainCrf } from '../../src/slm/tagger.js';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 import { dataDir, openaiModel, readJsonl } from './helpers.js';
 
 const dev = readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')).slice(0, 10);

@@ -14,14 +14,10 @@ import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createEngines } from '../../src/engines/registry.js';
-import {
-  type ScriptedServer,
-  scriptByModel,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
 import { tune } from '../../src/experts/tune.js';
-import { createPipeline } from '../../src/pipeline/el4ner.js';
+import { pipelineFor } from '../support/method.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 import { cleanSample, dataDir, f1, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
@@ -69,7 +65,7 @@ describe('el4ner tune', () => {
 
   async function devF1(config: Config): Promise<number> {
     const engines = await createEngines(config, { noCache: true });
-    const p = createPipeline({ config, engines, log: () => {} });
+    const p = await pipelineFor({ config, engines, log: () => {} });
     try {
       return (await p.evaluate(dev)).final.micro.f1;
     } finally {

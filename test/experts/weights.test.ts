@@ -8,14 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createEngines } from '../../src/engines/registry.js';
-import {
-  type ScriptedServer,
-  scriptByModel,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
 import { measureExperts, reliabilityWeights } from '../../src/experts/performance.js';
-import { createPipeline } from '../../src/pipeline/el4ner.js';
-import type { Behaviour } from '../../src/pipeline/testing/oracle.js';
+import { pipelineFor } from '../support/method.js';
+import type { Behaviour } from '../support/oracle.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 import { cleanSample, dataDir, f1, openaiModel, oracleHandler, readJsonl } from './helpers.js';
 
 const docs = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 20);
@@ -60,7 +56,7 @@ describe('weighted voting with measured reliability', () => {
 
   async function score(config: Config): Promise<number> {
     const engines = await createEngines(config, { noCache: true });
-    const p = createPipeline({ config, engines, log: () => {} });
+    const p = await pipelineFor({ config, engines, log: () => {} });
     try {
       return (await p.evaluate(docs)).final.micro.f1;
     } finally {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OpenAIEngine } from '../../src/engines/openai.js';
-import { type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import { createFusion, fusionEval } from '../../src/fusion/pipeline.js';
 import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 import { fastRetry, modelConfig, sharedDocs } from './helpers.js';
 
 // The real CRF (trained on a little CoNLL-2003) fused with a scripted LLM that echoes the gold

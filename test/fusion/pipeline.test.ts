@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
 import { OpenAIEngine } from '../../src/engines/openai.js';
-import {
-  type ScriptedReply,
-  type ScriptedServer,
-  startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
 import { demonstrationsFromRetriever } from '../../src/fusion/demonstrations.js';
 import { createFusion, fusionEval } from '../../src/fusion/pipeline.js';
 import { LexicalEmbedder } from '../../src/retrieval/embedders.js';
 import { DemonstrationRetriever } from '../../src/retrieval/retriever.js';
+import { type ScriptedReply, type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 import { answer, doc, fastRetry, modelConfig, tableSlm } from './helpers.js';
 
 const SENTENCE = 'Jordan visited Paris .';

@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { ScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { jobStatus } from '../../src/queue/status.js';
 import { readGold, repoRoot, startOracleServer } from '../support/oracle-server.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 const N = 5000;
 const cli = join(repoRoot, 'bin', 'el4ner.js');

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ScriptedRequest } from '../../src/engines/testing/scripted-server.js';
-import { startScriptedServer } from '../../src/engines/testing/scripted-server.js';
-import { emptyUsage } from '../../src/engines/types.js';
-import { createLlmPreExtractor } from '../../src/retrieval/llm-pre-extract.js';
+import { createLlmPreExtractor } from '../../src/el4ner/stages/retrieve.js';
+import { type Engine, emptyUsage } from '../../src/engines/types.js';
+import type { ScriptedRequest } from '../support/scripted-server.js';
+import { startScriptedServer } from '../support/scripted-server.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(repoRoot, 'bin/el4ner.js');
@@ -168,17 +168,20 @@ describe('createLlmPreExtractor', () => {
       usage: emptyUsage(),
       latencyMs: 0,
     });
+    const engine = (name: string, chat: Engine['chat']): Engine => ({
+      name,
+      identity: name,
+      chat,
+      embed: () => Promise.reject(new Error('no embeddings')),
+      close: async () => {},
+    });
     const pre = createLlmPreExtractor(
       [
-        { name: 'a', identity: 'a', chat: async () => answer(['Paris', 'Merkel', 'Nowhere']) },
-        { name: 'b', identity: 'b', chat: async () => answer(['Angela Merkel', 'Paris']) },
-        {
-          name: 'c',
-          identity: 'c',
-          chat: async () => {
-            throw new Error('down');
-          },
-        },
+        engine('a', async () => answer(['Paris', 'Merkel', 'Nowhere'])),
+        engine('b', async () => answer(['Angela Merkel', 'Paris'])),
+        engine('c', async () => {
+          throw new Error('down');
+        }),
       ],
       ['PER', 'LOC'],
     );
@@ -189,7 +192,10 @@ describe('createLlmPreExtractor', () => {
       ['Angela Merkel', 'Merkel', 'Paris'],
     );
     for (const s of spans) assert.equal(text.slice(s.start, s.end), s.text);
-    assert.equal(pre.failures.get('c'), 1);
+    assert.deepEqual(
+      pre.failures.list().map((f) => [f.model, f.count]),
+      [['c', 1]],
+    );
     assert.match(pre.identity, /^llm-pre-extract:v1:a\+b\+c:LOC,PER$/);
   });
 });

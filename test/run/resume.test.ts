@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { ScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { readGold, repoRoot, startOracleServer } from '../support/oracle-server.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 const N = 2000;
 let backend: ScriptedServer | undefined;

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { NerDocument } from '../../src/core/types.js';
-import type { ScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { buildServer } from '../../src/server/app.js';
 import { oracleConfig, readGold, startOracleServer } from '../support/oracle-server.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 let backend: ScriptedServer;
 let app: FastifyInstance;
@@ -154,9 +154,7 @@ test('an engine that is down: /readyz 503, /v1/ner a clear 503, the process stay
 
 test('graceful shutdown finishes in-flight requests', async () => {
   const slow = await startOracleServer(gold, {}, () => undefined);
-  const slowBackend = await (
-    await import('../../src/engines/testing/scripted-server.js')
-  ).startScriptedServer({
+  const slowBackend = await (await import('../support/scripted-server.js')).startScriptedServer({
     chat: async (req) => {
       const r = await fetch(`${slow.url}/chat/completions`, {
         method: 'POST',

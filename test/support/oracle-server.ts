@@ -4,13 +4,13 @@ import { resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { NerDocument } from '../../src/core/types.js';
+import { type Behaviour, goldByText, oracleAnswer } from './oracle.js';
 import {
   type ScriptedReply,
   type ScriptedRequest,
   type ScriptedServer,
   startScriptedServer,
-} from '../../src/engines/testing/scripted-server.js';
-import { type Behaviour, goldByText, oracleAnswer } from '../../src/pipeline/testing/oracle.js';
+} from './scripted-server.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const sharedData = resolve(repoRoot, '../shared/data');

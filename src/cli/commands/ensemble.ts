@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .action(async (flags: EnsembleFlags) => {
       const [{ readDocuments }, { combinePredictionFiles }, { writeFile }] = await Promise.all([
         import('../../formats/index.js'),
-        import('../../pipeline/ensemble.js'),
+        import('../../el4ner/voting/prediction-files.js'),
         import('node:fs/promises'),
       ]);
       if (!['union', 'vote', 'span-vote-then-type'].includes(flags.strategy))

@@ -1,54 +1,21 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-import type { FusionReport } from '../../fusion/pipeline.js';
-import { addPipelineOptions, type PipelineFlags } from '../../pipeline/cli-options.js';
+import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
-interface EvalFlags extends PipelineFlags {
+interface EvalFlags extends MethodFlags {
   test: string;
   limit?: string;
   report?: string;
   dev?: string;
 }
 
-const pct = (x: number) => (100 * x).toFixed(2).padStart(7);
-
-/** The fusion report as a table: SLM alone, LLM alone, fused; strict micro P/R/F1 and token-level macro F1. */
-export function formatFusionReport(r: FusionReport, devDocs?: number): string {
-  const lines: string[] = [];
-  const how = r.lambdaSearch
-    ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried`
-    : 'fixed in the config';
-  lines.push(`SLM+LLM fusion on ${r.documents} document(s)`);
-  lines.push(`lambda ${r.lambda.toPrecision(4)} (${how}); LLM probability: ${r.probability}`);
-  lines.push('');
-  lines.push('system        strict P  strict R strict F1   tp    fp    fn  token macro F1');
-  const row = (name: string, s: FusionReport['fused'] | undefined) => {
-    if (!s) return `${name.padEnd(12)}  (no LLM answers)`;
-    const c = s.strict;
-    return `${name.padEnd(12)} ${pct(c.p)}  ${pct(c.r)}  ${pct(c.f1)} ${String(c.tp).padStart(5)} ${String(c.fp).padStart(5)} ${String(c.fn).padStart(5)}  ${pct(s.tokenMacro.f1)}`;
-  };
-  lines.push(row('SLM alone', r.slm));
-  lines.push(row('LLM alone', r.llm));
-  lines.push(row('fused', r.fused));
-  lines.push('');
-  const d = r.decided;
-  const total = d.agree + d.slm + d.llm;
-  lines.push(
-    `tokens decided: ${total} in all; both agree ${d.agree}, disagreement kept by the SLM ${d.slm}, taken from the LLM ${d.llm}`,
-  );
-  lines.push(
-    `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
-  );
-  return lines.join('\n');
-}
-
 export function register(program: Command): void {
-  addPipelineOptions(
+  addMethodOptions(
     program
       .command('eval')
       .description(
-        'evaluate on a labelled set: the EL4NER per-stage report (recall, typing, verification, F1, cost), or, when the config has fusion.llm (and not fusion.voter), SLM alone / LLM alone / fused',
+        'evaluate the configured method on a labelled set: EL4NER per-stage report (recall, typing, verification, F1, cost); fusion: SLM alone / LLM alone / fused; the CRF alone: strict, span and token scores',
       )
       .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
       .option('--limit <n>', 'only the first N documents')
@@ -58,10 +25,11 @@ export function register(program: Command): void {
         "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
       ),
   ).action(async (flags: EvalFlags) => {
-    const [{ loadConfig }, { readDocuments }, { pipelineSettings }] = await Promise.all([
+    const [{ loadConfig }, { readDocuments }, { createMethod }, { methodSettings }] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
-      import('../../pipeline/cli-options.js'),
+      import('../../assemble/index.js'),
+      import('../method-options.js'),
     ]);
     let limit: number | undefined;
     if (flags.limit !== undefined) {
@@ -70,52 +38,22 @@ export function register(program: Command): void {
       limit = Number(flags.limit);
     }
     const config = loadConfig(flags.config);
-    const settings = pipelineSettings(flags);
     const gold = await readDocuments(flags.test);
-
-    if (config.fusion?.llm && !config.fusion.voter) {
-      const [{ buildFusion, fusionDevDocs }, { fusionEval }] = await Promise.all([
-        import('../../run/runner.js'),
-        import('../../fusion/pipeline.js'),
-      ]);
-      const setup = await buildFusion(config, settings);
-      try {
-        let dev: Awaited<ReturnType<typeof fusionDevDocs>> | undefined;
-        if (setup.fusion.lambda === undefined) dev = await fusionDevDocs(config, flags.dev);
-        else if (flags.dev)
-          process.stderr.write(
-            `el4ner: fusion.lambda is fixed at ${setup.fusion.lambda}: --dev is not used\n`,
-          );
-        const docs = limit !== undefined ? gold.slice(0, limit) : gold;
-        const report = await fusionEval(docs, setup.fusion, {
-          dev,
-          concurrency: settings.concurrency ?? config.concurrency,
-        });
-        if (flags.report)
-          await writeFile(
-            flags.report,
-            `${JSON.stringify({ kind: 'fusion', slmModel: config.fusion.slm, llmModel: setup.llm, ...report, cost: setup.engines.ledger.summary() }, null, 2)}\n`,
-          );
-        process.stdout.write(`${formatFusionReport(report, dev?.length)}\n`);
-        process.stderr.write(`${setup.engines.ledger.format()}\n`);
-      } finally {
-        await setup.close();
-      }
-      return;
-    }
-
-    const [{ createPipeline }, { formatPipelineReport }] = await Promise.all([
-      import('../../pipeline/el4ner.js'),
-      import('../../pipeline/report.js'),
-    ]);
-    const pipeline = createPipeline({ config, ...settings });
+    const dev = flags.dev ? await readDocuments(flags.dev) : undefined;
+    const method = await createMethod(config, { ...methodSettings(flags), ...(dev ? { dev } : {}) });
     try {
-      const report = await pipeline.evaluate(gold, { limit });
-      if (flags.report) await writeFile(flags.report, `${JSON.stringify(report, null, 2)}\n`);
-      process.stdout.write(`${formatPipelineReport(report)}\n`);
-      process.stderr.write(`${pipeline.formatCost()}\n`);
+      if (dev && method.info.kind !== 'fusion')
+        process.stderr.write(`el4ner: --dev is only used by fusion with lambda 'auto'\n`);
+      const report = await method.evaluate(gold, { limit });
+      if (flags.report)
+        await writeFile(
+          flags.report,
+          `${JSON.stringify({ kind: report.kind, ...(report.details as object), ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
+        );
+      process.stdout.write(`${report.text}\n`);
+      process.stderr.write(`${method.formatCost()}\n`);
     } finally {
-      await pipeline.close();
+      await method.close();
     }
   });
 }

@@ -47,7 +47,9 @@ export function register(program: Command): void {
       const { rm } = await import('node:fs/promises');
       const { isWeightPresetName } = await import('../../pos/weights.js');
       const r = await import('../../retrieval/public.js');
-      const { createLlmPreExtractor } = await import('../../retrieval/llm-pre-extract.js');
+      const { createLlmPreExtractor } = await import('../../el4ner/stages/retrieve.js');
+      const { backbonesOf, requireEngine } = await import('../../assemble/engines.js');
+      const { poolLabels } = await import('../../assemble/demos.js');
 
       type Config = import('../../config/schema.js').Config;
       let config: Config | undefined;
@@ -97,17 +99,10 @@ export function register(program: Command): void {
         let preExtract: ReturnType<typeof createLlmPreExtractor> | undefined;
         if (spans === 'llm') {
           const cfg = config!;
-          const embeddingOnly = new Set<string>(cfg.embedding ? [cfg.embedding.model] : []);
-          for (const m of cfg.models) if (m.engine === 'llama-cpp' && m.embedding) embeddingOnly.add(m.name);
-          const names = cfg.backbones ?? [...engineSet!.engines.keys()].filter((n) => !embeddingOnly.has(n));
-          if (names.length === 0) throw new ConfigError('--spans llm: the config has no backbone models');
-          const labels =
-            cfg.labels ??
-            [
-              ...new Set((await r.readPoolFile(pool)).docs.flatMap((d) => d.entities.map((e) => e.type))),
-            ].sort();
+          const names = backbonesOf(cfg, engineSet!.engines.keys());
+          const labels = cfg.labels ?? poolLabels((await r.readPoolFile(pool)).docs);
           preExtract = createLlmPreExtractor(
-            names.map((n) => engineSet!.engines.get(n)!),
+            names.map((n) => requireEngine(engineSet!.engines, n, 'backbones')),
             labels,
             cfg.labelDescriptions,
           );
@@ -153,7 +148,9 @@ export function register(program: Command): void {
           spansMode: m.settings.spans,
           weights: m.settings.weights,
           posOf: m.settings.posOf,
-          failedPreExtractCalls: preExtract ? Object.fromEntries(preExtract.failures) : undefined,
+          failedPreExtractCalls: preExtract
+            ? Object.fromEntries(preExtract.failures.list().map((f) => [f.model, f.count]))
+            : undefined,
           seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
         };
         if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -166,11 +163,8 @@ export function register(program: Command): void {
               `weights PROPN=${w.PROPN} NOUN=${w.NOUN} PRON=${w.PRON} other=${w.other}, pos-of ${m.settings.posOf}\n` +
               `  ${summary.seconds.toFixed(2)} s\n`,
           );
-          if (preExtract?.failures.size) {
-            process.stderr.write(
-              `el4ner: warning: failed pre-extraction calls: ${[...preExtract.failures].map(([k, v]) => `${k} ${v}`).join(', ')}\n`,
-            );
-          }
+          for (const line of preExtract?.failures.lines() ?? [])
+            process.stderr.write(`el4ner: warning: pre-extraction: ${line}\n`);
         }
       } finally {
         await engineSet?.close();

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-import { addPipelineOptions, type PipelineFlags } from '../../pipeline/cli-options.js';
+import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
-interface RunFlags extends PipelineFlags {
+interface RunFlags extends MethodFlags {
   input: string;
   output: string;
   overwrite?: boolean;
 }
 
 export function register(program: Command): void {
-  addPipelineOptions(
+  addMethodOptions(
     program
       .command('run')
       .description(
-        'tag documents with the EL4NER pipeline (retrieval, extraction, classification, verification)',
+        'tag documents with the configured method (EL4NER ensemble, SLM+LLM fusion, or the CRF alone)',
       )
       .requiredOption(
         '--input <path>',
@@ -28,20 +28,20 @@ export function register(program: Command): void {
     const [
       { loadConfig },
       { readDocuments },
-      { createRunner },
-      { pipelineSettings },
+      { createMethod },
+      { methodSettings },
       { ResumableJsonlWriter },
       { createProgress },
     ] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
-      import('../../run/runner.js'),
-      import('../../pipeline/cli-options.js'),
+      import('../../assemble/index.js'),
+      import('../method-options.js'),
       import('../../run/output.js'),
       import('../../run/progress.js'),
     ]);
     const config = loadConfig(flags.config);
-    const settings = pipelineSettings(flags);
+    const settings = methodSettings(flags);
     const docs = await readDocuments(flags.input);
     const seen = new Set<string>();
     for (const d of docs) {
@@ -54,32 +54,33 @@ export function register(program: Command): void {
       process.stderr.write(
         `el4ner: ${docs.length - todo.length} document(s) already in ${flags.output}, skipped\n`,
       );
-    let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
+    let method: Awaited<ReturnType<typeof createMethod>> | undefined;
     try {
-      runner = await createRunner(config, settings);
+      method = await createMethod(config, settings);
       const progress = await createProgress({
         total: docs.length,
         initial: docs.length - todo.length,
         label: 'documents',
       });
-      await runner.extract(todo, {
+      await method.tag(todo, {
         onDocument: (doc) => {
           writer.write({
             id: doc.id,
             text: doc.text,
             entities: doc.entities,
             ...(doc.meta ? { meta: doc.meta } : {}),
+            ...(doc.warnings ? { warnings: doc.warnings } : {}),
           });
           progress.tick();
         },
       });
       progress.stop();
       process.stderr.write(
-        `el4ner: ${todo.length} document(s) written to ${flags.output}\n${runner.formatCost()}\n`,
+        `el4ner: ${todo.length} document(s) written to ${flags.output}\n${method.formatCost()}\n`,
       );
     } finally {
       writer.close();
-      await runner?.close();
+      await method?.close();
     }
   });
 }

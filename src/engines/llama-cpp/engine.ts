@@ -12,6 +12,7 @@ import type {
 } from 'node-llama-cpp';
 import type {
   ChatMessage,
+  ChatOptions,
   ChatRequest,
   ChatResponse,
   EmbedResponse,
@@ -89,7 +90,7 @@ export class LlamaCppEngine implements Engine {
     this.identity = `llama-cpp:${options.path}${lora ? `+lora:${lora}` : ''}`;
   }
 
-  chat(request: ChatRequest, options?: { signal?: AbortSignal }): Promise<ChatResponse> {
+  chat(request: ChatRequest, options?: ChatOptions): Promise<ChatResponse> {
     return this.track(this.runChat(request, options?.signal));
   }
 
@@ -274,21 +275,19 @@ export class LlamaCppEngine implements Engine {
       chat.pool.release(seq);
     }
 
+    // A grammar-constrained answer is handed over parsed; one cut short (maxTokens) is handed over
+    // as text, for the answer resolver to repair or reject.
     let json: unknown;
     if (request.jsonSchema) {
       try {
         json = JSON.parse(text);
       } catch {
-        throw new Error(
-          `llama-cpp engine ${this.name}: the answer is not valid JSON` +
-            (generated.length >= maxTokens ? ` (stopped at maxTokens ${maxTokens})` : '') +
-            `: ${JSON.stringify(text.slice(0, 200))}`,
-        );
+        json = undefined;
       }
     }
     return {
       text,
-      ...(request.jsonSchema ? { json } : {}),
+      ...(json !== undefined ? { json } : {}),
       ...(wantLogprobs ? { logprobs } : {}),
       usage: { promptTokens: tokens.length, completionTokens: generated.length, cachedPromptTokens: cached },
       latencyMs: performance.now() - started,

@@ -1,0 +1,115 @@
+/**
+ * The demonstration source of a config, shared by every method: the pool (`pool`: a labelled file,
+ * or an index folder written by `el4ner index`) indexed once. A pool file is indexed into a folder
+ * beside the response cache (reused while pool and settings are unchanged), or in memory with
+ * `--no-cache`; documents handed in (tests, tune) are indexed in memory.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { NerDocument } from '../core/types.js';
+import type { Engine } from '../engines/types.js';
+import { resolveWeights } from '../pos/weights.js';
+import { type DemoSource, demoSourceFromRetriever, staticDemoSource } from '../retrieval/demo-source.js';
+import { EngineEmbedder, LexicalEmbedder } from '../retrieval/embedders.js';
+import type { IndexOptions, PreExtract } from '../retrieval/index.js';
+import { readPoolFile } from '../retrieval/pool-reader.js';
+import { DemonstrationRetriever } from '../retrieval/retriever.js';
+
+export interface DemoOptions {
+  /** Pool documents to index in memory instead of `config.pool`. */
+  docs?: readonly NerDocument[];
+  noCache?: boolean;
+  cachePath?: string;
+  embedEngine?: Engine;
+  /** Zero-shot pre-extraction of pool spans (`retrieval.poolSpans: llm`) and its identity. */
+  preExtract?: PreExtract;
+  preExtractIdentity?: string;
+  log?: (message: string) => void;
+}
+
+/** The folder a pool file is indexed into: beside the response cache, one per span mode. */
+export function indexFolder(config: Config, pool: string, cachePath?: string): string {
+  const name = basename(pool).replace(/[^A-Za-z0-9_.-]/g, '_');
+  const spans = config.retrieval.poolSpans === 'llm' ? '-llm' : '';
+  return join(dirname(cachePath ?? config.cache.path), `index-${name}${spans}`);
+}
+
+export const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<DemoSource> {
+  const embedder = opts.embedEngine ? new EngineEmbedder(opts.embedEngine) : new LexicalEmbedder();
+  const indexOpts: IndexOptions = {
+    embedder,
+    spans: config.retrieval.poolSpans,
+    preExtract: opts.preExtract,
+    preExtractIdentity: opts.preExtractIdentity,
+    weights: config.retrieval.weights,
+    posOf: config.retrieval.posOf,
+  };
+  let retriever: DemonstrationRetriever;
+  if (opts.docs) retriever = await DemonstrationRetriever.build(opts.docs, indexOpts);
+  else if (!config.pool) return staticDemoSource([]);
+  else if (isFolder(config.pool)) {
+    retriever = await DemonstrationRetriever.load(config.pool, embedder);
+    noteIndexSettings(config, config.pool, retriever, opts.log);
+  } else if (opts.noCache)
+    retriever = await DemonstrationRetriever.build((await readPoolFile(config.pool)).docs, indexOpts);
+  else
+    retriever = (
+      await DemonstrationRetriever.buildOrLoad(
+        { poolFile: config.pool },
+        indexFolder(config, config.pool, opts.cachePath),
+        indexOpts,
+      )
+    ).retriever;
+  // Query-time settings: the configured ones, else those the index was built with.
+  return demoSourceFromRetriever(retriever, {
+    seed: config.retrieval.seed,
+    ...(config.retrieval.weights !== undefined ? { weights: config.retrieval.weights } : {}),
+    ...(config.retrieval.posOf !== undefined ? { posOf: config.retrieval.posOf } : {}),
+  });
+}
+
+/**
+ * An index folder given as `pool` was built with its own settings. POS weights and `posOf` act
+ * at query time, so configured ones are used and the difference is said; pool spans are baked
+ * into the index, so a different `poolSpans` is refused.
+ */
+function noteIndexSettings(
+  config: Config,
+  dir: string,
+  retriever: DemonstrationRetriever,
+  log?: (m: string) => void,
+) {
+  const built = retriever.index.manifest.settings;
+  if (built.spans !== config.retrieval.poolSpans && config.retrieval.poolSpans === 'llm')
+    throw new ConfigError(
+      `pool: the index folder ${dir} holds ${built.spans} pool spans, but retrieval.poolSpans is llm: rebuild it with \`el4ner index --spans llm\``,
+    );
+  const w = config.retrieval.weights;
+  if (w !== undefined) {
+    const want = resolveWeights(w);
+    const have = built.weights;
+    if (
+      want.PROPN !== have.PROPN ||
+      want.NOUN !== have.NOUN ||
+      want.PRON !== have.PRON ||
+      want.other !== have.other
+    )
+      log?.(
+        `pool ${dir}: index built with POS weights PROPN=${have.PROPN} NOUN=${have.NOUN} PRON=${have.PRON}; querying with the configured retrieval.weights PROPN=${want.PROPN} NOUN=${want.NOUN} PRON=${want.PRON}`,
+      );
+  }
+  const p = config.retrieval.posOf;
+  if (p !== undefined && p !== built.posOf)
+    log?.(
+      `pool ${dir}: index built with posOf ${built.posOf}; querying with the configured retrieval.posOf ${p}`,
+    );
+}
+
+/** Labels of a pool: every entity type in it, sorted. */
+export function poolLabels(docs: readonly NerDocument[]): string[] {
+  return [...new Set(docs.flatMap((d) => d.entities.map((e) => e.type)))].sort();
+}

@@ -1,0 +1,244 @@
+/**
+ * The one place where a configuration becomes running objects. `createMethod(config)` picks the
+ * method and builds what it needs: engines (cache and cost included), the demonstration source,
+ * the supervised tagger, the labels and the CRF fallback. The CLI, the server, the queue workers,
+ * `tune`/`select` and the library all get their method here.
+ *
+ * - no models, a tagger in `fusion.slm`: the supervised tagger alone;
+ * - `fusion.llm` set and `fusion.voter` not true: SLM+LLM confidence fusion;
+ * - otherwise: the EL4NER pipeline (with the tagger as one more voter when `fusion.voter`).
+ * With `fusion.slm` set, a document no LLM answered for is tagged by the tagger alone and marked
+ * `meta.fallback: 'slm'`; without it, such a document fails with a NoAnswerError.
+ */
+
+import { createTypeMapper } from '../answers/labels.js';
+import { parseConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { Method } from '../core/method.js';
+import type { NerDocument, Span } from '../core/types.js';
+import { createEl4nerMethod } from '../el4ner/pipeline.js';
+import { createLlmPreExtractor, preExtractIdentity } from '../el4ner/stages/retrieve.js';
+import type { El4nerParts, SlmVoter } from '../el4ner/state.js';
+import { type ResolvedStages, resolveStages, type StageOverrides } from '../el4ner/switches.js';
+import { unitWeight, weightsFromConfig } from '../el4ner/voting/decide.js';
+import { votingRule } from '../el4ner/voting/rules.js';
+import { readDocuments } from '../formats/index.js';
+import type { Fusion } from '../fusion/pipeline.js';
+import type { DemoSource } from '../retrieval/demo-source.js';
+import { staticDemoSource } from '../retrieval/demo-source.js';
+import { readPoolFile } from '../retrieval/pool-reader.js';
+import { createSlmMethod, tagDocument } from '../slm/method.js';
+import { SLM_MODEL_NAME } from '../slm/tagger.js';
+import { demoSourceFor, isFolder, poolLabels } from './demos.js';
+import {
+  type AssembledEngines,
+  assembleEngines,
+  backbonesOf,
+  type EngineSource,
+  requireEngine,
+} from './engines.js';
+import { assembleFusion, buildFusion } from './fusion.js';
+import { loadSlm } from './slm.js';
+
+export interface MethodOptions extends EngineSource {
+  /** Demonstrations: a ready source, or pool documents indexed in memory; default: `config.pool`. */
+  demos?: DemoSource | readonly NerDocument[];
+  stages?: StageOverrides;
+  /** Overrides config.concurrency. */
+  concurrency?: number;
+  /** Where notices go (default: stderr). */
+  log?: (message: string) => void;
+  /** An SLM voter instead of the tagger of `fusion.slm` (`fusion.voter`). */
+  slm?: SlmVoter;
+  /** Fusion with lambda 'auto': the dev documents to choose it on (default: `fusion.dev`). */
+  dev?: readonly NerDocument[];
+}
+
+export type MethodChoice = 'el4ner' | 'fusion' | 'slm';
+
+/** Which method a config runs. */
+export function methodKind(config: Config): MethodChoice {
+  if (config.models.length === 0) return 'slm';
+  if (config.fusion?.llm && !config.fusion.voter) return 'fusion';
+  return 'el4ner';
+}
+
+const stderrLog = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
+
+export async function createMethod(
+  input: Config | Record<string, unknown>,
+  options: MethodOptions = {},
+): Promise<Method> {
+  const config = parseConfig(input);
+  const log = options.log ?? stderrLog;
+  const kind = methodKind(config);
+  if (kind === 'slm') {
+    if (!config.fusion?.slm)
+      throw new ConfigError(
+        'no models and no SLM: configure `models` (LLMs) or `fusion.slm` (a CRF model from el4ner train-slm)',
+      );
+    const tagger = await loadSlm(config.fusion.slm);
+    log(`no LLM configured: tagging with the supervised CRF alone (${config.fusion.slm})`);
+    return createSlmMethod(tagger, { name: config.fusion.slm });
+  }
+  const engines = await assembleEngines(config, options);
+  try {
+    const switches = resolveStages(config, options.stages);
+    const concurrency = options.concurrency ?? config.concurrency;
+    if (kind === 'fusion') {
+      const demos = await demosFor(config, switches, engines, options, log, undefined);
+      return await assembleFusion({
+        config,
+        engines,
+        demos,
+        retrievalMode: switches.retrieval,
+        concurrency,
+        log,
+        ...(options.dev || config.fusion?.dev ? { dev: () => fusionDev(config, options.dev) } : {}),
+        release: () => engines.close(),
+      });
+    }
+    return await assembleEl4ner(config, switches, engines, options, log, concurrency);
+  } catch (e) {
+    await engines.close();
+    throw e;
+  }
+}
+
+/**
+ * The fusion tagger of a config with lambda not tuned yet, for `el4ner tune` (which tunes lambda
+ * itself on answers it pays for once).
+ */
+export async function createFusionTagger(
+  input: Config | Record<string, unknown>,
+  options: MethodOptions = {},
+): Promise<{ fusion: Fusion; close(): Promise<void> }> {
+  const config = parseConfig(input);
+  const engines = await assembleEngines(config, options);
+  try {
+    const switches = resolveStages(config, options.stages);
+    const demos = await demosFor(config, switches, engines, options, options.log ?? stderrLog, undefined);
+    const fusion = await buildFusion({ config, engines, demos, retrievalMode: switches.retrieval });
+    return { fusion, close: () => engines.close() };
+  } catch (e) {
+    await engines.close();
+    throw e;
+  }
+}
+
+async function fusionDev(config: Config, given?: readonly NerDocument[]): Promise<readonly NerDocument[]> {
+  if (given) return given;
+  const file = config.fusion!.dev!;
+  const docs = await readDocuments(file);
+  if (docs.length === 0) throw new ConfigError(`fusion.dev: ${file} has no documents`);
+  return docs;
+}
+
+/** The demonstration source, or undefined when retrieval is off (the pool then only gives labels). */
+async function demosFor(
+  config: Config,
+  switches: ResolvedStages,
+  engines: AssembledEngines,
+  options: MethodOptions,
+  log: (m: string) => void,
+  preExtract: { fn: (text: string) => Promise<Span[]>; identity: string } | undefined,
+): Promise<DemoSource | undefined> {
+  const given = options.demos;
+  if (given && !Array.isArray(given)) return given as DemoSource;
+  if (switches.retrieval === 'none' || config.retrieval.k === 0) {
+    if (Array.isArray(given)) return staticDemoSource(given as readonly NerDocument[]);
+    if (config.pool && !config.labels?.length && !isFolder(config.pool))
+      return staticDemoSource((await readPoolFile(config.pool)).docs);
+    return undefined;
+  }
+  if (!given && !config.pool) return undefined;
+  return demoSourceFor(config, {
+    ...(given ? { docs: given as readonly NerDocument[] } : {}),
+    noCache: options.noCache,
+    cachePath: options.cachePath,
+    embedEngine: config.embedding
+      ? requireEngine(engines.engines, config.embedding.model, 'embedding.model')
+      : undefined,
+    preExtract: preExtract?.fn,
+    preExtractIdentity: preExtract?.identity,
+    log,
+  });
+}
+
+/** Labels for pool pre-extraction, which runs before the pool is indexed. */
+async function preExtractLabels(config: Config, options: MethodOptions): Promise<string[]> {
+  if (config.labels?.length) return [...config.labels];
+  if (Array.isArray(options.demos)) return poolLabels(options.demos as readonly NerDocument[]);
+  if (config.pool && !isFolder(config.pool)) return poolLabels((await readPoolFile(config.pool)).docs);
+  return [];
+}
+
+async function assembleEl4ner(
+  config: Config,
+  switches: ResolvedStages,
+  engines: AssembledEngines,
+  options: MethodOptions,
+  log: (m: string) => void,
+  concurrency: number,
+): Promise<Method> {
+  if (!config.labels?.length && !config.pool && !options.demos)
+    throw new ConfigError(
+      'no labels and no pool: give `labels` (entity types) or a labelled `pool` in the config',
+    );
+  const backbones = backbonesOf(config, engines.engines.keys());
+  for (const b of backbones) requireEngine(engines.engines, b, 'backbones');
+  const verifier = config.verifier ?? backbones[0];
+  const singleModel = switches.singleModel ?? backbones[0];
+  if (switches.verification) requireEngine(engines.engines, verifier, 'verifier');
+  if (switches.extraction === 'single' || switches.classification === 'single')
+    requireEngine(engines.engines, singleModel, 'stages.singleModel');
+
+  const tagger = config.fusion?.slm ? await loadSlm(config.fusion.slm) : undefined;
+  let slm = options.slm;
+  if (!slm && tagger && config.fusion?.voter)
+    slm = { name: SLM_MODEL_NAME, predict: (doc) => tagger.predict(doc) };
+  if (slm && backbones.includes(slm.name))
+    throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
+
+  let preExtract: Parameters<typeof demosFor>[5];
+  if (config.retrieval.poolSpans === 'llm') {
+    const bb = backbones.map((b) => requireEngine(engines.engines, b, 'backbones'));
+    const labels = await preExtractLabels(config, options);
+    const fn = createLlmPreExtractor(bb, labels, config.labelDescriptions);
+    preExtract = { fn, identity: preExtractIdentity(bb, labels) };
+  }
+  const demos = await demosFor(config, switches, engines, options, log, preExtract);
+  if (preExtract)
+    for (const line of (preExtract.fn as ReturnType<typeof createLlmPreExtractor>).failures.lines())
+      log(`pre-extracting pool spans: ${line}`);
+
+  const labels = config.labels?.length ? [...config.labels] : demos ? poolLabels(demos.docs()) : [];
+  if (labels.length === 0)
+    throw new ConfigError('no labels: the config has none and the pool has no entities');
+  const parts: El4nerParts = {
+    engines: engines.engines,
+    ledger: engines.ledger,
+    labels,
+    typeOf: createTypeMapper(labels),
+    descriptions: config.labelDescriptions,
+    backbones,
+    verifier,
+    singleModel,
+    switches,
+    k: config.retrieval.k,
+    demos: switches.retrieval === 'none' ? undefined : demos,
+    slm,
+    rule: votingRule(config.decision.rule, config.decision),
+    weight: switches.classification === 'weighted-vote' ? weightsFromConfig(config.voteWeights) : unitWeight,
+    maxChars: config.maxChars,
+    concurrency,
+    log,
+    ...(tagger ? { fallback: (doc: NerDocument) => tagDocument(tagger, doc) } : {}),
+    release: () => engines.close(),
+  };
+  const method = createEl4nerMethod(parts);
+  if (!parts.demos || parts.demos.size === 0 || switches.retrieval === 'none' || parts.k === 0)
+    log(!demos ? 'no demonstration pool: running zero-shot' : 'retrieval none: running zero-shot');
+  return method;
+}

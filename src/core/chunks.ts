@@ -1,0 +1,30 @@
+/**
+ * The one chunking policy for long input (every method uses it): a document that fits in
+ * `maxChars` stays whole, so the model keeps all its context; a longer one is cut into whole
+ * sentences packed greedily up to `maxChars` (a single sentence longer than that is cut by the
+ * sentence splitter at a clause, space or grapheme boundary). Offsets map back exactly.
+ */
+import { splitSentences } from './sentences.js';
+
+export interface Chunk {
+  /** Offset of the chunk in its document. */
+  start: number;
+  text: string;
+}
+
+export function chunkText(text: string, maxChars: number): Chunk[] {
+  if (text.trim().length === 0) return [];
+  if (text.length <= maxChars) return [{ start: 0, text }];
+  const pieces: Array<{ start: number; end: number }> = [];
+  for (const s of splitSentences(text, { maxChars })) {
+    const cur = pieces.at(-1);
+    if (cur && s.end - cur.start <= maxChars) cur.end = s.end;
+    else pieces.push({ start: s.start, end: s.end });
+  }
+  return pieces.map((p) => ({ start: p.start, text: text.slice(p.start, p.end) }));
+}
+
+/** Moves chunk-relative offsets to document offsets. */
+export function shift<T extends { start: number; end: number }>(items: readonly T[], by: number): T[] {
+  return by === 0 ? [...items] : items.map((x) => ({ ...x, start: x.start + by, end: x.end + by }));
+}

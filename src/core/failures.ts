@@ -1,0 +1,63 @@
+/**
+ * What went wrong on the way, kept in one shape everywhere: a failed model call (after its
+ * retries), an answer that had to be repaired, a stage skipped for a document. Methods keep one
+ * FailureLog per run; output documents carry their own `warnings`.
+ */
+
+/** Calls of one model in one stage that failed, with the last error. */
+export interface ModelFailure {
+  model: string;
+  stage: string;
+  count: number;
+  lastError: string;
+}
+
+/** One thing a reader of an output row should know about how it was produced. */
+export interface DocumentWarning {
+  /**
+   * failed: a model call failed for good (its vote or verdict is missing);
+   * repaired: an answer was usable only after repair (items dropped, types mapped, re-asked);
+   * fallback: the document was tagged by the supervised tagger because no LLM answered;
+   * skipped: a stage did not run for this document.
+   */
+  kind: 'failed' | 'repaired' | 'fallback' | 'skipped';
+  stage: string;
+  model?: string;
+  message: string;
+}
+
+/** Short, single-line description of an error, for logs and reports. */
+export function describeError(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+export class FailureLog {
+  private readonly byKey = new Map<string, ModelFailure>();
+
+  record(model: string, stage: string, error: unknown): void {
+    const key = `${model}\u0000${stage}`;
+    const f = this.byKey.get(key) ?? { model, stage, count: 0, lastError: '' };
+    f.count++;
+    f.lastError = describeError(error);
+    this.byKey.set(key, f);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Failures sorted by model, then stage. */
+  list(): ModelFailure[] {
+    return [...this.byKey.values()]
+      .map((f) => ({ ...f }))
+      .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.stage < b.stage ? -1 : 1));
+  }
+
+  /** One log line per failure. */
+  lines(): string[] {
+    return this.list().map(
+      (f) => `model ${f.model} failed ${f.count} time(s) in stage ${f.stage}: ${f.lastError}`,
+    );
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The one contract every NER method fulfils (EL4NER, SLM+LLM fusion, the supervised tagger
+ * alone). Surfaces (CLI, server, queue workers, library, tune/select) get a Method from
+ * `createMethod(config)` (src/assemble) and use nothing else of it.
+ */
+import type { CostSummary } from '../engines/cost.js';
+import type { ModelFailure } from './failures.js';
+import type { NerDocument } from './types.js';
+
+export type MethodKind = 'el4ner' | 'fusion' | 'slm';
+
+/** Plain strings (ids 1, 2, ...) or documents (their `id`, `text` and `tokens` are used). */
+export type MethodInput = string | readonly string[] | readonly NerDocument[];
+
+export interface TagOptions {
+  /** Called once per finished document, in input order, as soon as every earlier one is done. */
+  onDocument?: (doc: NerDocument, index: number) => void | Promise<void>;
+  /** Stops new model calls; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface TagResult {
+  docs: NerDocument[];
+  /** Method-specific traces (EL4NER: one per chunk), for reports. */
+  traces: readonly unknown[];
+  failures: ModelFailure[];
+  seconds: number;
+}
+
+export interface MethodInfo {
+  kind: MethodKind;
+  labels: string[];
+  /** LLMs the method calls (empty for the tagger alone). */
+  models: string[];
+  /** One line for the log: what runs. */
+  description: string;
+}
+
+/** Scores of a method on gold documents, with its own details (per-stage or fusion report). */
+export interface MethodReport {
+  kind: MethodKind;
+  documents: number;
+  /** Strict micro P/R/F1 of the final output. */
+  micro: { p: number; r: number; f1: number; tp: number; fp: number; fn: number };
+  /** The method's own report (JSON-serialisable). */
+  details: unknown;
+  /** A plain-text rendering for the terminal. */
+  text: string;
+}
+
+export interface EvaluateOptions {
+  /** Only the first N gold documents. */
+  limit?: number;
+  /** Labelled documents a method may tune on first (fusion: lambda 'auto'). */
+  dev?: readonly NerDocument[];
+}
+
+export interface Method {
+  readonly info: MethodInfo;
+  tag(input: MethodInput, options?: TagOptions): Promise<TagResult>;
+  /** `tag`, returning the documents only. */
+  extract(input: MethodInput, options?: TagOptions): Promise<NerDocument[]>;
+  evaluate(gold: readonly NerDocument[], options?: EvaluateOptions): Promise<MethodReport>;
+  /** Calls, tokens and time per stage and model so far. */
+  cost(): CostSummary;
+  formatCost(): string;
+  close(): Promise<void>;
+}
+
+/** Input documents as the methods see them: id, text and tokens only (gold never leaks in). */
+export function inputDocuments(input: MethodInput): NerDocument[] {
+  if (typeof input === 'string') return [{ id: '1', text: input, entities: [] }];
+  return input.map((x, i) =>
+    typeof x === 'string'
+      ? { id: String(i + 1), text: x, entities: [] }
+      : {
+          id: x.id,
+          text: x.text,
+          entities: [],
+          ...(x.tokens ? { tokens: x.tokens } : {}),
+          ...(x.meta ? { meta: x.meta } : {}),
+        },
+  );
+}
+
+/** The output row of a document: its id, text, meta and the entities found (never gold tags). */
+export function outputDocument(
+  input: NerDocument,
+  entities: NerDocument['entities'],
+  extra: { meta?: Record<string, unknown>; warnings?: NerDocument['warnings'] } = {},
+): NerDocument {
+  const meta = input.meta || extra.meta ? { ...(input.meta ?? {}), ...(extra.meta ?? {}) } : undefined;
+  return {
+    id: input.id,
+    text: input.text,
+    entities,
+    ...(meta ? { meta } : {}),
+    ...(extra.warnings?.length ? { warnings: extra.warnings } : {}),
+  };
+}

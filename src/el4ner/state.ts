@@ -1,0 +1,141 @@
+/**
+ * What the EL4NER stages share: the state of one chunk (each stage adds its part) and the parts
+ * of one configured pipeline (built by src/assemble, never read from files here).
+ */
+import type { TypeMapper } from '../answers/labels.js';
+import type { DocumentWarning } from '../core/failures.js';
+import type { Entity, NerDocument, Span } from '../core/types.js';
+import type { CostLedger } from '../engines/cost.js';
+import type { Engine } from '../engines/types.js';
+import type { DemoSource } from '../retrieval/demo-source.js';
+import type { ResolvedStages } from './switches.js';
+import type { Vote } from './voting/decide.js';
+import type { VotingRule, WeightFn } from './voting/rules.js';
+import type { UnionSpan } from './voting/union.js';
+
+/** A supervised tagger voting as one more backbone (config `fusion.voter`), e.g. the CRF. */
+export interface SlmVoter {
+  readonly name: string;
+  predict(doc: {
+    id: string;
+    text: string;
+  }): { entities: readonly Entity[] } | Promise<{ entities: readonly Entity[] }>;
+}
+
+export interface El4nerParts {
+  engines: ReadonlyMap<string, Engine>;
+  /** The ledger the engines record into (cost tables). */
+  ledger: CostLedger;
+  labels: string[];
+  typeOf: TypeMapper;
+  descriptions?: Readonly<Record<string, string>>;
+  backbones: string[];
+  verifier: string;
+  singleModel: string;
+  switches: ResolvedStages;
+  /** Demonstrations per chunk. */
+  k: number;
+  demos?: DemoSource;
+  slm?: SlmVoter;
+  rule: VotingRule;
+  weight: WeightFn;
+  maxChars: number;
+  concurrency: number;
+  log: (message: string) => void;
+  /** Tags a document no LLM answered for (the CRF of `fusion.slm`); without it such a document fails. */
+  fallback?: (doc: NerDocument) => NerDocument;
+  /** Closes what the assembler built for this pipeline (engines, cache). */
+  release?: () => Promise<void>;
+}
+
+/** What decides which stages run and how many calls they make (tune estimates from it without engines). */
+export type StagePlan = Pick<El4nerParts, 'switches' | 'backbones' | 'singleModel' | 'k'> & {
+  demos?: { readonly size: number };
+  slm?: unknown;
+};
+
+/** Who runs, for the report. */
+export interface PipelineInfo {
+  labels: string[];
+  backbones: string[];
+  verifier: string;
+  singleModel: string;
+  zeroShot: boolean;
+  poolSize: number;
+}
+
+/** What happened in one chunk, in document offsets; used by the report. */
+export interface ChunkTrace {
+  doc: number;
+  start: number;
+  end: number;
+  preSpans: Span[];
+  demos: string[];
+  perModel: Record<string, Span[]>;
+  union: Span[];
+  voted: Entity[];
+  final: Entity[];
+  hallucinated: number;
+  ambiguous: number;
+  invalidTypes: number;
+  missingAnswers: number;
+}
+
+export interface ChunkCounts {
+  /** Mentions that match nothing in the text. */
+  hallucinated: number;
+  /** Mentions whose occurrence had to be guessed. */
+  ambiguous: number;
+  /** Types that map to no label. */
+  invalidTypes: number;
+  /** Spans a classifier answered nothing for. */
+  missingAnswers: number;
+}
+
+export interface ChunkState {
+  readonly doc: number;
+  /** Offset of the chunk in its document. */
+  readonly start: number;
+  readonly text: string;
+  /** Query spans from zero-shot pre-extraction (span-level retrieval), chunk offsets. */
+  preSpans: Span[];
+  demos: NerDocument[];
+  /** The SLM voter's types by span key `start:end`, when it takes part and answered. */
+  slm?: Map<string, string>;
+  /** Spans each extractor proposed (joint mode: typed spans, types dropped). */
+  perModel: Record<string, Span[]>;
+  /** The union of the proposed spans, with who proposed each. */
+  union: UnionSpan[];
+  /** Votes per span key. */
+  votes: Map<string, Vote[]>;
+  /** Voters asked to type the union (the SLM included), for abstention rules. */
+  voters: string[];
+  /** Entities after the decision, before verification. */
+  voted: Entity[];
+  final: Entity[];
+  counts: ChunkCounts;
+  /** LLM extractors whose answer was usable (no answer at all means the document is unanswered). */
+  answered: Set<string>;
+  warnings: DocumentWarning[];
+}
+
+export function newChunkState(doc: number, start: number, text: string): ChunkState {
+  return {
+    doc,
+    start,
+    text,
+    preSpans: [],
+    demos: [],
+    perModel: {},
+    union: [],
+    votes: new Map(),
+    voters: [],
+    voted: [],
+    final: [],
+    counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
+    answered: new Set(),
+    warnings: [],
+  };
+}
+
+export const spanKey = (s: { start: number; end: number }) => `${s.start}:${s.end}`;

@@ -1,0 +1,108 @@
+/**
+ * The decision rules of the classification stage, by name: how the votes of the classifiers on
+ * one candidate span become an entity (or nothing). A new rule is one entry in VOTING_RULES plus
+ * its test; config `decision.rule` picks it.
+ *
+ * Every rule sees the votes that were cast (a label or 'none' per voter) and the voters that
+ * were asked; a voter asked but absent from the votes abstained (its call failed, it answered
+ * nothing for this span, or its type maps to no label).
+ */
+import { NONE_TYPE } from '../../core/types.js';
+import { decideType, type Vote, type WeightFn } from './decide.js';
+
+export type { Vote, WeightFn } from './decide.js';
+export { unitWeight, weightsFromConfig } from './decide.js';
+
+export interface DecisionInput {
+  votes: readonly Vote[];
+  /** Every voter asked to type this span, in tie-break order (earlier wins). */
+  voters: readonly string[];
+  weight: WeightFn;
+}
+
+export interface Decision {
+  /** The entity type, or undefined when the span is dropped. */
+  type?: string;
+  /** Confidence in [0, 1] from the votes. */
+  score: number;
+}
+
+export interface VotingRule {
+  readonly name: string;
+  decide(input: DecisionInput): Decision;
+}
+
+export interface RuleSettings {
+  /** entity-then-type: share of the answering weight that must say "entity" (strictly more than). */
+  threshold: number;
+  /**
+   * entity-then-type: share of the asked voters' weight that must have answered for abstentions
+   * to be left out; below it, abstentions count as 'none' (so one lone vote cannot make an entity
+   * when the others failed).
+   */
+  quorum: number;
+}
+
+export const DEFAULT_RULE_SETTINGS: RuleSettings = { threshold: 0.5, quorum: 0.5 };
+
+/** The paper's hard vote: 'none' is a type like the others; the best type must beat it. */
+function hardVote(): VotingRule {
+  return {
+    name: 'hard-vote',
+    decide: ({ votes, voters, weight }) => {
+      const d = decideType(votes, { weight, voterOrder: voters });
+      return d.type === undefined ? { score: 0 } : { type: d.type, score: d.score };
+    },
+  };
+}
+
+/**
+ * First "is it an entity" (every label vote counts for entity, 'none' against), by weight share
+ * against `threshold` with the quorum rule for abstentions; then "which type", by plurality among
+ * the entity votes (ties: the voter listed first). Score: the entity share times the winning
+ * type's share of the entity votes.
+ */
+function entityThenType(settings: RuleSettings): VotingRule {
+  return {
+    name: 'entity-then-type',
+    decide: ({ votes, voters, weight }) => {
+      let entityW = 0;
+      let noneW = 0;
+      const answered = new Set<string>();
+      for (const v of votes) {
+        answered.add(v.voter);
+        const w = weight(v.voter, v.type);
+        if (v.type === NONE_TYPE) noneW += w;
+        else entityW += w;
+      }
+      const askedW = voters.reduce((a, v) => a + weight(v, NONE_TYPE), 0);
+      const answeredW = entityW + noneW;
+      const abstainW = voters.filter((v) => !answered.has(v)).reduce((a, v) => a + weight(v, NONE_TYPE), 0);
+      const denominator =
+        askedW > 0 && answeredW < settings.quorum * askedW ? answeredW + abstainW : answeredW;
+      if (denominator <= 0) return { score: 0 };
+      const entityShare = entityW / denominator;
+      if (!(entityShare > settings.threshold)) return { score: 0 };
+      const typed = decideType(
+        votes.filter((v) => v.type !== NONE_TYPE),
+        { weight, voterOrder: voters, minWeight: 0 },
+      );
+      if (typed.type === undefined) return { score: 0 };
+      return { type: typed.type, score: entityShare * typed.score };
+    },
+  };
+}
+
+/** The registry: config `decision.rule` takes its names from here. */
+export const VOTING_RULES = {
+  'hard-vote': (_settings: RuleSettings) => hardVote(),
+  'entity-then-type': (settings: RuleSettings) => entityThenType(settings),
+} satisfies Record<string, (settings: RuleSettings) => VotingRule>;
+
+export type VotingRuleName = keyof typeof VOTING_RULES;
+
+export const VOTING_RULE_NAMES = Object.keys(VOTING_RULES) as [VotingRuleName, ...VotingRuleName[]];
+
+export function votingRule(name: VotingRuleName, settings: Partial<RuleSettings> = {}): VotingRule {
+  return VOTING_RULES[name]({ ...DEFAULT_RULE_SETTINGS, ...settings });
+}
