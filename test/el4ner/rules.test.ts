@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { unitWeight } from '../../src/el4ner/voting/decide.js';
+import { VOTING_RULE_NAMES, votingRule } from '../../src/el4ner/voting/rules.js';
+import { pipelineFor } from '../support/method.js';
+import { goldByText, oracleEngine } from '../support/oracle.js';
+import { conllDir, readJsonl } from './helpers.js';
+
+const voters = ['a', 'b', 'c'];
+const votes = (...types: Array<[string, string]>) => types.map(([voter, type]) => ({ voter, type }));
+
+describe('voting rules registry', () => {
+  it('the config takes the rule names from the registry', () => {
+    assert.deepEqual(VOTING_RULE_NAMES, ['hard-vote', 'entity-then-type']);
+    assert.equal(parseConfig({ decision: { rule: 'entity-then-type' } }).decision.rule, 'entity-then-type');
+    assert.throws(() => parseConfig({ decision: { rule: 'coin-flip' } }), /decision\.rule/);
+  });
+
+  it('hard-vote (the paper): a PER / LOC / none split drops the span', () => {
+    const d = votingRule('hard-vote').decide({
+      votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(d.type, undefined);
+  });
+
+  it('entity-then-type: two of three say "entity", so it is one; the type is the plurality, first voter on ties', () => {
+    const rule = votingRule('entity-then-type');
+    const split = rule.decide({
+      votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(split.type, 'PER');
+    assert.ok(Math.abs(split.score - (2 / 3) * 0.5) < 1e-9);
+    const typed = rule.decide({
+      votes: votes(['a', 'LOC'], ['b', 'PER'], ['c', 'PER']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(typed.type, 'PER');
+    assert.ok(Math.abs(typed.score - 2 / 3) < 1e-9);
+    const none = rule.decide({
+      votes: votes(['a', 'PER'], ['b', 'none'], ['c', 'none']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(none.type, undefined);
+  });
+
+  it('entity-then-type: abstentions are left out above the quorum, count as none below it', () => {
+    const rule = votingRule('entity-then-type');
+    // two answered of three (above the 0.5 quorum): 1 entity vs 1 none is not more than half
+    const tie = rule.decide({ votes: votes(['a', 'PER'], ['b', 'none']), voters, weight: unitWeight });
+    assert.equal(tie.type, undefined);
+    // two answered, both entity: an entity although c abstained
+    const two = rule.decide({ votes: votes(['a', 'PER'], ['b', 'PER']), voters, weight: unitWeight });
+    assert.equal(two.type, 'PER');
+    // one answered of three (below the quorum): one lone vote cannot make an entity
+    const lone = rule.decide({ votes: votes(['a', 'PER']), voters, weight: unitWeight });
+    assert.equal(lone.type, undefined);
+    // with quorum 0 the lone answer decides
+    assert.equal(
+      votingRule('entity-then-type', { quorum: 0 }).decide({
+        votes: votes(['a', 'PER']),
+        voters,
+        weight: unitWeight,
+      }).type,
+      'PER',
+    );
+  });
+
+  it('decision.rule reaches the pipeline: entity-then-type keeps spans the hard vote drops', async () => {
+    const test = readJsonl(path.join(conllDir, 'test.jsonl'), 30).filter((d) => d.entities.length > 0);
+    const byText = goldByText(test);
+    const labels = ['LOC', 'MISC', 'ORG', 'PER'];
+    // a types by gold; b calls every PER a LOC; c says none to every PER
+    const engines = () =>
+      new Map([
+        ['a', oracleEngine('a', byText)],
+        ['b', oracleEngine('b', byText, { classify: (_s, gt) => (gt === 'PER' ? 'LOC' : (gt ?? 'none')) })],
+        ['c', oracleEngine('c', byText, { classify: (_s, gt) => (gt === 'PER' ? 'none' : (gt ?? 'none')) })],
+      ]);
+    const models = ['a', 'b', 'c'].map((name) => ({
+      name,
+      engine: 'openai',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      model: name,
+    }));
+    const run = async (rule: string) => {
+      const p = await pipelineFor({
+        config: parseConfig({ models, labels, stages: { verification: false }, decision: { rule } }),
+        engines: engines(),
+      });
+      const r = await p.evaluate(test);
+      await p.close();
+      return r.final.perType.PER?.tp ?? 0;
+    };
+    const pers = test.flatMap((d) => d.entities).filter((e) => e.type === 'PER').length;
+    assert.ok(pers > 0);
+    assert.equal(await run('hard-vote'), 0);
+    assert.equal(await run('entity-then-type'), pers);
+  });
+});
