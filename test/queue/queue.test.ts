@@ -11,6 +11,9 @@ import { type DocumentProcessor, runWorker } from '../../src/queue/worker.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
 let redis: TestRedis;
+/** Job names unique to this run: a Redis kept between runs still holds the jobs of earlier ones. */
+const run = Date.now().toString(36);
+const job = (name: string) => `${name}-${run}`;
 before(async () => {
   redis = await startTestRedis();
 });
@@ -48,10 +51,10 @@ const docs = (n: number, prefix = 'd'): NerDocument[] =>
 test('two workers process a job; collect writes every document once in input order', async () => {
   const input = docs(230);
   const queue = `q-${Date.now()}`;
-  const r = await enqueueDocuments(input, { redis: redis.url, job: 'two', queue, batchSize: 20 });
-  assert.deepEqual(r, { job: 'two', documents: 230, batches: 12 });
+  const r = await enqueueDocuments(input, { redis: redis.url, job: job('two'), queue, batchSize: 20 });
+  assert.deepEqual(r, { job: job('two'), documents: 230, batches: 12 });
   // enqueueing again is idempotent
-  await enqueueDocuments(input, { redis: redis.url, job: 'two', queue, batchSize: 20 });
+  await enqueueDocuments(input, { redis: redis.url, job: job('two'), queue, batchSize: 20 });
   const w1 = await runWorker({
     redis: redis.url,
     queue,
@@ -68,7 +71,7 @@ test('two workers process a job; collect writes every document once in input ord
   });
   await Promise.all([w1.done, w2.done]);
   assert.equal(w1.stats.documents + w2.stats.documents, 230);
-  const status = await jobStatus(redis.url, 'two', queue);
+  const status = await jobStatus(redis.url, job('two'), queue);
   assert.equal(status.done, 230);
   assert.equal(status.remaining, 0);
   assert.deepEqual(
@@ -76,7 +79,7 @@ test('two workers process a job; collect writes every document once in input ord
     ['w1', 'w2'].filter((w) => (w === 'w1' ? w1 : w2).stats.documents > 0),
   );
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
-  const c = await collectJob(redis.url, 'two', out);
+  const c = await collectJob(redis.url, job('two'), out);
   assert.deepEqual(c, { written: 230, parked: 0, missing: 0 });
   const rows = readFileSync(out, 'utf8')
     .trim()
@@ -97,7 +100,7 @@ test('a document failing every attempt is parked with its error, not lost', asyn
   const calls = new Map<string, number>();
   await enqueueDocuments(docs(10, 'p'), {
     redis: redis.url,
-    job: 'park',
+    job: job('park'),
     queue,
     batchSize: 5,
     maxAttempts: 3,
@@ -112,7 +115,7 @@ test('a document failing every attempt is parked with its error, not lost', asyn
   assert.equal(calls.get('p7'), 3);
   assert.equal(calls.get('p6'), 1, 'finished documents of a retried batch are not redone');
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
-  const c = await collectJob(redis.url, 'park', out);
+  const c = await collectJob(redis.url, job('park'), out);
   assert.deepEqual(c, { written: 10, parked: 1, missing: 0 });
   const rows = readFileSync(out, 'utf8')
     .trim()
@@ -124,17 +127,17 @@ test('a document failing every attempt is parked with its error, not lost', asyn
 
 test('collect refuses an unfinished job unless --partial; unknown jobs are errors', async () => {
   const queue = `q-${Date.now()}-u`;
-  await enqueueDocuments(docs(4, 'u'), { redis: redis.url, job: 'unfinished', queue });
+  await enqueueDocuments(docs(4, 'u'), { redis: redis.url, job: job('unfinished'), queue });
   const out = join(mkdtempSync(join(tmpdir(), 'el4ner-q-')), 'out.jsonl');
-  await assert.rejects(collectJob(redis.url, 'unfinished', out), /4 of 4 documents .* not finished/);
-  assert.deepEqual(await collectJob(redis.url, 'unfinished', out, { partial: true }), {
+  await assert.rejects(collectJob(redis.url, job('unfinished'), out), /4 of 4 documents .* not finished/);
+  assert.deepEqual(await collectJob(redis.url, job('unfinished'), out, { partial: true }), {
     written: 0,
     parked: 0,
     missing: 4,
   });
   await assert.rejects(jobStatus(redis.url, 'nope', queue), /no job named "nope"/);
   await assert.rejects(
-    enqueueDocuments(docs(5, 'u'), { redis: redis.url, job: 'unfinished', queue }),
+    enqueueDocuments(docs(5, 'u'), { redis: redis.url, job: job('unfinished'), queue }),
     /already exists with 4/,
   );
 });

@@ -90,6 +90,8 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
 }, async () => {
   const config = join(dir, 'config.json');
   const queue = `scale-${process.pid}`;
+  // unique per run: a Redis kept between runs still holds the jobs of earlier ones
+  const job = `big-${Date.now().toString(36)}`;
   await runToEnd([
     'enqueue',
     '--redis',
@@ -97,7 +99,7 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
     '--input',
     join(dir, 'input.jsonl'),
     '--job',
-    'big',
+    job,
     '--queue',
     queue,
     '--batch',
@@ -119,22 +121,22 @@ test('5,000 documents, 3 workers, one killed mid-run: every document exactly onc
   ];
   const workers = [el4ner(workerArgs), el4ner(workerArgs), el4ner(workerArgs)];
   const deadline = Date.now() + 400_000;
-  let s = await jobStatus(redis.url, 'big', queue).catch(() => undefined);
+  let s = await jobStatus(redis.url, job, queue).catch(() => undefined);
   while ((s?.done ?? 0) < N * 0.3 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
-    s = await jobStatus(redis.url, 'big', queue);
+    s = await jobStatus(redis.url, job, queue);
   }
   assert.ok(s && s.done < N, `the kill should come mid-run (done ${s?.done})`);
   workers[0].kill('SIGKILL');
   workers.push(el4ner(workerArgs));
   const codes = await Promise.all(workers.slice(1).map(exited));
   assert.deepEqual(codes, [0, 0, 0]);
-  const final = await jobStatus(redis.url, 'big', queue);
+  const final = await jobStatus(redis.url, job, queue);
   assert.equal(final.done, N);
   assert.equal(final.parked, 0);
 
   const out = join(dir, 'collected.jsonl');
-  const collected = await runToEnd(['collect', '--redis', redis.url, '--job', 'big', '--output', out]);
+  const collected = await runToEnd(['collect', '--redis', redis.url, '--job', job, '--output', out]);
   // the cost of every worker that reported (the killed one included, up to its last batch), added up
   const m = /cost over (\d) worker\(s\)\n[\s\S]*?total\s+(\d+)/.exec(collected);
   assert.ok(m, collected);
