@@ -110,6 +110,29 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     assert.ok(rows.filter((d) => d.entities.length > 0).length >= 10);
   });
 
+  it('eval with only fusion.slm scores the CRF alone, with the scores `el4ner score` gives its output', async () => {
+    writeFileSync(path.join(dir, 'slm.yaml'), 'fusion:\n  slm: crf.model\n');
+    const report = path.join(dir, 'slm-report.json');
+    const r = await el4ner(['eval', '--config', 'slm.yaml', '--test', 'test.jsonl', '--report', report], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(readFileSync(report, 'utf8')) as {
+      kind: string;
+      micro: { f1: number; tp: number };
+    };
+    assert.equal(json.kind, 'slm');
+    const out = path.join(dir, 'out-slm-eval.jsonl');
+    assert.equal(
+      (await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out], dir)).code,
+      0,
+    );
+    const scored = await el4ner(['score', '--gold', 'test.jsonl', '--pred', out, '--json'], dir);
+    assert.equal(scored.code, 0, scored.stderr);
+    const s = JSON.parse(scored.stdout) as { micro: { f1: number; tp: number } };
+    assert.equal(json.micro.tp, s.micro.tp);
+    assert.ok(Math.abs(json.micro.f1 - s.micro.f1) < 1e-12);
+    assert.match(r.stdout, /strict micro/);
+  });
+
   it('run with a backbone that always answers 500 and fusion.slm: every document by the SLM, marked', async () => {
     down = true;
     try {
