@@ -1,6 +1,6 @@
 /**
- * Builds the fusion tagger from the `fusion` section of the config: the CRF model file written
- * by `el4ner train-slm` and (optionally) one of the configured engines by name.
+ * Builds the fusion tagger from the `fusion` section of the config: the SLM of `fusion.slm` (a CRF
+ * model file or an ONNX token classifier folder) and (optionally) one of the configured engines by name.
  */
 import type { FusionConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
@@ -19,13 +19,8 @@ export async function fusionFromConfig(
   engines: ReadonlyMap<string, Engine>,
   options: FusionFromConfigOptions = {},
 ): Promise<Fusion> {
-  const { CrfTagger } = await import('../slm/tagger.js');
-  let slm: Awaited<ReturnType<typeof CrfTagger.load>>;
-  try {
-    slm = await CrfTagger.load(cfg.slm);
-  } catch (e) {
-    throw new ConfigError(`fusion.slm: cannot load the CRF model ${cfg.slm}: ${(e as Error).message}`);
-  }
+  const { loadSlm } = await import('../slm/load.js');
+  const slm = await loadSlm(cfg.slm);
   let llm: Engine | undefined;
   if (cfg.llm !== undefined) {
     llm = engines.get(cfg.llm);

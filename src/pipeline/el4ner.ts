@@ -90,7 +90,7 @@ export interface PipelineOptions {
   /** Overrides config.concurrency. */
   concurrency?: number;
   /**
-   * An SLM voter; default: the CRF of `fusion.slm` when `fusion.voter` is true. Its spans join the
+   * An SLM voter; default: the SLM of `fusion.slm` when `fusion.voter` is true. Its spans join the
    * union (extraction 'union') and it votes in classification ('vote' / 'weighted-vote'); 'single'
    * stages leave it out. Without decomposition it is one more joint model (extraction 'union').
    */
@@ -364,9 +364,9 @@ export function createPipeline(arg: Config | PipelineOptions): Pipeline {
     if (stages.extraction === 'single' || stages.classification === 'single') engine(singleModel);
 
     if (!slm && config.fusion?.voter) {
-      const { CrfTagger, SLM_MODEL_NAME } = await import('../slm/tagger.js');
-      const tagger = await CrfTagger.load(config.fusion.slm);
-      slm = { name: SLM_MODEL_NAME, predict: (doc) => tagger.predict(doc) };
+      const { loadSlm } = await import('../slm/load.js');
+      const tagger = await loadSlm(config.fusion.slm);
+      slm = { name: tagger.name, predict: (doc) => tagger.predict(doc) };
     }
     if (slm && backbones.includes(slm.name))
       throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);

@@ -9,7 +9,7 @@
  * by the CRF alone if `fusion.slm` is set, marked `meta.fallback: 'slm'`, and the count is logged.
  * Without a CRF such a document fails with a NoAnswerError: never a silently empty answer.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, SlmSpec } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostSummary } from '../engines/cost.js';
@@ -19,6 +19,10 @@ import type { Engine } from '../engines/types.js';
 import type { DemonstrationSource, Fusion, LambdaSearchResult } from '../fusion/index.js';
 import type { StageOverrides } from '../pipeline/stages.js';
 import type { DemonstrationRetriever } from '../retrieval/retriever.js';
+import { type Slm, slmDescription, slmPath } from '../slm/load.js';
+
+/** Documents the SLM alone tags at once. */
+const SLM_BLOCK = 64;
 
 export interface RunnerFailure {
   model: string;
@@ -67,7 +71,7 @@ export class NoAnswerError extends Error {
   }
 }
 
-type Tagger = { predict(doc: { id: string; text: string; tokens?: NerDocument['tokens'] }): NerDocument };
+type Tagger = Slm;
 
 /** The output document: id, text, entities and the input's meta (gold entities and tags never leak through). */
 function outputDoc(
@@ -79,8 +83,12 @@ function outputDoc(
   return { id: input.id, text: input.text, entities, ...(m ? { meta: m } : {}) };
 }
 
-function slmDoc(tagger: Tagger, input: NerDocument, meta?: Record<string, unknown>): NerDocument {
-  const p = tagger.predict({
+async function slmDoc(
+  tagger: Tagger,
+  input: NerDocument,
+  meta?: Record<string, unknown>,
+): Promise<NerDocument> {
+  const p = await tagger.predict({
     id: input.id,
     text: input.text,
     ...(input.tokens?.length ? { tokens: input.tokens } : {}),
@@ -88,8 +96,8 @@ function slmDoc(tagger: Tagger, input: NerDocument, meta?: Record<string, unknow
   return outputDoc(input, p.entities, meta);
 }
 
-function fallbackNotice(n: number, total: number, why: string): string {
-  return `${n} of ${total} document(s) tagged by the supervised CRF alone (meta.fallback "slm"): ${why}`;
+function fallbackNotice(n: number, total: number, why: string, slm = 'CRF'): string {
+  return `${n} of ${total} document(s) tagged by the supervised ${slm} alone (meta.fallback "slm"): ${why}`;
 }
 
 /**
@@ -135,13 +143,9 @@ async function orderedPool<T, R>(
   return out;
 }
 
-async function loadTagger(path: string) {
-  const { CrfTagger } = await import('../slm/tagger.js');
-  try {
-    return await CrfTagger.load(path);
-  } catch (e) {
-    throw new ConfigError(`fusion.slm: cannot load the CRF model ${path}: ${(e as Error).message}`);
-  }
+async function loadTagger(spec: SlmSpec): Promise<Tagger> {
+  const { loadSlm } = await import('../slm/load.js');
+  return loadSlm(spec);
 }
 
 export async function createRunner(config: Config, opts: RunnerOptions = {}): Promise<Runner> {
@@ -158,14 +162,16 @@ async function slmRunner(config: Config, log: (m: string) => void): Promise<Runn
     );
   }
   const tagger = await loadTagger(config.fusion.slm);
-  log(`no LLM configured: tagging with the supervised CRF alone (${config.fusion.slm})`);
+  log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
   const ledger = new CostLedger();
   const extract: Runner['extract'] = async (docs, o) => {
     const out: NerDocument[] = [];
-    for (const d of docs) {
-      const doc = slmDoc(tagger, d);
-      out.push(doc);
-      await o?.onDocument?.(doc);
+    // Documents of a block are tagged together (a transformer SLM batches them).
+    for (let i = 0; i < docs.length; i += SLM_BLOCK) {
+      for (const doc of await Promise.all(docs.slice(i, i + SLM_BLOCK).map((d) => slmDoc(tagger, d)))) {
+        out.push(doc);
+        await o?.onDocument?.(doc);
+      }
     }
     return out;
   };
@@ -176,7 +182,7 @@ async function slmRunner(config: Config, log: (m: string) => void): Promise<Runn
     run: async (docs) => ({ docs: await extract(docs), failures: [] }),
     cost: () => ledger.summary(),
     formatCost: () => ledger.format(),
-    close: async () => {},
+    close: () => tagger.close(),
   };
 }
 
@@ -219,13 +225,14 @@ async function el4nerRunner(config: Config, opts: RunnerOptions, log: (m: string
             );
           }
           fallbacks++;
-          d = slmDoc(tagger, docs[i], { fallback: 'slm' });
+          d = await slmDoc(tagger, docs[i], { fallback: 'slm' });
         }
         out[i] = d;
         await onDocument?.(d);
       },
     });
-    if (fallbacks > 0) log(fallbackNotice(fallbacks, docs.length, 'no LLM answered for them'));
+    if (fallbacks > 0)
+      log(fallbackNotice(fallbacks, docs.length, 'no LLM answered for them', tagger?.description));
     return { docs: out, failures: r.failures as RunnerFailure[] };
   };
 
@@ -369,12 +376,20 @@ async function fusionRunner(config: Config, opts: RunnerOptions, log: (m: string
     );
     if (failure.count > 0)
       log(`model ${llm} failed ${failure.count} time(s) in stage fusion: ${failure.lastError}`);
-    if (fallbacks > 0) log(fallbackNotice(fallbacks, docs.length, `the fusion LLM ${llm} did not answer`));
+    if (fallbacks > 0)
+      log(
+        fallbackNotice(
+          fallbacks,
+          docs.length,
+          `the fusion LLM ${llm} did not answer`,
+          slmDescription(config.fusion!.slm),
+        ),
+      );
     return { docs: out, failures: failure.count > 0 ? [failure] : [] };
   };
 
   log(
-    `fusion: CRF ${config.fusion!.slm} + LLM ${llm}, lambda ${fusion.lambda}, ${fusion.probability} probability`,
+    `fusion: ${slmDescription(config.fusion!.slm)} ${slmPath(config.fusion!.slm)} + LLM ${llm}, lambda ${fusion.lambda}, ${fusion.probability} probability`,
   );
   return {
     kind: 'fusion',
