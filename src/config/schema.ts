@@ -113,10 +113,22 @@ export const onnxSlmSchema = z
   .strict();
 
 /** The supervised small tagger: a CRF model path (short form), {kind: crf, path} or {kind: onnx, path, ...}. */
-export const slmSpecSchema = z.union([
-  z.string().min(1),
-  z.discriminatedUnion('kind', [crfSlmSchema, onnxSlmSchema]),
-]);
+export const slmSpecSchema = z.union(
+  [z.string().min(1), z.discriminatedUnion('kind', [crfSlmSchema, onnxSlmSchema])],
+  {
+    // Name what is wrong inside the object form rather than a bare "Invalid input".
+    error: (iss) => {
+      const input = (iss as { input?: unknown }).input;
+      const inner = (iss as { errors?: { path: PropertyKey[]; message: string }[][] }).errors?.[1]?.[0];
+      if (input && typeof input === 'object' && inner) {
+        const key = inner.path.map(String).join('.');
+        if (key === 'kind') return "kind: expected 'crf' or 'onnx'";
+        return `${key ? `${key}: ` : ''}${inner.message}`;
+      }
+      return 'expected a CRF model path or {kind: onnx, path: <model folder>}';
+    },
+  },
+);
 
 export const fusionSchema = z
   .object({

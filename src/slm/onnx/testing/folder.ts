@@ -26,6 +26,8 @@ export interface ModelFolderSpec {
   tokenLabels?: Record<string, string | Record<string, number>>;
   /** Classifier gain: higher gives sharper (more confident) distributions. Default 1. */
   gain?: number;
+  /** Standard deviation of the attention and feed-forward weights: how much context moves a token. Default 0.2. */
+  std?: number;
   /** Random weights everywhere (the benchmark's graphs) instead of label-pointing embeddings. */
   random?: boolean;
   shape?: Partial<Omit<EncoderShape, 'vocab' | 'labels'>>;
@@ -79,7 +81,7 @@ export async function writeModelFolder(dir: string, spec: ModelFolderSpec): Prom
     graph = tokenClassifierGraph(shape, {
       seed: spec.seed ?? 1,
       // Context matters through attention, but each token's own embedding decides its label.
-      std: 0.2,
+      std: spec.std ?? 0.2,
       wordEmbeddings: labelledEmbeddings(shape, (id) => byId.get(id) ?? outside, { seed: spec.seed }),
       classifier: identityClassifier(shape, spec.gain ?? 1),
     });
