@@ -4,7 +4,7 @@
  * loaded through `loadSlm`, the loader the runner, fusion and the EL4NER voter use.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,16 +70,23 @@ before(async () => {
     },
   });
   await writeModelFolder(folder('bpe-bmes'), {
-    // 我 and 在 become one token each; 北, 亗, 京 and 匬 stay three byte tokens each.
-    tokenizer: byteLevelBpeTokenizer([' Paris', ' Peter', 'son', ' visited', '我', '在']),
+    // Every word gets its leading space (Ġ). ' 我' and ' 在' become one token each; 北, 亗, 京 and 匬
+    // stay three tokens: Ġ merged with the first byte, then the other two bytes.
+    tokenizer: byteLevelBpeTokenizer(
+      [' Paris', ' Peter', 'son', ' visited', ' 我', ' 在'],
+      [
+        ['Ġ', 'å'],
+        ['Ġ', 'ä'],
+      ],
+    ),
     labels: BMES,
     tokenLabels: {
       ĠParis: 'S-LOC',
-      // 北 = e5 8c 97 -> B M M; 京 = e4 ba ac -> M M E; 亗 = e4 ba 97 -> M M M; 匬 = e5 8c ac -> B M E.
-      å: 'B-LOC',
+      // 北 = (Ġ e5) 8c 97 -> B M M; 京 = (Ġ e4) ba ac -> M M E; 亗 = (Ġ e4) ba 97 -> M M M; 匬 = (Ġ e5) 8c ac -> B M E.
+      Ġå: 'B-LOC',
       Į: 'M-LOC',
       '\u0139': 'M-LOC',
-      ä: 'M-LOC',
+      Ġä: 'M-LOC',
       º: 'M-LOC',
       '¬': 'E-LOC',
     },
@@ -117,6 +124,20 @@ describe('loading an Optimum-layout folder', () => {
     await Promise.all([slm.close(), bmes.close(), t.close()]);
   });
 
+  it('finds the graph in onnx/model.onnx too (the Transformers.js layout)', async () => {
+    const p = folder('onnx-subfolder');
+    await writeModelFolder(p, {
+      tokenizer: wordPieceTokenizer(['Paris']),
+      labels: BIO,
+      tokenLabels: { Paris: 'B-LOC' },
+    });
+    mkdirSync(path.join(p, 'onnx'));
+    renameSync(path.join(p, 'model.onnx'), path.join(p, 'onnx', 'model.onnx'));
+    const slm = await loadSlm({ kind: 'onnx', path: p });
+    assert.deepEqual((await slm.tagTokens(['Paris'])).tags, ['B-LOC']);
+    await slm.close();
+  });
+
   it('resolves a relative path against baseDir', async () => {
     const slm = await loadSlm({ kind: 'onnx', path: 'wordpiece' }, { baseDir: dir });
     assert.equal(slm.path, folder('wordpiece'));
@@ -138,14 +159,14 @@ describe('tokenisation: WordPiece, byte-level BPE and Unigram tokenizer.json', (
     await t.close();
   });
 
-  it('byte-level BPE gives each word its leading space (Ġ) and splits unknown CJK characters into bytes', async () => {
+  it('byte-level BPE gives each word its leading space (Ġ) and splits CJK characters into byte tokens', async () => {
     const t = await OnnxTagger.load(folder('bpe-bmes'));
     const tk = t.tokenizer;
     assert.equal(tk.model, 'BPE');
     assert.deepEqual(tk.tokens(tk.encodeWord('Paris')), ['ĠParis']);
     assert.deepEqual(tk.tokens(tk.encodeWord('Peterson')), ['ĠPeter', 'son']);
-    assert.deepEqual(tk.tokens(tk.encodeWord('我')), ['æĪĳ']);
-    assert.equal(tk.encodeWord('北').length, 3);
+    assert.deepEqual(tk.tokens(tk.encodeWord('我')), ['ĠæĪĳ']);
+    assert.deepEqual(tk.tokens(tk.encodeWord('北')), ['Ġå', 'Į', 'Ĺ']);
     assert.deepEqual(tk.tokens(tk.prefix), ['<s>']);
     assert.deepEqual(tk.tokens(tk.suffix), ['</s>']);
     assert.deepEqual(tk.tokens([tk.padId]), ['<pad>']);

@@ -6,7 +6,6 @@
  * each window.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { isCjkCharacter } from './align.js';
 import { ModelFolderError } from './errors.js';
 import { readJsonFile } from './model-config.js';
 
@@ -78,10 +77,9 @@ export function readSubwordTokenizer(
   } catch (e) {
     throw new ModelFolderError(file, undefined, `cannot read this tokenizer: ${(e as Error).message}`);
   }
-  // Byte-level BPE spells the space before a word into the word's first token (RoBERTa's
-  // add_prefix_space, as token-classification fine-tuning uses it); CJK characters have none.
-  const byteLevel = hasByteLevel(json.pre_tokenizer);
-  const lead = (word: string) => (byteLevel && !isCjkCharacter(word) ? ' ' : '');
+  // Byte-level BPE spells the space before a word into the word's first token: every word gets
+  // one, as `add_prefix_space=True` gives each word with `is_split_into_words` in fine-tuning.
+  const lead = hasByteLevel(json.pre_tokenizer) ? ' ' : '';
   const encode = (text: string, specials: boolean) => {
     try {
       return tok.encode(text, { add_special_tokens: specials }).ids;
@@ -93,7 +91,7 @@ export function readSubwordTokenizer(
       );
     }
   };
-  const probe = `${lead('a')}a`;
+  const probe = `${lead}a`;
   const around = specialsAround(encode(probe, true), encode(probe, false));
   if (!around)
     throw new ModelFolderError(
@@ -123,7 +121,7 @@ export function readSubwordTokenizer(
     encodeWord(word) {
       const cached = cache.get(word);
       if (cached) return cached;
-      let ids = encode(lead(word) + word, false);
+      let ids = encode(lead + word, false);
       if (ids.length === 0 && unkId !== undefined) ids = [unkId];
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(word, ids);

@@ -1,8 +1,8 @@
 /**
  * A fine-tuned transformer token classifier (BERT, RoBERTa, DeBERTa, ... exported to ONNX by
  * Hugging Face Optimum) as the supervised small tagger, run by onnxruntime-node on the CPU (or
- * CUDA when that provider is installed). The folder holds `model.onnx`, `config.json` (id2label)
- * and `tokenizer.json` (`tokenizer_config.json` is read when present).
+ * CUDA when that provider is installed). The folder holds `model.onnx` (or `onnx/model.onnx`),
+ * `config.json` (id2label) and `tokenizer.json` (`tokenizer_config.json` is read when present).
  *
  * Calls made together (the same tick: the fusion pipeline's concurrent documents, a runner's
  * block of documents) are tagged together: their windows are sorted by length and run in
@@ -111,9 +111,14 @@ export class OnnxTagger {
         undefined,
         'is a file: an ONNX token classifier is a folder (model.onnx, config.json, tokenizer.json)',
       );
-    const modelFile = join(dir, 'model.onnx');
-    if (!existsSync(modelFile))
-      throw new ModelFolderError(modelFile, undefined, 'not found (export one with optimum-cli export onnx)');
+    // Optimum writes model.onnx beside config.json; Transformers.js repositories keep it in onnx/.
+    const modelFile = [join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')].find((f) => existsSync(f));
+    if (!modelFile)
+      throw new ModelFolderError(
+        join(dir, 'model.onnx'),
+        undefined,
+        'not found (export one with optimum-cli export onnx --task token-classification)',
+      );
     const config = readClassifierConfig(join(dir, 'config.json'), join(dir, 'tokenizer_config.json'));
     const tokenizer = readSubwordTokenizer(
       join(dir, 'tokenizer.json'),

@@ -30,7 +30,8 @@ export interface ModelFolderSpec {
   std?: number;
   /** Random weights everywhere (the benchmark's graphs) instead of label-pointing embeddings. */
   random?: boolean;
-  shape?: Partial<Omit<EncoderShape, 'vocab' | 'labels'>>;
+  /** Graph sizes; `vocab` at least the tokenizer's (more rows are never looked up, as in real exports). */
+  shape?: Partial<Omit<EncoderShape, 'labels'>>;
   /** config.json's model_type (default 'bert'). */
   modelType?: string;
   /** Written to tokenizer_config.json (default: model_max_length = maxPositions). */
@@ -49,10 +50,10 @@ export interface WrittenModelFolder {
 
 export async function writeModelFolder(dir: string, spec: ModelFolderSpec): Promise<WrittenModelFolder> {
   const vocab = vocabOf(spec.tokenizer);
-  const vocabSize = Math.max(...vocab.values()) + 1;
+  let vocabSize = spec.shape?.vocab ?? 0;
+  for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
   const labels = spec.labels;
   const shape: EncoderShape = {
-    vocab: vocabSize,
     hidden: Math.max(16, labels.length),
     layers: 1,
     heads: 2,
@@ -60,6 +61,7 @@ export async function writeModelFolder(dir: string, spec: ModelFolderSpec): Prom
     maxPositions: 64,
     labels: labels.length,
     ...spec.shape,
+    vocab: vocabSize,
   };
   let graph: Uint8Array;
   if (spec.random) graph = tokenClassifierGraph(shape, { seed: spec.seed ?? 1 });

@@ -88,9 +88,12 @@ export const BPE_SPECIALS = ['<s>', '<pad>', '</s>', '<unk>', '<mask>'];
 /**
  * RoBERTa: ids 0-4 are <s> <pad> </s> <unk> <mask>, then the 256 byte symbols, then one merge chain
  * per entry of `units` (left to right, so each unit becomes one token when its own chain is the
- * only one that applies). Units are plain strings; a leading space becomes `Ġ`.
+ * only one that applies), then the symbol `pairs`. Units are plain strings; a leading space becomes `Ġ`.
  */
-export function byteLevelBpeTokenizer(units: readonly string[]): TokenizerJson {
+export function byteLevelBpeTokenizer(
+  units: readonly string[],
+  pairs: readonly [string, string][] = [],
+): TokenizerJson {
   const vocab: Record<string, number> = {};
   const add = (t: string) => {
     if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
@@ -111,6 +114,10 @@ export function byteLevelBpeTokenizer(units: readonly string[]): TokenizerJson {
       acc += s;
       add(acc);
     }
+  }
+  for (const [a, b] of pairs) {
+    merges.push([a, b]);
+    add(a + b);
   }
   return {
     version: '1.0',
