@@ -156,6 +156,25 @@ describe('el4ner run with fusion.slm {kind: onnx} (CLI)', () => {
     await slm.close();
   });
 
+  it('tag-slm takes the folder too, with per-word marginals that sum to 1', async () => {
+    const r = await el4ner(
+      ['tag-slm', '--model', 'models/bert-ner', '--input', 'input.jsonl', '--marginals'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) => JSON.parse(l) as NerDocument & { meta: { slm: { tags: string[]; marginals: number[][] } } },
+      );
+    assert.deepEqual(rows.map(spans)[0], ['Peter Blackburn/PER', 'Paris/LOC']);
+    for (const row of rows) {
+      assert.equal(row.meta.slm.tags.length, row.meta.slm.marginals.length);
+      for (const m of row.meta.slm.marginals) assert.ok(Math.abs(m.reduce((a, b) => a + b, 0) - 1) < 1e-3);
+    }
+  });
+
   it('fusion with a scripted LLM: the LLM decides where the SLM is unsure (Acme), not where it is sure (Paris)', async () => {
     // The premise, from the SLM's own marginals: Acme's confidence is below lambda e^P, Paris's above.
     const slm = await loadSlm({ kind: 'onnx', path: path.join(dir, 'models/bert-ner') });
