@@ -12,6 +12,7 @@ import type { DemonstrationSource } from '../fusion/inline-tagging.js';
 import { createFusionMethod } from '../fusion/method.js';
 import { createFusion, type Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import type { Slm } from '../slm/load.js';
 import type { AssembledEngines } from './engines.js';
 import { requireEngine } from './engines.js';
 import { loadSlm } from './slm.js';
@@ -41,23 +42,34 @@ export interface FusionAssembly {
 /** The fusion tagger itself (lambda not tuned yet). */
 export async function buildFusion(
   a: Pick<FusionAssembly, 'config' | 'engines' | 'demos' | 'retrievalMode'>,
-): Promise<Fusion> {
+): Promise<{ fusion: Fusion; slm: Slm }> {
   const f = a.config.fusion;
   if (!f?.llm) throw new ConfigError('fusion.llm: no LLM named for fusion');
+  const llm = requireEngine(a.engines.engines, f.llm, 'fusion.llm');
   const slm = await loadSlm(f.slm);
-  return createFusion({
+  const fusion = createFusion({
     slm,
-    llm: requireEngine(a.engines.engines, f.llm, 'fusion.llm'),
+    llm,
     lambda: f.lambda,
     probability: f.probability,
     retriever: fusionDemonstrations(a.demos, a.retrievalMode, a.config.retrieval.k),
     maxChars: a.config.maxChars,
     ...(a.config.labels?.length ? { types: a.config.labels } : {}),
   });
+  return { fusion, slm };
 }
 
 export async function assembleFusion(a: FusionAssembly): Promise<Method> {
-  const fusion = await buildFusion(a);
+  const { fusion, slm } = await buildFusion(a);
+  try {
+    return await fusionMethod(a, fusion, slm);
+  } catch (e) {
+    await slm.close();
+    throw e;
+  }
+}
+
+async function fusionMethod(a: FusionAssembly, fusion: Fusion, slm: Slm): Promise<Method> {
   let lambdaSearch: { devDocuments: number; result: Awaited<ReturnType<Fusion['tune']>> } | undefined;
   if (fusion.lambda === undefined) {
     if (!a.dev) {
@@ -74,13 +86,17 @@ export async function assembleFusion(a: FusionAssembly): Promise<Method> {
   const method = createFusionMethod({
     fusion,
     llm: a.config.fusion!.llm!,
-    slmName: a.config.fusion!.slm,
+    slmName: `${slm.description} ${slm.path}`,
+    slmPath: slm.path,
     labels: [...fusion.types],
     ledger: a.engines.ledger,
     concurrency: a.concurrency,
     log: a.log,
     lambdaSearch,
-    release: a.release,
+    release: async () => {
+      await a.release();
+      await slm.close();
+    },
   });
   a.log(method.info.description);
   return method;

@@ -29,7 +29,6 @@ import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { createSlmMethod, tagDocument } from '../slm/method.js';
-import { SLM_MODEL_NAME } from '../slm/tagger.js';
 import { demoSourceFor, isFolder, poolLabels } from './demos.js';
 import {
   type AssembledEngines,
@@ -79,8 +78,8 @@ export async function createMethod(
         'no models and no SLM: configure `models` (LLMs) or `fusion.slm` (a CRF model from el4ner train-slm)',
       );
     const tagger = await loadSlm(config.fusion.slm);
-    log(`no LLM configured: tagging with the supervised CRF alone (${config.fusion.slm})`);
-    return createSlmMethod(tagger, { name: config.fusion.slm });
+    log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
+    return createSlmMethod(tagger, { name: tagger.path, description: tagger.description });
   }
   const engines = await assembleEngines(config, options);
   try {
@@ -119,8 +118,14 @@ export async function createFusionTagger(
   try {
     const switches = resolveStages(config, options.stages);
     const demos = await demosFor(config, switches, engines, options, options.log ?? stderrLog, undefined);
-    const fusion = await buildFusion({ config, engines, demos, retrievalMode: switches.retrieval });
-    return { fusion, close: () => engines.close() };
+    const { fusion, slm } = await buildFusion({ config, engines, demos, retrievalMode: switches.retrieval });
+    return {
+      fusion,
+      close: async () => {
+        await engines.close();
+        await slm.close();
+      },
+    };
   } catch (e) {
     await engines.close();
     throw e;
@@ -194,10 +199,11 @@ async function assembleEl4ner(
   if (switches.extraction === 'single' || switches.classification === 'single')
     requireEngine(engines.engines, singleModel, 'stages.singleModel');
 
+  // One tagger for both the voter and the fallback (an ONNX model can take hundreds of MB).
   const tagger = config.fusion?.slm ? await loadSlm(config.fusion.slm) : undefined;
   let slm = options.slm;
   if (!slm && tagger && config.fusion?.voter)
-    slm = { name: SLM_MODEL_NAME, predict: (doc) => tagger.predict(doc) };
+    slm = { name: tagger.name, predict: (doc) => tagger.predict(doc) };
   if (slm && backbones.includes(slm.name))
     throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
 
@@ -234,8 +240,13 @@ async function assembleEl4ner(
     maxChars: config.maxChars,
     concurrency,
     log,
-    ...(tagger ? { fallback: (doc: NerDocument) => tagDocument(tagger, doc) } : {}),
-    release: () => engines.close(),
+    ...(tagger
+      ? { fallback: { tag: (doc: NerDocument) => tagDocument(tagger, doc), description: tagger.description } }
+      : {}),
+    release: async () => {
+      await engines.close();
+      await tagger?.close();
+    },
   };
   const method = createEl4nerMethod(parts);
   if (!parts.demos || parts.demos.size === 0 || switches.retrieval === 'none' || parts.k === 0)

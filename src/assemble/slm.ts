@@ -1,11 +1,7 @@
-/** The supervised tagger of `fusion.slm`, loaded once per method. */
-import { ConfigError } from '../core/errors.js';
-import { CrfTagger } from '../slm/tagger.js';
+/** The supervised tagger of `fusion.slm` (a CRF file or an ONNX token classifier folder), loaded once per method. */
+import type { SlmSpec } from '../config/schema.js';
+import { loadSlm as loadSlmSpec, type Slm } from '../slm/load.js';
 
-export async function loadSlm(path: string): Promise<CrfTagger> {
-  try {
-    return await CrfTagger.load(path);
-  } catch (e) {
-    throw new ConfigError(`fusion.slm: cannot load the CRF model ${path}: ${(e as Error).message}`);
-  }
+export function loadSlm(spec: SlmSpec): Promise<Slm> {
+  return loadSlmSpec(spec, { key: 'fusion.slm' });
 }

@@ -67,7 +67,10 @@ export function loadConfig(path: string): Config {
       });
     }
   }
-  if (cfg.fusion) cfg.fusion.slm = rel(cfg.fusion.slm);
+  if (cfg.fusion) {
+    const slm = cfg.fusion.slm;
+    cfg.fusion.slm = typeof slm === 'string' ? rel(slm) : { ...slm, path: rel(slm.path) };
+  }
   if (cfg.fusion?.dev) cfg.fusion.dev = rel(cfg.fusion.dev);
   return cfg;
 }

@@ -112,10 +112,50 @@ export const decisionSchema = z
   })
   .strict();
 
+/** A CRF model file written by `el4ner train-slm`. */
+export const crfSlmSchema = z.object({ kind: z.literal('crf'), path: z.string().min(1) }).strict();
+
+/** A transformer token classifier exported to ONNX by Optimum: model.onnx, config.json, tokenizer.json. */
+export const onnxSlmSchema = z
+  .object({
+    kind: z.literal('onnx'),
+    /** The model folder. */
+    path: z.string().min(1),
+    /** Tokens per window, special tokens included (default: the model's limit, else 512). */
+    maxLength: z.number().int().positive().optional(),
+    /** Tokens shared by consecutive windows of a long input (default: a quarter of a window). */
+    stride: z.number().int().min(0).optional(),
+    /** Windows per onnxruntime call (default 16). */
+    batchSize: z.number().int().positive().optional(),
+    /** onnxruntime intra-op threads (default: one per core). */
+    threads: z.number().int().positive().optional(),
+    /** 'cuda' needs onnxruntime-node's CUDA provider (default 'cpu'). */
+    device: z.enum(['cpu', 'cuda']).optional(),
+  })
+  .strict();
+
+/** The supervised small tagger: a CRF model path (short form), {kind: crf, path} or {kind: onnx, path, ...}. */
+export const slmSpecSchema = z.union(
+  [z.string().min(1), z.discriminatedUnion('kind', [crfSlmSchema, onnxSlmSchema])],
+  {
+    // Name what is wrong inside the object form rather than a bare "Invalid input".
+    error: (iss) => {
+      const input = (iss as { input?: unknown }).input;
+      const inner = (iss as { errors?: { path: PropertyKey[]; message: string }[][] }).errors?.[1]?.[0];
+      if (input && typeof input === 'object' && inner) {
+        const key = inner.path.map(String).join('.');
+        if (key === 'kind') return "kind: expected 'crf' or 'onnx'";
+        return `${key ? `${key}: ` : ''}${inner.message}`;
+      }
+      return 'expected a CRF model path or {kind: onnx, path: <model folder>}';
+    },
+  },
+);
+
 export const fusionSchema = z
   .object({
-    /** Path of a CRF model written by `el4ner train-slm`. */
-    slm: z.string().min(1),
+    /** The SLM: a CRF model file written by `el4ner train-slm`, or {kind: onnx, path: <folder>}. */
+    slm: slmSpecSchema,
     /** The LLM (model name) that tags inline for fusion. */
     llm: name.optional(),
     lambda: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
@@ -206,5 +246,6 @@ export type LlamaCppModelConfig = z.infer<typeof llamaCppModelSchema>;
 export type StageSwitches = z.infer<typeof stageSwitchesSchema>;
 export type RetrievalConfig = z.infer<typeof retrievalSchema>;
 export type FusionConfig = z.infer<typeof fusionSchema>;
+export type SlmSpec = z.infer<typeof slmSpecSchema>;
 export type ExpertConfig = z.infer<typeof expertSchema>;
 export type DecisionConfig = z.infer<typeof decisionSchema>;

@@ -131,7 +131,12 @@ async function processChunk(
  * The output document from its chunk states: their entities, or the fallback's when no LLM
  * extractor answered in any chunk (a NoAnswerError without a fallback).
  */
-function documentResult(parts: El4nerParts, doc: NerDocument, states: readonly ChunkState[], logs: RunLogs) {
+async function documentResult(
+  parts: El4nerParts,
+  doc: NerDocument,
+  states: readonly ChunkState[],
+  logs: RunLogs,
+): Promise<{ doc: NerDocument; fallback: boolean }> {
   const llms = new Set([...parts.backbones, parts.singleModel]);
   const warnings = mergeWarnings(states.flatMap((s) => s.warnings));
   const unanswered = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
@@ -151,7 +156,7 @@ function documentResult(parts: El4nerParts, doc: NerDocument, states: readonly C
     stage: 'document',
     message: 'no LLM answered: tagged by the supervised tagger alone',
   };
-  const tagged = parts.fallback(doc);
+  const tagged = await parts.fallback.tag(doc);
   return {
     doc: outputDocument(doc, tagged.entities, {
       meta: { fallback: 'slm' },
@@ -188,7 +193,7 @@ async function tagDocuments(
         chunks.map((c) => limit(() => processChunk(stages, parts, di, c, logs))),
       );
       traces[di] = states.map(traceOf);
-      const r = documentResult(parts, doc, states, logs);
+      const r = await documentResult(parts, doc, states, logs);
       if (r.fallback) fallbacks++;
       return r.doc;
     },
@@ -198,7 +203,7 @@ async function tagDocuments(
   for (const line of logs.failures.lines()) parts.log(line);
   if (fallbacks > 0)
     parts.log(
-      `${fallbacks} of ${docs.length} document(s) tagged by the supervised CRF alone (meta.fallback "slm"): no LLM answered for them`,
+      `${fallbacks} of ${docs.length} document(s) tagged by the supervised ${parts.fallback?.description} alone (meta.fallback "slm"): no LLM answered for them`,
     );
   return {
     docs: out,

@@ -42,8 +42,8 @@ export interface El4nerParts {
   maxChars: number;
   concurrency: number;
   log: (message: string) => void;
-  /** Tags a document no LLM answered for (the CRF of `fusion.slm`); without it such a document fails. */
-  fallback?: (doc: NerDocument) => NerDocument;
+  /** Tags a document no LLM answered for (the tagger of `fusion.slm`); without it such a document fails. */
+  fallback?: { tag(doc: NerDocument): Promise<NerDocument>; description: string };
   /** Closes what the assembler built for this pipeline (engines, cache). */
   release?: () => Promise<void>;
 }

@@ -36,7 +36,8 @@ export function rebasePaths(raw: RawConfig, fromDir: string, toDir: string): Raw
     if (m.modelCacheDir) m.modelCacheDir = fix(m.modelCacheDir);
     for (const l of m.lora ?? []) l.path = fix(l.path);
   }
-  if (out.fusion?.slm) out.fusion.slm = fix(out.fusion.slm);
+  if (typeof out.fusion?.slm === 'string') out.fusion.slm = fix(out.fusion.slm);
+  else if (out.fusion?.slm?.path) out.fusion.slm.path = fix(out.fusion.slm.path);
   if (out.fusion?.dev) out.fusion.dev = fix(out.fusion.dev);
   for (const e of out.experts ?? []) {
     if (e?.domain?.samples) e.domain.samples = fix(e.domain.samples);

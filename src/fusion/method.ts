@@ -22,7 +22,10 @@ export interface FusionMethodParts {
   fusion: Fusion;
   /** Model name of the inline-tagging LLM. */
   llm: string;
+  /** For messages: what the SLM is and where, e.g. 'CRF model.crf'. */
   slmName: string;
+  /** The SLM's file or folder, for reports. */
+  slmPath: string;
   labels: string[];
   ledger: CostLedger;
   concurrency: number;
@@ -70,7 +73,7 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     kind: 'fusion' as const,
     labels: parts.labels,
     models: [llm],
-    description: `fusion: SLM ${parts.slmName} + LLM ${llm}, lambda ${fusion.lambda}, ${fusion.probability} probability`,
+    description: `fusion: ${parts.slmName} + LLM ${llm}, lambda ${fusion.lambda}, ${fusion.probability} probability`,
   };
   const tag = async (input: Parameters<Method['tag']>[0], o: TagOptions = {}) => {
     const t0 = Date.now();
@@ -119,7 +122,7 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
         kind: 'fusion',
         documents: docs.length,
         micro: report.fused.strict,
-        details: { slmModel: parts.slmName, llmModel: llm, ...report },
+        details: { slmModel: parts.slmPath, llmModel: llm, ...report },
         text: formatFusionReport(report, devDocs),
       };
     },

@@ -172,7 +172,7 @@ export function createFusion(options: FusionOptions): Fusion {
   async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
     const tokens = documentTokensOf(doc);
     const tagged =
-      tokens.length === 0 ? { tags: [], marginals: [] } : slm.tagTokens(tokens.map((t) => t.text));
+      tokens.length === 0 ? { tags: [], marginals: [] } : await slm.tagTokens(tokens.map((t) => t.text));
     const fusion: FusionCase = {
       tokens,
       slmTags: tagged.tags,

@@ -1,7 +1,7 @@
 /**
  * What fusion needs from the supervised small tagger (SLM): its label set and, per token, the
- * tag it chose with the marginal distribution over `labels`. The CRF in `src/slm/` fits this
- * shape; tests use small in-memory taggers.
+ * tag it chose with the marginal distribution over `labels`. The CRF and the ONNX token classifier
+ * (`loadSlm` in `src/slm/load.ts`) fit this shape; tests use small in-memory taggers.
  */
 import type { TagScheme } from '../core/types.js';
 
@@ -16,7 +16,8 @@ export interface SlmLike {
   readonly labels: readonly string[];
   /** The scheme the SLM writes (BIO when not given). */
   readonly scheme?: TagScheme;
-  tagTokens(tokens: string[]): SlmTagging;
+  /** The CRF answers at once; a transformer tagger batches concurrent calls and answers later. */
+  tagTokens(tokens: string[]): SlmTagging | Promise<SlmTagging>;
 }
 
 export { slmTypes, tagType } from '../core/tags.js';

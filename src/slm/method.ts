@@ -16,14 +16,18 @@ import { CostLedger } from '../engines/cost.js';
 import { evaluate } from '../eval/evaluate.js';
 import { formatReport } from '../eval/format.js';
 
-/** What the methods need of a supervised tagger (the CRF; any other token tagger with this shape). */
+/** What the methods need of a supervised tagger (the CRF, the ONNX token classifier: src/slm/load.ts). */
 export interface DocumentTagger {
   readonly labels: readonly string[];
-  predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument;
+  predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument | Promise<NerDocument>;
+  close?(): Promise<void>;
 }
 
+/** Documents tagged at once (a transformer tagger batches them). */
+const BLOCK = 64;
+
 /** The tagger's entities for a document: its own tokens when it has them. */
-export function tagDocument(tagger: DocumentTagger, doc: NerDocument): NerDocument {
+export async function tagDocument(tagger: DocumentTagger, doc: NerDocument): Promise<NerDocument> {
   return tagger.predict({
     id: doc.id,
     text: doc.text,
@@ -31,22 +35,30 @@ export function tagDocument(tagger: DocumentTagger, doc: NerDocument): NerDocume
   });
 }
 
-export function createSlmMethod(tagger: DocumentTagger, opts: { name: string }): Method {
+export function createSlmMethod(
+  tagger: DocumentTagger,
+  opts: { name: string; description?: string },
+): Method {
   const ledger = new CostLedger();
   const info = {
     kind: 'slm' as const,
     labels: slmTypes(tagger.labels),
     models: [],
-    description: `the supervised tagger alone (${opts.name})`,
+    description: `the supervised ${opts.description ?? 'tagger'} alone (${opts.name})`,
   };
   const tag = async (input: Parameters<Method['tag']>[0], o: TagOptions = {}) => {
     const t0 = Date.now();
+    const inputs = inputDocuments(input);
     const docs: NerDocument[] = [];
-    for (const [i, d] of inputDocuments(input).entries()) {
+    for (let b = 0; b < inputs.length; b += BLOCK) {
       o.signal?.throwIfAborted();
-      const doc = outputDocument(d, tagDocument(tagger, d).entities);
-      docs.push(doc);
-      await o.onDocument?.(doc, i);
+      const block = inputs.slice(b, b + BLOCK);
+      const tagged = await Promise.all(block.map((d) => tagDocument(tagger, d)));
+      for (const [j, t] of tagged.entries()) {
+        const doc = outputDocument(block[j], t.entities);
+        docs.push(doc);
+        await o.onDocument?.(doc, b + j);
+      }
     }
     return { docs, traces: [], failures: [], seconds: (Date.now() - t0) / 1000 };
   };
@@ -68,6 +80,8 @@ export function createSlmMethod(tagger: DocumentTagger, opts: { name: string }):
     },
     cost: () => ledger.summary(),
     formatCost: () => ledger.format(),
-    close: async () => {},
+    close: async () => {
+      await tagger.close?.();
+    },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { detectScheme, spansFromTags } from '../core/tags.js';
-import type { Entity, NerDocument, Token } from '../core/types.js';
+import type { NerDocument, Token } from '../core/types.js';
 import {
   type CrfShape,
   CrfWorkspace,
@@ -17,6 +17,7 @@ import {
 } from './crf.js';
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
+import { entitiesFromTagging } from './entities.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
 import { readModel, writeModel } from './model-file.js';
@@ -135,24 +136,8 @@ export class CrfTagger {
    */
   predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument {
     const tokens = documentTokens(doc);
-    const { tags, marginals } = this.tagTokens(tokens.map((t) => t.text));
-    const labelIndex = new Map(this.labels.map((l, i) => [l, i]));
-    const entities: Entity[] = [];
-    for (const sp of spansFromTags(tags)) {
-      let sum = 0;
-      for (let t = sp.start; t < sp.end; t++) sum += marginals[t][labelIndex.get(tags[t]) as number];
-      const score = sum / (sp.end - sp.start);
-      const start = tokens[sp.start].start;
-      const end = tokens[sp.end - 1].end;
-      entities.push({
-        start,
-        end,
-        type: sp.type,
-        text: doc.text.slice(start, end),
-        score,
-        sources: [{ model: SLM_MODEL_NAME, stage: 'slm', type: sp.type, score }],
-      });
-    }
+    const tagging = this.tagTokens(tokens.map((t) => t.text));
+    const entities = entitiesFromTagging(doc.text, tokens, tagging, this.labels, SLM_MODEL_NAME);
     return { id: doc.id, text: doc.text, tokens, entities };
   }
 

@@ -192,7 +192,7 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
         docs.reduce((n, d, i) => n + spans(d).filter((s) => spans(test[i]).includes(s)).length, 0);
       assert.ok(hits(out) > hits(test.map((d) => crf.predict(plain(d)))));
       assert.ok(method.cost().total.calls >= test.length);
-      assert.ok(logs.some((l) => /fusion: SLM .* \+ LLM tagger, lambda 1/.test(l)));
+      assert.ok(logs.some((l) => /fusion: CRF .* \+ LLM tagger, lambda 1/.test(l)));
     } finally {
       await method.close();
     }
