@@ -71,6 +71,7 @@ export function register(program: Command): void {
     }
     const config = loadConfig(flags.config);
     const settings = pipelineSettings(flags);
+    if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
     const gold = await readDocuments(flags.test);
 
     if (config.fusion?.llm && !config.fusion.voter) {

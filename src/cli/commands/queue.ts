@@ -111,6 +111,7 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const { collectJob } = await import('../../queue/collect.js');
       const { jobStatus } = await import('../../queue/status.js');
+      (await import('../../run/output-path.js')).prepareOutputFile(opts.output);
       const r = await collectJob(opts.redis, opts.job, opts.output, { partial: opts.partial });
       process.stderr.write(
         `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
