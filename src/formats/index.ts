@@ -10,10 +10,10 @@ import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
 import { readBrat, writeBrat } from './brat.js';
 import { formatConll, readConll } from './conll.js';
-import { formatJsonl, readJsonl } from './jsonl.js';
-import { formatSpacy, readSpacy } from './spacy.js';
 import { checkEncoding } from './decode.js';
+import { formatJsonl, readJsonl } from './jsonl.js';
 import { readLines } from './lines.js';
+import { formatSpacy, readSpacy } from './spacy.js';
 import { readText, readTextLines } from './text.js';
 import {
   defaultOffsets,

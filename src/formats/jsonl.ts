@@ -157,7 +157,12 @@ export async function readJsonRecords(
     try {
       rec = JSON.parse(raw);
     } catch (err) {
-      throw new InputError(`invalid JSON: ${(err as Error).message}`, file, line);
+      const hint = file === '-' ? ' (stdin is read as JSONL; give --from for another format)' : '';
+      throw new InputError(
+        `invalid JSON: ${(err as Error).message}${hint}`,
+        file === '-' ? 'stdin' : file,
+        line,
+      );
     }
     const doc = toDoc(rec, line, `${stem}-${docs.length}`);
     ids.add(doc.id, file, line);

@@ -1,5 +1,6 @@
 /** The document processor of a queue worker: the same runner `el4ner run` uses, built from a config. */
 import { loadConfig } from '../config/load.js';
+import { queuedDocument } from './keys.js';
 import type { DocumentProcessor } from './worker.js';
 
 export async function processorFromConfig(
@@ -12,7 +13,7 @@ export async function processorFromConfig(
   return {
     concurrency: config.concurrency,
     async process(doc) {
-      const [out] = await runner.extract([{ id: doc.id, text: doc.text, entities: [], meta: doc.meta }]);
+      const [out] = await runner.extract([{ ...queuedDocument(doc), entities: [] }]);
       return out;
     },
     costs: () => runner.cost(),

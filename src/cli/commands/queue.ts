@@ -50,6 +50,8 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const { processorFromConfig } = await import('../../queue/processor.js');
       const { runWorker } = await import('../../queue/worker.js');
+      // before loading models: a Redis that is down is one line, not a worker waiting for ever
+      await (await import('../../queue/connection.js')).checkRedis(opts.redis);
       const processor = await processorFromConfig(opts.config, {
         noCache: !opts.cache,
         cachePath: typeof opts.cache === 'string' ? opts.cache : undefined,
@@ -73,6 +75,15 @@ export function register(program: Command): void {
       process.once('SIGTERM', stop);
       await w.done;
       log(`done: ${w.stats.documents} documents, ${w.stats.failures} failures, ${w.stats.parked} parked`);
+      const lost = Object.entries(w.stats.lost);
+      if (lost.length || !w.stats.verified) {
+        const { QueueError, DURABILITY_HINT } = await import('../../queue/errors.js');
+        throw new QueueError(
+          lost.length
+            ? `Redis lost ${lost.map(([job, n]) => `${n} finished document(s) of job "${job}"`).join(', ')}. ${DURABILITY_HINT}`
+            : 'Redis was unreachable at exit: cannot confirm that the finished documents are stored',
+        );
+      }
     });
 
   program
