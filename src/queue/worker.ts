@@ -56,8 +56,8 @@ export async function runWorker(
   // What this worker stored, per job, so a Redis that comes back without it is noticed.
   const stored = new Map<string, Set<number>>();
   const remember = (job: string, idx: number) => {
-    let s = stored.get(job);
-    if (!s) stored.set(job, (s = new Set()));
+    const s = stored.get(job) ?? new Set<number>();
+    stored.set(job, s);
     s.add(idx);
   };
   /** Checks that every result and parked row this worker stored is still in Redis; logs and counts what is not. */
