@@ -218,12 +218,31 @@ function llamaCppOptions(m: LlamaCppModelConfig) {
     threads: m.threads,
     lora: m.lora,
     embedding: m.embedding,
+    gpu: m.gpu,
+    build: m.build,
+    download: m.download,
+    hfEndpoint: m.hfEndpoint,
+    probeTimeoutMs: m.probeTimeoutMs,
     defaultMaxTokens: m.maxTokens,
   };
 }
 
+/** node-llama-cpp is an optional dependency: only configs with a llama-cpp model need it. */
+function llamaCppInstalled(): boolean {
+  try {
+    import.meta.resolve('node-llama-cpp');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function buildEngine(m: ModelConfig, retry?: Partial<RetryPolicy>): Promise<Engine> {
   if (m.engine === 'openai') return new OpenAIEngine(m, { retry });
+  if (!llamaCppInstalled())
+    throw new ConfigError(
+      `model "${m.name}": engine llama-cpp needs the optional package node-llama-cpp, which is not installed; install it with: npm install node-llama-cpp (or use engine: openai with a llama.cpp server, docs/own-model.md)`,
+    );
   let mod: { LlamaCppEngine?: new (o: ReturnType<typeof llamaCppOptions>) => Engine };
   try {
     // a variable specifier keeps this module type-checking whether or not the llama-cpp engine exists
