@@ -63,8 +63,28 @@ function writeRecord(path: string, fp: RunFingerprint, version: string): void {
   renameSync(tmp, path);
 }
 
-function streamOutput(path: string): RunOutput {
-  const stream: Writable = path === '-' ? process.stdout : createWriteStream(path, { flags: 'a' });
+const STDOUT = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+const STDERR = new Set(['/dev/stderr', '/dev/fd/2', '/proc/self/fd/2']);
+
+/** The process's own stdout/stderr are used as they are: reopening them fails when they are sockets. */
+async function openStream(path: string): Promise<Writable> {
+  if (STDOUT.has(path)) return process.stdout;
+  if (STDERR.has(path)) return process.stderr;
+  const stream = createWriteStream(path, { flags: 'a' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (e) =>
+      reject(new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? e.message}`, path)),
+    );
+  });
+  return stream;
+}
+
+async function streamOutput(path: string): Promise<RunOutput> {
+  const stream = await openStream(path);
+  const own = stream === process.stdout || stream === process.stderr;
+  let failed: Error | undefined;
+  if (!own) stream.on('error', (e) => (failed = new InputError(`cannot write: ${e.message}`, path)));
   let written = 0;
   let closing: Promise<void> | undefined;
   return {
@@ -76,13 +96,14 @@ function streamOutput(path: string): RunOutput {
     },
     has: () => false,
     write(row) {
+      if (failed) throw failed;
       written++;
       if (!stream.write(`${JSON.stringify(row)}\n`))
         return new Promise<void>((resolve) => stream.once('drain', () => resolve()));
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        if (stream === process.stdout) resolve();
+        if (own) resolve();
         else stream.end(() => resolve());
       });
       return closing;
@@ -96,7 +117,7 @@ export interface OpenRunOutputOptions {
   version: string;
 }
 
-export function openRunOutput(path: string, opts: OpenRunOutputOptions): RunOutput {
+export async function openRunOutput(path: string, opts: OpenRunOutputOptions): Promise<RunOutput> {
   if (isStreamPath(path)) return streamOutput(path);
   prepareOutputFile(path);
   const lock = acquireRunLock(path);

@@ -68,7 +68,7 @@ export function register(program: Command): void {
       if (seen.has(d.id)) throw new InputError(`document id "${d.id}" appears twice`, flags.input);
       seen.add(d.id);
     }
-    const output = openRunOutput(flags.output, {
+    const output = await openRunOutput(flags.output, {
       overwrite: flags.overwrite,
       fingerprint: runFingerprint(config, settings.stages, docs),
       version: program.version() ?? '?',
