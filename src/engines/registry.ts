@@ -208,7 +208,8 @@ function checkJson(value: unknown, schema: Record<string, unknown>, text: string
   return value;
 }
 
-function llamaCppOptions(m: LlamaCppModelConfig) {
+/** The engine options a llama-cpp model of the config turns into (every documented key passes through). */
+export function llamaCppOptions(m: LlamaCppModelConfig) {
   return {
     name: m.name,
     path: m.path,
@@ -237,7 +238,8 @@ function llamaCppInstalled(): boolean {
   }
 }
 
-async function buildEngine(m: ModelConfig, retry?: Partial<RetryPolicy>): Promise<Engine> {
+/** One raw engine of the config (no cache, no validation layer): createEngines wraps it; `el4ner doctor` probes it. */
+export async function buildEngine(m: ModelConfig, retry?: Partial<RetryPolicy>): Promise<Engine> {
   if (m.engine === 'openai') return new OpenAIEngine(m, { retry });
   if (!llamaCppInstalled())
     throw new ConfigError(
