@@ -89,7 +89,10 @@ test('UTF-16 with a byte-order mark is decoded; binary data is refused with its 
 
   // a binary file that happens to be valid UTF-8 up to a NUL
   const elf = file('program.txt', Buffer.concat([Buffer.from('\x7fELF abc'), Buffer.from([0, 1, 2, 3])]));
-  await assert.rejects(readDocuments(elf), /program\.txt:1: binary data: a NUL (byte|character) at byte offset 8/);
+  await assert.rejects(
+    readDocuments(elf),
+    /program\.txt:1: binary data: a NUL (byte|character) at byte offset 8/,
+  );
   // random bytes in a .conll file: never turned into "entities"
   const rnd = file('random.conll', Buffer.concat([Buffer.from('EU B-ORG\n'), randomBytes(4096)]));
   await assert.rejects(readDocuments(rnd), (e: unknown) => {
