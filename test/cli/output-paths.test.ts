@@ -7,12 +7,21 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ScriptedServer } from '../../src/engines/testing/scripted-server.js';
-import { conllLines, el4ner, el4nerAsync, hasStack, tmpDir, trainSmallCrf } from '../support/cli.js';
+import {
+  conllLines,
+  el4ner,
+  el4nerAsync,
+  hasStack,
+  offlineConfig,
+  tmpDir,
+  trainSmallCrf,
+} from '../support/cli.js';
 import { readGold, startOracleServer } from '../support/oracle-server.js';
 
 describe('output paths', () => {
   let dir: string;
   let crf: string;
+  let offline: string;
   let docs: string;
   let blocker: string;
   let oracle: ScriptedServer;
@@ -21,6 +30,7 @@ describe('output paths', () => {
   before(async () => {
     dir = tmpDir('el4ner-paths-');
     crf = trainSmallCrf();
+    offline = offlineConfig(crf);
     docs = join(dir, 'docs.jsonl');
     writeFileSync(docs, `${conllLines('test', 12).join('\n')}\n`);
     // a file where a folder would have to be: no command can write below it, not even as root
@@ -50,7 +60,7 @@ describe('output paths', () => {
         out('model-crf'),
       ],
       ['tag-slm', ['tag-slm', '--model', crf, '--input', docs, '--out', out('tag-jsonl')], out('tag-jsonl')],
-      ['run', ['run', '--slm', crf, '--input', docs, '--output', out('run-jsonl')], out('run-jsonl')],
+      ['run', ['run', '--config', offline, '--input', docs, '--output', out('run-jsonl')], out('run-jsonl')],
       ['view', ['view', '--input', docs, '--out', out('view-html')], out('view-html')],
       [
         'ensemble',
@@ -80,12 +90,12 @@ describe('output paths', () => {
   });
 
   test('run refuses an unwritable output before it builds the method or tags anything', () => {
-    const r = el4ner(['run', '--slm', crf, '--input', docs, '--output', join(blocker, 'out.jsonl')]);
+    const r = el4ner(['run', '--config', offline, '--input', docs, '--output', join(blocker, 'out.jsonl')]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /cannot create the folder/);
     assert.doesNotMatch(r.stderr, /tagging with the supervised CRF|documents:/);
     // an existing folder in place of the output file
-    const r2 = el4ner(['run', '--slm', crf, '--input', docs, '--output', dir]);
+    const r2 = el4ner(['run', '--config', offline, '--input', docs, '--output', dir]);
     assert.equal(r2.code, 2, r2.stderr);
     assert.match(r2.stderr, /is a folder; the output file must be a file path/);
   });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { bin, conllLines, el4ner, hasStack, tmpDir, trainSmallCrf } from '../support/cli.js';
+import { bin, conllLines, el4ner, hasStack, offlineConfig, tmpDir, trainSmallCrf } from '../support/cli.js';
 
 const rowsOf = (text: string) =>
   text
@@ -14,12 +14,14 @@ const rowsOf = (text: string) =>
 
 describe('pipes', () => {
   let crf: string;
+  let offline: string;
   let dir: string;
   let input: string;
   let fromFile: string;
 
   before(() => {
     crf = trainSmallCrf();
+    offline = offlineConfig(crf);
     dir = tmpDir('el4ner-pipes-');
     input = `${conllLines('test', 25)
       .map((l) => {
@@ -30,13 +32,13 @@ describe('pipes', () => {
     const inFile = join(dir, 'in.jsonl');
     writeFileSync(inFile, input);
     const out = join(dir, 'file-out.jsonl');
-    const r = el4ner(['run', '--slm', crf, '--input', inFile, '--output', out]);
+    const r = el4ner(['run', '--config', offline, '--input', inFile, '--output', out]);
     assert.equal(r.code, 0, r.stderr);
     fromFile = readFileSync(out, 'utf8');
   });
 
   test('--input - --output - reads JSONL on stdin and writes only JSONL rows on stdout', () => {
-    const r = el4ner(['run', '--slm', crf, '--input', '-', '--output', '-'], { input, cwd: dir });
+    const r = el4ner(['run', '--config', offline, '--input', '-', '--output', '-'], { input, cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, fromFile, 'the same rows as a run into a file');
     assert.equal(rowsOf(r.stdout).length, 25);
@@ -45,7 +47,7 @@ describe('pipes', () => {
   });
 
   test('--output /dev/stdout finishes without --overwrite (nothing to resume in a stream)', () => {
-    const r = el4ner(['run', '--slm', crf, '--input', '-', '--output', '/dev/stdout'], {
+    const r = el4ner(['run', '--config', offline, '--input', '-', '--output', '/dev/stdout'], {
       input,
       timeoutMs: 60_000,
     });
@@ -56,7 +58,7 @@ describe('pipes', () => {
 
   test('--from conll reads CoNLL on stdin; --from lines makes one document per line', () => {
     const conll = 'Angela B-PER\nMerkel I-PER\nvisited O\nParis B-LOC\n.  O\n\nEU B-ORG\nrejects O\n';
-    const r = el4ner(['run', '--slm', crf, '--input', '-', '--from', 'conll', '--output', '-'], {
+    const r = el4ner(['run', '--config', offline, '--input', '-', '--from', 'conll', '--output', '-'], {
       input: conll,
     });
     assert.equal(r.code, 0, r.stderr);
@@ -66,7 +68,7 @@ describe('pipes', () => {
     );
     const txt = join(dir, 'notes.txt');
     writeFileSync(txt, 'Angela Merkel visited Paris.\n\nThe EU rejected it.\r\nRome\n');
-    const lines = el4ner(['run', '--slm', crf, '--input', txt, '--from', 'lines', '--output', '-']);
+    const lines = el4ner(['run', '--config', offline, '--input', txt, '--from', 'lines', '--output', '-']);
     assert.equal(lines.code, 0, lines.stderr);
     assert.deepEqual(
       rowsOf(lines.stdout).map((d) => [d.id, d.text]),
@@ -77,9 +79,9 @@ describe('pipes', () => {
       ],
     );
     // without --from, a .txt file is one document
-    const whole = el4ner(['run', '--slm', crf, '--input', txt, '--output', '-']);
+    const whole = el4ner(['run', '--config', offline, '--input', txt, '--output', '-']);
     assert.equal(rowsOf(whole.stdout).length, 1);
-    const bad = el4ner(['run', '--slm', crf, '--input', txt, '--from', 'yaml', '--output', '-']);
+    const bad = el4ner(['run', '--config', offline, '--input', txt, '--from', 'yaml', '--output', '-']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--from must be one of jsonl, conll, spacy, brat, text, lines/);
   });

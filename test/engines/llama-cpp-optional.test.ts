@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { conllLines, hasStack, repoRoot, tmpDir, trainSmallCrf } from '../support/cli.js';
+import { conllLines, hasStack, offlineConfig, repoRoot, tmpDir, trainSmallCrf } from '../support/cli.js';
 
 function installWithout(pkgs: string[]): string {
   const root = tmpDir('el4ner-no-llama-');
@@ -36,8 +36,8 @@ test('without node-llama-cpp: the CRF runs; a llama-cpp model names `npm install
 
   const crf = el4ner([
     'run',
-    '--slm',
-    trainSmallCrf(),
+    '--config',
+    offlineConfig(trainSmallCrf()),
     '--input',
     input,
     '--output',

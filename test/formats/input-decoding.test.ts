@@ -9,9 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
-import { firstInvalidUtf8 } from '../../src/formats/decode.js';
 import { detectFormat, readDocuments } from '../../src/formats/index.js';
-import { conllLines, el4ner, hasStack, tmpDir, trainSmallCrf } from '../support/cli.js';
+import { conllLines, el4ner, hasStack, offlineConfig, tmpDir, trainSmallCrf } from '../support/cli.js';
 
 const dir = tmpDir('el4ner-decode-');
 const file = (name: string, content: string | Buffer) => {
@@ -66,19 +65,29 @@ test('Latin-1 input is refused with file, line and byte offset, or decoded with 
   assert.equal(doc.text, 'Angela Merkel met\nFrançois Hollande in Paris.\n');
 
   // the same through the command line: one line, exit 2, no stack; then decoded with --encoding
-  const crf = trainSmallCrf();
+  const offline = offlineConfig(trainSmallCrf());
   const out = join(dir, 'latin1-out.jsonl');
-  const refused = el4ner(['run', '--slm', crf, '--input', p, '--output', out]);
+  const refused = el4ner(['run', '--config', offline, '--input', p, '--output', out]);
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /latin1\.txt:2: not valid UTF-8: byte 0xe7 at byte offset 22/);
   assert.ok(!hasStack(refused.stderr));
-  const ok = el4ner(['run', '--slm', crf, '--input', p, '--output', out, '--encoding', 'latin1']);
+  const ok = el4ner(['run', '--config', offline, '--input', p, '--output', out, '--encoding', 'latin1']);
   assert.equal(ok.code, 0, ok.stderr);
   const row = JSON.parse(readFileSync(out, 'utf8').trim());
   assert.equal(row.text, doc.text);
   assert.ok(!row.text.includes('\uFFFD'));
 
-  const unknown = el4ner(['run', '--slm', crf, '--input', p, '--output', out, '--encoding', 'klingon']);
+  const unknown = el4ner([
+    'run',
+    '--config',
+    offline,
+    '--input',
+    p,
+    '--output',
+    out,
+    '--encoding',
+    'klingon',
+  ]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--encoding "klingon" is not an encoding/);
 });
@@ -100,17 +109,6 @@ test('UTF-16 with a byte-order mark is decoded; binary data is refused with its 
     assert.match(e.message, /random\.conll:\d+: (binary data|not valid UTF-8)/);
     return true;
   });
-});
-
-test('the UTF-8 check finds the first bad byte (overlong, surrogate, truncated, out of range)', () => {
-  const at = (...bytes: number[]) => firstInvalidUtf8(Uint8Array.from(bytes));
-  assert.equal(at(0x41, 0xc3, 0xa9), -1); // Aé
-  assert.equal(at(0xf0, 0x9f, 0x98, 0x80), -1); // 😀
-  assert.equal(at(0x41, 0xc0, 0xaf), 1); // overlong '/'
-  assert.equal(at(0xed, 0xa0, 0x80), 0); // a UTF-16 surrogate
-  assert.equal(at(0x41, 0x42, 0xe2, 0x82), 2); // cut short
-  assert.equal(at(0xf4, 0x90, 0x80, 0x80), 0); // above U+10FFFF
-  assert.equal(at(0x41, 0x80), 1); // a lone continuation byte
 });
 
 test('train-slm checks entity offsets like every other command', () => {

@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ScriptedServer, startScriptedServer } from '../../src/engines/testing/scripted-server.js';
 import { goldByText, oracleAnswer } from '../../src/pipeline/testing/oracle.js';
-import { bin, conllLines, el4ner, el4nerAsync, hasStack, tmpDir, trainSmallCrf } from '../support/cli.js';
+import {
+  bin,
+  conllLines,
+  el4ner,
+  el4nerAsync,
+  hasStack,
+  offlineConfig,
+  tmpDir,
+  trainSmallCrf,
+} from '../support/cli.js';
 import { readGold, schemaName } from '../support/oracle-server.js';
 
 const jsonl = (lines: string[]) =>
@@ -29,6 +38,7 @@ const ids = (file: string) =>
 describe('one output, one producer', () => {
   let dir: string;
   let crf: string;
+  let offline: string;
   let in100: string;
   let in200: string;
   let llm: ScriptedServer;
@@ -38,6 +48,7 @@ describe('one output, one producer', () => {
   before(async () => {
     dir = tmpDir('el4ner-mixing-');
     crf = trainSmallCrf();
+    offline = offlineConfig(crf);
     in100 = join(dir, 'in100.jsonl');
     in200 = join(dir, 'in200.jsonl');
     writeFileSync(in100, jsonl(conllLines('test', 100)));
@@ -67,7 +78,7 @@ describe('one output, one producer', () => {
 
   test('a resume with another config or input is refused; --overwrite starts over', async () => {
     const out = join(dir, 'out.jsonl');
-    const first = el4ner(['run', '--slm', crf, '--input', in100, '--output', out]);
+    const first = el4ner(['run', '--config', offline, '--input', in100, '--output', out]);
     assert.equal(first.code, 0, first.stderr);
     assert.ok(existsSync(`${out}.run.json`), 'the record sits beside the output');
     const crfRows = readFileSync(out, 'utf8');
@@ -87,7 +98,7 @@ describe('one output, one producer', () => {
     assert.equal(readFileSync(out, 'utf8'), crfRows, 'the output is untouched');
     assert.equal(llm.requests.length, 0, 'refused before any model call');
 
-    const moreInput = el4ner(['run', '--slm', crf, '--input', in200, '--output', out]);
+    const moreInput = el4ner(['run', '--config', offline, '--input', in200, '--output', out]);
     assert.equal(moreInput.code, 3);
     assert.match(moreInput.stderr, /the input differs \(200 documents now, 100 then\)/);
     assert.doesNotMatch(moreInput.stderr, /configuration differs/);
@@ -127,14 +138,14 @@ describe('one output, one producer', () => {
     ]);
     assert.equal(over.code, 0, over.stderr);
     assert.equal(ids(out).length, 200);
-    const again = el4ner(['run', '--slm', crf, '--input', in200, '--output', out]);
+    const again = el4ner(['run', '--config', offline, '--input', in200, '--output', out]);
     assert.equal(again.code, 3, 'the record now names the LLM run');
   });
 
   test('rows without a record are not resumed into', () => {
     const out = join(dir, 'foreign.jsonl');
     writeFileSync(out, `${JSON.stringify({ id: 'conll2003-test-0', text: 'x', entities: [] })}\n`);
-    const r = el4ner(['run', '--slm', crf, '--input', in100, '--output', out]);
+    const r = el4ner(['run', '--config', offline, '--input', in100, '--output', out]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /already has rows, but no record of the config and input that produced them/);
   });

@@ -87,5 +87,12 @@ export function trainSmallCrf(sentences = 300, maxIter = 25): string {
   return model;
 }
 
+/** A CRF-only config file (the offline default) for `model`, written beside it. */
+export function offlineConfig(model: string): string {
+  const p = `${model}.offline.json`;
+  writeFileSync(p, JSON.stringify({ fusion: { slm: model } }));
+  return p;
+}
+
 /** True when the text shows a JavaScript stack trace. */
 export const hasStack = (text: string) => /\n\s+at .+\(.+:\d+:\d+\)/.test(text);
