@@ -6,7 +6,8 @@ import type { Writable } from 'node:stream';
 
 export interface Progress {
   tick(n?: number): void;
-  stop(): void;
+  /** Ends the bar (and shows the cursor again); plain output ends with a line closed by `word`. */
+  stop(word?: string): void;
 }
 
 export function formatDuration(seconds: number): string {
@@ -89,10 +90,10 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
         stream.write(`${progressLine(label, done, opts.total, now - start)}\n`);
       }
     },
-    stop() {
+    stop(word = 'done') {
       if (stopped) return;
       stopped = true;
-      stream.write(`${progressLine(label, done, opts.total, Date.now() - start)} done\n`);
+      stream.write(`${progressLine(label, done, opts.total, Date.now() - start)} ${word}\n`);
     },
   };
 }

@@ -83,7 +83,7 @@ export function register(program: Command): void {
     let stopping = false;
     const stopHandling = onInterrupt(async (signal) => {
       stopping = true;
-      progress?.stop();
+      progress?.stop('stopped');
       await output.close();
       const resume = output.resumable
         ? `; run the same command again to resume (the ${output.kept + output.written} finished document(s) are skipped)`
