@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, InputError } from '../core/errors.js';
+import { formatError, isVerbose } from './errors.js';
 
 const VERSION = '0.1.0';
 
@@ -18,6 +18,7 @@ export async function buildProgram(): Promise<Command> {
     .name('el4ner')
     .description('Named entity recognition with an ensemble of small LLMs (EL4NER), a CRF tagger and fusion')
     .version(VERSION)
+    .option('--verbose', 'print the stack trace of any error')
     .showHelpAfterError();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir)
@@ -27,7 +28,15 @@ export async function buildProgram(): Promise<Command> {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as { register?: (p: Command) => void };
     mod.register?.(program);
   }
+  markRequired(program);
   return program;
+}
+
+/** Required options say so in --help (commander lists them like the others). */
+function markRequired(cmd: Command): void {
+  for (const o of cmd.options)
+    if (o.mandatory && !/\brequired\b/.test(o.description)) o.description += ' (required)';
+  for (const c of cmd.commands) markRequired(c);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -45,12 +54,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof InputError || err instanceof ConfigError) {
-      process.stderr.write(`el4ner: ${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`el4ner: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    const { code, text } = formatError(err, isVerbose(argv));
+    process.stderr.write(text);
+    // open handles (a listening server, Redis connections, loaded models) must not keep a failed command alive
+    process.exit(code);
   }
 }

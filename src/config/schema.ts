@@ -57,6 +57,16 @@ export const llamaCppModelSchema = z
     threads: z.number().int().positive().optional(),
     lora: z.array(z.object({ path: z.string(), scale: z.number().default(1) }).strict()).optional(),
     embedding: z.boolean().default(false),
+    /** 'auto': the best GPU node-llama-cpp finds, else CPU; false: CPU only. */
+    gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
+    /** 'never': fail at once when no prebuilt llama.cpp binary works instead of compiling one for minutes. */
+    build: z.enum(['auto', 'never']).optional(),
+    /** false: never download an hf: model, only use the model cache. */
+    download: z.union([z.literal('auto'), z.literal(false)]).optional(),
+    /** Hugging Face hub base URL for hf: models (default $HF_ENDPOINT or https://huggingface.co). */
+    hfEndpoint: z.string().url().optional(),
+    /** Reachability check of the hub before a download, in ms (default 5000). */
+    probeTimeoutMs: z.number().int().positive().optional(),
   })
   .strict();
 

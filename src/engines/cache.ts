@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { CacheError } from './errors.js';
 import type { ChatRequest, ChatResponse, EmbedResponse } from './types.js';
 
 /** The parts of a chat request that change the answer (not `stage`, which only labels costs). */
@@ -56,31 +57,45 @@ export class ResponseCache {
   readonly path: string;
   hits = 0;
   misses = 0;
-  private db: Database.Database;
-  private getStmt: Database.Statement<[string], { response: string }>;
-  private putTx: (key: string, engine: string, response: string) => void;
+  private db!: Database.Database;
+  private getStmt!: Database.Statement<[string], { response: string }>;
+  private putTx!: (key: string, engine: string, response: string) => void;
 
   constructor(path: string) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, engine TEXT NOT NULL, created INTEGER NOT NULL, response TEXT NOT NULL)',
-    );
-    this.getStmt = this.db.prepare('SELECT response FROM responses WHERE key = ?');
-    const put = this.db.prepare(
-      'INSERT OR REPLACE INTO responses (key, engine, created, response) VALUES (?, ?, ?, ?)',
-    );
-    this.putTx = this.db.transaction((key: string, engine: string, response: string) => {
-      put.run(key, engine, Date.now(), response);
-    });
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, engine TEXT NOT NULL, created INTEGER NOT NULL, response TEXT NOT NULL)',
+      );
+      this.getStmt = this.db.prepare('SELECT response FROM responses WHERE key = ?');
+      const put = this.db.prepare(
+        'INSERT OR REPLACE INTO responses (key, engine, created, response) VALUES (?, ?, ?, ?)',
+      );
+      this.putTx = this.db.transaction((key: string, engine: string, response: string) => {
+        put.run(key, engine, Date.now(), response);
+      });
+    } catch (e) {
+      this.db?.close();
+      throw new CacheError(path, e);
+    }
+  }
+
+  /** Runs a database call; its SQLite error names the cache file. */
+  private named<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw new CacheError(this.path, e);
+    }
   }
 
   private read(key: string): Stored | undefined {
-    const row = this.getStmt.get(key);
+    const row = this.named(() => this.getStmt.get(key));
     if (!row) {
       this.misses++;
       return undefined;
@@ -102,7 +117,8 @@ export class ResponseCache {
 
   putChat(key: string, engine: string, response: ChatResponse): void {
     const { fromCache: _f, ...rest } = response;
-    this.putTx(key, engine, JSON.stringify({ kind: 'chat', response: rest } satisfies Stored));
+    const value = JSON.stringify({ kind: 'chat', response: rest } satisfies Stored);
+    this.named(() => this.putTx(key, engine, value));
   }
 
   getEmbed(key: string): { vectors: Float32Array[]; usage: EmbedResponse['usage'] } | undefined {
@@ -117,7 +133,7 @@ export class ResponseCache {
       vectors: response.vectors.map((v) => Array.from(v)),
       usage: response.usage,
     };
-    this.putTx(key, engine, JSON.stringify(stored));
+    this.named(() => this.putTx(key, engine, JSON.stringify(stored)));
   }
 
   /** Number of stored rows. */

@@ -13,3 +13,18 @@ export class EngineError extends Error {
     this.status = opts.status;
   }
 }
+
+/** The response cache (SQLite) failed: the message names the file. */
+export class CacheError extends Error {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const e = cause as { message?: string; code?: string };
+    super(
+      `response cache ${path}: ${e?.message ?? String(cause)}${e?.code ? ` (${e.code})` : ''}; move the file away or give another --cache (--no-cache runs without one)`,
+      { cause },
+    );
+    this.name = 'CacheError';
+  }
+}

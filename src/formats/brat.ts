@@ -9,11 +9,12 @@
  * one warning per file.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { OffsetMap, type OffsetUnit } from '../core/offsets.js';
 import type { Entity, NerDocument } from '../core/types.js';
+import { readDecodedText } from './decode.js';
 import { defaultWarn, type FormatWarning } from './types.js';
 import { fromUtf16, makeEntity } from './validate.js';
 
@@ -21,6 +22,8 @@ export interface BratReadOptions {
   offsets?: OffsetUnit;
   discontinuous?: 'error' | 'skip';
   onWarning?: (w: FormatWarning) => void;
+  /** Encoding of the .txt and .ann files (default UTF-8, checked). */
+  encoding?: string;
 }
 
 const IGNORED: Record<string, string> = {
@@ -118,9 +121,10 @@ export function parseAnn(
 }
 
 async function readPair(txtFile: string, annFile: string, options: BratReadOptions): Promise<NerDocument> {
-  const text = await readFile(txtFile, 'utf8');
+  const enc = { encoding: options.encoding };
+  const text = await readDecodedText(txtFile, enc);
   let entities: Entity[] = [];
-  if (existsSync(annFile)) entities = parseAnn(text, await readFile(annFile, 'utf8'), annFile, options);
+  if (existsSync(annFile)) entities = parseAnn(text, await readDecodedText(annFile, enc), annFile, options);
   else
     (options.onWarning ?? defaultWarn)({
       file: txtFile,

@@ -40,7 +40,7 @@ interface Pending {
 
 export async function readConll(
   file: string,
-  options: ConllOptions & { onWarning?: (w: FormatWarning) => void } = {},
+  options: ConllOptions & { onWarning?: (w: FormatWarning) => void; encoding?: string } = {},
 ): Promise<NerDocument[]> {
   const warn = options.onWarning ?? defaultWarn;
   const split = splitter(options.sep);
@@ -79,7 +79,7 @@ export async function readConll(
     cur = { tokens: [], tags: [], rows: [], lines: [] };
   };
 
-  for await (const [line, raw] of readLines(file)) {
+  for await (const [line, raw] of readLines(file, { encoding: options.encoding })) {
     if (raw.trim() === '') {
       flush();
       continue;

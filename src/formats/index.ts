@@ -4,15 +4,17 @@
  * Line formats are read as streams (node:readline); output is built in memory and written once.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
 import { readBrat, writeBrat } from './brat.js';
 import { formatConll, readConll } from './conll.js';
+import { checkEncoding } from './decode.js';
 import { formatJsonl, readJsonl } from './jsonl.js';
+import { readLines } from './lines.js';
 import { formatSpacy, readSpacy } from './spacy.js';
-import { readText } from './text.js';
+import { readText, readTextLines } from './text.js';
 import {
   defaultOffsets,
   INPUT_FORMATS,
@@ -50,24 +52,19 @@ export function isOutputFormat(s: string): s is OutputFormat {
   return (OUTPUT_FORMATS as readonly string[]).includes(s);
 }
 
-async function head(file: string, bytes = 65536): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await fh.close();
+/** The first `max` non-blank lines (each whole, however long), decoded and checked like the reader does. */
+async function head(file: string, opts: ReadOptions, max = 200): Promise<string[]> {
+  const out: string[] = [];
+  for await (const [, line] of readLines(file, { encoding: opts.encoding })) {
+    if (line.trim() === '') continue;
+    out.push(line);
+    if (out.length >= max) break;
   }
+  return out;
 }
 
 /** Whether the first lines look like CoNLL columns with a tag column (the last). */
-function looksLikeConll(sample: string): boolean {
-  const lines = sample
-    .split(/\r?\n/)
-    .slice(0, -1)
-    .filter((l) => l.trim() !== '')
-    .slice(0, 200);
+function looksLikeConll(lines: string[]): boolean {
   if (lines.length === 0) return false;
   return lines.every((l) => {
     const cols = l.trim().split(/\s+/);
@@ -76,8 +73,7 @@ function looksLikeConll(sample: string): boolean {
 }
 
 /** jsonl or spacy, from the first record. */
-function jsonFlavour(sample: string): InputFormat | null {
-  const first = sample.split(/\r?\n/).find((l) => l.trim() !== '');
+function jsonFlavour(first: string | undefined): InputFormat | null {
   if (first === undefined) return 'jsonl';
   let rec: unknown;
   try {
@@ -94,7 +90,7 @@ function jsonFlavour(sample: string): InputFormat | null {
 }
 
 /** Detects the input format from the path (extension, folder contents) and the first lines. */
-export async function detectFormat(path: string): Promise<InputFormat> {
+export async function detectFormat(path: string, opts: ReadOptions = {}): Promise<InputFormat> {
   if (!existsSync(path)) throw new InputError('no such file or folder', path);
   if ((await stat(path)).isDirectory()) {
     const names = await readdir(path);
@@ -106,17 +102,17 @@ export async function detectFormat(path: string): Promise<InputFormat> {
   if (ext === '.ann') return 'brat';
   if (ext === '.txt' && existsSync(`${path.slice(0, -4)}.ann`)) return 'brat';
   if (CONLL_EXTENSIONS.has(ext)) return 'conll';
-  const sample = await head(path);
+  const lines = await head(path, opts);
   if (JSON_EXTENSIONS.has(ext)) {
-    const f = jsonFlavour(sample);
+    const f = jsonFlavour(lines[0]);
     if (f) return f;
     throw new InputError('the first line is not a JSON object', path, 1);
   }
-  if (/^\s*[[{]/.test(sample)) {
-    const f = jsonFlavour(sample);
+  if (lines.length > 0 && /^\s*[[{]/.test(lines[0])) {
+    const f = jsonFlavour(lines[0]);
     if (f) return f;
   }
-  if (looksLikeConll(sample)) return 'conll';
+  if (looksLikeConll(lines)) return 'conll';
   if (ext === '.txt') return 'text';
   throw new InputError(
     'cannot tell the format of this file; give --from (jsonl, conll, spacy, brat or text)',
@@ -124,26 +120,38 @@ export async function detectFormat(path: string): Promise<InputFormat> {
   );
 }
 
-/** Reads documents from a file or folder, or from stdin when `path` is '-' (jsonl, spacy or conll, given by `format`). */
+/**
+ * Reads documents from a file or folder, or from stdin when `path` is '-' (JSONL unless `format`
+ * says otherwise; brat needs files). Input is decoded as UTF-8 (or `encoding`) and checked.
+ */
 export async function readDocuments(path: string, options: ReadOptions = {}): Promise<NerDocument[]> {
   if (path === '-') {
-    if (options.format !== 'jsonl' && options.format !== 'spacy' && options.format !== 'conll') {
-      throw new InputError('reading stdin needs the format (--from jsonl, spacy or conll)');
-    }
+    if (options.format === 'brat') throw new InputError('brat input needs its .txt/.ann files, not stdin');
   } else if (!existsSync(path)) throw new InputError('no such file or folder', path);
-  const format = options.format ?? (await detectFormat(path));
+  if (options.encoding !== undefined) checkEncoding(options.encoding);
+  const format = options.format ?? (path === '-' ? 'jsonl' : await detectFormat(path, options));
   const offsets = options.offsets ?? defaultOffsets(format);
+  const encoding = options.encoding;
   switch (format) {
     case 'jsonl':
-      return readJsonl(path, { offsets });
+      return readJsonl(path, { offsets, encoding });
     case 'spacy':
-      return readSpacy(path, { offsets });
+      return readSpacy(path, { offsets, encoding });
     case 'conll':
       return readConll(path, options);
     case 'brat':
-      return readBrat(path, { offsets, discontinuous: options.discontinuous, onWarning: options.onWarning });
+      return readBrat(path, {
+        offsets,
+        discontinuous: options.discontinuous,
+        onWarning: options.onWarning,
+        encoding,
+      });
     case 'text':
-      return readText(path);
+      return readText(path, { encoding });
+    case 'lines':
+      if (path !== '-' && (await stat(path)).isDirectory())
+        throw new InputError('--from lines reads one file (one document per line), not a folder', path);
+      return readTextLines(path, { encoding });
     default:
       throw new InputError(`unknown input format ${JSON.stringify(format)}`);
   }

@@ -16,6 +16,8 @@ const KNOWN = new Set(['id', 'text', 'tokens', 'tags', 'entities', 'meta']);
 
 export interface JsonlReadOptions {
   offsets?: OffsetUnit;
+  /** Encoding of the file (default UTF-8, checked: see src/formats/decode.ts). */
+  encoding?: string;
 }
 
 /** Parses one JSONL record (already JSON-parsed) into a document. */
@@ -144,17 +146,23 @@ function readEntity(
 export async function readJsonRecords(
   file: string,
   toDoc: (rec: unknown, line: number, defaultId: string) => NerDocument,
+  opts: { encoding?: string } = {},
 ): Promise<NerDocument[]> {
   const stem = fileStem(file);
   const ids = new IdRegistry();
   const docs: NerDocument[] = [];
-  for await (const [line, raw] of readLines(file)) {
+  for await (const [line, raw] of readLines(file, opts)) {
     if (raw.trim() === '') continue;
     let rec: unknown;
     try {
       rec = JSON.parse(raw);
     } catch (err) {
-      throw new InputError(`invalid JSON: ${(err as Error).message}`, file, line);
+      const hint = file === '-' ? ' (stdin is read as JSONL; give --from for another format)' : '';
+      throw new InputError(
+        `invalid JSON: ${(err as Error).message}${hint}`,
+        file === '-' ? 'stdin' : file,
+        line,
+      );
     }
     const doc = toDoc(rec, line, `${stem}-${docs.length}`);
     ids.add(doc.id, file, line);
@@ -165,7 +173,9 @@ export async function readJsonRecords(
 
 export async function readJsonl(file: string, options: JsonlReadOptions = {}): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'utf16';
-  return readJsonRecords(file, (rec, line, id) => documentFromRecord(rec, file, line, id, unit));
+  return readJsonRecords(file, (rec, line, id) => documentFromRecord(rec, file, line, id, unit), {
+    encoding: options.encoding,
+  });
 }
 
 /** One document as a JSONL record (the shared format: tokens as strings). */

@@ -1,21 +1,26 @@
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
+import { type DecodeOptions, decodedPieces } from './decode.js';
 
-/** Yields [1-based line number, line] with the line ending (and a leading BOM) removed. Streams the file ('-' = stdin). */
-export async function* readLines(file: string): AsyncGenerator<[number, string]> {
-  const input =
-    file === '-' ? process.stdin.setEncoding('utf8') : createReadStream(file, { encoding: 'utf8' });
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+/**
+ * Yields [1-based line number, line] with the line ending (`\n` or `\r\n`) removed. Streams the
+ * file ('-' = stdin) through the checked decoder (src/formats/decode.ts): a byte-order mark is
+ * dropped, invalid or binary input is an error with its line and byte offset, and a line may be
+ * of any length.
+ */
+export async function* readLines(file: string, opts: DecodeOptions = {}): AsyncGenerator<[number, string]> {
   let n = 0;
-  try {
-    for await (const raw of rl) {
-      n++;
-      yield [n, n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw];
+  let partial = '';
+  for await (const piece of decodedPieces(file, opts)) {
+    let from = 0;
+    for (let nl = piece.indexOf('\n'); nl >= 0; nl = piece.indexOf('\n', from)) {
+      const line = partial + piece.slice(from, nl);
+      partial = '';
+      from = nl + 1;
+      yield [++n, line.endsWith('\r') ? line.slice(0, -1) : line];
     }
-  } finally {
-    rl.close();
+    partial += piece.slice(from);
   }
+  if (partial !== '') yield [++n, partial.endsWith('\r') ? partial.slice(0, -1) : partial];
 }
 
 /** The file name without folder and without its last extension: `data/test.jsonl` -> `test`. */

@@ -84,10 +84,12 @@ export function documentFromSpacyRecord(
 
 export async function readSpacy(
   file: string,
-  options: { offsets?: OffsetUnit } = {},
+  options: { offsets?: OffsetUnit; encoding?: string } = {},
 ): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'codepoint';
-  return readJsonRecords(file, (rec, line, id) => documentFromSpacyRecord(rec, file, line, id, unit));
+  return readJsonRecords(file, (rec, line, id) => documentFromSpacyRecord(rec, file, line, id, unit), {
+    encoding: options.encoding,
+  });
 }
 
 export function formatSpacy(docs: readonly NerDocument[], unit: OffsetUnit = 'codepoint'): string {

@@ -1,7 +1,8 @@
 import type { OffsetUnit } from '../core/offsets.js';
 import type { TagScheme } from '../core/types.js';
 
-export const INPUT_FORMATS = ['jsonl', 'conll', 'spacy', 'brat', 'text'] as const;
+/** `lines`: one document per line of a text file (never detected: give it with --from). */
+export const INPUT_FORMATS = ['jsonl', 'conll', 'spacy', 'brat', 'text', 'lines'] as const;
 export const OUTPUT_FORMATS = ['jsonl', 'conll', 'spacy', 'brat'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -34,6 +35,8 @@ export interface ReadOptions extends ConllOptions {
   discontinuous?: 'error' | 'skip';
   /** Receives every warning; default: printed to stderr as `el4ner: warning: file:line: message`. */
   onWarning?: (warning: FormatWarning) => void;
+  /** Encoding of the input (a WHATWG label); default UTF-8, checked byte by byte. */
+  encoding?: string;
 }
 
 export interface WriteOptions extends ConllOptions {

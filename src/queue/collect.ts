@@ -1,6 +1,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { connect } from './connection.js';
+import { checkRedis, connect } from './connection.js';
+import { QueueError } from './errors.js';
 import { jobKeys, validateJobName } from './keys.js';
+import { unknownJob } from './status.js';
 
 export interface CollectResult {
   written: number;
@@ -20,11 +22,12 @@ export async function collectJob(
   opts: { partial?: boolean } = {},
 ): Promise<CollectResult> {
   validateJobName(job);
+  await checkRedis(url);
   const redis = connect(url);
   try {
     const keys = jobKeys(job);
     const total = Number(await redis.hget(keys.meta, 'total'));
-    if (!Number.isFinite(total) || total <= 0) throw new Error(`no job named "${job}" on this Redis`);
+    if (!Number.isFinite(total) || total <= 0) throw unknownJob(job);
     const rows = new Array<string | undefined>(total);
     let parked = 0;
     const scan = async (key: string, onRow: (idx: number, value: string) => void) => {
@@ -40,14 +43,20 @@ export async function collectJob(
     });
     await scan(keys.parked, (idx, v) => {
       if (rows[idx] !== undefined) return;
-      const p = JSON.parse(v) as { id: string; error: string; attempts: number };
-      rows[idx] = JSON.stringify({ id: p.id, entities: [], error: p.error, attempts: p.attempts });
+      const p = JSON.parse(v) as { id: string; text?: string; error: string; attempts: number };
+      rows[idx] = JSON.stringify({
+        id: p.id,
+        ...(p.text !== undefined ? { text: p.text } : {}),
+        entities: [],
+        error: p.error,
+        attempts: p.attempts,
+      });
       parked++;
     });
     let missing = 0;
     for (let i = 0; i < total; i++) if (rows[i] === undefined) missing++;
     if (missing > 0 && !opts.partial) {
-      throw new Error(
+      throw new QueueError(
         `${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`,
       );
     }

@@ -1,7 +1,9 @@
 import { Queue } from 'bullmq';
+import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
-import { connect } from './connection.js';
-import { type BatchData, DEFAULT_QUEUE, jobKeys, validateJobName } from './keys.js';
+import { checkRedis, connect } from './connection.js';
+import { QueueError } from './errors.js';
+import { type BatchData, DEFAULT_QUEUE, jobKeys, queuedDocument, validateJobName } from './keys.js';
 
 export interface EnqueueOptions {
   redis: string;
@@ -29,16 +31,19 @@ export async function enqueueDocuments(docs: NerDocument[], opts: EnqueueOptions
   const ids = new Set<string>();
   for (const d of docs) {
     if (ids.has(d.id))
-      throw new Error(`duplicate document id "${d.id}" in the input: ids must be unique per job`);
+      throw new InputError(`duplicate document id "${d.id}" in the input: ids must be unique per job`);
     ids.add(d.id);
   }
+  await checkRedis(opts.redis);
   const redis = connect(opts.redis);
   const queue = new Queue<BatchData>(opts.queue ?? DEFAULT_QUEUE, { connection: redis });
   try {
     const keys = jobKeys(job);
     const existing = await redis.hget(keys.meta, 'total');
     if (existing !== null && Number(existing) !== docs.length) {
-      throw new Error(`job "${job}" already exists with ${existing} documents; choose another --job name`);
+      throw new QueueError(
+        `job "${job}" already exists with ${existing} documents; choose another --job name`,
+      );
     }
     await redis.hset(keys.meta, {
       total: docs.length,
@@ -52,9 +57,7 @@ export async function enqueueDocuments(docs: NerDocument[], opts: EnqueueOptions
       if (bulk.length) await queue.addBulk(bulk.splice(0));
     };
     for (let offset = 0; offset < docs.length; offset += batchSize) {
-      const slice = docs
-        .slice(offset, offset + batchSize)
-        .map((d) => ({ id: d.id, text: d.text, meta: d.meta }));
+      const slice = docs.slice(offset, offset + batchSize).map(queuedDocument);
       bulk.push({
         name: 'batch',
         data: { job, offset, docs: slice },

@@ -1,3 +1,6 @@
+import type { Token } from '../core/types.js';
+import { QueueError } from './errors.js';
+
 /** Redis key layout of one job. Results are keyed by input position, so retries overwrite, never duplicate. */
 export const DEFAULT_QUEUE = 'el4ner';
 
@@ -18,7 +21,7 @@ export function jobKeys(job: string) {
 
 export function validateJobName(job: string): string {
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(job)) {
-    throw new Error(`job name "${job}" must be 1-100 letters, digits, _ . -`);
+    throw new QueueError(`job name "${job}" must be 1-100 letters, digits, _ . -`);
   }
   return job;
 }
@@ -27,5 +30,23 @@ export interface BatchData {
   job: string;
   /** Input index of the first document of the batch. */
   offset: number;
-  docs: { id: string; text: string; meta?: Record<string, unknown> }[];
+  /** What `el4ner run` gives the method too: the input's tokens (CoNLL, pre-tokenised JSONL) included. */
+  docs: QueuedDocument[];
+}
+
+export interface QueuedDocument {
+  id: string;
+  text: string;
+  tokens?: Token[];
+  meta?: Record<string, unknown>;
+}
+
+/** The part of an input document that travels through the queue (never its gold entities or tags). */
+export function queuedDocument(d: QueuedDocument): QueuedDocument {
+  return {
+    id: d.id,
+    text: d.text,
+    ...(d.tokens?.length ? { tokens: d.tokens } : {}),
+    ...(d.meta ? { meta: d.meta } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 /** The document processor of a queue worker: the same method `el4ner run` uses, built from a config. */
 import { createMethod } from '../assemble/index.js';
 import { loadConfig } from '../config/load.js';
+import { queuedDocument } from './keys.js';
 import type { DocumentProcessor } from './worker.js';
 
 export async function processorFromConfig(
@@ -12,7 +13,7 @@ export async function processorFromConfig(
   return {
     concurrency: config.concurrency,
     async process(doc) {
-      const [out] = await method.extract([{ ...doc, entities: [] }]);
+      const [out] = await method.extract([{ ...queuedDocument(doc), entities: [] }]);
       return out;
     },
     costs: () => method.cost(),

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect } from './connection.js';
+import { checkRedis, connect } from './connection.js';
+import { DURABILITY_HINT, QueueError } from './errors.js';
 import { DEFAULT_QUEUE, jobKeys, validateJobName } from './keys.js';
 
 export interface JobStatus {
@@ -22,7 +23,7 @@ export async function readStatus(redis: Redis, job: string, queueName = DEFAULT_
   validateJobName(job);
   const keys = jobKeys(job);
   const meta = await redis.hgetall(keys.meta);
-  if (!meta.total) throw new Error(`no job named "${job}" on this Redis`);
+  if (!meta.total) throw unknownJob(job);
   const [done, parked, costs] = await Promise.all([
     redis.hlen(keys.results),
     redis.hlen(keys.parked),
@@ -57,7 +58,15 @@ export async function readStatus(redis: Redis, job: string, queueName = DEFAULT_
   };
 }
 
+/** No such job: a typo, or a job Redis lost. */
+export function unknownJob(job: string): QueueError {
+  return new QueueError(
+    `no job named "${job}" on this Redis (el4ner enqueue creates it; if it was enqueued, Redis lost it. ${DURABILITY_HINT})`,
+  );
+}
+
 export async function jobStatus(url: string, job: string, queueName?: string): Promise<JobStatus> {
+  await checkRedis(url);
   const redis = connect(url);
   try {
     return await readStatus(redis, job, queueName);

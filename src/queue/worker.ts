@@ -2,12 +2,14 @@ import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import pLimit from 'p-limit';
 import type { NerDocument } from '../core/types.js';
-import { connect } from './connection.js';
-import { type BatchData, DEFAULT_QUEUE, jobKeys } from './keys.js';
+import { outputRow } from '../run/run-output.js';
+import { checkRedis, connect } from './connection.js';
+import { DURABILITY_HINT } from './errors.js';
+import { type BatchData, DEFAULT_QUEUE, jobKeys, type QueuedDocument } from './keys.js';
 
 /** What a worker runs on each document: the pipeline (or the SLM alone) built from a config. */
 export interface DocumentProcessor {
-  process(doc: { id: string; text: string; meta?: Record<string, unknown> }): Promise<NerDocument>;
+  process(doc: QueuedDocument): Promise<NerDocument>;
   /** A JSON-serialisable cost summary of everything this processor did so far. */
   costs?(): unknown;
   close?(): Promise<void>;
@@ -32,6 +34,10 @@ export interface WorkerStats {
   documents: number;
   failures: number;
   parked: number;
+  /** Results this worker stored that Redis no longer has (it restarted from an older snapshot), per job. */
+  lost: Record<string, number>;
+  /** False when the final check of the stored results could not run (Redis unreachable at exit). */
+  verified: boolean;
 }
 
 /**
@@ -44,13 +50,48 @@ export async function runWorker(
 ): Promise<{ stats: WorkerStats; close: () => Promise<void>; done: Promise<void> }> {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
   const log = opts.log ?? (() => {});
+  await checkRedis(opts.redis);
   const redis = connect(opts.redis);
-  const stats: WorkerStats = { workerId, documents: 0, failures: 0, parked: 0 };
+  const stats: WorkerStats = { workerId, documents: 0, failures: 0, parked: 0, lost: {}, verified: true };
+  // What this worker stored, per job, so a Redis that comes back without it is noticed.
+  const stored = new Map<string, Set<number>>();
+  const remember = (job: string, idx: number) => {
+    const s = stored.get(job) ?? new Set<number>();
+    stored.set(job, s);
+    s.add(idx);
+  };
+  /** Checks that every result and parked row this worker stored is still in Redis; logs and counts what is not. */
+  const verifyStored = async () => {
+    for (const [job, indices] of stored) {
+      const keys = jobKeys(job);
+      const list = [...indices];
+      const check = redis.multi().hexists(keys.meta, 'total');
+      for (const i of list) check.hexists(keys.results, String(i)).hexists(keys.parked, String(i));
+      const r = ((await check.exec()) ?? []).map(([, v]) => v === 1);
+      let missing = 0;
+      for (let k = 0; k < list.length; k++) if (!r[1 + 2 * k] && !r[2 + 2 * k]) missing++;
+      if (missing > (stats.lost[job] ?? 0)) {
+        stats.lost[job] = missing;
+        log(
+          `ERROR: Redis lost ${missing} of the ${list.length} document(s) this worker finished for job "${job}"${r[0] ? '' : ' and the job itself'}: it restarted from an older snapshot or without persistence. ${DURABILITY_HINT}`,
+        );
+      }
+    }
+  };
+  let reconnected = false;
+  let readyCount = 0;
+  redis.on('ready', () => {
+    if (++readyCount > 1) reconnected = true;
+  });
   const limit = pLimit(opts.concurrency ?? 4);
   const lockMs = opts.lockMs ?? 30_000;
 
   const processBatch = async (data: BatchData) => {
     const keys = jobKeys(data.job);
+    if (reconnected) {
+      reconnected = false;
+      await verifyStored();
+    }
     const maxAttempts = Number((await redis.hget(keys.meta, 'maxAttempts')) ?? 3);
     const check = redis.multi();
     data.docs.forEach((_, i) => {
@@ -66,7 +107,7 @@ export async function runWorker(
           const idx = String(data.offset + i);
           try {
             const out = await opts.processor.process(doc);
-            const row = { ...out, id: doc.id, text: doc.text };
+            const row = outputRow({ ...out, id: doc.id, text: doc.text });
             const now = Date.now();
             await redis
               .multi()
@@ -74,13 +115,19 @@ export async function runWorker(
               .hsetnx(keys.meta, 'firstDone', now)
               .hset(keys.meta, 'lastDone', now)
               .exec();
+            remember(data.job, data.offset + i);
             stats.documents++;
           } catch (err) {
             stats.failures++;
             const message = err instanceof Error ? err.message : String(err);
             const n = await redis.hincrby(keys.fails, idx, 1);
             if (n >= maxAttempts) {
-              await redis.hset(keys.parked, idx, JSON.stringify({ id: doc.id, error: message, attempts: n }));
+              await redis.hset(
+                keys.parked,
+                idx,
+                JSON.stringify({ id: doc.id, text: doc.text, error: message, attempts: n }),
+              );
+              remember(data.job, data.offset + i);
               stats.parked++;
               log(`parked document ${doc.id} after ${n} attempts: ${message}`);
             } else {
@@ -112,6 +159,10 @@ export async function runWorker(
     closing ??= (async () => {
       if (idleTimer) clearTimeout(idleTimer);
       await worker.close();
+      await verifyStored().catch((e) => {
+        stats.verified = false;
+        log(`ERROR: cannot check that Redis still has this worker's results: ${(e as Error).message}`);
+      });
       await opts.processor.close?.();
       redis.disconnect();
       workerConnection.disconnect();

@@ -6,7 +6,8 @@ import type { Writable } from 'node:stream';
 
 export interface Progress {
   tick(n?: number): void;
-  stop(): void;
+  /** Ends the bar (and shows the cursor again); plain output ends with a line closed by `word`. */
+  stop(word?: string): void;
 }
 
 export function formatDuration(seconds: number): string {
@@ -59,6 +60,10 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
       cliProgress.Presets.shades_classic,
     );
     bar.start(opts.total, initial, { rate: '0.0' });
+    // a process that ends another way (an error, process.exit) still gives the cursor back
+    const showCursor = () => stream.write('\x1b[?25h');
+    process.once('exit', showCursor);
+    let stopped = false;
     return {
       tick(n = 1) {
         done += n;
@@ -66,12 +71,16 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
         bar.update(done, { rate: rate.toFixed(1) });
       },
       stop() {
+        if (stopped) return;
+        stopped = true;
         bar.stop();
+        process.off('exit', showCursor);
       },
     };
   }
   const interval = (opts.intervalS ?? 10) * 1000;
   let last = start;
+  let stopped = false;
   return {
     tick(n = 1) {
       done += n;
@@ -81,8 +90,10 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
         stream.write(`${progressLine(label, done, opts.total, now - start)}\n`);
       }
     },
-    stop() {
-      stream.write(`${progressLine(label, done, opts.total, Date.now() - start)} done\n`);
+    stop(word = 'done') {
+      if (stopped) return;
+      stopped = true;
+      stream.write(`${progressLine(label, done, opts.total, Date.now() - start)} ${word}\n`);
     },
   };
 }

@@ -107,5 +107,5 @@ test('convert reads stdin with --from and writes stdout', () => {
   assert.deepEqual(JSON.parse(r.stdout).entities, [{ start: 0, end: 2, type: 'ORG', text: 'EU' }]);
   const r2 = el4nerWithInput('x', 'convert', '-', '-');
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /reading stdin needs the format/);
+  assert.match(r2.stderr, /stdin:1: invalid JSON.*stdin is read as JSONL; give --from/);
 });

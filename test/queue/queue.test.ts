@@ -122,6 +122,8 @@ test('a document failing every attempt is parked with its error, not lost', asyn
     .split('\n')
     .map((l) => JSON.parse(l));
   assert.equal(rows[7].id, 'p7');
+  assert.equal(rows[7].text, 'Doc 7 mentions Paris and rome', 'a parked row keeps its text');
+  assert.deepEqual(rows[7].entities, []);
   assert.match(rows[7].error, /cannot process p7/);
 });
 

@@ -42,6 +42,8 @@ export type ScriptedReply =
 export interface ScriptedServerOptions {
   chat?: (req: ScriptedRequest) => ScriptedReply | Promise<ScriptedReply>;
   embed?: (input: string[], model: string) => number[][] | Promise<number[][]>;
+  /** Model ids listed by GET /v1/models (default: one, "scripted"). */
+  models?: string[];
 }
 
 export interface ScriptedServer {
@@ -234,7 +236,11 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     const path = (req.url ?? '/').split('?')[0];
     void (async () => {
       if (req.method === 'GET' && path === '/v1/models') {
-        sendJson(res, 200, { object: 'list', data: [{ id: 'scripted', object: 'model', owned_by: 'test' }] });
+        const ids = opts.models ?? ['scripted'];
+        sendJson(res, 200, {
+          object: 'list',
+          data: ids.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'test' })),
+        });
         return;
       }
       if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {

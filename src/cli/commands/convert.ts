@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { OffsetUnit } from '../../core/offsets.js';
 import type { TagScheme } from '../../core/types.js';
+import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 const SCHEMES: readonly TagScheme[] = ['BIO', 'IOB1', 'BIOES', 'BMES'];
 
-interface ConvertFlags {
-  from?: string;
+interface ConvertFlags extends InputFlags {
   to?: string;
   scheme?: string;
   tokenCol?: string;
@@ -39,7 +39,7 @@ function sepOption(value: string | undefined): string | undefined {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('convert')
     .description(
       'convert NER data between formats (jsonl, conll, spacy, brat, text -> jsonl, conll, spacy, brat)',
@@ -49,7 +49,6 @@ export function register(program: Command): void {
       'input file or folder (brat/text: a folder or one file); "-" reads stdin (needs --from)',
     )
     .argument('<output>', 'output file, or a folder for brat; "-" writes jsonl/conll/spacy to stdout')
-    .option('--from <format>', 'input format: jsonl|conll|spacy|brat|text (default: detected)')
     .option('--to <format>', 'output format: jsonl|conll|spacy|brat (default: from the output extension)')
     .option(
       '--scheme <scheme>',
@@ -66,78 +65,71 @@ export function register(program: Command): void {
       'input offset unit: utf16|codepoint (default: utf16 for jsonl, codepoint for spacy/brat)',
     )
     .option('--out-offsets <unit>', 'output offset unit (default as for input of that format)')
-    .option('--skip-discontinuous', 'brat: skip discontinuous entities with a warning instead of failing')
-    .action(async (input: string, output: string, flags: ConvertFlags) => {
-      const {
-        isInputFormat,
-        isOutputFormat,
-        readDocuments,
-        writeDocuments,
-        formatDocuments,
-        outputFormatOf,
-      } = await import('../../formats/index.js');
-      if (flags.from !== undefined && !isInputFormat(flags.from)) {
-        throw new InputError(
-          `--from must be one of jsonl, conll, spacy, brat, text; got ${JSON.stringify(flags.from)}`,
+    .option('--skip-discontinuous', 'brat: skip discontinuous entities with a warning instead of failing');
+  addInputOptions(cmd).action(async (input: string, output: string, flags: ConvertFlags) => {
+    const { isOutputFormat, readDocuments, writeDocuments, formatDocuments, outputFormatOf } = await import(
+      '../../formats/index.js'
+    );
+    const read = inputReadOptions(flags);
+    if (flags.to !== undefined && !isOutputFormat(flags.to)) {
+      throw new InputError(`--to must be one of jsonl, conll, spacy, brat; got ${JSON.stringify(flags.to)}`);
+    }
+    let scheme: TagScheme | undefined;
+    if (flags.scheme !== undefined) {
+      const s = flags.scheme.toUpperCase() === 'IOB2' ? 'BIO' : flags.scheme.toUpperCase();
+      if (!SCHEMES.includes(s as TagScheme))
+        throw new InputError(`--scheme must be one of ${SCHEMES.join(', ')}`);
+      scheme = s as TagScheme;
+    }
+    const conll = {
+      tokenCol: intOption('token-col', flags.tokenCol),
+      tagCol: intOption('tag-col', flags.tagCol),
+      sep: sepOption(flags.sep),
+    };
+    const to =
+      (flags.to as 'jsonl' | 'conll' | 'spacy' | 'brat' | undefined) ??
+      (output === '-' ? 'jsonl' : outputFormatOf(output));
+    if (!to) throw new InputError(`cannot tell the output format from ${JSON.stringify(output)}; give --to`);
+    if (output !== '-') {
+      const { prepareOutputFile, prepareOutputFolder } = await import('../../run/output-path.js');
+      if (to === 'brat' && !/\.(ann|txt)$/.test(output)) prepareOutputFolder(output);
+      else prepareOutputFile(output);
+    }
+    let warnings = 0;
+    const docs = await readDocuments(input, {
+      ...read,
+      offsets: offsetsOption('offsets', flags.offsets),
+      discontinuous: flags.skipDiscontinuous ? 'skip' : 'error',
+      onWarning: (w) => {
+        warnings++;
+        process.stderr.write(
+          `el4ner: warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}\n`,
         );
-      }
-      if (flags.to !== undefined && !isOutputFormat(flags.to)) {
-        throw new InputError(
-          `--to must be one of jsonl, conll, spacy, brat; got ${JSON.stringify(flags.to)}`,
-        );
-      }
-      let scheme: TagScheme | undefined;
-      if (flags.scheme !== undefined) {
-        const s = flags.scheme.toUpperCase() === 'IOB2' ? 'BIO' : flags.scheme.toUpperCase();
-        if (!SCHEMES.includes(s as TagScheme))
-          throw new InputError(`--scheme must be one of ${SCHEMES.join(', ')}`);
-        scheme = s as TagScheme;
-      }
-      const conll = {
-        tokenCol: intOption('token-col', flags.tokenCol),
-        tagCol: intOption('tag-col', flags.tagCol),
-        sep: sepOption(flags.sep),
-      };
-      const to =
-        (flags.to as 'jsonl' | 'conll' | 'spacy' | 'brat' | undefined) ??
-        (output === '-' ? 'jsonl' : outputFormatOf(output));
-      if (!to)
-        throw new InputError(`cannot tell the output format from ${JSON.stringify(output)}; give --to`);
-      let warnings = 0;
-      const docs = await readDocuments(input, {
-        format: flags.from as 'jsonl' | undefined,
-        offsets: offsetsOption('offsets', flags.offsets),
-        discontinuous: flags.skipDiscontinuous ? 'skip' : 'error',
-        onWarning: (w) => {
-          warnings++;
-          process.stderr.write(
-            `el4ner: warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}\n`,
-          );
-        },
-        ...conll,
-      });
-      const writeOptions = {
-        format: to,
-        scheme,
-        offsets: offsetsOption('out-offsets', flags.outOffsets),
-        ...conll,
-      };
-      if (output === '-') {
-        if (to === 'brat') throw new InputError('brat output needs a folder or a .ann path, not stdout');
-        // `el4ner convert ... - | head` closes the pipe early: not an error.
-        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EPIPE') process.exit(0);
-          throw err;
-        });
-        process.stdout.write(formatDocuments(docs, { ...writeOptions, format: to }));
-      } else {
-        await writeDocuments(output, docs, writeOptions);
-      }
-      const entities = docs.reduce((n, d) => n + d.entities.length, 0);
-      process.stderr.write(
-        `convert: ${docs.length} documents, ${entities} entities -> ${output === '-' ? 'stdout' : output} (${to})` +
-          (warnings ? `, ${warnings} warning(s)` : '') +
-          '\n',
-      );
+      },
+      ...conll,
     });
+    const writeOptions = {
+      format: to,
+      scheme,
+      offsets: offsetsOption('out-offsets', flags.outOffsets),
+      ...conll,
+    };
+    if (output === '-') {
+      if (to === 'brat') throw new InputError('brat output needs a folder or a .ann path, not stdout');
+      // `el4ner convert ... - | head` closes the pipe early: not an error.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+        throw err;
+      });
+      process.stdout.write(formatDocuments(docs, { ...writeOptions, format: to }));
+    } else {
+      await writeDocuments(output, docs, writeOptions);
+    }
+    const entities = docs.reduce((n, d) => n + d.entities.length, 0);
+    process.stderr.write(
+      `convert: ${docs.length} documents, ${entities} entities -> ${output === '-' ? 'stdout' : output} (${to})` +
+        (warnings ? `, ${warnings} warning(s)` : '') +
+        '\n',
+    );
+  });
 }

@@ -27,11 +27,14 @@ export function register(program: Command): void {
     .option('--weights <list>', 'one weight per --pred, comma-separated, e.g. 1,1,2')
     .option('--names <list>', 'system names used in the sources, comma-separated (default: the file names)')
     .action(async (flags: EnsembleFlags) => {
-      const [{ readDocuments }, { combinePredictionFiles }, { writeFile }] = await Promise.all([
-        import('../../formats/index.js'),
-        import('../../el4ner/voting/prediction-files.js'),
-        import('node:fs/promises'),
-      ]);
+      const [{ readDocuments }, { combinePredictionFiles }, { writeFile }, { prepareOutputFile }] =
+        await Promise.all([
+          import('../../formats/index.js'),
+          import('../../el4ner/voting/prediction-files.js'),
+          import('node:fs/promises'),
+          import('../../run/output-path.js'),
+        ]);
+      prepareOutputFile(flags.output);
       if (!['union', 'vote', 'span-vote-then-type'].includes(flags.strategy))
         throw new InputError('--strategy must be union, vote or span-vote-then-type');
       if (flags.pred.length < 2) throw new InputError('give at least two --pred files');

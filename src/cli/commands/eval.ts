@@ -38,6 +38,7 @@ export function register(program: Command): void {
       limit = Number(flags.limit);
     }
     const config = loadConfig(flags.config);
+    if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
     const gold = await readDocuments(flags.test);
     const dev = flags.dev ? await readDocuments(flags.dev) : undefined;
     const method = await createMethod(config, { ...methodSettings(flags), ...(dev ? { dev } : {}) });

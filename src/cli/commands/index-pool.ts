@@ -57,6 +57,7 @@ export function register(program: Command): void {
 
       const pool = flags.pool ?? config?.pool;
       if (!pool) throw new InputError('no pool: give --pool or set `pool` in the config');
+      (await import('../../run/output-path.js')).prepareOutputFolder(flags.out, 'index folder');
       const { existsSync, statSync } = await import('node:fs');
       if (!existsSync(pool)) throw new InputError('no such file', pool);
       if (statSync(pool).isDirectory())

@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import type { CostSummary } from '../../engines/cost.js';
 import { positiveInt } from '../args.js';
+import { addInputOptions, inputReadOptions } from '../input-options.js';
 
 const DEFAULT_REDIS = process.env.EL4NER_REDIS ?? 'redis://127.0.0.1:6379';
 
 export function register(program: Command): void {
-  program
+  const enqueue = program
     .command('enqueue')
     .description('put the documents of IN on the Redis queue as job NAME, in batches')
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
@@ -14,22 +15,22 @@ export function register(program: Command): void {
     .requiredOption('--job <name>', 'job name (letters, digits, _ . -)')
     .option('--queue <name>', 'BullMQ queue name shared by the workers', 'el4ner')
     .option('--batch <n>', 'documents per queue job', positiveInt, 50)
-    .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3)
-    .action(async (opts) => {
-      const { readDocuments } = await import('../../formats/index.js');
-      const { enqueueDocuments } = await import('../../queue/enqueue.js');
-      const docs = await readDocuments(opts.input);
-      const r = await enqueueDocuments(docs, {
-        redis: opts.redis,
-        job: opts.job,
-        queue: opts.queue,
-        batchSize: opts.batch,
-        maxAttempts: opts.attempts,
-      });
-      process.stderr.write(
-        `el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`,
-      );
+    .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3);
+  addInputOptions(enqueue).action(async (opts) => {
+    const { readDocuments } = await import('../../formats/index.js');
+    const { enqueueDocuments } = await import('../../queue/enqueue.js');
+    const docs = await readDocuments(opts.input, inputReadOptions(opts));
+    const r = await enqueueDocuments(docs, {
+      redis: opts.redis,
+      job: opts.job,
+      queue: opts.queue,
+      batchSize: opts.batch,
+      maxAttempts: opts.attempts,
     });
+    process.stderr.write(
+      `el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`,
+    );
+  });
 
   program
     .command('worker')
@@ -50,6 +51,8 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const { processorFromConfig } = await import('../../queue/processor.js');
       const { runWorker } = await import('../../queue/worker.js');
+      // before loading models: a Redis that is down is one line, not a worker waiting for ever
+      await (await import('../../queue/connection.js')).checkRedis(opts.redis);
       const processor = await processorFromConfig(opts.config, {
         noCache: !opts.cache,
         cachePath: typeof opts.cache === 'string' ? opts.cache : undefined,
@@ -73,6 +76,15 @@ export function register(program: Command): void {
       process.once('SIGTERM', stop);
       await w.done;
       log(`done: ${w.stats.documents} documents, ${w.stats.failures} failures, ${w.stats.parked} parked`);
+      const lost = Object.entries(w.stats.lost);
+      if (lost.length || !w.stats.verified) {
+        const { QueueError, DURABILITY_HINT } = await import('../../queue/errors.js');
+        throw new QueueError(
+          lost.length
+            ? `Redis lost ${lost.map(([job, n]) => `${n} finished document(s) of job "${job}"`).join(', ')}. ${DURABILITY_HINT}`
+            : 'Redis was unreachable at exit: cannot confirm that the finished documents are stored',
+        );
+      }
     });
 
   program
@@ -111,6 +123,7 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const { collectJob } = await import('../../queue/collect.js');
       const { jobStatus } = await import('../../queue/status.js');
+      (await import('../../run/output-path.js')).prepareOutputFile(opts.output);
       const r = await collectJob(opts.redis, opts.job, opts.output, { partial: opts.partial });
       process.stderr.write(
         `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,

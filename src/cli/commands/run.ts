@@ -1,85 +1,119 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
-interface RunFlags extends MethodFlags {
+interface RunFlags extends MethodFlags, InputFlags {
   input: string;
   output: string;
   overwrite?: boolean;
+  slm?: string;
 }
 
 export function register(program: Command): void {
-  addMethodOptions(
+  const cmd = addMethodOptions(
     program
       .command('run')
       .description(
-        'tag documents with the configured method (EL4NER ensemble, SLM+LLM fusion, or the CRF alone)',
+        'tag documents with the EL4NER pipeline (retrieval, extraction, classification, verification), the fusion or the CRF alone',
       )
       .requiredOption(
         '--input <path>',
-        'a text file, a folder of .txt files, or JSONL rows with "id" and "text"',
+        'a text file, a folder of .txt files, JSONL rows with "id" and "text", ... ("-" = JSONL on stdin)',
       )
       .requiredOption(
         '--output <file>',
-        'JSONL output: one row per document with id, text and entities (with sources)',
+        'JSONL output: one row per document with id, text and entities ("-" = stdout)',
       )
-      .option('--overwrite', 'start the output file over instead of skipping the documents already in it'),
-  ).action(async (flags: RunFlags) => {
+      .option('--overwrite', 'start the output file over instead of resuming it')
+      .option('--slm <model>', 'a CRF model from train-slm: tag with it alone, no config needed'),
+  );
+  // --config is required unless --slm names the model
+  const config = cmd.options.find((o) => o.long === '--config');
+  if (config) {
+    config.mandatory = false;
+    config.description = `${config.description} (required unless --slm)`;
+  }
+  addInputOptions(cmd).action(async (flags: RunFlags) => {
     const [
-      { loadConfig },
+      { loadConfig, parseConfig },
       { readDocuments },
       { createMethod },
       { methodSettings },
-      { ResumableJsonlWriter },
+      { openRunOutput, outputRow },
+      { runFingerprint },
       { createProgress },
+      { onInterrupt },
+      { resolve },
     ] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
       import('../../assemble/index.js'),
       import('../method-options.js'),
-      import('../../run/output.js'),
+      import('../../run/run-output.js'),
+      import('../../run/fingerprint.js'),
       import('../../run/progress.js'),
+      import('../interrupt.js'),
+      import('node:path'),
     ]);
-    const config = loadConfig(flags.config);
+    if (!flags.config && !flags.slm)
+      throw new InputError('give --config (a YAML or JSON file) or --slm (a CRF model)');
+    const slm = flags.slm ? { slm: resolve(flags.slm) } : undefined;
+    const config = flags.config ? loadConfig(flags.config) : parseConfig({ fusion: slm }, '--slm');
+    if (slm) config.fusion = { ...(config.fusion ?? parseConfig({ fusion: slm }).fusion!), ...slm };
     const settings = methodSettings(flags);
-    const docs = await readDocuments(flags.input);
+    const docs = await readDocuments(flags.input, inputReadOptions(flags));
     const seen = new Set<string>();
     for (const d of docs) {
       if (seen.has(d.id)) throw new InputError(`document id "${d.id}" appears twice`, flags.input);
       seen.add(d.id);
     }
-    const writer = ResumableJsonlWriter.open(flags.output, { resume: !flags.overwrite });
-    const todo = docs.filter((d) => !writer.has(d.id));
+    const output = await openRunOutput(flags.output, {
+      overwrite: flags.overwrite,
+      fingerprint: runFingerprint(config, settings.stages, docs),
+      version: program.version() ?? '?',
+    });
+    const todo = docs.filter((d) => !output.has(d.id));
     if (todo.length < docs.length)
       process.stderr.write(
         `el4ner: ${docs.length - todo.length} document(s) already in ${flags.output}, skipped\n`,
       );
     let method: Awaited<ReturnType<typeof createMethod>> | undefined;
+    let progress: Awaited<ReturnType<typeof createProgress>> | undefined;
+    let stopping = false;
+    const stopHandling = onInterrupt(async (signal) => {
+      stopping = true;
+      progress?.stop('stopped');
+      await output.close();
+      const resume = output.resumable
+        ? `; run the same command again to resume (the ${output.kept + output.written} finished document(s) are skipped)`
+        : '';
+      process.stderr.write(
+        `\nel4ner: ${signal}: stopped with ${output.written} document(s) written to ${output.target} (${output.kept + output.written} of ${docs.length} done)${resume}\n`,
+      );
+    });
     try {
       method = await createMethod(config, settings);
-      const progress = await createProgress({
+      progress = await createProgress({
         total: docs.length,
         initial: docs.length - todo.length,
         label: 'documents',
       });
       await method.tag(todo, {
-        onDocument: (doc) => {
-          writer.write({
-            id: doc.id,
-            text: doc.text,
-            entities: doc.entities,
-            ...(doc.meta ? { meta: doc.meta } : {}),
-            ...(doc.warnings ? { warnings: doc.warnings } : {}),
-          });
-          progress.tick();
+        onDocument: async (doc) => {
+          if (stopping) return;
+          await output.write(outputRow(doc));
+          progress?.tick();
         },
       });
       progress.stop();
       process.stderr.write(
-        `el4ner: ${todo.length} document(s) written to ${flags.output}\n${method.formatCost()}\n`,
+        `el4ner: ${todo.length} document(s) written to ${output.target}\n${method.formatCost()}\n`,
       );
     } finally {
-      writer.close();
+      progress?.stop();
+      stopHandling();
+      await output.close();
       await method?.close();
     }
   });

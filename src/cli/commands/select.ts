@@ -59,6 +59,9 @@ export function register(program: Command): void {
       const experts = reg.resolveExperts(base);
       if (experts.length === 0) throw new ConfigError(`${flags.config}: no \`experts\` to select from`);
       const config = reg.configWithExperts(base, experts);
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      if (flags.out) prepareOutputFile(flags.out, 'selection');
+      if (flags.configOut) prepareOutputFile(flags.configOut, 'config');
       const target = await readDocuments(flags.target);
       const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
       const engines = await createEngines(config, {

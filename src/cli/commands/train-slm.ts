@@ -1,6 +1,7 @@
 /** `el4ner train-slm`: trains the CRF tagger on JSONL documents and reports dev strict micro-F1. */
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 function positiveNumber(name: string) {
   return (v: string) => {
@@ -12,10 +13,13 @@ function positiveNumber(name: string) {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train-slm')
-    .description('train the supervised CRF tagger (per-token marginals for fusion) on JSONL documents')
-    .requiredOption('--pool <file>', 'training documents (JSONL with text, tokens, tags or entities)')
+    .description('train the supervised CRF tagger (per-token marginals for fusion) on labelled documents')
+    .requiredOption(
+      '--pool <file>',
+      'training documents (JSONL with text, tokens, tags or entities; CoNLL, ...)',
+    )
     .option('--dev <file>', 'development documents: scored during training, best iteration kept')
     .requiredOption('--out <file>', 'model file to write')
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
@@ -28,9 +32,10 @@ export function register(program: Command): void {
       'threads computing the gradient (worker threads beyond the first)',
       positiveNumber('threads'),
       1,
-    )
-    .action(
-      async (o: {
+    );
+  addInputOptions(cmd).action(
+    async (
+      o: InputFlags & {
         pool: string;
         dev?: string;
         out: string;
@@ -40,40 +45,45 @@ export function register(program: Command): void {
         minCount: number;
         evalEvery: number;
         threads: number;
-      }) => {
-        const { readJsonlDocuments } = await import('../../slm/data.js');
-        const { trainCrf } = await import('../../slm/tagger.js');
-        let scheme: 'BIO' | 'BIOES' | 'BMES' | undefined;
-        if (o.scheme !== undefined) {
-          const s = o.scheme.toUpperCase();
-          if (s !== 'BIO' && s !== 'BIOES' && s !== 'BMES') {
-            throw new InputError(`--scheme must be BIO, BIOES or BMES, got "${o.scheme}"`);
-          }
-          scheme = s;
-        }
-        const train = await readJsonlDocuments(o.pool);
-        const dev = o.dev ? await readJsonlDocuments(o.dev) : undefined;
-        const started = Date.now();
-        const tagger = await trainCrf(train, {
-          scheme,
-          c2: o.c2,
-          maxIterations: Math.max(1, Math.floor(o.maxIter)),
-          minCount: Math.max(1, Math.floor(o.minCount)),
-          evalEvery: Math.max(1, Math.floor(o.evalEvery)),
-          dev,
-          threads: Math.max(1, Math.floor(o.threads)),
-          log: (line) => process.stderr.write(`${line}\n`),
-        });
-        const seconds = (Date.now() - started) / 1000;
-        if (dev) {
-          const sc = tagger.evaluate(dev);
-          process.stderr.write(
-            `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
-              `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
-          );
-        }
-        await tagger.save(o.out);
-        process.stderr.write(`trained in ${seconds.toFixed(1)} s; model written to ${o.out}\n`);
       },
-    );
+    ) => {
+      const { readDocuments } = await import('../../formats/index.js');
+      const { trainCrf } = await import('../../slm/tagger.js');
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      let scheme: 'BIO' | 'BIOES' | 'BMES' | undefined;
+      if (o.scheme !== undefined) {
+        const s = o.scheme.toUpperCase();
+        if (s !== 'BIO' && s !== 'BIOES' && s !== 'BMES') {
+          throw new InputError(`--scheme must be BIO, BIOES or BMES, got "${o.scheme}"`);
+        }
+        scheme = s;
+      }
+      const read = inputReadOptions(o);
+      // training takes minutes: a model file that cannot be written is found out first
+      prepareOutputFile(o.out, 'model file');
+      const train = await readDocuments(o.pool, read);
+      const dev = o.dev ? await readDocuments(o.dev, read) : undefined;
+      const started = Date.now();
+      const tagger = await trainCrf(train, {
+        scheme,
+        c2: o.c2,
+        maxIterations: Math.max(1, Math.floor(o.maxIter)),
+        minCount: Math.max(1, Math.floor(o.minCount)),
+        evalEvery: Math.max(1, Math.floor(o.evalEvery)),
+        dev,
+        threads: Math.max(1, Math.floor(o.threads)),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const seconds = (Date.now() - started) / 1000;
+      if (dev) {
+        const sc = tagger.evaluate(dev);
+        process.stderr.write(
+          `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
+            `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
+        );
+      }
+      await tagger.save(o.out);
+      process.stderr.write(`trained in ${seconds.toFixed(1)} s; model written to ${o.out}\n`);
+    },
+  );
 }

@@ -49,6 +49,9 @@ export function register(program: Command): void {
         import('../../experts/config-file.js'),
       ]);
       const config = loadConfig(flags.config);
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      prepareOutputFile(flags.out, 'tuned config');
+      if (flags.report) prepareOutputFile(flags.report, 'report');
       const devDocs = await readDocuments(flags.dev);
       if (devDocs.length === 0) throw new InputError('no documents', flags.dev);
       const dev = seededSample(devDocs, flags.sample, flags.seed);

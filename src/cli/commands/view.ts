@@ -15,6 +15,8 @@ export function register(program: Command): void {
     .action(async (opts) => {
       const { readDocuments } = await import('../../formats/index.js');
       const { renderView } = await import('../../view/render.js');
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      prepareOutputFile(opts.out, 'HTML file');
       const pred = await readDocuments(opts.input);
       const gold = opts.gold ? await readDocuments(opts.gold) : undefined;
       writeFileSync(opts.out, renderView(pred, { gold, title: opts.title, limit: opts.limit }));

@@ -1,0 +1,233 @@
+/**
+ * `el4ner doctor`: what each configured model can do, learnt before a long run. Every model is
+ * built by the same registry code a run uses (no cache, one attempt per call) and asked:
+ * - reachable: GET /models answers (an embedded GGUF: the file loads and answers);
+ * - model known: the configured model name is in that list;
+ * - JSON schema: an answer under a JSON schema is exactly JSON of that shape (grammar-constrained
+ *   or structured outputs), or only JSON inside prose (el4ner extracts it, at the price of re-asks);
+ * - logprobs: the answer carries token log probabilities (SLM+LLM fusion needs them);
+ * - latency: the wall time of one short call.
+ */
+import { basename } from 'node:path';
+import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
+import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
+import { buildEngine } from '../engines/kinds.js';
+import type { Engine, JsonSchema } from '../engines/types.js';
+
+export interface Check {
+  /** true: yes; false: no; null: not applicable or not run. */
+  ok: boolean | null;
+  detail: string;
+}
+
+export interface ProbeResult {
+  model: string;
+  engine: ModelConfig['engine'];
+  /** Base URL (without credentials) or model file. */
+  target: string;
+  reachable: Check;
+  modelKnown: Check;
+  jsonSchema: Check;
+  logprobs: Check;
+  latencyMs: number | null;
+}
+
+const PROBE_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { city: { type: 'string' }, country: { type: 'string' } },
+  required: ['city', 'country'],
+  additionalProperties: false,
+};
+
+const ask = (content: string) => [{ role: 'user' as const, content }];
+const notRun = (why: string): Check => ({ ok: null, detail: why });
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+/** GET {baseUrl}/models: the served model ids, or why there are none. */
+async function listModels(
+  m: OpenAIModelConfig,
+  timeoutMs: number,
+): Promise<{ ids?: string[]; check: Check }> {
+  const base = m.baseUrl.replace(/\/+$/, '');
+  const key = m.apiKeyEnv ? process.env[m.apiKeyEnv] : undefined;
+  try {
+    const res = await fetch(`${base}/models`, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) return { check: { ok: true, detail: `answers, but GET /models gave HTTP ${res.status}` } };
+    const body = (await res.json().catch(() => undefined)) as { data?: { id?: unknown }[] } | undefined;
+    const ids = (body?.data ?? []).map((d) => d?.id).filter((id): id is string => typeof id === 'string');
+    return {
+      ids,
+      check: { ok: true, detail: `yes (${ids.length} model${ids.length === 1 ? '' : 's'} served)` },
+    };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    const why =
+      err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message);
+    return { check: { ok: false, detail: `no: ${why}` } };
+  }
+}
+
+function modelKnown(m: OpenAIModelConfig, ids: string[] | undefined): Check {
+  if (!ids) return notRun('no model list');
+  const wanted = [m.model, ...(m.embeddingModel ? [m.embeddingModel] : [])];
+  const missing = wanted.filter((w) => !ids.includes(w));
+  if (missing.length === 0) return { ok: true, detail: 'yes' };
+  const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? ', ...' : '');
+  return {
+    ok: false,
+    detail: `no: ${missing.join(', ')} not served (the server lists ${shown || 'nothing'})`,
+  };
+}
+
+async function probeJson(engine: Engine): Promise<Check> {
+  const r = await engine.chat({
+    messages: ask('Which city is the capital of France, and in which country is it? Answer in JSON.'),
+    jsonSchema: { name: 'capital', schema: PROBE_SCHEMA },
+    maxTokens: 64,
+    temperature: 0,
+  });
+  // an embedded engine parses under its grammar; a server sends text
+  let value: unknown = r.json;
+  if (value === undefined) {
+    try {
+      value = JSON.parse(r.text.trim());
+    } catch {
+      value = undefined;
+    }
+  }
+  if (value !== undefined && validateJson(value, PROBE_SCHEMA) === undefined)
+    return { ok: true, detail: 'yes' };
+  const inside = extractJsonCandidates(r.text).some((c) => validateJson(c, PROBE_SCHEMA) === undefined);
+  const shown = JSON.stringify(r.text.slice(0, 60));
+  if (inside) return { ok: false, detail: `no: JSON only inside other text (${shown}); el4ner extracts it` };
+  if (value !== undefined)
+    return { ok: false, detail: `no: JSON of another shape (${validateJson(value, PROBE_SCHEMA)})` };
+  return { ok: false, detail: `no: not JSON (${shown})` };
+}
+
+async function probeLogprobs(engine: Engine): Promise<Check> {
+  const r = await engine.chat({
+    messages: ask('Say yes.'),
+    logprobs: true,
+    topLogprobs: 5,
+    maxTokens: 4,
+    temperature: 0,
+  });
+  if (!r.logprobs?.length) return { ok: false, detail: 'no (SLM+LLM fusion needs them)' };
+  const top = Math.max(...r.logprobs.map((t) => t.top?.length ?? 0));
+  return { ok: true, detail: `yes${top > 0 ? ` (top ${top})` : ', without alternatives'}` };
+}
+
+/** Probes one model. Never throws: every failure is a cell of the table. */
+export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const result: ProbeResult = {
+    model: m.name,
+    engine: m.engine,
+    target: m.engine === 'openai' ? `${withoutCredentials(m.baseUrl)} ${m.model}` : basename(m.path),
+    reachable: notRun(''),
+    modelKnown: notRun(m.engine === 'openai' ? '' : 'n/a (a model file)'),
+    jsonSchema: notRun('not run'),
+    logprobs: notRun('not run'),
+    latencyMs: null,
+  };
+  if (m.engine === 'openai') {
+    const listed = await listModels(m, Math.min(timeoutMs, 10_000));
+    result.reachable = listed.check;
+    if (listed.check.ok === false) return result;
+    result.modelKnown = modelKnown(m, listed.ids);
+  }
+  let engine: Engine | undefined;
+  try {
+    // one attempt per call: the doctor reports failures, it does not wait them out
+    engine = await buildEngine({
+      ...m,
+      maxAttempts: 1,
+      timeoutMs: Math.min(m.timeoutMs, timeoutMs),
+    } as ModelConfig);
+    const t0 = Date.now();
+    await engine.chat({
+      messages: ask('What is the capital of France? One word.'),
+      maxTokens: 8,
+      temperature: 0,
+    });
+    result.latencyMs = Date.now() - t0;
+    if (m.engine === 'llama-cpp') result.reachable = { ok: true, detail: 'yes (loads and answers)' };
+  } catch (e) {
+    if (m.engine === 'llama-cpp') result.reachable = { ok: false, detail: `no: ${message(e)}` };
+    else result.jsonSchema = notRun(`a plain call failed: ${message(e)}`);
+    await engine?.close();
+    return result;
+  }
+  try {
+    result.jsonSchema = await probeJson(engine).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
+    result.logprobs = await probeLogprobs(engine).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
+  } finally {
+    await engine.close();
+  }
+  return result;
+}
+
+export async function probeModels(config: Config, opts: { timeoutMs?: number } = {}): Promise<ProbeResult[]> {
+  const out: ProbeResult[] = [];
+  for (const m of config.models) out.push(await probeModel(m, opts));
+  return out;
+}
+
+/** Whether every model can serve a run: reachable and answering a plain call. */
+export function healthy(r: ProbeResult): boolean {
+  return r.reachable.ok === true && r.latencyMs !== null;
+}
+
+/** The table cell: the verdict before any ':' (the rest goes to the notes under the table). */
+function cell(c: Check): string {
+  if (!c.detail) return c.ok === null ? '-' : c.ok ? 'yes' : 'no';
+  return c.detail.split(': ')[0];
+}
+
+const COLUMNS = [
+  ['reachable', 'reachable'],
+  ['modelKnown', 'model known'],
+  ['jsonSchema', 'JSON schema'],
+  ['logprobs', 'logprobs'],
+] as const;
+
+export function formatProbeTable(results: readonly ProbeResult[]): string {
+  const header = ['model', 'engine', 'target', ...COLUMNS.map(([, h]) => h), 'latency'];
+  const rows = results.map((r) => [
+    r.model,
+    r.engine,
+    r.target,
+    ...COLUMNS.map(([k]) => cell(r[k])),
+    r.latencyMs === null ? '-' : `${r.latencyMs} ms`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const notes = results.flatMap((r) =>
+    COLUMNS.filter(([k]) => r[k].detail.includes(': ')).map(([k, h]) => `${r.model}: ${h}: ${r[k].detail}`),
+  );
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
+}

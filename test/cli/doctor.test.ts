@@ -1,0 +1,184 @@
+/**
+ * `el4ner doctor --config C` against real local HTTP servers scripted to behave like Ollama,
+ * llama.cpp's llama-server and vLLM (model lists, structured outputs, logprobs, 404s for unknown
+ * models), a server that ignores the schema and answers in prose, and one that is not there.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { el4nerAsync, hasStack, tmpDir } from '../support/cli.js';
+import {
+  type ScriptedReply,
+  type ScriptedRequest,
+  type ScriptedServer,
+  startScriptedServer,
+} from '../support/scripted-server.js';
+
+const ANSWER = { city: 'Paris', country: 'France' };
+const wantsSchema = (req: ScriptedRequest) =>
+  req.body.response_format?.type === 'json_schema' ||
+  req.body.format !== undefined ||
+  req.body.json_schema !== undefined ||
+  req.body.structured_outputs !== undefined;
+
+/** Ollama's OpenAI-compatible API: tags as model ids, `format` honoured, no logprobs, 404 "try pulling it first". */
+function ollama(req: ScriptedRequest): ScriptedReply {
+  if (req.model !== 'qwen2.5:1.5b-instruct-q4_K_M')
+    return {
+      status: 404,
+      errorBody: {
+        error: { message: `model "${req.model}" not found, try pulling it first`, type: 'api_error' },
+      },
+    };
+  if (req.body.format) return { content: `${JSON.stringify(ANSWER)}\n` };
+  return { content: 'Paris.' };
+}
+
+/** llama-server: the loaded GGUF as the id, json_schema honoured, logprobs with alternatives. */
+function llamaServer(req: ScriptedRequest): ScriptedReply {
+  if (req.body.json_schema)
+    return { content: JSON.stringify(ANSWER), logprobs: req.body.logprobs ? 'auto' : undefined };
+  return { content: 'Paris', logprobs: req.body.logprobs ? 'auto' : undefined };
+}
+
+/** vLLM: the served model name, structured outputs, logprobs, and its 404 for an unknown model. */
+function vllm(req: ScriptedRequest): ScriptedReply {
+  if (req.model !== 'Qwen/Qwen2.5-7B-Instruct')
+    return {
+      status: 404,
+      errorBody: {
+        object: 'error',
+        message: `The model \`${req.model}\` does not exist.`,
+        type: 'NotFoundError',
+        param: null,
+        code: 404,
+      },
+    };
+  if (wantsSchema(req)) return { content: JSON.stringify(ANSWER, null, 1), logprobs: 'auto' };
+  return { content: 'Paris', logprobs: req.body.logprobs ? 'auto' : undefined };
+}
+
+/** A server that ignores response_format and chats. */
+function prose(): ScriptedReply {
+  return {
+    content: `Sure! Here is the answer:\n\`\`\`json\n${JSON.stringify(ANSWER)}\n\`\`\`\nAnything else?`,
+  };
+}
+
+interface Row {
+  model: string;
+  reachable: { ok: boolean | null; detail: string };
+  modelKnown: { ok: boolean | null; detail: string };
+  jsonSchema: { ok: boolean | null; detail: string };
+  logprobs: { ok: boolean | null; detail: string };
+  latencyMs: number | null;
+}
+
+describe('el4ner doctor', () => {
+  const servers: ScriptedServer[] = [];
+  let dir: string;
+  let config: string;
+
+  before(async () => {
+    dir = tmpDir('el4ner-doctor-');
+    const o = await startScriptedServer({
+      chat: ollama,
+      models: ['qwen2.5:1.5b-instruct-q4_K_M', 'nomic-embed-text:latest'],
+    });
+    const l = await startScriptedServer({ chat: llamaServer, models: ['qwen2.5-1.5b-instruct-q4_k_m.gguf'] });
+    const v = await startScriptedServer({ chat: vllm, models: ['Qwen/Qwen2.5-7B-Instruct'] });
+    const p = await startScriptedServer({ chat: prose, models: ['chatty'] });
+    servers.push(o, l, v, p);
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    config = join(dir, 'models.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        models: [
+          {
+            name: 'ollama',
+            engine: 'openai',
+            server: 'ollama',
+            baseUrl: o.url,
+            model: 'qwen2.5:1.5b-instruct-q4_K_M',
+          },
+          {
+            name: 'llama-server',
+            engine: 'openai',
+            server: 'llama.cpp',
+            baseUrl: l.url,
+            model: 'qwen2.5-1.5b-instruct-q4_k_m.gguf',
+          },
+          {
+            name: 'vllm',
+            engine: 'openai',
+            server: 'vllm',
+            baseUrl: v.url,
+            model: 'Qwen/Qwen2.5-7B-Instruct',
+          },
+          { name: 'vllm-typo', engine: 'openai', server: 'vllm', baseUrl: v.url, model: 'qwen2.5-7b' },
+          { name: 'chatty', engine: 'openai', server: 'openai', baseUrl: p.url, model: 'chatty' },
+          { name: 'gone', engine: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'x' },
+        ],
+      }),
+    );
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  test('probes every model and says what each can do', async () => {
+    const r = await el4nerAsync(['doctor', '--config', config, '--json']);
+    assert.equal(r.code, 4, `two models cannot serve a run: ${r.stderr}`);
+    assert.match(r.stderr, /vllm-typo, gone cannot serve a run/);
+    const rows = new Map((JSON.parse(r.stdout) as Row[]).map((x) => [x.model, x]));
+    const verdict = (m: string) => {
+      const x = rows.get(m)!;
+      return [x.reachable.ok, x.modelKnown.ok, x.jsonSchema.ok, x.logprobs.ok, x.latencyMs !== null];
+    };
+    assert.deepEqual(verdict('ollama'), [true, true, true, false, true]);
+    assert.deepEqual(verdict('llama-server'), [true, true, true, true, true]);
+    assert.deepEqual(verdict('vllm'), [true, true, true, true, true]);
+    assert.deepEqual(verdict('vllm-typo'), [true, false, null, null, false]);
+    assert.deepEqual(verdict('chatty'), [true, true, false, false, true]);
+    assert.deepEqual(verdict('gone'), [false, null, null, null, false]);
+    assert.match(
+      rows.get('vllm-typo')!.modelKnown.detail,
+      /qwen2\.5-7b not served \(the server lists Qwen\/Qwen2\.5-7B-Instruct\)/,
+    );
+    assert.match(rows.get('vllm-typo')!.jsonSchema.detail, /a plain call failed: .*last status 404/);
+    assert.match(rows.get('chatty')!.jsonSchema.detail, /JSON only inside other text/);
+    assert.match(rows.get('ollama')!.logprobs.detail, /fusion needs them/);
+    assert.match(rows.get('llama-server')!.logprobs.detail, /yes \(top 1\)/);
+    assert.match(rows.get('gone')!.reachable.detail, /ECONNREFUSED/);
+    // each reachable server got the three probe calls (plain, JSON schema, logprobs) and no more
+    assert.deepEqual(
+      servers.map((s) => s.requests.length),
+      [3, 3, 4, 3],
+    );
+  });
+
+  test('prints a table, with the reasons under it', async () => {
+    const r = await el4nerAsync(['doctor', '--config', config]);
+    assert.equal(r.code, 4);
+    const lines = r.stdout.split('\n');
+    assert.match(
+      lines[0],
+      /^model\s+engine\s+target\s+reachable\s+model known\s+JSON schema\s+logprobs\s+latency$/,
+    );
+    const row = (m: string) => lines.find((l) => l.startsWith(`${m} `))!.split(/\s{2,}/);
+    assert.deepEqual(row('vllm').slice(3, 7), ['yes (1 model served)', 'yes', 'yes', 'yes (top 1)']);
+    assert.match(row('vllm').at(-1)!, /^\d+ ms$/);
+    assert.deepEqual(row('gone').slice(3), ['no', '-', 'not run', 'not run', '-']);
+    assert.ok(
+      lines.some((l) => /^gone: reachable: no: ECONNREFUSED$/.test(l)),
+      r.stdout,
+    );
+    assert.ok(!hasStack(r.stderr));
+  });
+});

@@ -1,0 +1,15 @@
+/** The byte-level UTF-8 check behind the input decoder (src/formats/decode.ts). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { firstInvalidUtf8 } from '../../src/formats/decode.js';
+
+test('the UTF-8 check finds the first bad byte (overlong, surrogate, truncated, out of range)', () => {
+  const at = (...bytes: number[]) => firstInvalidUtf8(Uint8Array.from(bytes));
+  assert.equal(at(0x41, 0xc3, 0xa9), -1); // Aé
+  assert.equal(at(0xf0, 0x9f, 0x98, 0x80), -1); // 😀
+  assert.equal(at(0x41, 0xc0, 0xaf), 1); // overlong '/'
+  assert.equal(at(0xed, 0xa0, 0x80), 0); // a UTF-16 surrogate
+  assert.equal(at(0x41, 0x42, 0xe2, 0x82), 2); // cut short
+  assert.equal(at(0xf4, 0x90, 0x80, 0x80), 0); // above U+10FFFF
+  assert.equal(at(0x41, 0x80), 1); // a lone continuation byte
+});
