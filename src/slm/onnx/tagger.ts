@@ -66,7 +66,7 @@ async function loadOrt(): Promise<OrtModule> {
     return await import('onnxruntime-node');
   } catch (e) {
     throw new Error(
-      `onnxruntime-node is not installed or does not load (${(e as Error).message}); install it with ONNXRUNTIME_NODE_INSTALL=skip npm install`,
+      `onnxruntime-node is not installed or does not load (${(e as Error).message}); it is an optional package, needed only for an ONNX SLM: install it with ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`,
     );
   }
 }
