@@ -38,7 +38,7 @@ function hash(s: string): number {
 
 /** How many negatives a sentence with `entities` gold entities gets in classification examples. */
 export function negativeCount(entities: number): number {
-  return Math.min(3, Math.max(1, Math.ceil(entities / 2)));
+  return Math.min(3, Math.max(1, Math.ceil(entities / 3)));
 }
 
 function spanOf(text: string, start: number, end: number): Span {
@@ -153,6 +153,9 @@ export function verificationItems(doc: NerDocument, labels: readonly string[]): 
     const others = labels.filter((l) => l !== not);
     return others.length > 0 ? others[(h + salt) % others.length] : undefined;
   };
+  // One `no` item per example, but only every other example with a single entity: real queries
+  // are mostly right (the vote has already filtered them), so the examples must not teach "no".
+  if (ents.length === 1 && (h >> 3) % 2 === 1) return items;
   const negative = negativeSpans(doc, 1)[0];
   const wrongType = ents.length >= 2 && (h % 2 === 0 || !negative);
   if (wrongType) {

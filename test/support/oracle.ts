@@ -101,11 +101,26 @@ export interface Behaviour {
   verify?: (span: string, type: string, goldType: string | undefined) => boolean;
 }
 
-/** A span as the extraction schema asks for it: `{text, occurrence}` (null unless the string repeats). */
-export function spanJson(m: string | { text: string; occurrence?: number }) {
-  return typeof m === 'string'
-    ? { text: m, occurrence: null }
-    : { text: m.text, occurrence: m.occurrence ?? null };
+/**
+ * How the answer's spans are asked for: `strict` objects `{text, occurrence}` (occurrence null
+ * unless the string repeats, the current schemas), or `legacy` plain strings with
+ * `{text, occurrence}` only for a repeated string (earlier schemas, where occurrence was optional).
+ */
+export type SpanShape = 'strict' | 'legacy';
+
+/** The span shape a request's JSON schema asks for (strict when there is no schema). */
+export function spanShapeOf(schema: unknown): SpanShape {
+  const text = JSON.stringify(schema ?? {});
+  if (!text.includes('"occurrence"')) return 'strict';
+  return /"required":\[[^\]]*"occurrence"/.test(text) ? 'strict' : 'legacy';
+}
+
+/** A span as the extraction schema asks for it. */
+export function spanJson(m: string | { text: string; occurrence?: number }, shape: SpanShape = 'strict') {
+  const text = typeof m === 'string' ? m : m.text;
+  const occurrence = typeof m === 'string' ? undefined : m.occurrence;
+  if (shape === 'legacy') return occurrence === undefined ? text : { text, occurrence };
+  return { text, occurrence: occurrence ?? null };
 }
 
 /** Gold entity strings of a sentence, with occurrence indexes where a string repeats (the prompts' rule). */
@@ -124,6 +139,7 @@ export function oracleAnswer(
   behaviour: Behaviour,
   messages: readonly ChatMessage[],
   schemaName: string,
+  shape: SpanShape = 'strict',
 ): unknown {
   const p = parsePrompt(messages, schemaName);
   const gold = goldOf(byText, p.sentence);
@@ -137,7 +153,7 @@ export function oracleAnswer(
     case 'spans':
       return {
         spans: (behaviour.extract ? behaviour.extract(gold, p.sentence) : goldMentions(p.sentence, gold)).map(
-          (m) => spanJson(m),
+          (m) => spanJson(m, shape),
         ),
       };
     case 'types':
@@ -162,16 +178,12 @@ export function oracleAnswer(
       const spans = behaviour.extract ? behaviour.extract(gold, p.sentence) : goldMentions(p.sentence, gold);
       return {
         entities: spans.map((s) => {
-          const m = spanJson(s);
-          const gt = goldTypeOf({
-            text: m.text,
-            ...(m.occurrence !== null ? { occurrence: m.occurrence } : {}),
-          });
-          return {
-            text: m.text,
-            type: behaviour.classify ? behaviour.classify(m.text, gt, p.sentence) : (gt ?? 'MISC'),
-            occurrence: m.occurrence,
-          };
+          const m = typeof s === 'string' ? { text: s } : s;
+          const gt = goldTypeOf(m);
+          const type = behaviour.classify ? behaviour.classify(m.text, gt, p.sentence) : (gt ?? 'MISC');
+          return shape === 'legacy'
+            ? { ...m, type }
+            : { text: m.text, type, occurrence: m.occurrence ?? null };
         }),
       };
     }
@@ -223,7 +235,13 @@ export function oracleEngine(
       requests.push(req);
       if (opts.fail?.(req))
         throw Object.assign(new Error(`${name}: scripted failure`), { name: 'EngineError' });
-      const json = oracleAnswer(byText, behaviour, req.messages, req.jsonSchema?.name ?? '');
+      const json = oracleAnswer(
+        byText,
+        behaviour,
+        req.messages,
+        req.jsonSchema?.name ?? '',
+        spanShapeOf(req.jsonSchema?.schema),
+      );
       const text = JSON.stringify(json);
       const promptChars = req.messages.reduce((a, m) => a + m.content.length, 0);
       return {
