@@ -134,6 +134,13 @@ export function requestTokens(prompt: Prompt, defaultMaxTokens?: number): number
   return Math.max(prompt.maxTokens, defaultMaxTokens ?? 0);
 }
 
+function countReasks(logs: RunLogs, model: string, stage: string, requests: number) {
+  if (requests <= 1) return;
+  logs.reasks.count += requests - 1;
+  const key = `${model}\u0000${stage}`;
+  logs.reasks.byKey?.set(key, (logs.reasks.byKey.get(key) ?? 0) + requests - 1);
+}
+
 export async function askModel<T>(
   engine: Engine,
   stage: string,
@@ -158,11 +165,7 @@ export async function askModel<T>(
       reader,
       { signal: logs.signal },
     );
-    if (r.requests > 1) {
-      logs.reasks.count += r.requests - 1;
-      const key = `${model}\u0000${stage}`;
-      logs.reasks.byKey?.set(key, (logs.reasks.byKey.get(key) ?? 0) + r.requests - 1);
-    }
+    countReasks(logs, model, stage, r.requests);
     if (r.repairs.length > 0) {
       logs.repairs.record(model, stage, r.repairs);
       sink?.warnings.push({ kind: 'repaired', stage, model, message: r.repairs.join('; ').slice(0, 300) });
@@ -171,7 +174,10 @@ export async function askModel<T>(
   } catch (e) {
     if (logs.signal?.aborted) throw e;
     logs.failures.record(model, stage, e);
-    if (e instanceof SchemaError) sink?.unusable?.add(model);
+    if (e instanceof SchemaError) {
+      sink?.unusable?.add(model);
+      countReasks(logs, model, stage, e.requests ?? 1);
+    }
     sink?.warnings.push({ kind: 'failed', stage, model, message: describeError(e) });
     return undefined;
   }
