@@ -94,13 +94,28 @@ function candidates(doc: NerDocument): Span[][] {
   return [capitalised, boundary, numbers, words];
 }
 
-/** Up to `max` non-entity spans of a pool sentence, sorted by offset (see the file comment). */
-export function negativeSpans(doc: NerDocument, max = negativeCount(doc.entities.length)): Span[] {
+// Demonstrations repeat across chunks: their candidates are computed once (a bounded memo).
+const memo = new Map<string, Span[][]>();
+const MEMO_LIMIT = 20_000;
+
+/** The candidates of a pool sentence that are neither a gold span nor a gold entity's string. */
+function usableCandidates(doc: NerDocument): Span[][] {
+  const key = `${doc.text}\u0000${doc.entities.map((e) => `${e.start}:${e.end}`).join(',')}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
   const goldTexts = new Set(doc.entities.map((e) => e.text.toLowerCase()));
   const goldSpans = new Set(doc.entities.map((e) => `${e.start}:${e.end}`));
   const pools = candidates(doc).map((list) =>
     list.filter((s) => !goldTexts.has(s.text.toLowerCase()) && !goldSpans.has(`${s.start}:${s.end}`)),
   );
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, pools);
+  return pools;
+}
+
+/** Up to `max` non-entity spans of a pool sentence, sorted by offset (see the file comment). */
+export function negativeSpans(doc: NerDocument, max = negativeCount(doc.entities.length)): Span[] {
+  const pools = usableCandidates(doc);
   const taken = new Map<string, Span>();
   const texts = new Set<string>();
   const h = hash(doc.text);

@@ -93,12 +93,15 @@ export function tokensFor(chars: number): number {
   return 32 + Math.ceil(chars / 3);
 }
 
-/** Answer size of a span list over `text`: every span a substring, about one per two words at most. */
+/**
+ * Answer size of a span list over `text`: spans are substrings (half the text at most), about one
+ * per three words at most (CoNLL-2003 has one per eight), each with ~30 characters of JSON around it.
+ */
 export function spanListTokens(text: string, perItemExtra = 0): number {
   const words = text.split(/\s+/).filter(Boolean).length;
   const cjk = (text.match(/[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/gu) ?? []).length;
-  const items = Math.ceil((words + cjk / 2) / 2);
-  return tokensFor(Math.ceil(0.6 * text.length) + items * (30 + perItemExtra));
+  const items = Math.ceil((words + cjk / 2) / 3);
+  return tokensFor(Math.ceil(0.5 * text.length) + items * (30 + perItemExtra));
 }
 
 /** Answer size of one answer per numbered item, `perItem` characters each. */
