@@ -3,7 +3,6 @@
  * unspaced text (query and demonstrations), and every offset maps back to the spaced text exactly.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NerDocument } from '../../src/core/types.js';
 import { isCharacterSpaced, modelDocument, modelText } from '../../src/el4ner/model-text.js';
