@@ -5,6 +5,8 @@ export class SchemaError extends Error {
     /** The raw answer that failed. */
     readonly text: string,
     readonly model?: string,
+    /** Requests made before giving up (the re-asks included), when known. */
+    readonly requests?: number,
   ) {
     super(message);
     this.name = 'SchemaError';

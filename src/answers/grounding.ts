@@ -34,6 +34,8 @@ export interface GroundingResult {
   hallucinated: number;
   /** Mentions whose occurrence had to be guessed (first occurrences taken). */
   ambiguous: number;
+  /** Mentions found only in another case, spacing or without added quotes/punctuation. */
+  loose: number;
   /** The mention strings that were dropped, for the trace. */
   dropped: string[];
 }
@@ -106,8 +108,16 @@ function glued(text: string, start: number, end: number): boolean {
   return bad(before, first) || bad(after, last);
 }
 
-/** Every occurrence of `span` in `text` at the first matching level, as [start, end) pairs in text order. */
+/**
+ * Every occurrence of `span` in `text` at the first matching level, as [start, end) pairs in text
+ * order; occurrences inside a longer word are left out when whole-word ones exist. This list is THE
+ * occurrence rule: the k-th item is "occurrence k" wherever a span is named (prompts, answers).
+ */
 export function findOccurrences(text: string, span: string): Array<[number, number]> {
+  return occurrencesAt(text, span, true);
+}
+
+function occurrencesAt(text: string, span: string, wholeWordsFirst: boolean): Array<[number, number]> {
   const candidates = [span];
   const stripped = span.replace(STRIP, '');
   if (stripped !== span && stripped.length > 0) candidates.push(stripped);
@@ -122,6 +132,7 @@ export function findOccurrences(text: string, span: string): Array<[number, numb
     for (const cand of usable) {
       const found = level(cand);
       if (found.length === 0) continue;
+      if (!wholeWordsFirst) return found;
       const clean = found.filter(([s, e]) => !glued(text, s, e));
       return clean.length > 0 ? clean : found;
     }
@@ -147,7 +158,7 @@ function viaNormalized(text: string, span: string, mode: 'fold' | 'nospace'): Ar
 
 /** Grounds the mentions of one model answer in `text`. Output spans are unique and sorted. */
 export function groundMentions(text: string, mentions: readonly SpanMention[]): GroundingResult {
-  const result: GroundingResult = { spans: [], hallucinated: 0, ambiguous: 0, dropped: [] };
+  const result: GroundingResult = { spans: [], hallucinated: 0, ambiguous: 0, loose: 0, dropped: [] };
   const taken = new Set<string>();
   const add = (s: number, e: number) => {
     const key = `${s}:${e}`;
@@ -165,6 +176,7 @@ export function groundMentions(text: string, mentions: readonly SpanMention[]): 
       result.dropped.push(m.text);
       continue;
     }
+    if (text.slice(occ[0][0], occ[0][1]) !== m.text) result.loose++;
     if (m.occurrence !== undefined && Number.isInteger(m.occurrence) && m.occurrence >= 1) {
       if (m.occurrence <= occ.length) {
         const [s, e] = occ[m.occurrence - 1];
@@ -173,8 +185,13 @@ export function groundMentions(text: string, mentions: readonly SpanMention[]): 
       }
       // An occurrence index past the end: fall through to the unindicated rule and count it.
     } else if (typeof m.context === 'string' && m.context.trim() !== '') {
+      // Inside the context any match counts, also one inside a longer word (how the prompts name
+      // a span that no occurrence index reaches).
       const ctx = findOccurrences(text, m.context);
-      const inside = ctx.length > 0 ? occ.find(([s, e]) => s >= ctx[0][0] && e <= ctx[0][1]) : undefined;
+      const inside =
+        ctx.length > 0
+          ? occurrencesAt(text, m.text, false).find(([s, e]) => s >= ctx[0][0] && e <= ctx[0][1])
+          : undefined;
       if (inside) {
         add(inside[0], inside[1]);
         continue;
@@ -195,4 +212,43 @@ export function groundMentions(text: string, mentions: readonly SpanMention[]): 
   }
   result.spans.sort((a, b) => a.start - b.start || a.end - b.end);
   return result;
+}
+
+/** How a span of `text` is named so that grounding finds exactly it again. */
+export interface SpanName {
+  text: string;
+  /** 1-based, present when the span's string occurs more than once (by `findOccurrences`). */
+  occurrence?: number;
+  /** How many times the string occurs, when `occurrence` is given. */
+  of?: number;
+  /** A few words around the span, when no occurrence index reaches it (a match inside a longer word). */
+  context?: string;
+}
+
+/**
+ * The one occurrence rule, for naming: a span whose string occurs once is named by its text; a
+ * repeated one by its text and its index in `findOccurrences`; a span that list does not hold
+ * (`Carly` inside `iCarly` while a whole-word `Carly` exists) by its text and the words around it.
+ */
+export function nameSpan(text: string, span: { start: number; end: number }): SpanName {
+  const s = text.slice(span.start, span.end);
+  const occ = findOccurrences(text, s);
+  const i = occ.findIndex(([a, b]) => a === span.start && b === span.end);
+  if (i >= 0) return occ.length > 1 ? { text: s, occurrence: i + 1, of: occ.length } : { text: s };
+  return { text: s, context: contextAround(text, span.start, span.end) };
+}
+
+/** The span with the whole words touching it and one more word on each side. */
+function contextAround(text: string, start: number, end: number): string {
+  let a = start;
+  let b = end;
+  for (let words = 0; words < 2 && a > 0; words++) {
+    while (a > 0 && /\s/.test(text[a - 1])) a--;
+    while (a > 0 && !/\s/.test(text[a - 1])) a--;
+  }
+  for (let words = 0; words < 2 && b < text.length; words++) {
+    while (b < text.length && /\s/.test(text[b])) b++;
+    while (b < text.length && !/\s/.test(text[b])) b++;
+  }
+  return text.slice(a, b).trim();
 }

@@ -89,7 +89,7 @@ export function createTypeMapper(labels: readonly string[]): TypeMapper {
   const unique = (list: string[] | undefined) => (list?.length === 1 ? list[0] : undefined);
   const cache = new Map<string, MappedType | undefined>();
   return (raw: string) => {
-    if (exact.has(raw)) return { type: raw, how: 'exact' };
+    if (exact.has(raw) || raw === NONE_TYPE) return { type: raw, how: 'exact' };
     if (cache.has(raw)) return cache.get(raw);
     const k = normalise(raw);
     let out: MappedType | undefined;

@@ -60,6 +60,25 @@ function isPlainJson(text: string): boolean {
   }
 }
 
+/** Whether a text opens a JSON value and never closes it (brackets counted outside strings). */
+export function looksCut(text: string): boolean {
+  const t = text.trim();
+  const start = t.search(/[[{]/);
+  if (start < 0) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < t.length; i++) {
+    const c = t[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return depth > 0 || inString;
+}
+
 /** Reads one response; undefined value with a problem when nothing usable is in it. */
 export function readResponse<T>(
   response: Pick<ChatResponse, 'text' | 'json'>,
@@ -119,8 +138,11 @@ export async function resolveAnswer<T>(
       continue;
     }
     refresh = false;
+    // An answer that stops inside its JSON was most likely cut at maxTokens: ask for room this time.
+    const cut = looksCut(response.text) && req.maxTokens !== undefined;
     req = {
       ...request,
+      ...(cut ? { maxTokens: 2 * (req.maxTokens ?? 0) } : {}),
       messages: [
         ...request.messages,
         { role: 'assistant', content: response.text.slice(0, 4000) },
@@ -132,5 +154,6 @@ export async function resolveAnswer<T>(
     `no usable answer after ${maxRequests} request(s): ${problem}`,
     last?.text ?? '',
     engine.name,
+    maxRequests,
   );
 }

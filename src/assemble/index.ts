@@ -179,6 +179,11 @@ async function preExtractLabels(config: Config, options: MethodOptions): Promise
   return [];
 }
 
+/** Each model's configured maxTokens (prompts sized from their items ask for more, never for less). */
+function modelMaxTokens(config: Config): Map<string, number> {
+  return new Map(config.models.map((m) => [m.name, m.maxTokens]));
+}
+
 async function assembleEl4ner(
   config: Config,
   switches: ResolvedStages,
@@ -211,7 +216,7 @@ async function assembleEl4ner(
   if (config.retrieval.poolSpans === 'llm') {
     const bb = backbones.map((b) => requireEngine(engines.engines, b, 'backbones'));
     const labels = await preExtractLabels(config, options);
-    const fn = createLlmPreExtractor(bb, labels, config.labelDescriptions);
+    const fn = createLlmPreExtractor(bb, labels, config.labelDescriptions, modelMaxTokens(config));
     preExtract = { fn, identity: preExtractIdentity(bb, labels) };
   }
   const demos = await demosFor(config, switches, engines, options, log, preExtract);
@@ -238,6 +243,7 @@ async function assembleEl4ner(
     rule: votingRule(config.decision.rule, config.decision),
     weight: switches.classification === 'weighted-vote' ? weightsFromConfig(config.voteWeights) : unitWeight,
     maxChars: config.maxChars,
+    maxTokens: modelMaxTokens(config),
     concurrency,
     log,
     ...(tagger

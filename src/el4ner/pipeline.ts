@@ -15,7 +15,7 @@
 import pLimit from 'p-limit';
 import { type Chunk, chunkText, shift } from '../core/chunks.js';
 import { NoAnswerError } from '../core/errors.js';
-import { type DocumentWarning, FailureLog } from '../core/failures.js';
+import type { DocumentWarning } from '../core/failures.js';
 import {
   type EvaluateOptions,
   inputDocuments,
@@ -27,8 +27,8 @@ import {
   type TagResult,
 } from '../core/method.js';
 import { orderedPool } from '../core/ordered-pool.js';
-import { compareEntities, type NerDocument } from '../core/types.js';
-import { RepairLog, type RunLogs } from './calls.js';
+import { compareEntities, type NerDocument, type Span } from '../core/types.js';
+import { newRunLogs, type RepairCount, RepairLog, type RunLogs, reaskList } from './calls.js';
 import { buildReport, formatPipelineReport } from './report.js';
 import type { Stage } from './stage.js';
 import { classifyStage } from './stages/classify.js';
@@ -124,6 +124,19 @@ async function processChunk(
     logs.signal?.throwIfAborted();
     await stage.run(state, parts, logs);
   }
+  return toSourceOffsets(state);
+}
+
+/** The state's offsets moved from the text the models saw to the chunk as given (unspaced CJK back to spaced). */
+function toSourceOffsets(state: ChunkState): ChunkState {
+  const v = state.view;
+  if (!v.changed) return state;
+  const span = <T extends Span>(x: T): T => ({ ...x, ...v.toSource(x) });
+  state.preSpans = state.preSpans.map(span);
+  state.union = state.union.map(span);
+  state.voted = state.voted.map(span);
+  state.final = state.final.map(span);
+  for (const m of Object.keys(state.perModel)) state.perModel[m] = state.perModel[m].map(span);
   return state;
 }
 
@@ -136,13 +149,28 @@ async function documentResult(
   doc: NerDocument,
   states: readonly ChunkState[],
   logs: RunLogs,
-): Promise<{ doc: NerDocument; fallback: boolean }> {
+): Promise<{ doc: NerDocument; fallback: boolean; unusable: boolean }> {
   const llms = new Set([...parts.backbones, parts.singleModel]);
   const warnings = mergeWarnings(states.flatMap((s) => s.warnings));
   const unanswered = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
   if (!unanswered) {
     const entities = states.flatMap((s) => shift(s.final, s.start)).sort(compareEntities);
-    return { doc: outputDocument(doc, entities, { warnings }), fallback: false };
+    return { doc: outputDocument(doc, entities, { warnings }), fallback: false, unusable: false };
+  }
+  // The models answered, only with nothing usable (not a transport failure): without a fallback,
+  // the document is written without entities and says so, and the run goes on.
+  const answeredUnusably = states.every((s) => [...s.unusable].some((m) => llms.has(m)));
+  if (!parts.fallback && answeredUnusably) {
+    const noAnswer: DocumentWarning = {
+      kind: 'failed',
+      stage: 'document',
+      message: 'no usable answer from any model (they answered, but nothing could be read): no entities',
+    };
+    return {
+      doc: outputDocument(doc, [], { warnings: [...warnings, noAnswer] }),
+      fallback: false,
+      unusable: true,
+    };
   }
   if (!parts.fallback) {
     throw new NoAnswerError(
@@ -163,6 +191,7 @@ async function documentResult(
       warnings: [...warnings, fallback],
     }),
     fallback: true,
+    unusable: false,
   };
 }
 
@@ -172,18 +201,14 @@ async function tagDocuments(
   stages: readonly Stage[],
   input: MethodInput,
   opts: TagOptions,
-): Promise<Omit<TagResult, 'traces'> & { traces: ChunkTrace[] }> {
+): Promise<El4nerTagResult> {
   const t0 = Date.now();
   const docs = inputDocuments(input);
-  const logs: RunLogs = {
-    failures: new FailureLog(),
-    repairs: new RepairLog(),
-    reasks: { count: 0 },
-    signal: opts.signal,
-  };
+  const logs: RunLogs = newRunLogs(opts.signal);
   const limit = pLimit(parts.concurrency);
   const traces: ChunkTrace[][] = docs.map(() => []);
   let fallbacks = 0;
+  let unusable = 0;
   const out = await orderedPool(
     docs,
     parts.concurrency,
@@ -195,22 +220,45 @@ async function tagDocuments(
       traces[di] = states.map(traceOf);
       const r = await documentResult(parts, doc, states, logs);
       if (r.fallback) fallbacks++;
+      if (r.unusable) unusable++;
       return r.doc;
     },
     opts.onDocument,
     opts.signal,
   );
   for (const line of logs.failures.lines()) parts.log(line);
+  for (const line of logs.repairs.lines()) parts.log(line);
+  if (logs.reasks.count > 0)
+    parts.log(
+      `asked again ${logs.reasks.count} time(s) after an answer with nothing usable: ${reaskList(logs)
+        .map((r) => `${r.model} ${r.stage} ${r.count}`)
+        .join(', ')}`,
+    );
   if (fallbacks > 0)
     parts.log(
       `${fallbacks} of ${docs.length} document(s) tagged by the supervised ${parts.fallback?.description} alone (meta.fallback "slm"): no LLM answered for them`,
+    );
+  if (unusable > 0)
+    parts.log(
+      `${unusable} of ${docs.length} document(s) written without entities: no model gave a usable answer for them (see their warnings)`,
     );
   return {
     docs: out,
     traces: traces.flat(),
     failures: logs.failures.list(),
+    repairs: logs.repairs.list(),
+    reasks: reaskList(logs),
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** What the EL4NER method's `tag` returns: the Method's result with typed traces, repairs and re-asks. */
+export interface El4nerTagResult extends Omit<TagResult, 'traces'> {
+  traces: ChunkTrace[];
+  /** Answers that needed repairs, per model and stage. */
+  repairs: RepairCount[];
+  /** Re-asks (requests beyond the first) per model and stage. */
+  reasks: Array<{ model: string; stage: string; count: number }>;
 }
 
 export function createEl4nerMethod(parts: El4nerParts): Method {
@@ -223,9 +271,16 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
     description: `EL4NER: backbones ${parts.backbones.join(', ')}${verifier.length ? `, verifier ${parts.verifier}` : ''}${parts.slm ? `, SLM voter ${parts.slm.name}` : ''}`,
   };
   let closed = false;
-  const tag = (input: MethodInput, opts: TagOptions = {}) => {
-    if (closed) return Promise.reject(new Error('the EL4NER method is closed'));
-    return tagDocuments(parts, stages, input, opts);
+  // Repairs and re-asks over the method's lifetime, for the cost table.
+  const repairs = new RepairLog();
+  const reasks = new Map<string, number>();
+  const tag = async (input: MethodInput, opts: TagOptions = {}) => {
+    if (closed) throw new Error('the EL4NER method is closed');
+    const r = await tagDocuments(parts, stages, input, opts);
+    for (const c of r.repairs) repairs.add(c);
+    for (const q of r.reasks)
+      reasks.set(`${q.model} ${q.stage}`, (reasks.get(`${q.model} ${q.stage}`) ?? 0) + q.count);
+    return r;
   };
   return {
     info,
@@ -250,7 +305,18 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
       };
     },
     cost: () => parts.ledger.summary(),
-    formatCost: () => parts.ledger.format(),
+    formatCost: () => {
+      const lines = [parts.ledger.format()];
+      for (const l of repairs.lines()) lines.push(`repairs: ${l}`);
+      if (reasks.size > 0)
+        lines.push(
+          `re-asks: ${[...reasks]
+            .sort()
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`,
+        );
+      return lines.join('\n');
+    },
     async close() {
       if (closed) return;
       closed = true;

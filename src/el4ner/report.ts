@@ -6,6 +6,7 @@
  * - verification: strict precision before and after, entities removed;
  * - final: strict P/R/F1 per type and micro (the `el4ner score` scorer);
  * - grounding: hallucinated spans (not in the text), ambiguous groundings, unknown types;
+ * - answers: per model and stage, answers that needed repairs (and which kinds), re-asks, failures;
  * - cost: calls, tokens and seconds per sentence from the cost ledger; failures per model.
  */
 import type { ModelFailure } from '../core/failures.js';
@@ -14,6 +15,7 @@ import type { CostSummary, Totals } from '../engines/cost.js';
 import { type EvalReport, evaluate } from '../eval/evaluate.js';
 import { type Counts, type Prf, prf } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
+import type { RepairCount } from './calls.js';
 import type { ChunkTrace, PipelineInfo } from './state.js';
 import type { ResolvedStages } from './switches.js';
 
@@ -23,6 +25,8 @@ export interface RunResult {
   traces: ChunkTrace[];
   failures: ModelFailure[];
   seconds: number;
+  repairs?: RepairCount[];
+  reasks?: Array<{ model: string; stage: string; count: number }>;
 }
 
 export interface PipelineReport {
@@ -47,6 +51,15 @@ export interface PipelineReport {
   final: { micro: Prf & Counts; perType: EvalReport['per_type']; macroF1: number };
   grounding: { hallucinated: number; ambiguous: number; invalidTypes: number; missingAnswers: number };
   failures: ModelFailure[];
+  /** How usable the answers were, per model and stage. */
+  answers: {
+    repairs: RepairCount[];
+    reasks: Array<{ model: string; stage: string; count: number }>;
+    /** Re-asks per 100 sentences (chunks). */
+    reasksPer100: number;
+    /** Documents with a warning of each kind (failed, repaired, fallback, skipped). */
+    documentsWithWarnings: Record<string, number>;
+  };
   cost: {
     seconds: number;
     total: Totals;
@@ -210,6 +223,7 @@ export function buildReport(
     final: { micro: finalEval.micro, perType: finalEval.per_type, macroF1: finalEval.macro_f1 },
     grounding: t.grounding,
     failures: result.failures,
+    answers: answersSummary(result, sentences),
     cost: {
       seconds: result.seconds,
       total,
@@ -226,6 +240,21 @@ export function buildReport(
         seconds: per(result.seconds),
       },
     },
+  };
+}
+
+function answersSummary(result: RunResult, sentences: number): PipelineReport['answers'] {
+  const reasks = result.reasks ?? [];
+  const total = reasks.reduce((a, r) => a + r.count, 0);
+  const documentsWithWarnings: Record<string, number> = {};
+  for (const d of result.docs)
+    for (const kind of new Set((d.warnings ?? []).map((w) => w.kind)))
+      documentsWithWarnings[kind] = (documentsWithWarnings[kind] ?? 0) + 1;
+  return {
+    repairs: result.repairs ?? [],
+    reasks,
+    reasksPer100: sentences ? (100 * total) / sentences : 0,
+    documentsWithWarnings,
   };
 }
 
@@ -257,5 +286,18 @@ export function formatPipelineReport(r: PipelineReport): string {
   );
   for (const f of r.failures)
     lines.push(`failures    ${f.model} (${f.stage}): ${f.count}x, last: ${f.lastError}`);
+  for (const x of r.answers.repairs)
+    lines.push(
+      `repairs     ${x.model} (${x.stage}): ${x.answers} answer(s); ${Object.entries(x.kinds)
+        .map(([k, n]) => `${k} ${n}x`)
+        .join(', ')}`,
+    );
+  const reasks = r.answers.reasks.reduce((a, q) => a + q.count, 0);
+  lines.push(
+    `re-asks     ${reasks} (${r.answers.reasksPer100.toFixed(1)} per 100 sentences)${reasks ? `: ${r.answers.reasks.map((q) => `${q.model} ${q.stage} ${q.count}`).join(', ')}` : ''}`,
+  );
+  const warned = Object.entries(r.answers.documentsWithWarnings);
+  if (warned.length)
+    lines.push(`warnings    documents with ${warned.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return lines.join('\n');
 }

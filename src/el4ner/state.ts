@@ -8,6 +8,7 @@ import type { Entity, NerDocument, Span } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import { type ModelText, modelText } from './model-text.js';
 import type { ResolvedStages } from './switches.js';
 import type { Vote } from './voting/decide.js';
 import type { VotingRule, WeightFn } from './voting/rules.js';
@@ -40,6 +41,8 @@ export interface El4nerParts {
   rule: VotingRule;
   weight: WeightFn;
   maxChars: number;
+  /** Each model's configured maxTokens: a prompt sized from its items asks for more, never for less. */
+  maxTokens?: ReadonlyMap<string, number>;
   concurrency: number;
   log: (message: string) => void;
   /** Tags a document no LLM answered for (the tagger of `fusion.slm`); without it such a document fails. */
@@ -96,7 +99,10 @@ export interface ChunkState {
   readonly doc: number;
   /** Offset of the chunk in its document. */
   readonly start: number;
+  /** The chunk as the models see it (unspaced CJK); every offset of the state indexes it. */
   readonly text: string;
+  /** The chunk as given, and the offset maps between the two. */
+  readonly view: ModelText;
   /** Query spans from zero-shot pre-extraction (span-level retrieval), chunk offsets. */
   preSpans: Span[];
   demos: NerDocument[];
@@ -116,14 +122,21 @@ export interface ChunkState {
   counts: ChunkCounts;
   /** LLM extractors whose answer was usable (no answer at all means the document is unanswered). */
   answered: Set<string>;
+  /** Models that answered a call of this chunk with nothing usable, even after the re-ask. */
+  unusable: Set<string>;
+  /** Each backbone's zero-shot spans from retrieval, when its answer was usable. */
+  zeroShot: Map<string, Span[]>;
   warnings: DocumentWarning[];
 }
 
-export function newChunkState(doc: number, start: number, text: string): ChunkState {
+/** A fresh state for a chunk of `source` text starting at `start` in its document. */
+export function newChunkState(doc: number, start: number, source: string): ChunkState {
+  const view = modelText(source);
   return {
     doc,
     start,
-    text,
+    text: view.text,
+    view,
     preSpans: [],
     demos: [],
     perModel: {},
@@ -134,6 +147,8 @@ export function newChunkState(doc: number, start: number, text: string): ChunkSt
     final: [],
     counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
     answered: new Set(),
+    unusable: new Set(),
+    zeroShot: new Map(),
     warnings: [],
   };
 }

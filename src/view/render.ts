@@ -1,8 +1,10 @@
 /**
  * One self-contained HTML page: entities highlighted in their text with a colour per type, a legend,
- * and with gold given: correct / wrong type / missed / spurious marks, a per-type score table and a
- * confusion matrix. No scripts, no external resources.
+ * each document's warnings (which model or stage failed or was repaired for it), and with gold
+ * given: correct / wrong type / missed / spurious marks, a per-type score table and a confusion
+ * matrix. No scripts, no external resources.
  */
+import type { DocumentWarning } from '../core/failures.js';
 import type { Entity, NerDocument } from '../core/types.js';
 import { evaluate } from '../eval/index.js';
 import { confusionMatrix, type MarkedEntity, markEntities } from './status.js';
@@ -87,7 +89,33 @@ mark.spurious{box-shadow:inset 0 -3px 0 #cf222e;text-decoration:line-through #cf
 mark.missed{background:transparent;outline:2px dashed var(--c);outline-offset:-1px}
 table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left} .diag{background:#e6f4ea;font-weight:600}
-.key span{margin-right:1rem}`;
+.key span{margin-right:1rem}
+.doc.warned{border-left:3px solid #d4a72c;padding-left:.6rem}
+ul.warnings{margin:.3rem 0 0;padding-left:1.2rem;font-size:.8rem;color:#555}
+ul.warnings li.failed,ul.warnings li.fallback{color:#cf222e}
+.wkind{font-weight:600}`;
+
+/**
+ * A document's warnings: the `warnings` of an output row (read back from JSONL they sit in
+ * `meta.warnings`, the reader keeping unknown fields there).
+ */
+export function documentWarnings(d: NerDocument): DocumentWarning[] {
+  const raw = d.warnings ?? d.meta?.warnings;
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(
+    (w): w is DocumentWarning =>
+      w !== null && typeof w === 'object' && typeof w.kind === 'string' && typeof w.stage === 'string',
+  );
+}
+
+function warningList(warnings: readonly DocumentWarning[]): string {
+  if (warnings.length === 0) return '';
+  const items = warnings.map(
+    (w) =>
+      `<li class="${escapeHtml(w.kind)}" data-kind="${escapeHtml(w.kind)}" data-stage="${escapeHtml(w.stage)}"${w.model ? ` data-model="${escapeHtml(w.model)}"` : ''}><span class="wkind">${escapeHtml(w.kind)}</span> ${escapeHtml(w.stage)}${w.model ? ` (${escapeHtml(w.model)})` : ''}: ${escapeHtml(w.message)}</li>`,
+  );
+  return `<ul class="warnings">${items.join('')}</ul>`;
+}
 
 export interface ViewOptions {
   title?: string;
@@ -153,13 +181,27 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     }
     parts.push('</table>');
   }
+  const warnedDocs = pred.filter((d) => documentWarnings(d).length > 0);
+  if (warnedDocs.length > 0) {
+    const byKind = new Map<string, number>();
+    for (const d of warnedDocs)
+      for (const k of new Set(documentWarnings(d).map((w) => w.kind)))
+        byKind.set(k, (byKind.get(k) ?? 0) + 1);
+    parts.push(
+      `<p id="warnings-summary">${warnedDocs.length} of ${pred.length} documents have warnings: ${[...byKind]
+        .sort()
+        .map(([k, n]) => `${escapeHtml(k)} ${n}`)
+        .join(', ')}.</p>`,
+    );
+  }
   parts.push('<h2>Documents</h2>');
   const shown = opts.limit ? pred.slice(0, opts.limit) : pred;
   for (const d of shown) {
     const gold = goldById.get(d.id);
     const marked = markEntities(d.entities as Entity[], opts.gold ? (gold?.entities ?? []) : undefined);
+    const warnings = documentWarnings(d);
     parts.push(
-      `<div class="doc" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div></div>`,
+      `<div class="doc${warnings.length ? ' warned' : ''}" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div>${warningList(warnings)}</div>`,
     );
   }
   if (shown.length < pred.length)

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SchemaError } from '../../src/answers/errors.js';
-import { type AnswerReader, reaskMessage, resolveAnswer } from '../../src/answers/resolve.js';
+import { type AnswerReader, looksCut, reaskMessage, resolveAnswer } from '../../src/answers/resolve.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createEngines, type EngineSet } from '../../src/engines/registry.js';
 import type { ChatRequest } from '../../src/engines/types.js';
@@ -49,10 +49,12 @@ describe('resolveAnswer over createEngines', () => {
         chatty: () => 'Sure:\n```json\n{"entities": ["EU", 42,],}\n```\nHope this helps!',
         bare: () => '["Obama"]',
         flaky: () => (garbage ? 'no idea' : '{"entities": ["Rome"]}'),
+        // stops at max_tokens (four characters a token), as servers do
+        cutter: (r) => '{"entities": ["Paris", "Rome", "Berlin"]}'.slice(0, 4 * Number(r.body.max_tokens)),
       }),
     });
     const dir = mkdtempSync(join(tmpdir(), 'el4ner-resolve-'));
-    const models = ['learner', 'stubborn', 'chatty', 'bare', 'flaky'].map((name) => ({
+    const models = ['learner', 'stubborn', 'chatty', 'bare', 'flaky', 'cutter'].map((name) => ({
       name,
       engine: 'openai',
       baseUrl: srv.url,
@@ -104,6 +106,23 @@ describe('resolveAnswer over createEngines', () => {
         return true;
       },
     );
+  });
+
+  it('asks again with twice the maxTokens when the answer stops inside its JSON', async () => {
+    const n0 = srv.requests.length;
+    const r = await resolveAnswer(
+      set.engines.get('cutter')!,
+      { ...ask('Capitals.'), maxTokens: 6 },
+      entities,
+    );
+    assert.deepEqual(r.value, ['Paris', 'Rome', 'Berlin']);
+    assert.deepEqual(
+      srv.requests.slice(n0).map((q) => q.body.max_tokens),
+      [6, 12],
+    );
+    assert.equal(looksCut('{"entities": ["Par'), true);
+    assert.equal(looksCut('Sure: {"entities": []} done'), false);
+    assert.equal(looksCut('no JSON here'), false);
   });
 
   it('asks past the cache when a stored answer is unusable, and stores the good one', async () => {

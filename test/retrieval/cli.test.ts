@@ -196,6 +196,6 @@ describe('createLlmPreExtractor', () => {
       pre.failures.list().map((f) => [f.model, f.count]),
       [['c', 1]],
     );
-    assert.match(pre.identity, /^llm-pre-extract:v1:a\+b\+c:LOC,PER$/);
+    assert.match(pre.identity, /^llm-pre-extract:v2:a\+b\+c:LOC,PER$/);
   });
 });

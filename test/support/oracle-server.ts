@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { NerDocument } from '../../src/core/types.js';
-import { type Behaviour, goldByText, oracleAnswer } from './oracle.js';
+import { type Behaviour, goldByText, oracleAnswer, spanShapeOf } from './oracle.js';
 import {
   type ScriptedReply,
   type ScriptedRequest,
@@ -31,6 +31,11 @@ export function schemaName(req: ScriptedRequest): string {
   return b?.response_format?.json_schema?.name ?? '';
 }
 
+/** The span shape the request's schema asks for (see spanShapeOf). */
+export function requestSpanShape(req: ScriptedRequest) {
+  return spanShapeOf(req.body?.response_format?.json_schema?.schema);
+}
+
 export async function startOracleServer(
   gold: readonly NerDocument[],
   behaviours: Record<string, Behaviour> = {},
@@ -40,7 +45,13 @@ export async function startOracleServer(
   return startScriptedServer({
     chat: (req) =>
       override?.(req) ?? {
-        json: oracleAnswer(byText, behaviours[req.model] ?? {}, req.messages, schemaName(req)),
+        json: oracleAnswer(
+          byText,
+          behaviours[req.model] ?? {},
+          req.messages,
+          schemaName(req),
+          requestSpanShape(req),
+        ),
       },
   });
 }

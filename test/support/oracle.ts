@@ -3,21 +3,51 @@
  * with configurable error patterns, as an in-process Engine or as a scripted-server handler.
  * They read the prompt the way a model would (the sentence and the numbered items come last).
  */
+import { findOccurrences, nameSpan } from '../../src/answers/grounding.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
 import { NONE_TYPE } from '../../src/core/types.js';
+import { modelDocument } from '../../src/el4ner/model-text.js';
 import type { ChatMessage, ChatRequest, ChatResponse, Engine } from '../../src/engines/types.js';
 
 export type PromptKind = 'prespans' | 'spans' | 'types' | 'verdicts' | 'entities';
 
+/** A numbered item as the prompt names it. */
+export interface PromptItem {
+  text: string;
+  occurrence?: number;
+  context?: string;
+  /** Verification items: the type given. */
+  type?: string;
+}
+
 export interface ParsedPrompt {
   kind: PromptKind;
   sentence: string;
+  /** The label list of the instructions. */
+  labels: string[];
   /** Numbered items (classification spans / verification entities). */
-  items: Array<{ text: string; type?: string }>;
+  items: PromptItem[];
 }
 
-/** Reads the stage, the sentence and the numbered items from a pipeline prompt. */
+/** `Carly (occurrence 2 of 3)`, `Carly (in "the iCarly show")` or plain `Carly`. */
+function readItemName(name: string): PromptItem {
+  const occ = /^(.*) \(occurrence (\d+) of \d+\)$/.exec(name);
+  if (occ) return { text: occ[1], occurrence: Number(occ[2]) };
+  const ctx = /^(.*) \(in "(.*)"\)$/.exec(name);
+  if (ctx) return { text: ctx[1], context: ctx[2] };
+  return { text: name };
+}
+
+/**
+ * Reads the stage, the labels, the sentence and the numbered items from a pipeline prompt, the
+ * way a model would: the sentence and its items come last. Reads the current item format
+ * (`1. Carly (occurrence 2 of 2): PER`) and the earlier one (`1. Obama (PER)`).
+ */
 export function parsePrompt(messages: readonly ChatMessage[], schemaName: string): ParsedPrompt {
+  const system = messages.find((m) => m.role === 'system')?.content ?? '';
+  const labels = [...system.matchAll(/^- ([^:\n]+?)(?::.*)?$/gm)]
+    .map((m) => m[1])
+    .filter((l) => l !== NONE_TYPE);
   const user = messages.filter((m) => m.role === 'user').at(0)?.content ?? '';
   const at = user.lastIndexOf('Sentence: ');
   const rest = user.slice(at + 'Sentence: '.length);
@@ -27,16 +57,36 @@ export function parsePrompt(messages: readonly ChatMessage[], schemaName: string
     .filter((i) => i >= 0);
   const nl = ends.length ? Math.min(...ends) : rest.length;
   const sentence = rest.slice(0, nl);
-  const items: ParsedPrompt['items'] = [];
+  const items: PromptItem[] = [];
+  const known = new Set(labels);
   for (const line of rest.slice(nl + 1).split('\n')) {
     const m = /^(\d+)\. (.*)$/.exec(line);
     if (!m) continue;
     if (schemaName === 'verdicts') {
-      const t = /^(.*) \(([^()]*)\)$/.exec(m[2]);
-      items.push(t ? { text: t[1], type: t[2] } : { text: m[2] });
-    } else items.push({ text: m[2] });
+      const now = /^(.*): ([^:]+)$/.exec(m[2]);
+      const old = /^(.*) \(([^()]*)\)$/.exec(m[2]);
+      if (now && (known.size === 0 || known.has(now[2])))
+        items.push({ ...readItemName(now[1]), type: now[2] });
+      else if (old) items.push({ text: old[1], type: old[2] });
+      else items.push({ text: m[2] });
+    } else items.push(readItemName(m[2]));
   }
-  return { kind: schemaName as PromptKind, sentence, items };
+  return { kind: schemaName as PromptKind, sentence, labels, items };
+}
+
+/** Where an item lies in the sentence, read as a model would (the k-th occurrence, or inside its context). */
+export function locateItem(sentence: string, item: PromptItem): { start: number; end: number } | undefined {
+  const occ = findOccurrences(sentence, item.text);
+  if (occ.length === 0) return undefined;
+  if (item.context !== undefined) {
+    const c = sentence.indexOf(item.context);
+    if (c >= 0) {
+      const inner = item.context.indexOf(item.text);
+      if (inner >= 0) return { start: c + inner, end: c + inner + item.text.length };
+    }
+  }
+  const [start, end] = occ[Math.min(occ.length, item.occurrence ?? 1) - 1];
+  return { start, end };
 }
 
 export interface Behaviour {
@@ -51,25 +101,36 @@ export interface Behaviour {
   verify?: (span: string, type: string, goldType: string | undefined) => boolean;
 }
 
-function occurrenceOf(text: string, e: Entity): number {
-  let k = 0;
-  let i = text.indexOf(e.text);
-  while (i >= 0 && i < e.start) {
-    k++;
-    i = text.indexOf(e.text, i + 1);
-  }
-  return k + 1;
+/**
+ * How the answer's spans are asked for: `strict` objects `{text, occurrence}` (occurrence null
+ * unless the string repeats, the current schemas), or `legacy` plain strings with
+ * `{text, occurrence}` only for a repeated string (earlier schemas, where occurrence was optional).
+ */
+export type SpanShape = 'strict' | 'legacy';
+
+/** The span shape a request's JSON schema asks for (strict when there is no schema). */
+export function spanShapeOf(schema: unknown): SpanShape {
+  const text = JSON.stringify(schema ?? {});
+  if (!text.includes('"occurrence"')) return 'strict';
+  return /"required":\[[^\]]*"occurrence"/.test(text) ? 'strict' : 'legacy';
 }
 
-/** Gold entity strings of a sentence, with occurrence indexes where a string repeats. */
+/** A span as the extraction schema asks for it. */
+export function spanJson(m: string | { text: string; occurrence?: number }, shape: SpanShape = 'strict') {
+  const text = typeof m === 'string' ? m : m.text;
+  const occurrence = typeof m === 'string' ? undefined : m.occurrence;
+  if (shape === 'legacy') return occurrence === undefined ? text : { text, occurrence };
+  return { text, occurrence: occurrence ?? null };
+}
+
+/** Gold entity strings of a sentence, with occurrence indexes where a string repeats (the prompts' rule). */
 export function goldMentions(sentence: string, gold: readonly Entity[]) {
   return [...gold]
     .sort((a, b) => a.start - b.start)
-    .map((e) =>
-      sentence.indexOf(e.text) !== sentence.lastIndexOf(e.text)
-        ? { text: e.text, occurrence: occurrenceOf(sentence, e) }
-        : e.text,
-    );
+    .map((e) => {
+      const n = nameSpan(sentence, e);
+      return n.occurrence !== undefined ? { text: n.text, occurrence: n.occurrence } : n.text;
+    });
 }
 
 /** Answers one prompt from gold. Unknown sentences get empty answers. */
@@ -78,20 +139,27 @@ export function oracleAnswer(
   behaviour: Behaviour,
   messages: readonly ChatMessage[],
   schemaName: string,
+  shape: SpanShape = 'strict',
 ): unknown {
   const p = parsePrompt(messages, schemaName);
   const gold = goldOf(byText, p.sentence);
-  const goldTypeOf = (span: string) => gold.find((e) => e.text === span)?.type;
+  const goldTypeOf = (item: PromptItem) => {
+    const at = locateItem(p.sentence, item);
+    const same = at ? gold.find((e) => e.start === at.start && e.end === at.end) : undefined;
+    return same?.type;
+  };
   switch (p.kind) {
     case 'prespans':
     case 'spans':
       return {
-        spans: behaviour.extract ? behaviour.extract(gold, p.sentence) : goldMentions(p.sentence, gold),
+        spans: (behaviour.extract ? behaviour.extract(gold, p.sentence) : goldMentions(p.sentence, gold)).map(
+          (m) => spanJson(m, shape),
+        ),
       };
     case 'types':
       return {
         answers: p.items.map((it, i) => {
-          const gt = goldTypeOf(it.text);
+          const gt = goldTypeOf(it);
           return {
             id: i + 1,
             type: behaviour.classify ? behaviour.classify(it.text, gt, p.sentence) : (gt ?? NONE_TYPE),
@@ -101,7 +169,7 @@ export function oracleAnswer(
     case 'verdicts':
       return {
         answers: p.items.map((it, i) => {
-          const gt = goldTypeOf(it.text);
+          const gt = goldTypeOf(it);
           const ok = behaviour.verify ? behaviour.verify(it.text, it.type ?? '', gt) : gt === it.type;
           return { id: i + 1, answer: ok ? 'yes' : 'no' };
         }),
@@ -111,11 +179,11 @@ export function oracleAnswer(
       return {
         entities: spans.map((s) => {
           const m = typeof s === 'string' ? { text: s } : s;
-          const gt = goldTypeOf(m.text);
-          return {
-            ...m,
-            type: behaviour.classify ? behaviour.classify(m.text, gt, p.sentence) : (gt ?? 'MISC'),
-          };
+          const gt = goldTypeOf(m);
+          const type = behaviour.classify ? behaviour.classify(m.text, gt, p.sentence) : (gt ?? 'MISC');
+          return shape === 'legacy'
+            ? { ...m, type }
+            : { text: m.text, type, occurrence: m.occurrence ?? null };
         }),
       };
     }
@@ -140,9 +208,14 @@ export function goldOf(byText: ReadonlyMap<string, readonly Entity[]>, text: str
   return out.sort((a, b) => a.start - b.start || a.end - b.end);
 }
 
+/** Gold entities by sentence text, also under the text the models see (unspaced CJK), with offsets into it. */
 export function goldByText(docs: readonly NerDocument[]): Map<string, Entity[]> {
   const m = new Map<string, Entity[]>();
-  for (const d of docs) m.set(d.text, d.entities);
+  for (const d of docs) {
+    m.set(d.text, d.entities);
+    const seen = modelDocument(d);
+    if (seen.text !== d.text) m.set(seen.text, seen.entities);
+  }
   return m;
 }
 
@@ -162,7 +235,13 @@ export function oracleEngine(
       requests.push(req);
       if (opts.fail?.(req))
         throw Object.assign(new Error(`${name}: scripted failure`), { name: 'EngineError' });
-      const json = oracleAnswer(byText, behaviour, req.messages, req.jsonSchema?.name ?? '');
+      const json = oracleAnswer(
+        byText,
+        behaviour,
+        req.messages,
+        req.jsonSchema?.name ?? '',
+        spanShapeOf(req.jsonSchema?.schema),
+      );
       const text = JSON.stringify(json);
       const promptChars = req.messages.reduce((a, m) => a + m.content.length, 0);
       return {

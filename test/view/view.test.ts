@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -133,4 +133,47 @@ test('headless Chromium renders the highlighted spans', async (t) => {
   await page.screenshot({ path: join(dir, 'view.png'), fullPage: true });
   if (process.env.EL4NER_UPDATE_SCREENSHOT)
     await page.screenshot({ path: join(shotDir, 'view.png'), fullPage: true });
+});
+
+test('`el4ner view` shows each document’s warnings: which model or stage failed or was repaired', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-warnings-'));
+  // rows as `el4ner run` writes them: `warnings` at the top level
+  const rows = [
+    {
+      id: 'd1',
+      text: T,
+      entities: pred[0].entities,
+      warnings: [
+        {
+          kind: 'failed',
+          stage: 'verify',
+          model: 'qwen',
+          message: 'SchemaError: no usable answer after 2 request(s)',
+        },
+        {
+          kind: 'repaired',
+          stage: 'classify',
+          model: 'phi',
+          message: 'type mapped: "Person" -> PER (synonym)',
+        },
+      ],
+    },
+    { id: 'd2', text: 'Nothing to see .', entities: [] },
+  ];
+  const input = join(dir, 'pred.jsonl');
+  const out = join(dir, 'view.html');
+  writeFileSync(input, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const r = spawnSync(process.execPath, [resolve('bin/el4ner.js'), 'view', '--input', input, '--out', out], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /<p id="warnings-summary">1 of 2 documents have warnings: failed 1, repaired 1\.<\/p>/);
+  assert.match(
+    html,
+    /<div class="doc warned" data-id="d1">[\s\S]*?<ul class="warnings"><li class="failed" data-kind="failed" data-stage="verify" data-model="qwen">/,
+  );
+  assert.match(html, /type mapped: &quot;Person&quot; -&gt; PER \(synonym\)/);
+  assert.match(html, /<div class="doc" data-id="d2">(?:(?!<ul class="warnings">).)*?<\/div><\/div>/);
 });

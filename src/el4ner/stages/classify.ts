@@ -4,60 +4,76 @@
  * voter, when it takes part, votes the type it gave the span or `none`. The votes go to the
  * decision stage.
  */
-import type { MappedType, TypeMapper } from '../../answers/labels.js';
+import { nameSpan } from '../../answers/grounding.js';
+import type { TypeMapper } from '../../answers/labels.js';
 import type { AnswerReader } from '../../answers/resolve.js';
-import { parseTypeAnswer } from '../../answers/shapes.js';
+import { readTypeAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { askModel, engineOf, type Prompt } from '../calls.js';
-import { labelList, numbered, type PromptContext, sortedEntities, withExamples } from '../prompts.js';
+import { ask, type Prompt } from '../calls.js';
+import { classificationItems } from '../negatives.js';
+import {
+  itemListTokens,
+  labelList,
+  numberedSpans,
+  type PromptContext,
+  strictObject,
+  withExamples,
+} from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { type StagePlan, spanKey } from '../state.js';
 import { promptContext } from './extract.js';
 
 export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
-  return {
-    type: 'object',
-    properties: {
-      answers: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            id: { type: 'integer', minimum: 1 },
-            type: { type: 'string', enum: [...labels, NONE_TYPE] },
-          },
-          required: ['id', 'type'],
-        },
-      },
+  return strictObject({
+    answers: {
+      type: 'array',
+      items: strictObject({
+        id: { type: 'integer' },
+        type: { type: 'string', enum: [...labels, NONE_TYPE] },
+      }),
     },
-    required: ['answers'],
-  };
+  });
 }
 
-/** Span classification: every candidate span of the sentence typed in one call. */
+export const ITEM_RULE =
+  'When the same words occur several times in the sentence, an item says which occurrence it is ' +
+  '("occurrence 2 of 3": the second time those words appear).';
+
+/**
+ * Span classification: every candidate span of the sentence typed in one call. The examples list
+ * their gold entities mixed with spans that are not entities (answered `none`), as bare spans like
+ * the query's; an example without entities shows only such spans.
+ */
 export function classifyPrompt(ctx: PromptContext, sentence: string, spans: readonly Span[]): Prompt {
   const instructions =
-    'You are an expert in named entity recognition. Each numbered span comes from the sentence. Give each ' +
-    `span its entity type, one of:\n${labelList(ctx)}\n- ${NONE_TYPE}: the span is not an entity of these types\n` +
-    'Answer with JSON: {"answers": [{"id": 1, "type": "..."}, ...]}, one answer per span.';
+    'You are an expert in named entity recognition. Each numbered item is a candidate span of the sentence; ' +
+    'some are entities, some are not. Give each item its entity type, one of:\n' +
+    `${labelList(ctx)}\n- ${NONE_TYPE}: not an entity of these types (also when it is only part of an entity, or runs past one)\n` +
+    `${ITEM_RULE} Answer with JSON: {"answers": [{"id": 1, "type": "..."}, ...]}, one answer per item.`;
   const demos = ctx.demos
-    .filter((d) => d.entities.length > 0)
     .map((d) => {
-      const ents = sortedEntities(d);
-      const answers = ents.map((e, i) => ({ id: i + 1, type: e.type }));
-      return `Sentence: ${d.text}\nSpans:\n${numbered(ents)}\nAnswer: ${JSON.stringify({ answers })}`;
+      const items = classificationItems(d);
+      if (items.length === 0) return '';
+      const answers = items.map((it, i) => ({ id: i + 1, type: it.answer }));
+      return `Sentence: ${d.text}\nSpans:\n${numberedSpans(d.text, items)}\nAnswer: ${JSON.stringify({ answers })}`;
     })
+    .filter(Boolean)
     .join('\n\n');
+  const longest = Math.max(NONE_TYPE.length, ...ctx.labels.map((l) => l.length));
   return {
     messages: [
       { role: 'system', content: instructions },
       {
         role: 'user',
-        content: withExamples(demos, `Sentence: ${sentence}\nSpans:\n${numbered(spans)}\nAnswer:`),
+        content: withExamples(
+          demos,
+          `Sentence: ${sentence}\nSpans:\n${numberedSpans(sentence, spans)}\nAnswer:`,
+        ),
       },
     ],
     jsonSchema: { name: 'types', schema: typeAnswerSchema(ctx.labels) },
+    maxTokens: itemListTokens(spans.length, 24 + longest),
   };
 }
 
@@ -70,37 +86,53 @@ export interface TypedSpans {
   missing: number;
 }
 
-function describeMapping(raw: string, m: MappedType): string {
-  return `type "${raw}" read as ${m.type}`;
-}
-
-/** Reads the types of `spans`, mapping each to the label set; unknown types drop that span's vote only. */
-export function typeReader(spans: readonly Span[], typeOf: TypeMapper): AnswerReader<TypedSpans> {
+/**
+ * Reads the types of the numbered `spans` of `text`, mapping each to the label set; an unknown
+ * type drops that span's vote only. Says what it mapped and dropped.
+ */
+export function typeReader(
+  text: string,
+  spans: readonly Span[],
+  typeOf: TypeMapper,
+): AnswerReader<TypedSpans> {
+  const items = spans.map((s) => {
+    const n = nameSpan(text, s);
+    return n.occurrence !== undefined ? { text: n.text, occurrence: n.occurrence } : { text: n.text };
+  });
   return {
     read(json) {
-      const raw = parseTypeAnswer(
-        json,
-        spans.map((s) => s.text),
-      );
-      if (raw.size === 0 && spans.length > 0)
+      const raw = readTypeAnswer(json, items);
+      if (raw.types.size === 0 && spans.length > 0)
         return { repairs: [], problem: `no type for any of the ${spans.length} spans` };
       const types = new Map<number, string>();
       const repairs: string[] = [];
+      if (raw.shape) repairs.push(`shape read leniently: ${raw.shape}`);
+      const mapped = new Map<string, string>();
+      const unknown = new Set<string>();
       let invalid = 0;
-      for (const [id, t] of raw) {
+      for (const [id, t] of raw.types) {
         const m = typeOf(t);
         if (!m) {
           invalid++;
+          unknown.add(t);
           continue;
         }
-        if (m.how !== 'exact') repairs.push(describeMapping(t, m));
+        if (m.how !== 'exact') mapped.set(t, `${m.type} (${m.how})`);
         types.set(id, m.type);
       }
-      if (invalid > 0) repairs.push(`dropped ${invalid} answer(s) with a type outside the label set`);
-      const missing = spans.length - raw.size;
-      if (missing > 0) repairs.push(`no answer for ${missing} of ${spans.length} span(s)`);
+      for (const [t, to] of mapped) repairs.push(`type mapped: ${JSON.stringify(t)} -> ${to}`);
+      if (invalid > 0)
+        repairs.push(
+          `dropped types: ${invalid} outside the label set (${[...unknown].map((u) => JSON.stringify(u)).join(', ')})`,
+        );
+      const missing = spans.length - raw.types.size;
+      if (missing > 0) repairs.push(`missing answers: ${missing} of ${spans.length} span(s)`);
       return { value: { types, invalid, missing }, repairs };
     },
+    validate: (v) =>
+      [...v.types.keys()].every((id) => Number.isInteger(id) && id >= 1 && id <= spans.length)
+        ? undefined
+        : 'an answer for an item that was not asked',
   };
 }
 
@@ -118,18 +150,9 @@ export const classifyStage: Stage = {
     if (state.union.length === 0) return;
     const spans = state.union;
     const prompt = classifyPrompt(promptContext(parts, state.demos), state.text, spans);
-    const typeOf = parts.typeOf;
+    const reader = typeReader(state.text, spans, parts.typeOf);
     const answers = await Promise.all(
-      models.map((m) =>
-        askModel(
-          engineOf(parts.engines, m),
-          'classify',
-          prompt,
-          typeReader(spans, typeOf),
-          logs,
-          state.warnings,
-        ),
-      ),
+      models.map((m) => ask(parts, m, 'classify', prompt, reader, logs, state)),
     );
     answers.forEach((a, i) => {
       if (!a) return;

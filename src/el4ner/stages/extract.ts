@@ -8,7 +8,7 @@ import type { AnswerReader } from '../../answers/resolve.js';
 import { parseSpanAnswer } from '../../answers/shapes.js';
 import type { Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { askModel, engineOf, type Prompt } from '../calls.js';
+import { ask, type Prompt } from '../calls.js';
 import {
   labelList,
   mentionJson,
@@ -16,17 +16,15 @@ import {
   REPEAT_RULE,
   SPAN_ITEM,
   sortedEntities,
+  spanListTokens,
+  strictObject,
   withExamples,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import type { El4nerParts, StagePlan } from '../state.js';
 import { unionSpans } from '../voting/union.js';
 
-export const spanAnswerSchema: JsonSchema = {
-  type: 'object',
-  properties: { spans: { type: 'array', items: SPAN_ITEM } },
-  required: ['spans'],
-};
+export const spanAnswerSchema: JsonSchema = strictObject({ spans: { type: 'array', items: SPAN_ITEM } });
 
 export function extractInstructions(ctx: Pick<PromptContext, 'labels' | 'descriptions'>): string {
   return (
@@ -35,11 +33,11 @@ export function extractInstructions(ctx: Pick<PromptContext, 'labels' | 'descrip
     labelList(ctx) +
     '\nList the spans only, without types, in the order they appear. ' +
     REPEAT_RULE +
-    ' Answer with JSON: {"spans": [...]}. Answer {"spans": []} when there is none.'
+    ' Answer with JSON: {"spans": [{"text": "...", "occurrence": null}, ...]}. Answer {"spans": []} when there is none.'
   );
 }
 
-/** Span extraction with demonstrations. */
+/** Span extraction with demonstrations (entity-free ones show `{"spans": []}`). */
 export function extractPrompt(ctx: PromptContext, sentence: string): Prompt {
   const demos = ctx.demos
     .map((d) => {
@@ -53,10 +51,11 @@ export function extractPrompt(ctx: PromptContext, sentence: string): Prompt {
       { role: 'user', content: withExamples(demos, `Sentence: ${sentence}\nAnswer:`) },
     ],
     jsonSchema: { name: 'spans', schema: spanAnswerSchema },
+    maxTokens: spanListTokens(sentence),
   };
 }
 
-/** Reads a list of spans and grounds it in `text`; spans found nowhere are dropped (a repair). */
+/** Reads a list of spans and grounds it in `text`; items that are not spans and spans found nowhere are dropped. */
 export function spanReader(text: string): AnswerReader<GroundingResult> {
   return {
     read(json) {
@@ -64,10 +63,16 @@ export function spanReader(text: string): AnswerReader<GroundingResult> {
       if (!p.found) return { repairs: [], problem: 'no list of spans ("spans": [...]) in the JSON' };
       const g = groundMentions(text, p.mentions);
       const repairs: string[] = [];
-      if (p.invalid > 0) repairs.push(`dropped ${p.invalid} item(s) that are not spans`);
-      if (g.hallucinated > 0) repairs.push(`dropped ${g.hallucinated} span(s) not in the text`);
+      if (p.shape) repairs.push(`shape read leniently: ${p.shape}`);
+      if (p.invalid > 0) repairs.push(`dropped items: ${p.invalid} not a span`);
+      if (g.hallucinated > 0) repairs.push(`dropped spans: ${g.hallucinated} not in the text`);
+      if (g.loose > 0) repairs.push(`spans matched loosely: ${g.loose} in another case or spacing`);
       return { value: g, repairs };
     },
+    validate: (g) =>
+      g.spans.every((s) => s.start >= 0 && s.end <= text.length && text.slice(s.start, s.end) === s.text)
+        ? undefined
+        : 'a span does not index the text',
   };
 }
 
@@ -86,17 +91,31 @@ export const extractStage: Stage = {
     const models = extractors(parts);
     const prompt = extractPrompt(promptContext(parts, state.demos), state.text);
     const answers = await Promise.all(
-      models.map((m) =>
-        askModel(engineOf(parts.engines, m), 'extract', prompt, spanReader(state.text), logs, state.warnings),
-      ),
+      models.map((m) => ask(parts, m, 'extract', prompt, spanReader(state.text), logs, state)),
     );
     const perModel: Array<{ model: string; spans: Span[] }> = [];
     answers.forEach((g, i) => {
-      if (!g) return;
+      const model = models[i];
+      if (!g) {
+        // Its extraction answer was lost, but the same model listed spans zero-shot for retrieval:
+        // those stand in, so one unusable answer does not silence the model for the chunk.
+        const zeroShot = state.zeroShot.get(model);
+        if (!zeroShot) return;
+        state.answered.add(model);
+        state.warnings.push({
+          kind: 'repaired',
+          stage: 'extract',
+          model,
+          message: 'zero-shot spans used: the extraction answer was not usable',
+        });
+        logs.repairs.record(model, 'extract', ['zero-shot spans used: the extraction answer was not usable']);
+        perModel.push({ model, spans: zeroShot });
+        return;
+      }
       state.counts.hallucinated += g.hallucinated;
       state.counts.ambiguous += g.ambiguous;
-      state.answered.add(models[i]);
-      perModel.push({ model: models[i], spans: g.spans });
+      state.answered.add(model);
+      perModel.push({ model, spans: g.spans });
     });
     if (parts.slm && state.slm && parts.switches.extraction === 'union')
       perModel.push({ model: parts.slm.name, spans: spansOf(state.text, state.slm) });

@@ -9,13 +9,15 @@ import type { AnswerReader } from '../../answers/resolve.js';
 import { parseJointAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { askModel, engineOf, type Prompt } from '../calls.js';
+import { ask, type Prompt } from '../calls.js';
 import {
   labelList,
   mentionJson,
   type PromptContext,
   REPEAT_RULE,
   sortedEntities,
+  spanListTokens,
+  strictObject,
   withExamples,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
@@ -25,24 +27,16 @@ import { addVote } from './classify.js';
 import { extractors, promptContext, spansOf } from './extract.js';
 
 export function jointAnswerSchema(labels: readonly string[]): JsonSchema {
-  return {
-    type: 'object',
-    properties: {
-      entities: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            text: { type: 'string' },
-            type: { type: 'string', enum: [...labels] },
-            occurrence: { type: 'integer', minimum: 1 },
-          },
-          required: ['text', 'type'],
-        },
-      },
+  return strictObject({
+    entities: {
+      type: 'array',
+      items: strictObject({
+        text: { type: 'string' },
+        type: { type: 'string', enum: [...labels] },
+        occurrence: { type: ['integer', 'null'] },
+      }),
     },
-    required: ['entities'],
-  };
+  });
 }
 
 /** Joint extract-and-type (decomposition off): one call finds and types the entities. */
@@ -50,12 +44,12 @@ export function jointPrompt(ctx: PromptContext, sentence: string): Prompt {
   const instructions =
     'You are an expert in named entity recognition. Find every named entity in the sentence and give its ' +
     `type, one of:\n${labelList(ctx)}\n${REPEAT_RULE} ` +
-    'Answer with JSON: {"entities": [{"text": "...", "type": "..."}, ...]}. Answer {"entities": []} when there is none.';
+    'Answer with JSON: {"entities": [{"text": "...", "type": "...", "occurrence": null}, ...]}. Answer {"entities": []} when there is none.';
   const demos = ctx.demos
     .map((d) => {
       const entities = sortedEntities(d).map((e) => {
         const m = mentionJson(d, e);
-        return typeof m === 'string' ? { text: m, type: e.type } : { ...m, type: e.type };
+        return { text: m.text, type: e.type, occurrence: m.occurrence };
       });
       return `Sentence: ${d.text}\nAnswer: ${JSON.stringify({ entities })}`;
     })
@@ -66,6 +60,7 @@ export function jointPrompt(ctx: PromptContext, sentence: string): Prompt {
       { role: 'user', content: withExamples(demos, `Sentence: ${sentence}\nAnswer:`) },
     ],
     jsonSchema: { name: 'entities', schema: jointAnswerSchema(ctx.labels) },
+    maxTokens: spanListTokens(sentence, 12 + Math.max(0, ...ctx.labels.map((l) => l.length))),
   };
 }
 
@@ -89,14 +84,17 @@ export function jointReader(
       if (!p.found) return { repairs: [], problem: 'no list of entities ("entities": [...]) in the JSON' };
       const byType = new Map<string, SpanMention[]>();
       const repairs: string[] = [];
+      if (p.shape) repairs.push(`shape read leniently: ${p.shape}`);
+      const mapped = new Map<string, string>();
       let invalidTypes = 0;
       for (const m of p.mentions) {
         const t = typeOf(m.type);
         if (t === undefined) invalidTypes++;
         if (t === undefined || t.type === NONE_TYPE) continue;
-        if (t.how !== 'exact') repairs.push(`type "${m.type}" read as ${t.type}`);
+        if (t.how !== 'exact') mapped.set(m.type, `${t.type} (${t.how})`);
         byType.set(t.type, [...(byType.get(t.type) ?? []), m]);
       }
+      for (const [raw, to] of mapped) repairs.push(`type mapped: ${JSON.stringify(raw)} -> ${to}`);
       const answer: JointAnswer = { types: new Map(), hallucinated: 0, ambiguous: 0, invalidTypes };
       for (const t of labels) {
         const ms = byType.get(t);
@@ -106,10 +104,9 @@ export function jointReader(
         answer.ambiguous += g.ambiguous;
         for (const s of g.spans) if (!answer.types.has(spanKey(s))) answer.types.set(spanKey(s), t);
       }
-      if (invalidTypes > 0)
-        repairs.push(`dropped ${invalidTypes} entit(ies) with a type outside the label set`);
-      if (answer.hallucinated > 0) repairs.push(`dropped ${answer.hallucinated} span(s) not in the text`);
-      if (p.invalid > 0) repairs.push(`dropped ${p.invalid} item(s) that are not typed spans`);
+      if (invalidTypes > 0) repairs.push(`dropped types: ${invalidTypes} outside the label set`);
+      if (answer.hallucinated > 0) repairs.push(`dropped spans: ${answer.hallucinated} not in the text`);
+      if (p.invalid > 0) repairs.push(`dropped items: ${p.invalid} not a typed span`);
       return { value: answer, repairs };
     },
   };
@@ -122,9 +119,7 @@ export const jointStage: Stage = {
     const models = extractors(parts);
     const prompt = jointPrompt(promptContext(parts, state.demos), state.text);
     const reader = jointReader(state.text, parts.labels, parts.typeOf);
-    const answers = await Promise.all(
-      models.map((m) => askModel(engineOf(parts.engines, m), 'joint', prompt, reader, logs, state.warnings)),
-    );
+    const answers = await Promise.all(models.map((m) => ask(parts, m, 'joint', prompt, reader, logs, state)));
     const perModel: Array<{ model: string; spans: Span[]; types: ReadonlyMap<string, string> }> = [];
     answers.forEach((a, i) => {
       if (!a) return;

@@ -6,11 +6,12 @@
  * `el4ner index --spans llm` (createLlmPreExtractor), so both build the same index.
  */
 
-import { FailureLog } from '../../core/failures.js';
+import type { FailureLog } from '../../core/failures.js';
 import type { Span } from '../../core/types.js';
 import type { Engine } from '../../engines/types.js';
-import { askModel, engineOf, type Prompt, RepairLog, type RunLogs } from '../calls.js';
-import type { PromptContext } from '../prompts.js';
+import { askModel, type CallSink, engineOf, newRunLogs, type Prompt, type RunLogs } from '../calls.js';
+import { modelDocument } from '../model-text.js';
+import { type PromptContext, spanListTokens } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { unionSpans } from '../voting/union.js';
 import { extractInstructions, spanAnswerSchema, spanReader } from './extract.js';
@@ -23,11 +24,14 @@ export function preExtractPrompt(ctx: Omit<PromptContext, 'demos'>, sentence: st
       { role: 'user', content: `Sentence: ${sentence}\nAnswer:` },
     ],
     jsonSchema: { name: 'prespans', schema: spanAnswerSchema },
+    maxTokens: spanListTokens(sentence),
   };
 }
 
 export interface PreExtraction {
   spans: Span[];
+  /** Each model's grounded spans, for the models whose answer was usable. */
+  perModel: Map<string, Span[]>;
   hallucinated: number;
   ambiguous: number;
 }
@@ -38,21 +42,29 @@ export async function preExtractSpans(
   ctx: Omit<PromptContext, 'demos'>,
   text: string,
   logs: RunLogs,
-  warnings?: Parameters<typeof askModel>[5],
+  opts: { sink?: CallSink; maxTokens?: ReadonlyMap<string, number> } = {},
 ): Promise<PreExtraction> {
   const prompt = preExtractPrompt(ctx, text);
   const answers = await Promise.all(
-    engines.map((e) => askModel(e, 'retrieval', prompt, spanReader(text), logs, warnings)),
+    engines.map((e) =>
+      askModel(e, 'retrieval', prompt, spanReader(text), logs, {
+        ...(opts.sink ? { sink: opts.sink } : {}),
+        ...(opts.maxTokens?.has(e.name) ? { defaultMaxTokens: opts.maxTokens.get(e.name) } : {}),
+      }),
+    ),
   );
   let hallucinated = 0;
   let ambiguous = 0;
+  const usable = new Map<string, Span[]>();
   const perModel = answers.map((g, i) => {
     hallucinated += g?.hallucinated ?? 0;
     ambiguous += g?.ambiguous ?? 0;
+    if (g) usable.set(engines[i].name, g.spans);
     return { model: engines[i].name, spans: g?.spans ?? [] };
   });
   return {
     spans: unionSpans(perModel).map(({ start, end, text: t }) => ({ start, end, text: t })),
+    perModel: usable,
     hallucinated,
     ambiguous,
   };
@@ -63,7 +75,7 @@ export function preExtractIdentity(
   engines: readonly Pick<Engine, 'identity'>[],
   labels: readonly string[],
 ): string {
-  return `llm-pre-extract:v1:${engines.map((e) => e.identity).join('+')}:${[...labels].sort().join(',')}`;
+  return `llm-pre-extract:v2:${engines.map((e) => e.identity).join('+')}:${[...labels].sort().join(',')}`;
 }
 
 export interface LlmPreExtractor {
@@ -78,10 +90,12 @@ export function createLlmPreExtractor(
   engines: readonly Engine[],
   labels: readonly string[],
   descriptions?: Readonly<Record<string, string>>,
+  maxTokens?: ReadonlyMap<string, number>,
 ): LlmPreExtractor {
-  const logs: RunLogs = { failures: new FailureLog(), repairs: new RepairLog(), reasks: { count: 0 } };
+  const logs = newRunLogs();
   const fn = (async (text: string) =>
-    (await preExtractSpans(engines, { labels, descriptions }, text, logs)).spans) as LlmPreExtractor;
+    (await preExtractSpans(engines, { labels, descriptions }, text, logs, { maxTokens }))
+      .spans) as LlmPreExtractor;
   fn.failures = logs.failures;
   fn.identity = preExtractIdentity(engines, labels);
   return fn;
@@ -99,14 +113,23 @@ export const retrieveStage: Stage = {
         { labels: parts.labels, descriptions: parts.descriptions },
         state.text,
         logs,
-        state.warnings,
+        { sink: state, ...(parts.maxTokens ? { maxTokens: parts.maxTokens } : {}) },
       );
       querySpans = pre.spans;
       state.preSpans = pre.spans;
+      state.zeroShot = pre.perModel;
     }
-    state.demos = await parts.demos.select(state.text, querySpans, {
+    // The pool is searched in its own form (spaced CJK stays spaced); the prompts get the demonstrations as the model sees text.
+    const demos = await parts.demos.select(state.view.source, querySpans.map(state.view.toSource), {
       mode: parts.switches.retrieval,
       k: parts.k,
+      entityFree: entityFreeSlots(parts.k),
     });
+    state.demos = demos.map(modelDocument);
   },
 };
+
+/** Demonstration slots kept for an entity-free pool sentence when none is among the k retrieved (see DemoQuery). */
+export function entityFreeSlots(k: number): number {
+  return k >= 3 ? 1 : 0;
+}

@@ -16,18 +16,16 @@ export const slmStage: Stage = {
     const slm = parts.slm;
     if (!slm) return;
     try {
-      const pred = await slm.predict({ id: `${state.doc}:${state.start}`, text: state.text });
+      // The tagger reads the chunk as given (it was trained on that form); its spans move to the model's text.
+      const source = state.view.source;
+      const pred = await slm.predict({ id: `${state.doc}:${state.start}`, text: source });
       const typed = new Map<string, string>();
       for (const e of [...pred.entities].sort(compareEntities)) {
         const t = parts.typeOf(e.type);
-        if (
-          !t ||
-          t.type === NONE_TYPE ||
-          typed.has(spanKey(e)) ||
-          state.text.slice(e.start, e.end) !== e.text
-        )
-          continue;
-        typed.set(spanKey(e), t.type);
+        if (!t || t.type === NONE_TYPE || source.slice(e.start, e.end) !== e.text) continue;
+        const key = spanKey(state.view.toModel(e));
+        if (typed.has(key)) continue;
+        typed.set(key, t.type);
       }
       state.slm = typed;
     } catch (e) {

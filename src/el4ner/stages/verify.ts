@@ -4,71 +4,83 @@
  * sources say so. A failed verification keeps every entity and leaves a warning on the document.
  */
 import type { AnswerReader } from '../../answers/resolve.js';
-import { parseVerifyAnswer } from '../../answers/shapes.js';
-import { NONE_TYPE } from '../../core/types.js';
+import { readVerifyAnswer } from '../../answers/shapes.js';
+import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { askModel, engineOf, type Prompt } from '../calls.js';
-import { labelList, numbered, type PromptContext, sortedEntities, withExamples } from '../prompts.js';
+import { ask, type Prompt } from '../calls.js';
+import { verificationItems } from '../negatives.js';
+import {
+  itemListTokens,
+  labelList,
+  numberedTyped,
+  type PromptContext,
+  strictObject,
+  withExamples,
+} from '../prompts.js';
 import type { Stage } from '../stage.js';
+import { ITEM_RULE } from './classify.js';
 import { promptContext } from './extract.js';
 
-export const verifyAnswerSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    answers: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { id: { type: 'integer', minimum: 1 }, answer: { type: 'string', enum: ['yes', 'no'] } },
-        required: ['id', 'answer'],
-      },
-    },
+export const verifyAnswerSchema: JsonSchema = strictObject({
+  answers: {
+    type: 'array',
+    items: strictObject({ id: { type: 'integer' }, answer: { type: 'string', enum: ['yes', 'no'] } }),
   },
-  required: ['answers'],
-};
+});
 
-/** Type verification: every typed entity listed, a yes/no answer per entity. */
+/**
+ * Type verification: every typed entity listed, a yes/no answer per entity. The examples hold
+ * `yes` items (gold entities with their type) and `no` items (a gold entity given a wrong type, or
+ * a span that is not an entity given a label).
+ */
 export function verifyPrompt(
   ctx: PromptContext,
   sentence: string,
-  entities: ReadonlyArray<{ text: string; type: string }>,
+  entities: ReadonlyArray<Span & { type: string }>,
 ): Prompt {
   const instructions =
     'You are an expert in named entity recognition. Each numbered item is a span of the sentence with the ' +
     `entity type it was given. The types are:\n${labelList(ctx)}\n` +
-    'For each item answer "yes" when the span is an entity of exactly that type in this sentence, else "no". ' +
+    'For each item answer "yes" when the span is an entity of exactly that type in this sentence, else "no" ' +
+    `(a wrong type, not an entity, or only part of one). ${ITEM_RULE} ` +
     'Answer with JSON: {"answers": [{"id": 1, "answer": "yes"}, ...]}, one answer per item.';
   const demos = ctx.demos
-    .filter((d) => d.entities.length > 0)
     .map((d) => {
-      const ents = sortedEntities(d);
-      const answers = ents.map((_, i) => ({ id: i + 1, answer: 'yes' }));
-      return `Sentence: ${d.text}\nEntities:\n${numbered(ents)}\nAnswer: ${JSON.stringify({ answers })}`;
+      const items = verificationItems(d, ctx.labels);
+      if (items.length === 0) return '';
+      const answers = items.map((it, i) => ({ id: i + 1, answer: it.answer }));
+      return `Sentence: ${d.text}\nEntities:\n${numberedTyped(d.text, items)}\nAnswer: ${JSON.stringify({ answers })}`;
     })
+    .filter(Boolean)
     .join('\n\n');
   return {
     messages: [
       { role: 'system', content: instructions },
       {
         role: 'user',
-        content: withExamples(demos, `Sentence: ${sentence}\nEntities:\n${numbered(entities)}\nAnswer:`),
+        content: withExamples(
+          demos,
+          `Sentence: ${sentence}\nEntities:\n${numberedTyped(sentence, entities)}\nAnswer:`,
+        ),
       },
     ],
     jsonSchema: { name: 'verdicts', schema: verifyAnswerSchema },
+    maxTokens: itemListTokens(entities.length, 26),
   };
 }
 
-/** Yes/no per 1-based entity id. */
+/** Yes/no per 1-based entity id; items without a verdict are left out (and said). */
 export function verdictReader(count: number): AnswerReader<Map<number, boolean>> {
   return {
     read(json) {
-      const v = parseVerifyAnswer(json, count);
-      if (v.size === 0 && count > 0)
+      const v = readVerifyAnswer(json, count);
+      if (v.verdicts.size === 0 && count > 0)
         return { repairs: [], problem: `no yes/no answer for any of the ${count} items` };
-      return {
-        value: v,
-        repairs: v.size < count ? [`no verdict for ${count - v.size} of ${count} item(s)`] : [],
-      };
+      const repairs: string[] = [];
+      if (v.shape) repairs.push(`shape read leniently: ${v.shape}`);
+      if (v.verdicts.size < count)
+        repairs.push(`missing verdicts: ${count - v.verdicts.size} of ${count} item(s)`);
+      return { value: v.verdicts, repairs };
     },
   };
 }
@@ -80,13 +92,14 @@ export const verifyStage: Stage = {
     const voted = state.voted;
     if (voted.length === 0) return;
     const prompt = verifyPrompt(promptContext(parts, state.demos), state.text, voted);
-    const verdicts = await askModel(
-      engineOf(parts.engines, parts.verifier),
+    const verdicts = await ask(
+      parts,
+      parts.verifier,
       'verify',
       prompt,
       verdictReader(voted.length),
       logs,
-      state.warnings,
+      state,
     );
     if (!verdicts) return;
     state.final = [];
