@@ -42,6 +42,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** Requests at most (the first one included). Default 2: one re-ask. */
   maxRequests?: number;
+  /** Told of every answer with nothing usable in it (the cost table counts them). */
+  onUnusable?: (problem: string) => void;
 }
 
 /** The message that asks again after an answer with nothing usable in it. */
@@ -62,11 +64,13 @@ function isPlainJson(text: string): boolean {
 
 /** Reads one response; undefined value with a problem when nothing usable is in it. */
 export function readResponse<T>(
-  response: Pick<ChatResponse, 'text' | 'json'>,
+  response: Pick<ChatResponse, 'text' | 'json' | 'deadline'>,
   reader: AnswerReader<T>,
 ): Reading<T> {
   const fromEngine = response.json !== undefined;
-  const candidates = fromEngine ? [response.json] : extractJsonCandidates(response.text);
+  const candidates = fromEngine
+    ? [response.json]
+    : extractJsonCandidates(response.text, { deadline: response.deadline });
   if (candidates.length === 0) return { repairs: [], problem: 'it contains no JSON' };
   const extracted = !fromEngine && !isPlainJson(response.text);
   let problem: string | undefined;
@@ -112,6 +116,7 @@ export async function resolveAnswer<T>(
       return { value: r.value, repairs, requests: n, response };
     }
     problem = r.problem ?? 'nothing usable';
+    options.onUnusable?.(problem);
     if (response.fromCache) {
       // A stored answer that is not usable (written by an older version, or corrupted): ask the
       // same question again, past the cache, before changing the question.

@@ -5,7 +5,8 @@
  */
 import { type AnswerReader, resolveAnswer } from '../answers/resolve.js';
 import { ConfigError } from '../core/errors.js';
-import { type DocumentWarning, describeError, type FailureLog } from '../core/failures.js';
+import { causeOf, type DocumentWarning, describeError, type FailureLog } from '../core/failures.js';
+import type { CostLedger } from '../engines/cost.js';
 import type { ChatRequest, Engine, JsonSchema } from '../engines/types.js';
 
 export interface Prompt {
@@ -50,6 +51,8 @@ export interface RunLogs {
   /** Requests beyond the first per call (re-asks). */
   reasks: { count: number };
   signal?: AbortSignal;
+  /** Counts answers with nothing usable in them, per model and stage. */
+  ledger?: Pick<CostLedger, 'recordUnusable'>;
 }
 
 /** The engine of a model name (the config was checked when the pipeline was assembled). */
@@ -79,7 +82,7 @@ export async function askModel<T>(
         ...(prompt.maxTokens !== undefined ? { maxTokens: prompt.maxTokens } : {}),
       },
       reader,
-      { signal: logs.signal },
+      { signal: logs.signal, onUnusable: () => logs.ledger?.recordUnusable(stage, model) },
     );
     logs.reasks.count += r.requests - 1;
     if (r.repairs.length > 0) {
@@ -90,7 +93,7 @@ export async function askModel<T>(
   } catch (e) {
     if (logs.signal?.aborted) throw e;
     logs.failures.record(model, stage, e);
-    warnings?.push({ kind: 'failed', stage, model, message: describeError(e) });
+    warnings?.push({ kind: 'failed', stage, model, message: describeError(e), cause: causeOf(e) });
     return undefined;
   }
 }

@@ -127,29 +127,53 @@ async function processChunk(
   return state;
 }
 
+/** Why each LLM gave nothing for a document: "a: HTTP 401 ...; b: connection refused ...". */
+function unansweredCauses(llms: Iterable<string>, warnings: readonly DocumentWarning[]): string {
+  return [...llms]
+    .map((m) => {
+      const failed = warnings.filter((w) => w.model === m && w.kind === 'failed');
+      const cause = failed.find((w) => w.stage === 'extract' || w.stage === 'joint') ?? failed[0];
+      return `${m}: ${cause?.cause ?? cause?.message ?? 'no usable answer'}`;
+    })
+    .join('; ');
+}
+
 /**
  * The output document from its chunk states: their entities, or the fallback's when no LLM
- * extractor answered in any chunk (a NoAnswerError without a fallback).
+ * extractor answered in any chunk; without a fallback, a NoAnswerError naming each model's
+ * cause, or (`unanswered: 'row'`) a row with no entities and that `error`.
  */
-function documentResult(parts: El4nerParts, doc: NerDocument, states: readonly ChunkState[], logs: RunLogs) {
+function documentResult(
+  parts: El4nerParts,
+  doc: NerDocument,
+  states: readonly ChunkState[],
+  logs: RunLogs,
+  unanswered: TagOptions['unanswered'],
+) {
   const llms = new Set([...parts.backbones, parts.singleModel]);
   const warnings = mergeWarnings(states.flatMap((s) => s.warnings));
-  const unanswered = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
-  if (!unanswered) {
+  const noAnswer = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
+  if (!noAnswer) {
     const entities = states.flatMap((s) => shift(s.final, s.start)).sort(compareEntities);
-    return { doc: outputDocument(doc, entities, { warnings }), fallback: false };
+    return { doc: outputDocument(doc, entities, { warnings }), fallback: false, unanswered: false };
   }
+  const causes = unansweredCauses(llms, warnings);
   if (!parts.fallback) {
-    throw new NoAnswerError(
-      `no engine answered for document "${doc.id}": every configured model failed (${[...llms].join(', ')}); set fusion.slm to fall back to a CRF`,
-      doc.id,
-      logs.failures.list(),
-    );
+    const message = `no model answered for document "${doc.id}": ${causes}`;
+    if (unanswered === 'row') {
+      const warning: DocumentWarning = { kind: 'unanswered', stage: 'document', message };
+      return {
+        doc: outputDocument(doc, [], { warnings: [...warnings, warning], error: message }),
+        fallback: false,
+        unanswered: true,
+      };
+    }
+    throw new NoAnswerError(`${message}; set fusion.slm to fall back to a CRF`, doc.id, logs.failures.list());
   }
   const fallback: DocumentWarning = {
     kind: 'fallback',
     stage: 'document',
-    message: 'no LLM answered: tagged by the supervised tagger alone',
+    message: `no LLM answered (${causes}): tagged by the supervised tagger alone`,
   };
   const tagged = parts.fallback(doc);
   return {
@@ -158,6 +182,7 @@ function documentResult(parts: El4nerParts, doc: NerDocument, states: readonly C
       warnings: [...warnings, fallback],
     }),
     fallback: true,
+    unanswered: false,
   };
 }
 
@@ -175,10 +200,12 @@ async function tagDocuments(
     repairs: new RepairLog(),
     reasks: { count: 0 },
     signal: opts.signal,
+    ledger: parts.ledger,
   };
   const limit = pLimit(parts.concurrency);
   const traces: ChunkTrace[][] = docs.map(() => []);
   let fallbacks = 0;
+  let unanswered = 0;
   const out = await orderedPool(
     docs,
     parts.concurrency,
@@ -188,8 +215,9 @@ async function tagDocuments(
         chunks.map((c) => limit(() => processChunk(stages, parts, di, c, logs))),
       );
       traces[di] = states.map(traceOf);
-      const r = documentResult(parts, doc, states, logs);
+      const r = documentResult(parts, doc, states, logs, opts.unanswered);
       if (r.fallback) fallbacks++;
+      if (r.unanswered) unanswered++;
       return r.doc;
     },
     opts.onDocument,
@@ -199,6 +227,10 @@ async function tagDocuments(
   if (fallbacks > 0)
     parts.log(
       `${fallbacks} of ${docs.length} document(s) tagged by the supervised CRF alone (meta.fallback "slm"): no LLM answered for them`,
+    );
+  if (unanswered > 0)
+    parts.log(
+      `${unanswered} of ${docs.length} document(s) had no answer from any model: written with no entities and their "error"`,
     );
   return {
     docs: out,

@@ -51,6 +51,10 @@ export interface ChatResponse {
   latencyMs: number;
   /** True when the answer came from the response cache (no model call). */
   fromCache?: boolean;
+  /** HTTP requests this answer took, retries included (engines that retry set it). */
+  attempts?: number;
+  /** Epoch ms by which the call had to be done: reading the answer stops trying candidates then. */
+  deadline?: number;
 }
 
 export interface EmbedResponse {
