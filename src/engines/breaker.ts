@@ -34,8 +34,12 @@ export interface BreakerReport {
 
 /** A call refused because the model's breaker is open: no request was sent. */
 export class CircuitOpenError extends EngineError {
-  constructor(model: string, message: string) {
-    super(message, { model, attempts: 0 });
+  constructor(model: string, message: string, lastError?: string) {
+    super(message, {
+      model,
+      attempts: 0,
+      reason: `circuit breaker open (last: ${lastError ?? 'unknown'})`,
+    });
     this.name = 'CircuitOpenError';
   }
 }
@@ -75,6 +79,7 @@ export class CircuitBreaker {
     throw new CircuitOpenError(
       this.model,
       `model "${this.model}": not called, its circuit breaker is open after ${this.options.failures} failed calls in a row (last: ${this.lastError ?? 'unknown'}); next try in ${Math.ceil(wait / 1000)} s`,
+      this.lastError,
     );
   }
 
