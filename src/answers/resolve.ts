@@ -94,7 +94,7 @@ export function readResponse<T>(
 }
 
 export async function resolveAnswer<T>(
-  engine: Pick<Engine, 'name' | 'chat'>,
+  engine: Pick<Engine, 'name' | 'chat' | 'noteUnusable'>,
   request: ChatRequest,
   reader: AnswerReader<T>,
   options: ResolveOptions = {},
@@ -117,6 +117,7 @@ export async function resolveAnswer<T>(
     }
     problem = r.problem ?? 'nothing usable';
     options.onUnusable?.(problem);
+    engine.noteUnusable?.(request.stage ?? 'other');
     if (response.fromCache) {
       // A stored answer that is not usable (written by an older version, or corrupted): ask the
       // same question again, past the cache, before changing the question.

@@ -6,7 +6,6 @@
 import { type AnswerReader, resolveAnswer } from '../answers/resolve.js';
 import { ConfigError } from '../core/errors.js';
 import { causeOf, type DocumentWarning, describeError, type FailureLog } from '../core/failures.js';
-import type { CostLedger } from '../engines/cost.js';
 import type { ChatRequest, Engine, JsonSchema } from '../engines/types.js';
 
 export interface Prompt {
@@ -51,8 +50,6 @@ export interface RunLogs {
   /** Requests beyond the first per call (re-asks). */
   reasks: { count: number };
   signal?: AbortSignal;
-  /** Counts answers with nothing usable in them, per model and stage. */
-  ledger?: Pick<CostLedger, 'recordUnusable'>;
 }
 
 /** The engine of a model name (the config was checked when the pipeline was assembled). */
@@ -82,7 +79,7 @@ export async function askModel<T>(
         ...(prompt.maxTokens !== undefined ? { maxTokens: prompt.maxTokens } : {}),
       },
       reader,
-      { signal: logs.signal, onUnusable: () => logs.ledger?.recordUnusable(stage, model) },
+      { signal: logs.signal },
     );
     logs.reasks.count += r.requests - 1;
     if (r.repairs.length > 0) {

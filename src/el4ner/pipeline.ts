@@ -200,7 +200,6 @@ async function tagDocuments(
     repairs: new RepairLog(),
     reasks: { count: 0 },
     signal: opts.signal,
-    ledger: parts.ledger,
   };
   const limit = pLimit(parts.concurrency);
   const traces: ChunkTrace[][] = docs.map(() => []);

@@ -175,6 +175,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       if (cache && key) cache.putEmbed(key, engine.identity, res);
       return res;
     },
+    noteUnusable: (stage) => ledger.recordUnusable(stage, engine.name),
     close: () => engine.close(),
   };
 }

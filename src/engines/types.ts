@@ -76,6 +76,8 @@ export interface Engine {
   readonly identity: string;
   chat(request: ChatRequest, options?: ChatOptions): Promise<ChatResponse>;
   embed(texts: string[], options?: { signal?: AbortSignal; stage?: string }): Promise<EmbedResponse>;
+  /** Told by the answer resolver that an answer had nothing usable in it (the cost table counts it). */
+  noteUnusable?(stage: string): void;
   close(): Promise<void>;
 }
 

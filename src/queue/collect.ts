@@ -40,8 +40,16 @@ export async function collectJob(
     });
     await scan(keys.parked, (idx, v) => {
       if (rows[idx] !== undefined) return;
-      const p = JSON.parse(v) as { id: string; error: string; attempts: number };
-      rows[idx] = JSON.stringify({ id: p.id, entities: [], error: p.error, attempts: p.attempts });
+      const p = JSON.parse(v) as { id: string; text?: string; error: string; attempts: number };
+      rows[idx] = JSON.stringify({
+        id: p.id,
+        ...(p.text !== undefined ? { text: p.text } : {}),
+        entities: [],
+        // a parked row is degraded like an unanswered row of `el4ner run`
+        degraded: true,
+        error: p.error,
+        attempts: p.attempts,
+      });
       parked++;
     });
     let missing = 0;

@@ -80,7 +80,11 @@ export async function runWorker(
             const message = err instanceof Error ? err.message : String(err);
             const n = await redis.hincrby(keys.fails, idx, 1);
             if (n >= maxAttempts) {
-              await redis.hset(keys.parked, idx, JSON.stringify({ id: doc.id, error: message, attempts: n }));
+              await redis.hset(
+                keys.parked,
+                idx,
+                JSON.stringify({ id: doc.id, text: doc.text, error: message, attempts: n }),
+              );
               stats.parked++;
               log(`parked document ${doc.id} after ${n} attempts: ${message}`);
             } else {

@@ -120,6 +120,9 @@ test('a document failing every attempt is parked with its error, not lost', asyn
     .map((l) => JSON.parse(l));
   assert.equal(rows[7].id, 'p7');
   assert.match(rows[7].error, /cannot process p7/);
+  // the parked row keeps its text (a row of the output like the others) and says it is degraded
+  assert.equal(rows[7].text, docs(10, 'p')[7].text);
+  assert.equal(rows[7].degraded, true);
 });
 
 test('collect refuses an unfinished job unless --partial; unknown jobs are errors', async () => {
