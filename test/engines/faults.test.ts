@@ -321,9 +321,8 @@ describe('the response cache is a cache', () => {
       { kind: 'chat', response: {} },
       { kind: 'embed', vectors: [[1]], usage: {} },
     ];
-    rows.forEach((r, i) =>
-      db.prepare('UPDATE responses SET response = ? WHERE key = ?').run(JSON.stringify(bogus[i]), r.key),
-    );
+    const update = db.prepare('UPDATE responses SET response = ? WHERE key = ?');
+    for (const [i, r] of rows.entries()) update.run(JSON.stringify(bogus[i]), r.key);
     db.close();
     set = await build();
     try {
