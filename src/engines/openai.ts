@@ -430,6 +430,8 @@ export class OpenAIEngine implements Engine {
       let retryAfter: number | undefined;
       try {
         return await this.limit(() => {
+          // a call that waited for a slot may have been given up meanwhile: send nothing then
+          callerSignal?.throwIfAborted();
           deadline ??= Date.now() + this.deadlineMs;
           const left = deadline - Date.now();
           if (left <= 0) throw new DeadlineError(`the call's deadline of ${this.deadlineMs} ms passed`);
