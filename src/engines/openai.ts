@@ -229,7 +229,13 @@ export function causeOf(e: unknown): string {
   }
   const code = errorCode(e);
   if (code) return `${NETWORK_CAUSES[code]} (${code})`;
-  if (e instanceof APIConnectionError) return 'connection error';
+  if (e instanceof APIConnectionError) {
+    let inner: unknown = e;
+    for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
+      inner = (inner as { cause: unknown }).cause;
+    const why = inner !== e && inner instanceof Error ? inner.message : '';
+    return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
+  }
   if (e instanceof BadResponseError || e instanceof SyntaxError) return 'malformed response';
   return e instanceof Error ? e.name : 'error';
 }

@@ -99,12 +99,12 @@ export function register(program: Command): void {
       );
       process.exitCode = outcome.code;
     } finally {
-      writer.close();
       // the cost table of an aborted run too: what was spent, what failed
       if (!finished && method)
         process.stderr.write(
           `el4ner: stopped after ${tally.written} document(s) written to ${flags.output}\n${method.formatCost()}\n`,
         );
+      writer.close();
       await method?.close();
     }
   });
