@@ -241,7 +241,7 @@ describe('el4ner run: why no model answered, start-up checks', () => {
     engine: 'openai',
     baseUrl: url,
     model: name,
-    timeoutMs: 300,
+    timeoutMs: 2000,
     maxAttempts: 1,
   });
   const write = (file: string, cfg: object) => {
