@@ -8,7 +8,8 @@
  *      booleans for yes/no, ...) with label mapping and grounding, dropping bad items only
  *   -> validation of the normalised value
  *   -> re-ask only when nothing usable is left (an answer from the response cache that is
- *      unusable is first asked again without the cache).
+ *      unusable is first asked again without the cache; an answer over the engine's size limit
+ *      counts as unusable).
  * What had to be repaired is returned, so callers count it per model and stage.
  */
 import type { ChatRequest, ChatResponse, Engine } from '../engines/types.js';
@@ -105,10 +106,22 @@ export async function resolveAnswer<T>(
   let last: ChatResponse | undefined;
   let problem = 'no answer';
   for (let n = 1; n <= maxRequests; n++) {
-    const response = await engine.chat(req, {
-      signal: options.signal,
-      ...(refresh ? { cache: 'refresh' } : {}),
-    });
+    let response: ChatResponse;
+    try {
+      response = await engine.chat(req, {
+        signal: options.signal,
+        ...(refresh ? { cache: 'refresh' } : {}),
+      });
+    } catch (e) {
+      // an answer over the response size limit is an unusable answer too: ask again, shorter
+      if (!(e as { oversized?: unknown })?.oversized || n === maxRequests || options.signal?.aborted) throw e;
+      problem = 'it was far too long';
+      options.onUnusable?.(problem);
+      engine.noteUnusable?.(request.stage ?? 'other');
+      refresh = false;
+      req = { ...request, messages: [...request.messages, { role: 'user', content: reaskMessage(problem) }] };
+      continue;
+    }
     last = response;
     const r = readResponse(response, reader);
     if (r.value !== undefined) {

@@ -12,6 +12,8 @@ export class EngineError extends Error {
    * this failure does not count toward its circuit breaker.
    */
   readonly answered: boolean;
+  /** The answer was longer than the response size limit: asking differently may help. */
+  readonly oversized: boolean;
   constructor(
     message: string,
     opts: {
@@ -20,6 +22,7 @@ export class EngineError extends Error {
       status?: number;
       reason?: string;
       answered?: boolean;
+      oversized?: boolean;
       cause?: unknown;
     },
   ) {
@@ -30,6 +33,7 @@ export class EngineError extends Error {
     this.status = opts.status;
     this.reason = opts.reason;
     this.answered = opts.answered ?? false;
+    this.oversized = opts.oversized ?? false;
   }
 }
 

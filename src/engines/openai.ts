@@ -524,6 +524,7 @@ export class OpenAIEngine implements Engine {
       cause: safeCause,
       answered:
         cause instanceof ResponseTooLargeError || (status !== undefined && [400, 413, 422].includes(status)),
+      oversized: cause instanceof ResponseTooLargeError,
     });
   }
 
