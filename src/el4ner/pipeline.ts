@@ -159,7 +159,7 @@ function documentResult(
   }
   const causes = unansweredCauses(llms, warnings);
   if (!parts.fallback) {
-    const message = `no model answered for document "${doc.id}": ${causes}`;
+    const message = `no engine answered for document "${doc.id}": ${causes}`;
     if (unanswered === 'row') {
       const warning: DocumentWarning = { kind: 'unanswered', stage: 'document', message };
       return {

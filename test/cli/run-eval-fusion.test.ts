@@ -167,7 +167,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         assert.equal(row.degraded, true);
         assert.match(
           String(row.error),
-          /no model answered for document ".*": tagger: .*HTTP 500 server error/,
+          /no engine answered for document ".*": tagger: .*HTTP 500 server error/,
         );
       }
       // the cost table counts the failed calls
