@@ -54,7 +54,7 @@ function modelConfig(url: string, extra: Record<string, unknown> = {}) {
     engine: 'openai',
     baseUrl: url,
     model: 'm',
-    timeoutMs: 400,
+    timeoutMs: 1500,
     maxAttempts: 2,
     circuitBreaker: { failures: 0 },
     ...extra,
@@ -84,7 +84,7 @@ const expected: Record<FaultMode, RegExp> = {
 describe('every fault mode of the fault server, through createEngines and the resolver', () => {
   let srv: FaultServer;
   before(async () => {
-    srv = await startFaultServer({ healthy, faults: {}, slowMs: 1500, retryAfterS: 0 });
+    srv = await startFaultServer({ healthy, faults: {}, slowMs: 3000, retryAfterS: 0 });
   });
   after(() => srv.close());
 

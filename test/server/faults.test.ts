@@ -89,7 +89,8 @@ describe('serve under faults', () => {
     assert.match((await J(r)).error, /timed out after 800 ms/);
     assert.ok(models.requests.length > before, 'the request did reach the models');
     await sleep(1500);
-    const late = models.requests.filter((q) => (q.at ?? 0) > answeredAt + 20);
+    // (150 ms: requests already on the wire when the 504 went out, seen late by a busy machine)
+    const late = models.requests.filter((q) => (q.at ?? 0) > answeredAt + 150);
     assert.equal(late.length, 0, `${late.length} model request(s) after the 504`);
     assert.equal(models.inFlight, 0, 'the model requests in flight were aborted');
     models.setFaults({});
@@ -107,7 +108,7 @@ describe('serve under faults', () => {
     const goneAt = Date.now();
     await pending;
     await sleep(1500);
-    const late = models.requests.filter((q) => (q.at ?? 0) > goneAt + 20);
+    const late = models.requests.filter((q) => (q.at ?? 0) > goneAt + 150);
     assert.equal(late.length, 0, `${late.length} model request(s) after the client left`);
     models.setFaults({});
   });

@@ -17,7 +17,7 @@ export interface ScriptedRequest {
   messages: ChatMessage[];
   /** Request headers (lower-case names), e.g. to check the Authorization header. */
   headers?: Record<string, string | string[] | undefined>;
-  /** When it arrived (epoch ms). */
+  /** When its headers arrived (epoch ms). */
   at?: number;
 }
 
@@ -242,6 +242,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   };
 
   const server = createServer((req, res) => {
+    const arrived = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     void (async () => {
       if (req.method === 'GET' && path === '/v1/models') {
@@ -277,7 +278,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         body,
         messages: Array.isArray(body?.messages) ? body.messages : [],
         headers: { ...req.headers },
-        at: Date.now(),
+        at: arrived,
       };
       requests.push(sreq);
       inFlight++;
