@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const benches = ['retrieval', 'pipeline', 'queue', 'faults'].filter((b) => only.length === 0 || only.includes(b));
+const benches = ['retrieval', 'pipeline', 'queue', 'faults'].filter(
+  (b) => only.length === 0 || only.includes(b),
+);
 let failed = 0;
 for (const b of benches) {
   const file = join(here, `${b}.ts`);
