@@ -89,8 +89,8 @@ describe('serve under faults', () => {
     assert.match((await J(r)).error, /timed out after 800 ms/);
     assert.ok(models.requests.length > before, 'the request did reach the models');
     await sleep(1500);
-    // (150 ms: requests already on the wire when the 504 went out, seen late by a busy machine)
-    const late = models.requests.filter((q) => (q.at ?? 0) > answeredAt + 150);
+    // (250 ms: requests already on the wire when the 504 went out, seen late by a busy machine)
+    const late = models.requests.filter((q) => (q.at ?? 0) > answeredAt + 250);
     assert.equal(late.length, 0, `${late.length} model request(s) after the 504`);
     assert.equal(models.inFlight, 0, 'the model requests in flight were aborted');
     models.setFaults({});
@@ -108,7 +108,9 @@ describe('serve under faults', () => {
     const goneAt = Date.now();
     await pending;
     await sleep(1500);
-    const late = models.requests.filter((q) => (q.at ?? 0) > goneAt + 150);
+    // (500 ms: the server learns of the closed socket asynchronously; without the abort the
+    // requests of these 30 texts go on for seconds)
+    const late = models.requests.filter((q) => (q.at ?? 0) > goneAt + 500);
     assert.equal(late.length, 0, `${late.length} model request(s) after the client left`);
     models.setFaults({});
   });
@@ -165,7 +167,7 @@ describe('serve under faults', () => {
     const config = oracleConfig(withCreds, ['a']);
     const dead = oracleConfig(deadCreds, ['dead']);
     config.models.push({ ...dead.models[0] });
-    const { url } = await serve(config);
+    const { url } = await serve(config, { requestTimeoutMs: 20_000 });
     const r = await post(url, { text: gold[1].text });
     const text = await r.text();
     assert.equal(r.status, 200, text);
