@@ -8,7 +8,8 @@
  *      booleans for yes/no, ...) with label mapping and grounding, dropping bad items only
  *   -> validation of the normalised value
  *   -> re-ask only when nothing usable is left (an answer from the response cache that is
- *      unusable is first asked again without the cache).
+ *      unusable is first asked again without the cache; an answer over the engine's size limit
+ *      counts as unusable).
  * What had to be repaired is returned, so callers count it per model and stage.
  */
 import type { ChatRequest, ChatResponse, Engine } from '../engines/types.js';
@@ -42,6 +43,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** Requests at most (the first one included). Default 2: one re-ask. */
   maxRequests?: number;
+  /** Told of every answer with nothing usable in it (the cost table counts them). */
+  onUnusable?: (problem: string) => void;
 }
 
 /** The message that asks again after an answer with nothing usable in it. */
@@ -81,11 +84,13 @@ export function looksCut(text: string): boolean {
 
 /** Reads one response; undefined value with a problem when nothing usable is in it. */
 export function readResponse<T>(
-  response: Pick<ChatResponse, 'text' | 'json'>,
+  response: Pick<ChatResponse, 'text' | 'json' | 'deadline'>,
   reader: AnswerReader<T>,
 ): Reading<T> {
   const fromEngine = response.json !== undefined;
-  const candidates = fromEngine ? [response.json] : extractJsonCandidates(response.text);
+  const candidates = fromEngine
+    ? [response.json]
+    : extractJsonCandidates(response.text, { deadline: response.deadline });
   if (candidates.length === 0) return { repairs: [], problem: 'it contains no JSON' };
   const extracted = !fromEngine && !isPlainJson(response.text);
   let problem: string | undefined;
@@ -109,7 +114,7 @@ export function readResponse<T>(
 }
 
 export async function resolveAnswer<T>(
-  engine: Pick<Engine, 'name' | 'chat'>,
+  engine: Pick<Engine, 'name' | 'chat' | 'noteUnusable'>,
   request: ChatRequest,
   reader: AnswerReader<T>,
   options: ResolveOptions = {},
@@ -120,10 +125,22 @@ export async function resolveAnswer<T>(
   let last: ChatResponse | undefined;
   let problem = 'no answer';
   for (let n = 1; n <= maxRequests; n++) {
-    const response = await engine.chat(req, {
-      signal: options.signal,
-      ...(refresh ? { cache: 'refresh' } : {}),
-    });
+    let response: ChatResponse;
+    try {
+      response = await engine.chat(req, {
+        signal: options.signal,
+        ...(refresh ? { cache: 'refresh' } : {}),
+      });
+    } catch (e) {
+      // an answer over the response size limit is an unusable answer too: ask again, shorter
+      if (!(e as { oversized?: unknown })?.oversized || n === maxRequests || options.signal?.aborted) throw e;
+      problem = 'it was far too long';
+      options.onUnusable?.(problem);
+      engine.noteUnusable?.(request.stage ?? 'other');
+      refresh = false;
+      req = { ...request, messages: [...request.messages, { role: 'user', content: reaskMessage(problem) }] };
+      continue;
+    }
     last = response;
     const r = readResponse(response, reader);
     if (r.value !== undefined) {
@@ -131,6 +148,8 @@ export async function resolveAnswer<T>(
       return { value: r.value, repairs, requests: n, response };
     }
     problem = r.problem ?? 'nothing usable';
+    options.onUnusable?.(problem);
+    engine.noteUnusable?.(request.stage ?? 'other');
     if (response.fromCache) {
       // A stored answer that is not usable (written by an older version, or corrupted): ask the
       // same question again, past the cache, before changing the question.

@@ -10,6 +10,8 @@ export interface EngineSource {
   engines?: ReadonlyMap<string, Engine> | { engines: ReadonlyMap<string, Engine>; ledger: CostLedger };
   noCache?: boolean;
   cachePath?: string;
+  /** Notices of the cache and the circuit breakers (default: stderr). */
+  log?: (message: string) => void;
 }
 
 export interface AssembledEngines {
@@ -30,7 +32,11 @@ export async function assembleEngines(config: Config, source: EngineSource): Pro
     );
     return { engines, ledger, close: async () => {} };
   }
-  const set = await createEngines(config, { noCache: source.noCache, cachePath: source.cachePath });
+  const set = await createEngines(config, {
+    noCache: source.noCache,
+    cachePath: source.cachePath,
+    ...(source.log ? { log: source.log } : {}),
+  });
   return set;
 }
 

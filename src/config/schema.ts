@@ -20,13 +20,25 @@ const common = {
   name,
   /** Requests in flight at once for this model. */
   concurrency: z.number().int().positive().default(4),
-  /** Request timeout in milliseconds. */
+  /** Timeout of one HTTP attempt in milliseconds (the whole call is bounded by `deadlineMs`). */
   timeoutMs: z.number().int().positive().default(120_000),
   /** Attempts per request (1 = no retry). */
   maxAttempts: z.number().int().positive().default(4),
   temperature: z.number().min(0).max(2).default(0),
   maxTokens: z.number().int().positive().default(512),
   seed: z.number().int().optional(),
+  /**
+   * Calls failed in a row after which the model is not called for a while (its calls fail at
+   * once), then probed again; `failures: 0` turns the breaker off. Defaults: 5, 5000, 60000.
+   */
+  circuitBreaker: z
+    .object({
+      failures: z.number().int().min(0).optional(),
+      cooldownMs: z.number().int().positive().optional(),
+      maxCooldownMs: z.number().int().positive().optional(),
+    })
+    .strict()
+    .optional(),
 };
 
 export const openaiModelSchema = z
@@ -41,6 +53,13 @@ export const openaiModelSchema = z
     server: z.enum(['auto', 'openai', 'vllm', 'sglang', 'llama.cpp', 'ollama', 'lmstudio']).default('auto'),
     /** Use this model for embeddings instead of chat (OpenAI-compatible /embeddings). */
     embeddingModel: z.string().optional(),
+    /**
+     * Longest time one call may take, every attempt, backoff and Retry-After wait included.
+     * Default: maxAttempts x (timeoutMs + 1000).
+     */
+    deadlineMs: z.number().int().positive().optional(),
+    /** Largest response body accepted, in bytes; a longer answer fails the call. Default 4 MiB. */
+    maxResponseBytes: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -18,12 +18,35 @@ export interface DocumentWarning {
    * failed: a model call failed for good (its vote or verdict is missing);
    * repaired: an answer was usable only after repair (items dropped, types mapped, re-asked);
    * fallback: the document was tagged by the supervised tagger because no LLM answered;
-   * skipped: a stage did not run for this document.
+   * skipped: a stage did not run for this document;
+   * unanswered: no model answered at all: the row has no entities and an `error`.
    */
-  kind: 'failed' | 'repaired' | 'fallback' | 'skipped';
+  kind: 'failed' | 'repaired' | 'fallback' | 'skipped' | 'unanswered';
   stage: string;
   model?: string;
   message: string;
+  /** The cause in a few words (`HTTP 401 ...`, `connection refused ...`, `timed out ...`). */
+  cause?: string;
+}
+
+/** Warning kinds that mean something was lost (a repaired answer alone is not a loss). */
+const DEGRADING: ReadonlySet<DocumentWarning['kind']> = new Set([
+  'failed',
+  'fallback',
+  'skipped',
+  'unanswered',
+]);
+
+/** Whether these warnings mean the document's output is degraded. */
+export function isDegraded(warnings: readonly DocumentWarning[] | undefined): boolean {
+  return !!warnings?.some((w) => DEGRADING.has(w.kind));
+}
+
+/** The cause of a failure in a few words: the engine's own summary, else the error's first words. */
+export function causeOf(e: unknown): string {
+  const reason = (e as { reason?: unknown } | null)?.reason;
+  if (typeof reason === 'string' && reason) return reason;
+  return describeError(e).slice(0, 160);
 }
 
 /** Short, single-line description of an error, for logs and reports. */

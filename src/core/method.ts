@@ -4,7 +4,7 @@
  * `createMethod(config)` (src/assemble) and use nothing else of it.
  */
 import type { CostSummary } from '../engines/cost.js';
-import type { ModelFailure } from './failures.js';
+import { isDegraded, type ModelFailure } from './failures.js';
 import type { NerDocument } from './types.js';
 
 export type MethodKind = 'el4ner' | 'fusion' | 'slm';
@@ -17,6 +17,12 @@ export interface TagOptions {
   onDocument?: (doc: NerDocument, index: number) => void | Promise<void>;
   /** Stops new model calls; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A document no model answered for (and no fallback tagged): 'error' (default) rejects with a
+   * NoAnswerError naming the causes; 'row' outputs it with no entities, its `error` and
+   * `degraded: true`, and goes on (long runs: `el4ner run`).
+   */
+  unanswered?: 'error' | 'row';
 }
 
 export interface TagResult {
@@ -83,11 +89,15 @@ export function inputDocuments(input: MethodInput): NerDocument[] {
   );
 }
 
-/** The output row of a document: its id, text, meta and the entities found (never gold tags). */
+/**
+ * The output row of a document: its id, text, meta and the entities found (never gold tags),
+ * with its warnings, `degraded: true` when they say something was lost, and the `error` of a
+ * document no model answered for.
+ */
 export function outputDocument(
   input: NerDocument,
   entities: NerDocument['entities'],
-  extra: { meta?: Record<string, unknown>; warnings?: NerDocument['warnings'] } = {},
+  extra: { meta?: Record<string, unknown>; warnings?: NerDocument['warnings']; error?: string } = {},
 ): NerDocument {
   const meta = input.meta || extra.meta ? { ...(input.meta ?? {}), ...(extra.meta ?? {}) } : undefined;
   return {
@@ -96,5 +106,7 @@ export function outputDocument(
     entities,
     ...(meta ? { meta } : {}),
     ...(extra.warnings?.length ? { warnings: extra.warnings } : {}),
+    ...(isDegraded(extra.warnings) || extra.error ? { degraded: true } : {}),
+    ...(extra.error ? { error: extra.error } : {}),
   };
 }

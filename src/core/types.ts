@@ -45,6 +45,13 @@ export interface NerDocument {
   meta?: Record<string, unknown>;
   /** How a method's output for this document was degraded or repaired (absent when clean). */
   warnings?: DocumentWarning[];
+  /**
+   * True when something was lost on the way (a vote, a verification, a stage, every model's
+   * answer): see `warnings`. `el4ner run --retry-degraded` runs such rows again.
+   */
+  degraded?: boolean;
+  /** Why no model answered for this document (then `entities` is empty and `degraded` true). */
+  error?: string;
 }
 
 /** A span without a type, as produced by the extraction stage. */

@@ -6,7 +6,7 @@
 import { SchemaError } from '../answers/errors.js';
 import { type AnswerReader, resolveAnswer } from '../answers/resolve.js';
 import { ConfigError } from '../core/errors.js';
-import { type DocumentWarning, describeError, FailureLog } from '../core/failures.js';
+import { causeOf, type DocumentWarning, describeError, FailureLog } from '../core/failures.js';
 import type { ChatRequest, Engine, JsonSchema } from '../engines/types.js';
 import type { El4nerParts } from './state.js';
 
@@ -178,7 +178,7 @@ export async function askModel<T>(
       sink?.unusable?.add(model);
       countReasks(logs, model, stage, e.requests ?? 1);
     }
-    sink?.warnings.push({ kind: 'failed', stage, model, message: describeError(e) });
+    sink?.warnings.push({ kind: 'failed', stage, model, message: describeError(e), cause: causeOf(e) });
     return undefined;
   }
 }

@@ -140,58 +140,75 @@ function toSourceOffsets(state: ChunkState): ChunkState {
   return state;
 }
 
+/** Why each LLM gave nothing for a document: "a: HTTP 401 ...; b: connection refused ...". */
+function unansweredCauses(llms: Iterable<string>, warnings: readonly DocumentWarning[]): string {
+  return [...llms]
+    .map((m) => {
+      const failed = warnings.filter((w) => w.model === m && w.kind === 'failed');
+      const cause = failed.find((w) => w.stage === 'extract' || w.stage === 'joint') ?? failed[0];
+      return `${m}: ${cause?.cause ?? cause?.message ?? 'no usable answer'}`;
+    })
+    .join('; ');
+}
+
 /**
  * The output document from its chunk states: their entities, or the fallback's when no LLM
- * extractor answered in any chunk (a NoAnswerError without a fallback).
+ * extractor answered in any chunk; without a fallback, a document whose models answered but gave
+ * nothing usable is written without entities (and says so), and one no model answered is a
+ * NoAnswerError naming each model's cause, or (`unanswered: 'row'`) a row with no entities and that `error`.
  */
 async function documentResult(
   parts: El4nerParts,
   doc: NerDocument,
   states: readonly ChunkState[],
   logs: RunLogs,
-): Promise<{ doc: NerDocument; fallback: boolean; unusable: boolean }> {
+  unanswered: TagOptions['unanswered'],
+): Promise<{ doc: NerDocument; fallback: boolean; unusable: boolean; unanswered: boolean }> {
+  const none = { fallback: false, unusable: false, unanswered: false };
   const llms = new Set([...parts.backbones, parts.singleModel]);
   const warnings = mergeWarnings(states.flatMap((s) => s.warnings));
-  const unanswered = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
-  if (!unanswered) {
+  const noAnswer = states.length > 0 && states.every((s) => ![...s.answered].some((m) => llms.has(m)));
+  if (!noAnswer) {
     const entities = states.flatMap((s) => shift(s.final, s.start)).sort(compareEntities);
-    return { doc: outputDocument(doc, entities, { warnings }), fallback: false, unusable: false };
+    return { ...none, doc: outputDocument(doc, entities, { warnings }) };
   }
   // The models answered, only with nothing usable (not a transport failure): without a fallback,
   // the document is written without entities and says so, and the run goes on.
   const answeredUnusably = states.every((s) => [...s.unusable].some((m) => llms.has(m)));
   if (!parts.fallback && answeredUnusably) {
-    const noAnswer: DocumentWarning = {
+    const warning: DocumentWarning = {
       kind: 'failed',
       stage: 'document',
       message: 'no usable answer from any model (they answered, but nothing could be read): no entities',
     };
-    return {
-      doc: outputDocument(doc, [], { warnings: [...warnings, noAnswer] }),
-      fallback: false,
-      unusable: true,
-    };
+    return { ...none, unusable: true, doc: outputDocument(doc, [], { warnings: [...warnings, warning] }) };
   }
+  const causes = unansweredCauses(llms, warnings);
   if (!parts.fallback) {
-    throw new NoAnswerError(
-      `no engine answered for document "${doc.id}": every configured model failed (${[...llms].join(', ')}); set fusion.slm to fall back to a CRF`,
-      doc.id,
-      logs.failures.list(),
-    );
+    const message = `no engine answered for document "${doc.id}": ${causes}`;
+    if (unanswered === 'row') {
+      const warning: DocumentWarning = { kind: 'unanswered', stage: 'document', message };
+      return {
+        ...none,
+        unanswered: true,
+        doc: outputDocument(doc, [], { warnings: [...warnings, warning], error: message }),
+      };
+    }
+    throw new NoAnswerError(`${message}; set fusion.slm to fall back to a CRF`, doc.id, logs.failures.list());
   }
   const fallback: DocumentWarning = {
     kind: 'fallback',
     stage: 'document',
-    message: 'no LLM answered: tagged by the supervised tagger alone',
+    message: `no LLM answered (${causes}): tagged by the supervised tagger alone`,
   };
   const tagged = await parts.fallback.tag(doc);
   return {
+    ...none,
+    fallback: true,
     doc: outputDocument(doc, tagged.entities, {
       meta: { fallback: 'slm' },
       warnings: [...warnings, fallback],
     }),
-    fallback: true,
-    unusable: false,
   };
 }
 
@@ -209,6 +226,7 @@ async function tagDocuments(
   const traces: ChunkTrace[][] = docs.map(() => []);
   let fallbacks = 0;
   let unusable = 0;
+  let unanswered = 0;
   const out = await orderedPool(
     docs,
     parts.concurrency,
@@ -218,9 +236,10 @@ async function tagDocuments(
         chunks.map((c) => limit(() => processChunk(stages, parts, di, c, logs))),
       );
       traces[di] = states.map(traceOf);
-      const r = await documentResult(parts, doc, states, logs);
+      const r = await documentResult(parts, doc, states, logs, opts.unanswered);
       if (r.fallback) fallbacks++;
       if (r.unusable) unusable++;
+      if (r.unanswered) unanswered++;
       return r.doc;
     },
     opts.onDocument,
@@ -241,6 +260,10 @@ async function tagDocuments(
   if (unusable > 0)
     parts.log(
       `${unusable} of ${docs.length} document(s) written without entities: no model gave a usable answer for them (see their warnings)`,
+    );
+  if (unanswered > 0)
+    parts.log(
+      `${unanswered} of ${docs.length} document(s) had no answer from any model: written with no entities and their "error"`,
     );
   return {
     docs: out,

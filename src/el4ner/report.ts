@@ -70,25 +70,18 @@ export interface PipelineReport {
   };
 }
 
+/** b - a, field by field (a missing side counts as zero). */
 function diffTotals(a: Totals | undefined, b: Totals | undefined): Totals {
-  const z = { calls: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, ms: 0, failedCalls: 0 };
-  const x = a ?? z;
-  const y = b ?? z;
-  return {
-    calls: y.calls - x.calls,
-    promptTokens: y.promptTokens - x.promptTokens,
-    completionTokens: y.completionTokens - x.completionTokens,
-    cachedPromptTokens: y.cachedPromptTokens - x.cachedPromptTokens,
-    ms: y.ms - x.ms,
-    failedCalls: y.failedCalls - x.failedCalls,
-  };
+  const out = { ...(b ?? a) } as Totals;
+  for (const k of Object.keys(out) as Array<keyof Totals>) out[k] = (b?.[k] ?? 0) - (a?.[k] ?? 0);
+  return out;
 }
 
 function diffMap(a: Record<string, Totals>, b: Record<string, Totals>): Record<string, Totals> {
   const out: Record<string, Totals> = {};
   for (const k of Object.keys(b).sort()) {
     const d = diffTotals(a[k], b[k]);
-    if (d.calls || d.failedCalls) out[k] = d;
+    if (d.calls || d.failedCalls || d.unusable || d.refused) out[k] = d;
   }
   return out;
 }

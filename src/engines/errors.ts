@@ -5,12 +5,35 @@ export class EngineError extends Error {
   readonly model: string;
   readonly attempts: number;
   readonly status?: number;
-  constructor(message: string, opts: { model: string; attempts: number; status?: number; cause?: unknown }) {
+  /** The cause in a few words: `HTTP 401 unauthorized ...`, `connection refused`, `timed out ...`. */
+  readonly reason?: string;
+  /**
+   * The server did answer (a request it refused, an answer too large): the model is up, so
+   * this failure does not count toward its circuit breaker.
+   */
+  readonly answered: boolean;
+  /** The answer was longer than the response size limit: asking differently may help. */
+  readonly oversized: boolean;
+  constructor(
+    message: string,
+    opts: {
+      model: string;
+      attempts: number;
+      status?: number;
+      reason?: string;
+      answered?: boolean;
+      oversized?: boolean;
+      cause?: unknown;
+    },
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'EngineError';
     this.model = opts.model;
     this.attempts = opts.attempts;
     this.status = opts.status;
+    this.reason = opts.reason;
+    this.answered = opts.answered ?? false;
+    this.oversized = opts.oversized ?? false;
   }
 }
 

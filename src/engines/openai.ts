@@ -1,12 +1,14 @@
 /**
  * Engine for OpenAI-compatible HTTP servers (vLLM, SGLang, llama.cpp server, Ollama, LM Studio,
  * OpenAI itself) through the official `openai` SDK. The SDK's own retries are off: retries,
- * backoff, Retry-After and timeouts are this module's policy, so they are testable.
+ * backoff, Retry-After, timeouts, the call's overall deadline and the response size limit are
+ * this module's policy, so they are testable.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import pLimit from 'p-limit';
 import type { OpenAIModelConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import { redactUrl, scrubSecrets, splitCredentials } from '../core/redact.js';
 import { EngineError } from './errors.js';
 import type {
   ChatOptions,
@@ -34,12 +36,20 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 };
 
+/** Largest response body accepted by default (a NER answer is a few KB; logprobs add some). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
 export interface OpenAIEngineOptions {
   retry?: Partial<RetryPolicy>;
   /** Texts per embeddings request. */
   embedBatchSize?: number;
   /** Randomness source for backoff jitter (tests). */
   random?: () => number;
+}
+
+/** The call's deadline when `deadlineMs` is not set: every attempt's timeout plus a second each for backoff. */
+export function defaultDeadlineMs(m: Pick<OpenAIModelConfig, 'timeoutMs' | 'maxAttempts'>): number {
+  return m.maxAttempts * (m.timeoutMs + 1000);
 }
 
 /** Guesses the server flavour from the base URL (default ports and host names). */
@@ -132,6 +142,104 @@ class TimeoutError extends Error {
   }
 }
 
+/** The call's overall deadline (deadlineMs) passed or would pass before the next attempt. */
+class DeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** The response body is larger than maxResponseBytes: refused while it streams in. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the response is larger than maxResponseBytes (${limit} bytes)`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/**
+ * A fetch that refuses a body over `maxBytes`: by its Content-Length before reading, else by
+ * counting while it streams, so memory per response stays bounded whatever the server sends.
+ */
+export function limitedFetch(maxBytes: number, base: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const res = await base(input, init);
+    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await res.body?.cancel().catch(() => {});
+      throw new ResponseTooLargeError(maxBytes);
+    }
+    if (!res.body) return res;
+    let seen = 0;
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          seen += chunk.byteLength;
+          if (seen > maxBytes) ctl.error(new ResponseTooLargeError(maxBytes));
+          else ctl.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
+/** Network error codes in words, for the one line a user reads. */
+const NETWORK_CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the server running?)',
+  ECONNRESET: 'connection reset by the server',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed while sending',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+
+function errorCode(e: unknown): string | undefined {
+  for (
+    let c = e as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    c && i < 6;
+    c = c.cause as typeof c, i++
+  )
+    if (typeof c.code === 'string' && NETWORK_CAUSES[c.code]) return c.code;
+  return undefined;
+}
+
+/**
+ * The cause of a failed attempt in a few words: `HTTP 401 (...)`, `connection refused`,
+ * `timed out after N ms`, ... (the details follow in the message).
+ */
+export function causeOf(e: unknown): string {
+  if (e instanceof TimeoutError || e instanceof DeadlineError || e instanceof ResponseTooLargeError)
+    return e.message;
+  if (e instanceof APIError && e.status !== undefined) {
+    const hint: Record<number, string> = {
+      401: ' unauthorized (check the API key: apiKeyEnv)',
+      403: ' forbidden (check the API key: apiKeyEnv)',
+      404: ' not found (check baseUrl and the model name)',
+      408: ' request timeout',
+      413: ' request too large',
+      429: ' rate limited',
+    };
+    return `HTTP ${e.status}${hint[e.status] ?? (e.status >= 500 ? ' server error' : '')}`;
+  }
+  const code = errorCode(e);
+  if (code) return `${NETWORK_CAUSES[code]} (${code})`;
+  if (e instanceof APIConnectionError) {
+    let inner: unknown = e;
+    for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
+      inner = (inner as { cause: unknown }).cause;
+    const why = inner !== e && inner instanceof Error ? inner.message : '';
+    return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
+  }
+  if (e instanceof BadResponseError || e instanceof SyntaxError) return 'malformed response';
+  return e instanceof Error ? e.name : 'error';
+}
+
 class BadResponseError extends Error {
   constructor(message: string) {
     super(message);
@@ -163,8 +271,11 @@ export class OpenAIEngine implements Engine {
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
   private readonly embedBatchSize: number;
-  /** Only used to scrub the key from error text, never stored elsewhere. */
-  readonly #apiKey: string;
+  private readonly deadlineMs: number;
+  /** The base URL as shown in messages (credentials replaced by ***). */
+  private readonly shownUrl: string;
+  /** Only used to scrub secrets from error text, never stored elsewhere. */
+  readonly #secrets: string[];
 
   constructor(
     private readonly cfg: OpenAIModelConfig,
@@ -178,12 +289,37 @@ export class OpenAIEngine implements Engine {
         throw new ConfigError(`model "${cfg.name}": apiKeyEnv names ${cfg.apiKeyEnv}, which is not set`);
       key = v;
     }
-    this.#apiKey = key;
+    // fetch refuses URLs with credentials (and its error would print them): they go in a header
+    const { url: bareUrl, user, password } = splitCredentials(cfg.baseUrl);
+    if (user !== undefined && cfg.apiKeyEnv)
+      throw new ConfigError(
+        `model "${cfg.name}": give the credentials either in baseUrl or in apiKeyEnv, not both`,
+      );
+    this.#secrets = [
+      key === 'EMPTY' ? '' : key,
+      password ?? '',
+      user && password ? `${user}:${password}` : '',
+    ];
+    this.shownUrl = redactUrl(cfg.baseUrl);
     this.server = cfg.server === 'auto' ? detectServer(cfg.baseUrl) : cfg.server;
-    const base = cfg.baseUrl.replace(/\/+$/, '');
-    this.identity = `openai|${this.server}|${base}|${cfg.model}${cfg.embeddingModel ? `|embed:${cfg.embeddingModel}` : ''}`;
+    const base = bareUrl.replace(/\/+$/, '');
+    this.identity = `openai|${this.server}|${redactUrl(cfg.baseUrl).replace(/\/+$/, '')}|${cfg.model}${cfg.embeddingModel ? `|embed:${cfg.embeddingModel}` : ''}`;
+    this.deadlineMs = cfg.deadlineMs ?? defaultDeadlineMs(cfg);
     // the SDK timeout is only a backstop: `once` enforces timeoutMs over the whole exchange
-    this.client = new OpenAI({ apiKey: key, baseURL: base, maxRetries: 0, timeout: cfg.timeoutMs + 1000 });
+    this.client = new OpenAI({
+      apiKey: key,
+      baseURL: base,
+      maxRetries: 0,
+      timeout: cfg.timeoutMs + 1000,
+      fetch: limitedFetch(cfg.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES),
+      ...(user !== undefined
+        ? {
+            defaultHeaders: {
+              Authorization: `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`,
+            },
+          }
+        : {}),
+    });
     this.limit = pLimit(cfg.concurrency);
     this.retry = { ...defaultRetryPolicy, ...opts.retry };
     this.random = opts.random ?? Math.random;
@@ -192,7 +328,7 @@ export class OpenAIEngine implements Engine {
 
   async chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResponse> {
     const body = buildChatBody(this.cfg.model, this.server, request, this.cfg);
-    return this.withRetries('chat', options.signal, async (signal) => {
+    return this.withRetries('chat', options.signal, async (signal, call) => {
       const started = Date.now();
       const res = (await this.client.chat.completions.create(
         body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
@@ -213,8 +349,28 @@ export class OpenAIEngine implements Engine {
         logprobs: request.logprobs ? mapLogprobs(choice.logprobs) : undefined,
         usage,
         latencyMs: Date.now() - started,
+        attempts: call.attempt,
+        deadline: call.deadline,
       };
     });
+  }
+
+  /**
+   * Start-up check: GET {baseUrl}/models answers within `timeoutMs` (one attempt, no retry).
+   * Throws an EngineError whose message says why not (connection refused, HTTP 401, ...).
+   */
+  async probe(timeoutMs = 5000): Promise<void> {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new TimeoutError(timeoutMs)), timeoutMs);
+    try {
+      const page = (await this.client.models.list({ signal: ctl.signal })) as unknown;
+      if (!page || typeof page !== 'object') throw new BadResponseError('GET /models: malformed response');
+    } catch (e) {
+      const cause = ctl.signal.aborted ? ctl.signal.reason : e;
+      throw this.fail('GET /models', 1, cause instanceof APIError ? cause.status : undefined, cause);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async embed(
@@ -260,20 +416,38 @@ export class OpenAIEngine implements Engine {
 
   async close(): Promise<void> {}
 
-  /** Runs one attempt at a time under the concurrency limit; backoff waits do not hold a slot. */
+  /**
+   * Runs one attempt at a time under the concurrency limit; backoff waits do not hold a slot.
+   * The call's deadline (deadlineMs) starts with its first attempt and bounds everything after:
+   * each attempt gets at most the time left, and a backoff or Retry-After wait that would end
+   * past it fails the call at once.
+   */
   private async withRetries<T>(
     what: string,
     callerSignal: AbortSignal | undefined,
-    attempt: (signal: AbortSignal) => Promise<T>,
+    attempt: (signal: AbortSignal, call: { attempt: number; deadline: number }) => Promise<T>,
   ): Promise<T> {
     const max = this.cfg.maxAttempts;
     let lastError: unknown;
     let lastStatus: number | undefined;
+    let deadline: number | undefined;
     for (let n = 1; n <= max; n++) {
       if (callerSignal?.aborted) throw callerSignal.reason ?? new Error('aborted');
       let retryAfter: number | undefined;
       try {
-        return await this.limit(() => this.once(attempt, callerSignal));
+        return await this.limit(() => {
+          // a call that waited for a slot may have been given up meanwhile: send nothing then
+          callerSignal?.throwIfAborted();
+          deadline ??= Date.now() + this.deadlineMs;
+          const left = deadline - Date.now();
+          if (left <= 0) throw new DeadlineError(`the call's deadline of ${this.deadlineMs} ms passed`);
+          const call = { attempt: n, deadline };
+          return this.once(
+            (signal) => attempt(signal, call),
+            callerSignal,
+            Math.min(this.cfg.timeoutMs, left),
+          );
+        });
       } catch (e) {
         if (callerSignal?.aborted) throw e;
         lastError = e;
@@ -290,6 +464,13 @@ export class OpenAIEngine implements Engine {
         retryAfter !== undefined
           ? Math.min(retryAfter, this.retry.maxRetryAfterMs)
           : Math.floor(this.random() * ceiling);
+      if (deadline !== undefined && Date.now() + wait >= deadline) {
+        const why =
+          retryAfter !== undefined
+            ? `the server asked to retry after ${Math.round(retryAfter)} ms, past the call's deadline of ${this.deadlineMs} ms`
+            : `no time left before the call's deadline of ${this.deadlineMs} ms`;
+        throw this.fail(what, n, lastStatus, lastError, why);
+      }
       await sleep(wait, callerSignal);
     }
     throw this.fail(what, max, lastStatus, lastError);
@@ -298,10 +479,10 @@ export class OpenAIEngine implements Engine {
   /** One attempt with a timeout covering the whole exchange, body included. */
   private async once<T>(
     attempt: (signal: AbortSignal) => Promise<T>,
-    callerSignal?: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+    timeoutMs: number,
   ): Promise<T> {
     const ctl = new AbortController();
-    const timeoutMs = this.cfg.timeoutMs;
     const timer = setTimeout(() => ctl.abort(new TimeoutError(timeoutMs)), timeoutMs);
     const onAbort = () => ctl.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onAbort, { once: true });
@@ -310,6 +491,9 @@ export class OpenAIEngine implements Engine {
     } catch (e) {
       if (ctl.signal.aborted && ctl.signal.reason instanceof TimeoutError && !callerSignal?.aborted)
         throw ctl.signal.reason;
+      // the size limit's error may come wrapped by the SDK
+      const tooLarge = findCause(e, ResponseTooLargeError);
+      if (tooLarge) throw tooLarge;
       throw e;
     } finally {
       clearTimeout(timer);
@@ -317,24 +501,46 @@ export class OpenAIEngine implements Engine {
     }
   }
 
-  private fail(what: string, attempts: number, status: number | undefined, cause: unknown): EngineError {
-    const reason = this.scrub(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
-    const st = status !== undefined ? `, last status ${status}` : '';
-    const msg = `model "${this.name}" (${this.cfg.model} at ${this.cfg.baseUrl}): ${what} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${st}: ${reason}`;
+  private fail(
+    what: string,
+    attempts: number,
+    status: number | undefined,
+    cause: unknown,
+    stoppedBecause?: string,
+  ): EngineError {
+    const detail = this.scrub(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+    const reason = causeOf(cause);
+    const why = stoppedBecause ? ` (stopped: ${stoppedBecause})` : '';
+    const msg = `model "${this.name}" (${this.cfg.model} at ${this.shownUrl}): ${what} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}${why}; ${detail}`;
     const safeCause =
       cause instanceof Error
         ? Object.assign(new Error(this.scrub(cause.message)), { name: cause.name })
         : cause;
-    return new EngineError(msg, { model: this.name, attempts, status, cause: safeCause });
+    return new EngineError(msg, {
+      model: this.name,
+      attempts,
+      status,
+      reason,
+      cause: safeCause,
+      answered:
+        cause instanceof ResponseTooLargeError || (status !== undefined && [400, 413, 422].includes(status)),
+      oversized: cause instanceof ResponseTooLargeError,
+    });
   }
 
   private scrub(s: string): string {
-    const k = this.#apiKey;
-    return k && k !== 'EMPTY' && k.length >= 4 ? s.split(k).join('[redacted]') : s;
+    return scrubSecrets(s.split(this.cfg.baseUrl).join(this.shownUrl), this.#secrets);
   }
 }
 
+/** The first error of class `C` in the cause chain of `e`. */
+function findCause<C extends Error>(e: unknown, C: abstract new (...a: never[]) => C): C | undefined {
+  for (let c = e, i = 0; c && i < 6; c = (c as { cause?: unknown }).cause, i++) if (c instanceof C) return c;
+  return undefined;
+}
+
 function isRetryable(e: unknown): boolean {
+  if (e instanceof ResponseTooLargeError || e instanceof DeadlineError) return false;
   if (e instanceof TimeoutError || e instanceof BadResponseError || e instanceof SyntaxError) return true;
   if (e instanceof APIUserAbortError) return false;
   if (e instanceof APIConnectionError) return true; // includes APIConnectionTimeoutError

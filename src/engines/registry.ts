@@ -1,11 +1,13 @@
 /**
- * Builds the engines named in the config and wraps each with the response cache and cost
- * accounting. Transport only: what an answer means is decided by the answer resolver
- * (src/answers), which reads every answer, cached or not.
+ * Builds the engines named in the config and wraps each with the response cache, cost
+ * accounting and a circuit breaker per model. Transport only: what an answer means is decided by
+ * the answer resolver (src/answers), which reads every answer, cached or not.
  */
 import type { Config } from '../config/schema.js';
+import { type BreakerOptions, CircuitBreaker, CircuitOpenError, defaultBreakerOptions } from './breaker.js';
 import { chatCacheKey, embedCacheKey, ResponseCache } from './cache.js';
 import { CostLedger } from './cost.js';
+import { EngineError } from './errors.js';
 import { buildEngine } from './kinds.js';
 import type { RetryPolicy } from './openai.js';
 import type { ChatRequest, ChatResponse, EmbedResponse, Engine } from './types.js';
@@ -22,6 +24,17 @@ export interface WrapDeps {
   ledger: CostLedger;
   /** Model defaults filled into requests before caching, so the key holds the values really sent. */
   defaults?: { temperature?: number; maxTokens?: number; seed?: number };
+  /** A circuit breaker for this model (createEngines gives every configured model one). */
+  breaker?: Partial<BreakerOptions>;
+  /** Where breaker changes are said (default: stderr). */
+  log?: (message: string) => void;
+}
+
+const stderrLog = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
+
+/** Whether a failed call says something about the model being down (not a refused request, not our abort). */
+function countsAgainstModel(e: unknown): e is EngineError {
+  return e instanceof EngineError && !(e instanceof CircuitOpenError) && !e.answered;
 }
 
 /**
@@ -30,7 +43,16 @@ export interface WrapDeps {
  */
 export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   const { cache, ledger } = deps;
-  const record = (stage: string, t0: number, r?: { usage: ChatResponse['usage']; latencyMs: number }) =>
+  const breaker = deps.breaker
+    ? new CircuitBreaker(engine.name, { ...defaultBreakerOptions, ...deps.breaker }, deps.log ?? stderrLog)
+    : undefined;
+  if (breaker) ledger.watchBreaker(engine.name, () => breaker.report());
+  const record = (
+    stage: string,
+    t0: number,
+    r?: { usage: ChatResponse['usage']; latencyMs: number; attempts?: number },
+    error?: unknown,
+  ) =>
     ledger.record({
       stage,
       model: engine.name,
@@ -39,8 +61,35 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       cachedPromptTokens: r?.usage.cachedPromptTokens ?? 0,
       ms: r?.latencyMs || Date.now() - t0,
       cached: false,
+      requests: r ? (r.attempts ?? 1) : error instanceof EngineError ? error.attempts : 1,
       ...(r ? {} : { failed: true }),
     });
+  /** Runs one model call through the breaker: refused at once while it is open. */
+  const guarded = async <R extends { usage: ChatResponse['usage']; latencyMs: number }>(
+    stage: string,
+    signal: AbortSignal | undefined,
+    run: () => Promise<R>,
+  ): Promise<R> => {
+    try {
+      breaker?.admit();
+    } catch (e) {
+      ledger.recordRefused(stage, engine.name);
+      throw e;
+    }
+    const t0 = Date.now();
+    try {
+      const r = await run();
+      breaker?.success();
+      record(stage, t0, r);
+      return r;
+    } catch (e) {
+      if (signal?.aborted) breaker?.release();
+      else if (countsAgainstModel(e)) breaker?.failure(e.reason ?? e.message);
+      else breaker?.release();
+      record(stage, t0, undefined, e);
+      throw e;
+    }
+  };
   const recordHit = (stage: string) =>
     ledger.record({
       stage,
@@ -54,17 +103,8 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
   const d = deps.defaults ?? {};
   const pending = new Map<string, Promise<ChatResponse>>();
 
-  const call = async (req: ChatRequest, stage: string, signal?: AbortSignal): Promise<ChatResponse> => {
-    const t0 = Date.now();
-    try {
-      const r = await engine.chat(req, { signal });
-      record(stage, t0, r);
-      return r;
-    } catch (e) {
-      record(stage, t0);
-      throw e;
-    }
-  };
+  const call = (req: ChatRequest, stage: string, signal?: AbortSignal): Promise<ChatResponse> =>
+    guarded(stage, signal, () => engine.chat(req, { signal }));
 
   return {
     name: engine.name,
@@ -92,9 +132,15 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
         const running = pending.get(key);
         if (running) {
           // an identical request is already on its way: share its answer instead of asking twice
-          const res = await running;
-          recordHit(stage);
-          return { ...res, fromCache: true };
+          // (unless the other caller gave up on it: then ask for ourselves)
+          const res = await running.catch(() => undefined);
+          if (res) {
+            recordHit(stage);
+            return { ...res, fromCache: true };
+          }
+          options.signal?.throwIfAborted();
+          if (pending.get(key) === running) pending.delete(key);
+          return this.chat(request, { ...options, cache: 'refresh' });
         }
       }
       ledger.recordMiss();
@@ -125,18 +171,11 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
         }
         ledger.recordMiss();
       }
-      const t0 = Date.now();
-      let res: EmbedResponse;
-      try {
-        res = await engine.embed(texts, options);
-      } catch (e) {
-        record(stage, t0);
-        throw e;
-      }
-      record(stage, t0, res);
+      const res = await guarded(stage, options.signal, () => engine.embed(texts, options));
       if (cache && key) cache.putEmbed(key, engine.identity, res);
       return res;
     },
+    noteUnusable: (stage) => ledger.recordUnusable(stage, engine.name),
     close: () => engine.close(),
   };
 }
@@ -146,12 +185,16 @@ export interface CreateEnginesOptions {
   cachePath?: string;
   ledger?: CostLedger;
   retry?: Partial<RetryPolicy>;
+  /** Notices of the cache and the breakers (default: stderr). */
+  log?: (message: string) => void;
 }
 
 /** Builds and wraps every model in the config; the cache follows `config.cache` unless `noCache`. */
 export async function createEngines(config: Config, opts: CreateEnginesOptions = {}): Promise<EngineSet> {
   const ledger = opts.ledger ?? new CostLedger();
-  const cache = useCache(config, opts) ? new ResponseCache(opts.cachePath ?? config.cache.path) : undefined;
+  const cache = useCache(config, opts)
+    ? new ResponseCache(opts.cachePath ?? config.cache.path, { log: opts.log })
+    : undefined;
   const raw: Engine[] = [];
   const engines = new Map<string, Engine>();
   try {
@@ -164,6 +207,8 @@ export async function createEngines(config: Config, opts: CreateEnginesOptions =
           cache,
           ledger,
           defaults: { temperature: m.temperature, maxTokens: m.maxTokens, seed: m.seed },
+          breaker: m.circuitBreaker ?? {},
+          log: opts.log,
         }),
       );
     }

@@ -51,6 +51,10 @@ export interface ChatResponse {
   latencyMs: number;
   /** True when the answer came from the response cache (no model call). */
   fromCache?: boolean;
+  /** HTTP requests this answer took, retries included (engines that retry set it). */
+  attempts?: number;
+  /** Epoch ms by which the call had to be done: reading the answer stops trying candidates then. */
+  deadline?: number;
 }
 
 export interface EmbedResponse {
@@ -72,6 +76,8 @@ export interface Engine {
   readonly identity: string;
   chat(request: ChatRequest, options?: ChatOptions): Promise<ChatResponse>;
   embed(texts: string[], options?: { signal?: AbortSignal; stage?: string }): Promise<EmbedResponse>;
+  /** Told by the answer resolver that an answer had nothing usable in it (the cost table counts it). */
+  noteUnusable?(stage: string): void;
   close(): Promise<void>;
 }
 

@@ -48,6 +48,8 @@ export async function collectJob(
         id: p.id,
         ...(p.text !== undefined ? { text: p.text } : {}),
         entities: [],
+        // a parked row is degraded like an unanswered row of `el4ner run`
+        degraded: true,
         error: p.error,
         attempts: p.attempts,
       });

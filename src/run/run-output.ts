@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, readFileSync, renameSync, statSync, writ
 import type { Writable } from 'node:stream';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
+import { type DegradedRows, dropRows, noDegradedRows, readDegradedRows } from './degraded.js';
 import { describeMismatch, type RunFingerprint } from './fingerprint.js';
 import { ResumableJsonlWriter } from './output.js';
 import { isStreamPath, prepareOutputFile } from './output-path.js';
@@ -21,6 +22,10 @@ export interface RunOutput {
   readonly resumable: boolean;
   /** Rows already there from an earlier run. */
   readonly kept: number;
+  /** Degraded rows kept from an earlier run (not retried). */
+  readonly keptDegraded: DegradedRows;
+  /** Degraded rows of an earlier run dropped to be run again (`retryDegraded`). */
+  readonly retried: number;
   /** Rows written by this run so far. */
   readonly written: number;
   has(id: string): boolean;
@@ -28,7 +33,10 @@ export interface RunOutput {
   close(): Promise<void>;
 }
 
-/** A result document as the row every route writes: id, text, entities, and meta when there is one. */
+/**
+ * A result document as the row every route writes: id, text, entities, and when there are any,
+ * meta, warnings, the degraded mark and the error of a document no model answered.
+ */
 export function outputRow(doc: NerDocument): { id: string } & Record<string, unknown> {
   return {
     id: doc.id,
@@ -36,6 +44,8 @@ export function outputRow(doc: NerDocument): { id: string } & Record<string, unk
     entities: doc.entities,
     ...(doc.meta ? { meta: doc.meta } : {}),
     ...(doc.warnings?.length ? { warnings: doc.warnings } : {}),
+    ...(doc.degraded ? { degraded: true } : {}),
+    ...(doc.error ? { error: doc.error } : {}),
   };
 }
 
@@ -97,6 +107,8 @@ async function streamOutput(path: string): Promise<RunOutput> {
     target: path === '-' ? 'stdout' : path,
     resumable: false,
     kept: 0,
+    keptDegraded: noDegradedRows(),
+    retried: 0,
     get written() {
       return written;
     },
@@ -119,6 +131,8 @@ async function streamOutput(path: string): Promise<RunOutput> {
 
 export interface OpenRunOutputOptions {
   overwrite?: boolean;
+  /** Drop the degraded rows of an earlier run (under the lock, before resuming) to run them again. */
+  retryDegraded?: boolean;
   fingerprint: RunFingerprint;
   version: string;
 }
@@ -144,12 +158,20 @@ export async function openRunOutput(path: string, opts: OpenRunOutputOptions): P
           path,
         );
     } else writeRecord(recordPath, opts.fingerprint, opts.version);
+    let keptDegraded = opts.overwrite ? noDegradedRows() : readDegradedRows(path);
+    let retried = 0;
+    if (opts.retryDegraded && keptDegraded.degraded.size > 0) {
+      retried = dropRows(path, keptDegraded.degraded);
+      keptDegraded = noDegradedRows();
+    }
     const writer = ResumableJsonlWriter.open(path, { resume: !opts.overwrite });
     let written = 0;
     return {
       target: path,
       resumable: true,
       kept: writer.resumeInfo.kept,
+      keptDegraded,
+      retried,
       get written() {
         return written;
       },

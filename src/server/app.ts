@@ -1,20 +1,28 @@
 /**
  * The HTTP service: POST /v1/ner, batch jobs, health, readiness, Prometheus metrics, OpenAPI, and
  * an HTML page at GET /. Methods are built from the config by `createMethod` (one per distinct
- * label set / stage options a request asks for, a few kept).
+ * label set / stage options a request asks for, a few kept); the default one is built at start,
+ * so /readyz says whether the config really works.
+ *
+ * Faults from outside: a request that times out (504) or whose client goes away is aborted, and
+ * the abort reaches every model call (no request is sent for it afterwards); a 5xx body never
+ * holds a server path or file contents (the details go to the log); without a token, a Host that
+ * is not an IP or localhost is refused (DNS rebinding) and the HTML form refuses cross-site
+ * requests; HTML pages carry a Content-Security-Policy.
  */
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
-import { NoAnswerError } from '../core/errors.js';
+import { ConfigError, InputError, NoAnswerError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
+import { redactUrl } from '../core/redact.js';
 import type { NerDocument } from '../core/types.js';
 import { renderView } from '../view/render.js';
 import { JobStore } from './jobs.js';
 import { createMetrics } from './metrics.js';
 import { jobRequestSchema, nerRequestSchema, openApiDocument } from './openapi.js';
-import { checkEngines } from './readiness.js';
+import { checkReadiness, type MethodState } from './readiness.js';
 
 export interface ServerOptions {
   config: Config;
@@ -27,6 +35,10 @@ export interface ServerOptions {
   /** Per-request time limit in ms (default 120 s). */
   requestTimeoutMs?: number;
   logger?: boolean;
+  /** Host names accepted besides IP addresses and localhost when no token is set. */
+  allowedHosts?: string[];
+  /** Where server-side error details go (default: stderr). */
+  log?: (message: string) => void;
 }
 
 interface NerBody {
@@ -54,15 +66,65 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new HttpError(504, `request timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Runs `work` with a signal that aborts when the time limit passes (then a 504) or the client
+ * goes away: the abort reaches the method and, through it, every model call.
+ */
+async function underDeadline<T>(
+  req: FastifyRequest,
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ctl = new AbortController();
+  const timeout = new HttpError(504, `request timed out after ${ms} ms`);
+  const timer = setTimeout(() => ctl.abort(timeout), ms);
+  const res = req.raw.socket;
+  const onGone = () => ctl.abort(new HttpError(499, 'the client closed the connection'));
+  res?.once('close', onGone);
+  let settle: (e: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    settle = reject;
+  });
+  ctl.signal.addEventListener('abort', () => settle(ctl.signal.reason), { once: true });
+  try {
+    // the answer goes out at once on abort; the method's own rejection follows when its calls stop
+    const running = work(ctl.signal);
+    running.catch(() => {});
+    return await Promise.race([running, aborted]);
+  } finally {
+    clearTimeout(timer);
+    res?.off('close', onGone);
+  }
 }
+
+/** Loopback names, IP literals and the allowed names: what a Host header may be without a token. */
+function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+  if (!host) return false;
+  const name = host
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':')) return true;
+  return allowed.some((a) => a.toLowerCase() === name);
+}
+
+/** A browser request sent from another site (Fetch Metadata, else Origin/Referer against Host). */
+function crossSite(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
+  const from = req.headers.origin ?? req.headers.referer;
+  if (typeof from !== 'string' || from === 'null') return typeof from === 'string';
+  try {
+    return new URL(from).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+/** The HTML page may use its own inline styles and submit its form to itself, nothing else. */
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const FORM = (text: string) =>
   `<form method="get" action="/" style="margin:1rem 0"><textarea name="text" rows="5" style="width:100%" placeholder="Text to tag">${text
@@ -70,8 +132,10 @@ const FORM = (text: string) =>
     .replace(/</g, '&lt;')}</textarea><br><button type="submit">Find entities</button></form>`;
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config));
+  const log = opts.log ?? ((m: string) => process.stderr.write(`el4ner serve: ${m}\n`));
+  const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config, { log }));
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
+  const allowedHosts = opts.allowedHosts ?? [];
   const methods = new Map<string, Promise<Method>>();
   const methodFor = (body: { labels?: string[]; stages?: Record<string, unknown> }): Promise<Method> => {
     const key = JSON.stringify({ labels: body.labels ?? null, stages: body.stages ?? null });
@@ -104,6 +168,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
     return out;
   };
+  // the default method is built now: a bad pool or CRF path shows in /readyz, not at a request
+  let defaultState: MethodState = { state: 'building' };
+  methodFor({}).then(
+    () => {
+      defaultState = { state: 'ready' };
+    },
+    (e: unknown) => {
+      const id = randomUUID().slice(0, 8);
+      log(`error ${id}: the method cannot be built from the config: ${redactText(e)}`);
+      defaultState = {
+        state: 'failed',
+        error: `the method cannot be built from the config (server log, error ${id})`,
+      };
+    },
+  );
   let costSnapshot: Method[] = [];
   const metrics = createMetrics(() => costSnapshot.map((r) => r.cost()));
   const jobs = new JobStore();
@@ -117,6 +196,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { t0: bigint }).t0 = process.hrtime.bigint();
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!opts.token && !hostAllowed(req.headers.host, allowedHosts))
+      return reply.code(403).send({
+        error: `Host "${String(req.headers.host ?? '')}" is not allowed: without a token only IP addresses and localhost are (DNS rebinding); set a token (--token-env) or --allowed-host`,
+      });
     if (opts.token && req.url !== '/healthz' && !tokenMatches(req.headers.authorization, opts.token)) {
       reply.header('www-authenticate', 'Bearer');
       return reply.code(401).send({ error: 'missing or wrong bearer token' });
@@ -135,32 +220,46 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           .code(err.statusCode)
           .send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-      if (status >= 500) app.log.error(err);
-      return reply.code(status).send({
-        error: status === 500 ? `internal error: ${err.message}` : err.message,
-        ...(err.code ? { code: err.code } : {}),
+      if (status < 500)
+        return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}) });
+      // the details (paths, file contents, stack) go to the server log, never into the body
+      const id = randomUUID().slice(0, 8);
+      log(`error ${id}: ${redactText(err.stack ?? err.message)}`);
+      const unbuildable = err instanceof ConfigError || err instanceof InputError;
+      return reply.code(unbuildable ? 503 : status).send({
+        error: unbuildable
+          ? `the method cannot be built from the config (server log, error ${id})`
+          : `internal error (server log, error ${id})`,
       });
     },
   );
 
-  const tag = async (body: NerBody): Promise<{ docs: NerDocument[]; warnings: unknown[] }> => {
+  const tag = async (
+    body: NerBody,
+    signal: AbortSignal,
+  ): Promise<{ docs: NerDocument[]; warnings: unknown[] }> => {
     const texts = body.texts ?? [body.text!];
     const method = await methodFor(body);
     costSnapshot = await settledMethods();
     try {
-      const r = await method.tag(texts);
+      const r = await method.tag(texts, { signal });
       return { docs: r.docs, warnings: r.failures };
     } catch (e) {
+      if (signal.aborted) throw signal.reason;
       if (e instanceof NoAnswerError)
-        throw new HttpError(503, 'no engine answered: every configured model failed', e.failures);
+        throw new HttpError(503, `no engine answered: ${e.message}`, e.failures);
       throw e;
     }
   };
 
   app.post<{ Body: NerBody }>('/v1/ner', { schema: { body: nerRequestSchema } }, async (req) => {
-    const { docs, warnings } = await withTimeout(tag(req.body), timeoutMs);
+    const { docs, warnings } = await underDeadline(req, timeoutMs, (signal) => tag(req.body, signal));
     return {
-      results: docs.map((d) => ({ text: d.text, entities: d.entities })),
+      results: docs.map((d) => ({
+        text: d.text,
+        entities: d.entities,
+        ...(d.degraded ? { degraded: true, warnings: d.warnings ?? [] } : {}),
+      })),
       ...(warnings.length ? { warnings } : {}),
     };
   });
@@ -195,7 +294,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
-    const r = await checkEngines(opts.config);
+    const r = await checkReadiness(opts.config, defaultState);
     return reply.code(r.ready ? 200 : 503).send(r);
   });
   app.get('/metrics', async (_req, reply) => {
@@ -206,14 +305,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/openapi.json', async () => openApiDocument);
   app.get<{ Querystring: { text?: string } }>('/', async (req, reply) => {
     const text = (req.query.text ?? '').trim();
+    reply.header('content-security-policy', CSP);
+    reply.header('x-frame-options', 'DENY');
+    // without a token, another site must not make this server call the models (and spend)
+    if (text && !opts.token && crossSite(req))
+      throw new HttpError(403, 'cross-site requests may not run the models; open the page itself');
     reply.header('content-type', 'text/html; charset=utf-8');
     let page = renderView([], { title: 'el4ner' });
     if (text) {
-      const { docs } = await withTimeout(tag({ text }), timeoutMs);
+      const { docs } = await underDeadline(req, timeoutMs, (signal) => tag({ text }, signal));
       page = renderView(docs, { title: 'el4ner' });
     }
     return page.replace('<h2>Documents</h2>', `${FORM(text)}<h2>Documents</h2>`);
   });
+
+  /** Error text for the log: URLs with their credentials redacted. */
+  function redactText(e: unknown): string {
+    const t = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    return t.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (u) => redactUrl(u));
+  }
 
   app.addHook('onClose', async () => {
     await jobs.idle();

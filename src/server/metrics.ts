@@ -33,6 +33,8 @@ export function createMetrics(costs: () => CostSummary[]) {
       for (const [m, t] of Object.entries(sum().byModel)) {
         this.set({ model: m, outcome: 'ok' }, t.calls - t.failedCalls);
         this.set({ model: m, outcome: 'failed' }, t.failedCalls);
+        this.set({ model: m, outcome: 'unusable_answer' }, t.unusable ?? 0);
+        this.set({ model: m, outcome: 'refused_breaker_open' }, t.refused ?? 0);
       }
     },
   });

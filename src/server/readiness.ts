@@ -1,35 +1,45 @@
-/** Are the configured engines reachable? HTTP models answer GET {baseUrl}/models; local models exist on disk. */
-import { existsSync } from 'node:fs';
+/**
+ * Is the service ready? The default method was built from the config (pool, CRF and every file it
+ * reads included) and the start-up checks of src/assemble/preflight.ts pass (HTTP models answer
+ * GET /models, local models are GGUF files). What an HTTP body shows never holds a server path or
+ * file contents: only short causes.
+ */
+import { preflight } from '../assemble/preflight.js';
 import type { Config } from '../config/schema.js';
 
 export interface Readiness {
   ready: boolean;
+  /** The default method: built, still building, or why it cannot be built. */
+  method: { ok: boolean; error?: string };
   models: Record<string, { ok: boolean; error?: string }>;
+  files?: Record<string, { ok: boolean; error?: string }>;
 }
 
-export async function checkEngines(config: Config, timeoutMs = 2000): Promise<Readiness> {
+export type MethodState = { state: 'building' } | { state: 'ready' } | { state: 'failed'; error: string };
+
+export async function checkReadiness(
+  config: Config,
+  method: MethodState,
+  timeoutMs = 2000,
+): Promise<Readiness> {
+  const report = await preflight(config, { timeoutMs });
   const models: Readiness['models'] = {};
-  await Promise.all(
-    config.models.map(async (m) => {
-      if (m.engine === 'llama-cpp') {
-        const ok = m.path.startsWith('hf:') || existsSync(m.path);
-        models[m.name] = ok ? { ok } : { ok, error: `model file not found: ${m.path}` };
-        return;
-      }
-      const headers: Record<string, string> = {};
-      const key = m.apiKeyEnv ? process.env[m.apiKeyEnv] : undefined;
-      if (key) headers.authorization = `Bearer ${key}`;
-      try {
-        const r = await fetch(`${m.baseUrl.replace(/\/$/, '')}/models`, {
-          headers,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        models[m.name] = r.ok ? { ok: true } : { ok: false, error: `GET /models answered ${r.status}` };
-      } catch (e) {
-        const cause = (e as { cause?: { code?: string } }).cause?.code;
-        models[m.name] = { ok: false, error: cause ?? (e as Error).name };
-      }
-    }),
-  );
-  return { ready: Object.values(models).every((x) => x.ok), models };
+  const files: NonNullable<Readiness['files']> = {};
+  for (const c of report.checks) {
+    const entry = c.ok ? { ok: true } : { ok: false, error: c.publicError ?? 'failed' };
+    if (c.what.startsWith('model ')) models[c.what.slice('model '.length)] = entry;
+    else files[c.what] = entry;
+  }
+  const m =
+    method.state === 'ready'
+      ? { ok: true }
+      : method.state === 'building'
+        ? { ok: false, error: 'the method is still being built' }
+        : { ok: false, error: method.error };
+  return {
+    ready: report.ok && m.ok,
+    method: m,
+    models,
+    ...(Object.keys(files).length ? { files } : {}),
+  };
 }

@@ -111,10 +111,12 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
       const seen: string[] = [];
       const r = await method.tag(docs);
       const out = await method.extract(docs, { onDocument: (d) => void seen.push(d.id) });
-      assert.ok(
-        srv.requests.length - before >= 2 * docs.length * 2,
-        'both backbones were asked for every document',
-      );
+      // both backbones were asked until their circuit breakers opened; later calls were refused
+      assert.ok(srv.requests.length - before >= 2 * 5, 'both backbones were asked');
+      for (const m of ['a', 'b']) {
+        const t = method.cost().byModel[m];
+        assert.ok(t.failedCalls >= 5 && t.refused > 0, `${m}: ${JSON.stringify(t)}`);
+      }
       assert.deepEqual(
         seen,
         docs.map((d) => d.id),

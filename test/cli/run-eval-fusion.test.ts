@@ -149,12 +149,17 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         ['run', '--config', 'down.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
         dir,
       );
-      assert.equal(r.code, 0, r.stderr);
+      // every row written, each marked degraded (the fallback), and the exit code says so
+      assert.equal(r.code, 8, r.stderr);
       assert.match(r.stderr, /30 of 30 document\(s\) tagged by the supervised CRF alone/);
       assert.match(r.stderr, /model tagger failed/);
+      assert.match(r.stderr, /30 of the 30 row\(s\) written are degraded/);
       const rows = readRows(out);
       assert.equal(rows.length, test.length);
       assert.ok(rows.every((d) => (d.meta as { fallback?: string } | undefined)?.fallback === 'slm'));
+      assert.ok(
+        rows.every((d) => d.degraded === true && d.warnings?.some((w) => /HTTP 500/.test(w.message))),
+      );
       assert.deepEqual(
         rows.map(spans),
         test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
@@ -164,7 +169,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     }
   });
 
-  it('run with the backbone down and no SLM fails loudly instead of writing empty answers', async () => {
+  it('run with the backbone down and no SLM: every row says why no model answered, exit code 9', async () => {
     down = true;
     try {
       writeFileSync(
@@ -176,8 +181,20 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         ['run', '--config', 'down-nocrf.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
         dir,
       );
-      assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /no engine answered for document/);
+      assert.equal(r.code, 9, r.stderr);
+      assert.match(r.stderr, /30 of 30 document\(s\) had no answer from any model/);
+      const rows = readRows(out);
+      assert.equal(rows.length, test.length);
+      for (const row of rows) {
+        assert.deepEqual(row.entities, []);
+        assert.equal(row.degraded, true);
+        assert.match(
+          String(row.error),
+          /no engine answered for document ".*": tagger: .*HTTP 500 server error/,
+        );
+      }
+      // the cost table counts the failed calls
+      assert.match(r.stderr, /model tagger\s+\d+\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+[1-9]/);
     } finally {
       down = false;
     }

@@ -30,19 +30,25 @@ describe('CostLedger', () => {
     const s = l.summary();
     assert.deepEqual(s.byStage.extract, {
       calls: 2,
+      requests: 2,
       promptTokens: 30,
       completionTokens: 10,
       cachedPromptTokens: 15,
       ms: 200,
       failedCalls: 0,
+      unusable: 0,
+      refused: 0,
     });
     assert.deepEqual(s.byModel.a, {
       calls: 2,
+      requests: 2,
       promptTokens: 14,
       completionTokens: 6,
       cachedPromptTokens: 7,
       ms: 200,
       failedCalls: 1,
+      unusable: 0,
+      refused: 0,
     });
     assert.equal(s.total.calls, 3);
     assert.equal(s.total.promptTokens, 34);

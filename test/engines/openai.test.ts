@@ -94,7 +94,7 @@ describe('OpenAIEngine over real HTTP', () => {
         assert.equal(err.attempts, 3);
         assert.equal(err.status, 502);
         assert.equal(err.model, 'm1');
-        assert.match(err.message, /m1.*failed after 3 attempts.*last status 502/);
+        assert.match(err.message, /m1.*failed after 3 attempts: HTTP 502/);
         return true;
       });
       assert.equal(srv.requests.length, 3);

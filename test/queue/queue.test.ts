@@ -125,6 +125,9 @@ test('a document failing every attempt is parked with its error, not lost', asyn
   assert.equal(rows[7].text, 'Doc 7 mentions Paris and rome', 'a parked row keeps its text');
   assert.deepEqual(rows[7].entities, []);
   assert.match(rows[7].error, /cannot process p7/);
+  // the parked row keeps its text (a row of the output like the others) and says it is degraded
+  assert.equal(rows[7].text, docs(10, 'p')[7].text);
+  assert.equal(rows[7].degraded, true);
 });
 
 test('collect refuses an unfinished job unless --partial; unknown jobs are errors', async () => {

@@ -2,7 +2,8 @@
  * A real OpenAI-compatible HTTP server (node:http, 127.0.0.1, random port) whose answers are
  * scripted by the test. It speaks the non-streaming chat completions, embeddings and models
  * endpoints, and can inject the faults real servers produce: error statuses with Retry-After,
- * delays, hangs, truncated or non-JSON bodies.
+ * delays, hangs, connection resets, truncated or non-JSON bodies, other content types.
+ * fault-server.ts draws these faults at a rate per model.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -16,6 +17,8 @@ export interface ScriptedRequest {
   messages: ChatMessage[];
   /** Request headers (lower-case names), e.g. to check the Authorization header. */
   headers?: Record<string, string | string[] | undefined>;
+  /** When its headers arrived (epoch ms). */
+  at?: number;
 }
 
 export type ScriptedReply =
@@ -33,7 +36,9 @@ export type ScriptedReply =
       delayMs?: number;
       /** Never answer: the client must time out. */
       hang?: boolean;
-      /** Send this body verbatim (truncated / non-JSON faults). */
+      /** Drop the connection without answering (a reset). */
+      reset?: boolean;
+      /** Send this body verbatim (truncated / non-JSON faults), with `headers` (content-type too). */
       rawBody?: string;
       /** Announce the whole body's length but send only its first N bytes, then drop the connection. */
       truncateAt?: number;
@@ -41,6 +46,8 @@ export type ScriptedReply =
 
 export interface ScriptedServerOptions {
   chat?: (req: ScriptedRequest) => ScriptedReply | Promise<ScriptedReply>;
+  /** GET /v1/models: a status or raw body instead of the model list (start-up check faults). */
+  modelsReply?: (headers: Record<string, string | string[] | undefined>) => ScriptedReply | undefined;
   embed?: (input: string[], model: string) => number[][] | Promise<number[][]>;
   /** Model ids listed by GET /v1/models (default: one, "scripted"). */
   models?: string[];
@@ -164,6 +171,10 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
     const reply = typeof raw === 'string' ? { content: raw } : raw;
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if (reply.hang) return; // keep the socket open, never answer
+    if (reply.reset) {
+      res.socket?.destroy();
+      return;
+    }
     const status = reply.status ?? 200;
     if (reply.rawBody !== undefined) {
       res.writeHead(status, {
@@ -233,14 +244,24 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   };
 
   const server = createServer((req, res) => {
+    const arrived = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     void (async () => {
       if (req.method === 'GET' && path === '/v1/models') {
-        const ids = opts.models ?? ['scripted'];
-        sendJson(res, 200, {
-          object: 'list',
-          data: ids.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'test' })),
-        });
+        const r = opts.modelsReply?.({ ...req.headers });
+        const reply = typeof r === 'string' ? { rawBody: r } : r;
+        if (reply?.rawBody !== undefined) {
+          res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+          res.end(reply.rawBody);
+        } else if (reply?.status && reply.status >= 400)
+          sendJson(res, reply.status, reply.errorBody ?? { error: { message: `scripted ${reply.status}` } });
+        else {
+          const ids = opts.models ?? ['scripted'];
+          sendJson(res, 200, {
+            object: 'list',
+            data: ids.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'test' })),
+          });
+        }
         return;
       }
       if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {
@@ -261,6 +282,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
         body,
         messages: Array.isArray(body?.messages) ? body.messages : [],
         headers: { ...req.headers },
+        at: arrived,
       };
       requests.push(sreq);
       inFlight++;

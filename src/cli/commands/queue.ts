@@ -48,7 +48,15 @@ export function register(program: Command): void {
     .option('--idle-exit <seconds>', 'exit after the queue has been empty this long', positiveInt)
     .option('--no-cache', 'do not use the response cache')
     .option('--cache <path>', 'response cache file')
+    .option('--no-preflight', 'skip the start-up checks of every model and file of the config')
     .action(async (opts) => {
+      if (opts.preflight) {
+        const [{ loadConfig }, { assertPreflight }] = await Promise.all([
+          import('../../config/load.js'),
+          import('../../assemble/preflight.js'),
+        ]);
+        await assertPreflight(loadConfig(opts.config));
+      }
       const { processorFromConfig } = await import('../../queue/processor.js');
       const { runWorker } = await import('../../queue/worker.js');
       // before loading models: a Redis that is down is one line, not a worker waiting for ever

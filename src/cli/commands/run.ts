@@ -8,6 +8,8 @@ interface RunFlags extends MethodFlags, InputFlags {
   output: string;
   overwrite?: boolean;
   slm?: string;
+  retryDegraded?: boolean;
+  preflight: boolean;
 }
 
 export function register(program: Command): void {
@@ -26,7 +28,9 @@ export function register(program: Command): void {
         'JSONL output: one row per document with id, text and entities ("-" = stdout)',
       )
       .option('--overwrite', 'start the output file over instead of resuming it')
-      .option('--slm <model>', 'a CRF model from train-slm: tag with it alone, no config needed'),
+      .option('--slm <model>', 'a CRF model from train-slm: tag with it alone, no config needed')
+      .option('--retry-degraded', 'on resume, run the degraded rows of the output again (docs/operations.md)')
+      .option('--no-preflight', 'skip the start-up checks of every model and file of the config'),
   );
   // --config is required unless --slm names the model
   const config = cmd.options.find((o) => o.long === '--config');
@@ -45,6 +49,8 @@ export function register(program: Command): void {
       { createProgress },
       { onInterrupt },
       { resolve },
+      { RunTally, runOutcome },
+      { assertPreflight },
     ] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
@@ -55,6 +61,8 @@ export function register(program: Command): void {
       import('../../run/progress.js'),
       import('../interrupt.js'),
       import('node:path'),
+      import('../../run/degraded.js'),
+      import('../../assemble/preflight.js'),
     ]);
     if (!flags.config && !flags.slm)
       throw new InputError('give --config (a YAML or JSON file) or --slm (a CRF model)');
@@ -70,9 +78,14 @@ export function register(program: Command): void {
     }
     const output = await openRunOutput(flags.output, {
       overwrite: flags.overwrite,
+      retryDegraded: flags.retryDegraded,
       fingerprint: runFingerprint(config, settings.stages, docs),
       version: program.version() ?? '?',
     });
+    if (output.retried > 0)
+      process.stderr.write(
+        `el4ner: running the ${output.retried} degraded row(s) of ${output.target} again\n`,
+      );
     const todo = docs.filter((d) => !output.has(d.id));
     if (todo.length < docs.length)
       process.stderr.write(
@@ -81,6 +94,8 @@ export function register(program: Command): void {
     let method: Awaited<ReturnType<typeof createMethod>> | undefined;
     let progress: Awaited<ReturnType<typeof createProgress>> | undefined;
     let stopping = false;
+    let finished = false;
+    const tally = new RunTally();
     const stopHandling = onInterrupt(async (signal) => {
       stopping = true;
       progress?.stop('stopped');
@@ -93,6 +108,7 @@ export function register(program: Command): void {
       );
     });
     try {
+      if (flags.preflight) await assertPreflight(config);
       method = await createMethod(config, settings);
       progress = await createProgress({
         total: docs.length,
@@ -100,17 +116,28 @@ export function register(program: Command): void {
         label: 'documents',
       });
       await method.tag(todo, {
+        // a document no model answered is written as a degraded row with its error; the run goes on
+        unanswered: 'row',
         onDocument: async (doc) => {
           if (stopping) return;
           await output.write(outputRow(doc));
+          tally.add(doc);
           progress?.tick();
         },
       });
       progress.stop();
+      finished = true;
+      const outcome = runOutcome(tally, output.keptDegraded, output.target);
       process.stderr.write(
-        `el4ner: ${todo.length} document(s) written to ${output.target}\n${method.formatCost()}\n`,
+        `el4ner: ${todo.length} document(s) written to ${output.target}\n${method.formatCost()}\n${outcome.lines.map((l) => `el4ner: ${l}\n`).join('')}`,
       );
+      process.exitCode = outcome.code;
     } finally {
+      // the cost table of a run stopped by an error too: what was spent, what failed
+      if (!finished && !stopping && method)
+        process.stderr.write(
+          `el4ner: stopped after ${tally.written} document(s) written to ${output.target}\n${method.formatCost()}\n`,
+        );
       progress?.stop();
       stopHandling();
       await output.close();

@@ -15,10 +15,16 @@ export function register(program: Command): void {
     .option('--token-env <name>', 'require "Authorization: Bearer $NAME" on every route but /healthz')
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 1024 * 1024)
     .option('--timeout-ms <n>', 'time limit per request', positiveInt, 120_000)
+    .option(
+      '--allowed-host <name...>',
+      'host names accepted in the Host header without a token (IP addresses and localhost always are)',
+    )
+    .option('--no-preflight', 'skip the start-up checks of every model and file of the config')
     .action(async (opts) => {
       const { loadConfig } = await import('../../config/load.js');
       const { buildServer } = await import('../../server/app.js');
       const config = loadConfig(opts.config);
+      if (opts.preflight) await (await import('../../assemble/preflight.js')).assertPreflight(config);
       let token: string | undefined;
       if (opts.tokenEnv) {
         token = process.env[opts.tokenEnv];
@@ -30,6 +36,7 @@ export function register(program: Command): void {
         token,
         bodyLimit: opts.bodyLimit,
         requestTimeoutMs: opts.timeoutMs,
+        allowedHosts: opts.allowedHost,
       });
       const address = await app.listen({ host: opts.host, port: opts.port });
       process.stderr.write(`el4ner: serving on ${address}${token ? ' (bearer token required)' : ''}\n`);

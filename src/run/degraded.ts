@@ -1,0 +1,137 @@
+/**
+ * Degraded rows of `el4ner run` and what they mean for its exit code.
+ *
+ * A row is degraded when something was lost on the way (a model's vote, a verification, a stage,
+ * or every model's answer: then it has an `error`); see `warnings` in the row. A run that wrote
+ * or kept degraded rows says so and exits with DEGRADED_EXIT (NO_ANSWER_EXIT when some document
+ * got no answer at all), so a script notices; a resume keeps degraded rows only when asked not to
+ * retry them, and says how many it kept. `--retry-degraded` drops them from the output and runs
+ * those documents again.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { isDegraded } from '../core/failures.js';
+import type { NerDocument } from '../core/types.js';
+
+/** Every row written, but some are degraded (`degraded: true`, see their `warnings`). */
+export const DEGRADED_EXIT = 8;
+/** Every row written, but no model answered for some documents (rows with an `error`). */
+export const NO_ANSWER_EXIT = 9;
+
+interface RowFlags {
+  id?: unknown;
+  degraded?: unknown;
+  error?: unknown;
+  warnings?: NerDocument['warnings'];
+}
+
+export function rowIsDegraded(row: RowFlags): boolean {
+  return row.degraded === true || typeof row.error === 'string' || isDegraded(row.warnings);
+}
+
+export interface DegradedRows {
+  /** Ids of degraded rows (those without an answer included). */
+  degraded: Set<string>;
+  /** Ids of rows no model answered for. */
+  unanswered: Set<string>;
+}
+
+export function noDegradedRows(): DegradedRows {
+  return { degraded: new Set(), unanswered: new Set() };
+}
+
+/**
+ * The degraded rows of an existing output file (complete lines only; a row that is not JSON is
+ * left for the output writer to report).
+ */
+export function readDegradedRows(path: string): DegradedRows {
+  const out = noDegradedRows();
+  if (!existsSync(path)) return out;
+  const text = readFileSync(path, 'utf8');
+  const end = text.lastIndexOf('\n');
+  for (const line of text.slice(0, end + 1).split('\n')) {
+    if (!line.trim()) continue;
+    let row: RowFlags;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof row.id !== 'string' || !rowIsDegraded(row)) continue;
+    out.degraded.add(row.id);
+    if (typeof row.error === 'string') out.unanswered.add(row.id);
+  }
+  return out;
+}
+
+/**
+ * Rewrites the output file without the rows of `ids` (to run them again), atomically: a crash
+ * leaves the old file or the new one, and the dropped documents are simply not done yet.
+ */
+export function dropRows(path: string, ids: ReadonlySet<string>): number {
+  if (ids.size === 0 || !existsSync(path)) return 0;
+  const text = readFileSync(path, 'utf8');
+  const end = text.lastIndexOf('\n');
+  let dropped = 0;
+  const kept: string[] = [];
+  for (const line of text.slice(0, end + 1).split('\n')) {
+    if (!line.trim()) continue;
+    let id: unknown;
+    try {
+      id = (JSON.parse(line) as { id?: unknown }).id;
+    } catch {
+      kept.push(line);
+      continue;
+    }
+    if (typeof id === 'string' && ids.has(id)) dropped++;
+    else kept.push(line);
+  }
+  const tmp = `${path}.retry-${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const body = Buffer.from(kept.length ? `${kept.join('\n')}\n` : '', 'utf8');
+    let off = 0;
+    while (off < body.length) off += writeSync(fd, body, off, body.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return dropped;
+}
+
+/** Counts what a run wrote, for its closing line and exit code. */
+export class RunTally {
+  written = 0;
+  degraded = 0;
+  unanswered = 0;
+
+  add(doc: Pick<NerDocument, 'degraded' | 'error' | 'warnings'>): void {
+    this.written++;
+    if (rowIsDegraded(doc)) this.degraded++;
+    if (doc.error) this.unanswered++;
+  }
+}
+
+/**
+ * The exit code of a finished run and the lines that explain it, from what it wrote and the
+ * degraded rows it kept from an earlier run.
+ */
+export function runOutcome(
+  tally: RunTally,
+  kept: DegradedRows,
+  output: string,
+): { code: number; lines: string[] } {
+  const degraded = tally.degraded + kept.degraded.size;
+  const unanswered = tally.unanswered + kept.unanswered.size;
+  const lines: string[] = [];
+  if (kept.degraded.size > 0)
+    lines.push(
+      `${kept.degraded.size} degraded row(s) kept from an earlier run of ${output}; --retry-degraded runs them again`,
+    );
+  if (tally.degraded > 0)
+    lines.push(
+      `${tally.degraded} of the ${tally.written} row(s) written are degraded ("degraded": true, see their "warnings")${tally.unanswered ? `, ${tally.unanswered} with no answer from any model ("error")` : ''}; run again with --retry-degraded once the models are back`,
+    );
+  const code = unanswered > 0 ? NO_ANSWER_EXIT : degraded > 0 ? DEGRADED_EXIT : 0;
+  return { code, lines };
+}
