@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const benches = ['retrieval', 'pipeline', 'answers', 'queue', 'onnx', 'faults'].filter(
+const benches = ['retrieval', 'pipeline', 'prompt-cache', 'answers', 'queue', 'onnx', 'faults'].filter(
   (b) => only.length === 0 || only.includes(b),
 );
 let failed = 0;

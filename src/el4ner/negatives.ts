@@ -18,7 +18,11 @@
  */
 import { tokenize } from '../core/tokenize.js';
 import { type NerDocument, NONE_TYPE, type Span, type Token } from '../core/types.js';
-import { sortedEntities } from './prompts.js';
+
+/** A pool sentence's entities in text order. */
+export function sortedEntities(doc: NerDocument) {
+  return [...doc.entities].sort((a, b) => a.start - b.start || a.end - b.end);
+}
 
 const STOP = new Set(
   'that this with from have were will would there their they them then than what when which while about after before into over also been being only other some such very more most said says'.split(

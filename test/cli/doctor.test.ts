@@ -151,7 +151,7 @@ describe('el4ner doctor', () => {
       rows.get('vllm-typo')!.modelKnown.detail,
       /qwen2\.5-7b not served \(the server lists Qwen\/Qwen2\.5-7B-Instruct\)/,
     );
-    assert.match(rows.get('vllm-typo')!.jsonSchema.detail, /a plain call failed: .*last status 404/);
+    assert.match(rows.get('vllm-typo')!.jsonSchema.detail, /a plain call failed: .*HTTP 404/);
     assert.match(rows.get('chatty')!.jsonSchema.detail, /JSON only inside other text/);
     assert.match(rows.get('ollama')!.logprobs.detail, /fusion needs them/);
     assert.match(rows.get('llama-server')!.logprobs.detail, /yes \(top 1\)/);

@@ -4,6 +4,7 @@ import { before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
+import { STEPS } from '../../src/el4ner/prompts.js';
 import type { Engine } from '../../src/engines/types.js';
 import { pipelineFor } from '../support/method.js';
 import { type Behaviour, goldByText, oracleEngine } from '../support/oracle.js';
@@ -13,7 +14,9 @@ const test = readJsonl(path.join(conllDir, 'test.jsonl'), 40).filter((d) => d.en
 const pool = readJsonl(path.join(conllDir, 'train.jsonl'), 300);
 const labels = ['LOC', 'MISC', 'ORG', 'PER'];
 
-type Oracle = Engine & { requests: { jsonSchema?: { name: string } }[] };
+type Oracle = Engine & {
+  requests: Array<{ jsonSchema?: { name: string }; messages: Array<{ content: string }> }>;
+};
 
 function engines(behaviours: Record<string, Behaviour>, fail: Record<string, boolean> = {}) {
   const byText = goldByText(test);
@@ -205,7 +208,7 @@ describe('EL4NER pipeline over in-process backbones', () => {
     const req = map.get('b')!.requests.find((q) => q.jsonSchema?.name === 'spans') as unknown as {
       messages: { content: string }[];
     };
-    assert.match(req.messages[1].content, /^Examples:/);
+    assert.match(req.messages[1].content, /^Sentence: .*\n\nExamples:\nExample: /s);
     const notes: string[] = [];
     const z = await pipelineFor({
       config: config(),
@@ -244,7 +247,7 @@ describe('EL4NER pipeline over in-process backbones', () => {
     assert.ok(r.traces.every((t) => t.demos.length === 2));
   });
 
-  it('prompt prefixes are byte-identical across backbones and the sentence comes last', async () => {
+  it('prompts share one prefix: the same for every backbone, and for every stage of a sentence up to its step', async () => {
     const map = engines({ a: {}, b: {}, c: {} });
     const p = await pipelineFor({ config: config(), engines: map, demos: pool, log: quiet });
     await p.run(test.slice(0, 2));
@@ -258,10 +261,25 @@ describe('EL4NER pipeline over in-process backbones', () => {
       assert.equal(msgs[0], msgs[1]);
       assert.equal(msgs[1], msgs[2]);
     }
-    const req = map.get('a')!.requests.find((q) => q.jsonSchema?.name === 'spans') as unknown as {
-      messages: { content: string }[];
-    };
-    assert.ok(req.messages[1].content.endsWith(`Sentence: ${test[0].text}\nAnswer:`));
+    const first = `Sentence: ${test[0].text}\n\n`;
+    const of = (kind: string) =>
+      (
+        map
+          .get('a')!
+          .requests.find(
+            (q) => q.jsonSchema?.name === kind && q.messages[1].content.startsWith(first),
+          ) as unknown as {
+          messages: { content: string }[];
+        }
+      ).messages;
+    const systems = ['prespans', 'spans', 'types', 'verdicts'].map((k) => of(k)[0].content);
+    assert.equal(new Set(systems).size, 1, 'one system message for every stage');
+    const spans = of('spans')[1].content;
+    assert.ok(spans.endsWith(`${STEPS.find}\nAnswer:`));
+    const shared = spans.slice(0, spans.lastIndexOf(`\n\n${STEPS.find}`));
+    assert.ok(shared.includes('\n\nExamples:\n'));
+    for (const k of ['types', 'verdicts']) assert.ok(of(k)[1].content.startsWith(shared), k);
+    assert.ok(of('prespans')[1].content.startsWith(first), 'zero-shot pre-extraction shares the sentence');
   });
 
   it('without decomposition, joint answers are voted the same way', async () => {

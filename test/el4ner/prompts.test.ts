@@ -14,7 +14,7 @@ import { createTypeMapper } from '../../src/answers/labels.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { type NerDocument, NONE_TYPE } from '../../src/core/types.js';
 import { classificationItems, negativeSpans, verificationItems } from '../../src/el4ner/negatives.js';
-import { itemName, mentionJson } from '../../src/el4ner/prompts.js';
+import { itemName, mentionJson, STEPS } from '../../src/el4ner/prompts.js';
 import { classifyPrompt, typeReader } from '../../src/el4ner/stages/classify.js';
 import { extractPrompt } from '../../src/el4ner/stages/extract.js';
 import { jointPrompt } from '../../src/el4ner/stages/joint.js';
@@ -32,20 +32,17 @@ const pool = readJsonl(path.join(conllDir, 'train.jsonl'), 400);
 const withEntities = pool.filter((d) => d.entities.length > 0);
 const key = (s: { start: number; end: number }) => `${s.start}:${s.end}`;
 
-/** The example blocks of a prompt's user message (everything before the query sentence). */
-function exampleBlocks(content: string): string[] {
-  const examples = content.slice(0, content.lastIndexOf('Sentence: '));
-  return examples
-    .split(/\n\n(?=Sentence: )/)
-    .map((b) => b.replace(/^Examples:\n\n/, '').trim())
-    .filter((b) => b.startsWith('Sentence: '));
+/** The examples of a prompt's user message: one `Example:` line and one `=>` annotation line each. */
+function examplesOf(content: string): Array<{ text: string; annotation: string }> {
+  const lines = content.split('\n');
+  const out: Array<{ text: string; annotation: string }> = [];
+  for (let i = 0; i + 1 < lines.length; i++)
+    if (lines[i].startsWith('Example: ') && lines[i + 1].startsWith('=> '))
+      out.push({ text: lines[i].slice('Example: '.length), annotation: lines[i + 1].slice(3) });
+  return out;
 }
-const answerOf = (block: string) => JSON.parse(/\nAnswer: (\{.*\})$/.exec(block)![1]);
-const listLines = (block: string, head: string) =>
-  block
-    .slice(block.indexOf(`\n${head}:\n`) + head.length + 3)
-    .split('\n')
-    .filter((l) => /^\d+\. /.test(l));
+/** The numbered lines of a prompt: only the query's items, after the step. */
+const numberedLines = (content: string) => content.split('\n').filter((l) => /^\d+\. /.test(l));
 
 describe('demonstrations without bias', () => {
   it('classification examples mix gold entities with non-entities answered none, and never show the answer in the list', () => {
@@ -66,29 +63,30 @@ describe('demonstrations without bias', () => {
     }
     assert.ok(withNone / examples > 0.95, `${withNone} of ${examples} examples show a none`);
 
-    // In the prompt: the list has the query's shape (bare spans), the answer holds the nones.
+    // In the prompt: the shared examples give each entity its type and list spans that are not
+    // entities; the only numbered list is the query's, bare spans.
     const query = withEntities[0];
-    const p = classifyPrompt({ labels, demos: withEntities.slice(1, 6) }, query.text, query.entities);
+    const demos = withEntities.slice(1, 6);
+    const p = classifyPrompt({ labels, demos }, query.text, query.entities);
     const content = p.messages[1].content;
-    const blocks = exampleBlocks(content);
-    assert.equal(blocks.length, 5);
-    const labelInLine = new RegExp(`(\\((${labels.join('|')})\\)|: (${labels.join('|')}))$`);
-    for (const b of blocks) {
-      const lines = listLines(b, 'Spans');
-      assert.ok(lines.length > 0);
-      for (const l of lines) assert.doesNotMatch(l, labelInLine, `an answer shows in the list: ${l}`);
-      const answers = answerOf(b).answers as Array<{ id: number; type: string }>;
-      assert.equal(answers.length, lines.length);
-      assert.ok(answers.some((a) => a.type === NONE_TYPE));
-    }
-    const queryLines = content
-      .slice(content.lastIndexOf('Sentence: '))
-      .split('\n')
-      .filter((l) => /^\d+\. /.test(l));
+    const shown = examplesOf(content);
     assert.deepEqual(
-      queryLines,
+      shown.map((e) => e.text),
+      demos.map((d) => d.text),
+    );
+    for (const [i, e] of shown.entries()) {
+      for (const g of demos[i].entities)
+        assert.ok(e.annotation.includes(`${itemName(demos[i].text, g)} (${g.type})`));
+      const nones = classificationItems(demos[i]).filter((it) => it.answer === NONE_TYPE);
+      if (nones.length) assert.match(e.annotation, /\| not: /);
+      for (const n of nones) assert.ok(e.annotation.includes(itemName(demos[i].text, n)), n.text);
+    }
+    assert.ok(shown.some((e) => / \| not: /.test(e.annotation)));
+    assert.deepEqual(
+      numberedLines(content),
       query.entities.map((e, i) => `${i + 1}. ${itemName(query.text, e)}`),
     );
+    assert.ok(content.indexOf(`${STEPS.type}\nSpans:\n1. `) > content.lastIndexOf('Example: '));
   });
 
   it('verification examples hold yes and no items: wrong types and non-entities', () => {
@@ -113,17 +111,21 @@ describe('demonstrations without bias', () => {
     assert.ok(noShare > 0.1 && noShare < 0.4, `no share ${noShare}`);
 
     const query = withEntities[0];
-    const p = verifyPrompt({ labels, demos: withEntities.slice(1, 9) }, query.text, query.entities);
-    const blocks = exampleBlocks(p.messages[1].content);
-    const all = blocks.flatMap((b) =>
-      (answerOf(b).answers as Array<{ answer: string }>).map((a) => a.answer),
-    );
-    assert.ok(all.includes('yes') && all.includes('no'));
-    // the types shown in the examples are not all gold: the list does not give the answer away
-    const shown = blocks.flatMap((b) => listLines(b, 'Entities'));
-    assert.ok(
-      shown.every((l) => /^\d+\. .+: (LOC|MISC|ORG|PER)$/.test(l)),
-      shown.join('\n'),
+    const demos = withEntities.slice(1, 9);
+    const p = verifyPrompt({ labels, demos }, query.text, query.entities);
+    const shown = examplesOf(p.messages[1].content);
+    // the examples hold the `no` items: wrong types of entities ("not LOC: ...") and non-entities ("not: ...")
+    assert.ok(shown.some((e) => new RegExp(`\\| not (${labels.join('|')}): `).test(e.annotation)));
+    assert.ok(shown.some((e) => / \| not: /.test(e.annotation)));
+    for (const [i, e] of shown.entries())
+      for (const w of verificationItems(demos[i], labels))
+        if (w.answer === 'no' && demos[i].entities.some((g) => g.start === w.start && g.end === w.end))
+          assert.ok(e.annotation.includes(`not ${w.type}: ${itemName(demos[i].text, w)}`));
+    // the query's list gives each span the type it was given, and no example is query-shaped
+    const lines = numberedLines(p.messages[1].content);
+    assert.deepEqual(
+      lines,
+      query.entities.map((e, i) => `${i + 1}. ${itemName(query.text, e)}: ${e.type}`),
     );
   });
 
@@ -183,7 +185,7 @@ describe('demonstrations without bias', () => {
     await p.run(gold);
     const spans = a.requests.filter((r) => r.jsonSchema?.name === 'spans');
     assert.equal(spans.length, 3);
-    for (const r of spans) assert.match(r.messages[1].content, /\nAnswer: \{"spans":\[\]\}\n/);
+    for (const r of spans) assert.match(r.messages[1].content, /\n=> none(\n| \|)/);
     await p.close();
   });
 });

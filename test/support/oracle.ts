@@ -7,6 +7,7 @@ import { findOccurrences, nameSpan } from '../../src/answers/grounding.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
 import { NONE_TYPE } from '../../src/core/types.js';
 import { modelDocument } from '../../src/el4ner/model-text.js';
+import { STEPS } from '../../src/el4ner/prompts.js';
 import type { ChatMessage, ChatRequest, ChatResponse, Engine } from '../../src/engines/types.js';
 
 export type PromptKind = 'prespans' | 'spans' | 'types' | 'verdicts' | 'entities';
@@ -49,14 +50,29 @@ export function parsePrompt(messages: readonly ChatMessage[], schemaName: string
     .map((m) => m[1])
     .filter((l) => l !== NONE_TYPE);
   const user = messages.filter((m) => m.role === 'user').at(0)?.content ?? '';
-  const at = user.lastIndexOf('Sentence: ');
-  const rest = user.slice(at + 'Sentence: '.length);
-  // The sentence (it may span lines) ends where the item list or the answer cue begins.
-  const ends = ['\nSpans:\n', '\nEntities:\n', '\nAnswer:']
-    .map((m) => rest.lastIndexOf(m))
-    .filter((i) => i >= 0);
-  const nl = ends.length ? Math.min(...ends) : rest.length;
-  const sentence = rest.slice(0, nl);
+  let sentence: string;
+  let rest: string;
+  let nl: number;
+  if (user.startsWith('Sentence: ')) {
+    // The prefix-cache layout: the sentence first (it may span lines), then the examples, then the step and its items.
+    const body = user.slice('Sentence: '.length);
+    const ends = ['\n\nExamples:\n', ...Object.values(STEPS).map((step) => `\n\n${step}`)]
+      .map((m) => body.indexOf(m))
+      .filter((i) => i >= 0);
+    sentence = body.slice(0, ends.length ? Math.min(...ends) : body.length);
+    const tail = body.slice(Math.max(...Object.values(STEPS).map((step) => body.lastIndexOf(`\n\n${step}`))));
+    rest = tail;
+    nl = 0;
+  } else {
+    // The earlier layout (examples first, the sentence last), for runs of older checkouts.
+    const at = user.lastIndexOf('Sentence: ');
+    rest = user.slice(at + 'Sentence: '.length);
+    const ends = ['\nSpans:\n', '\nEntities:\n', '\nAnswer:']
+      .map((m) => rest.lastIndexOf(m))
+      .filter((i) => i >= 0);
+    nl = ends.length ? Math.min(...ends) : rest.length;
+    sentence = rest.slice(0, nl);
+  }
   const items: PromptItem[] = [];
   const known = new Set(labels);
   for (const line of rest.slice(nl + 1).split('\n')) {

@@ -11,14 +11,14 @@ import { readTypeAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
-import { classificationItems } from '../negatives.js';
 import {
   itemListTokens,
-  labelList,
   numberedSpans,
   type PromptContext,
+  STEPS,
   strictObject,
-  withExamples,
+  taskInstructions,
+  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { type StagePlan, spanKey } from '../state.js';
@@ -36,40 +36,21 @@ export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
   });
 }
 
-export const ITEM_RULE =
-  'When the same words occur several times in the sentence, an item says which occurrence it is ' +
-  '("occurrence 2 of 3": the second time those words appear).';
-
 /**
- * Span classification: every candidate span of the sentence typed in one call. The examples list
- * their gold entities mixed with spans that are not entities (answered `none`), as bare spans like
- * the query's; an example without entities shows only such spans.
+ * Span classification: every candidate span of the sentence typed in one call. The shared
+ * examples show each pool sentence's entities with their types and spans that are not entities.
  */
 export function classifyPrompt(ctx: PromptContext, sentence: string, spans: readonly Span[]): Prompt {
-  const instructions =
-    'You are an expert in named entity recognition. Each numbered item is a candidate span of the sentence; ' +
-    'some are entities, some are not. Give each item its entity type, one of:\n' +
-    `${labelList(ctx)}\n- ${NONE_TYPE}: not an entity of these types (also when it is only part of an entity, or runs past one)\n` +
-    `${ITEM_RULE} Answer with JSON: {"answers": [{"id": 1, "type": "..."}, ...]}, one answer per item.`;
-  const demos = ctx.demos
-    .map((d) => {
-      const items = classificationItems(d);
-      if (items.length === 0) return '';
-      const answers = items.map((it, i) => ({ id: i + 1, type: it.answer }));
-      return `Sentence: ${d.text}\nSpans:\n${numberedSpans(d.text, items)}\nAnswer: ${JSON.stringify({ answers })}`;
-    })
-    .filter(Boolean)
-    .join('\n\n');
   const longest = Math.max(NONE_TYPE.length, ...ctx.labels.map((l) => l.length));
   return {
     messages: [
-      { role: 'system', content: instructions },
+      { role: 'system', content: taskInstructions(ctx) },
       {
         role: 'user',
-        content: withExamples(
-          demos,
-          `Sentence: ${sentence}\nSpans:\n${numberedSpans(sentence, spans)}\nAnswer:`,
-        ),
+        content: userMessage(sentence, STEPS.type, {
+          ctx,
+          items: { head: 'Spans', lines: numberedSpans(sentence, spans) },
+        }),
       },
     ],
     jsonSchema: { name: 'types', schema: typeAnswerSchema(ctx.labels) },

@@ -10,15 +10,13 @@ import type { Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
 import {
-  labelList,
-  mentionJson,
   type PromptContext,
-  REPEAT_RULE,
   SPAN_ITEM,
-  sortedEntities,
+  STEPS,
   spanListTokens,
   strictObject,
-  withExamples,
+  taskInstructions,
+  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import type { El4nerParts, StagePlan } from '../state.js';
@@ -26,29 +24,12 @@ import { unionSpans } from '../voting/union.js';
 
 export const spanAnswerSchema: JsonSchema = strictObject({ spans: { type: 'array', items: SPAN_ITEM } });
 
-export function extractInstructions(ctx: Pick<PromptContext, 'labels' | 'descriptions'>): string {
-  return (
-    'You are an expert in named entity recognition. Find every span of the sentence that is a named entity ' +
-    'of one of these types:\n' +
-    labelList(ctx) +
-    '\nList the spans only, without types, in the order they appear. ' +
-    REPEAT_RULE +
-    ' Answer with JSON: {"spans": [{"text": "...", "occurrence": null}, ...]}. Answer {"spans": []} when there is none.'
-  );
-}
-
-/** Span extraction with demonstrations (entity-free ones show `{"spans": []}`). */
+/** Span extraction with demonstrations (entity-free ones show `Entities: none`). */
 export function extractPrompt(ctx: PromptContext, sentence: string): Prompt {
-  const demos = ctx.demos
-    .map((d) => {
-      const spans = sortedEntities(d).map((e) => mentionJson(d, e));
-      return `Sentence: ${d.text}\nAnswer: ${JSON.stringify({ spans })}`;
-    })
-    .join('\n\n');
   return {
     messages: [
-      { role: 'system', content: extractInstructions(ctx) },
-      { role: 'user', content: withExamples(demos, `Sentence: ${sentence}\nAnswer:`) },
+      { role: 'system', content: taskInstructions(ctx) },
+      { role: 'user', content: userMessage(sentence, STEPS.find, { ctx }) },
     ],
     jsonSchema: { name: 'spans', schema: spanAnswerSchema },
     maxTokens: spanListTokens(sentence),

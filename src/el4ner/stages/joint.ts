@@ -11,14 +11,12 @@ import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
 import {
-  labelList,
-  mentionJson,
   type PromptContext,
-  REPEAT_RULE,
-  sortedEntities,
+  STEPS,
   spanListTokens,
   strictObject,
-  withExamples,
+  taskInstructions,
+  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { spanKey } from '../state.js';
@@ -41,23 +39,10 @@ export function jointAnswerSchema(labels: readonly string[]): JsonSchema {
 
 /** Joint extract-and-type (decomposition off): one call finds and types the entities. */
 export function jointPrompt(ctx: PromptContext, sentence: string): Prompt {
-  const instructions =
-    'You are an expert in named entity recognition. Find every named entity in the sentence and give its ' +
-    `type, one of:\n${labelList(ctx)}\n${REPEAT_RULE} ` +
-    'Answer with JSON: {"entities": [{"text": "...", "type": "...", "occurrence": null}, ...]}. Answer {"entities": []} when there is none.';
-  const demos = ctx.demos
-    .map((d) => {
-      const entities = sortedEntities(d).map((e) => {
-        const m = mentionJson(d, e);
-        return { text: m.text, type: e.type, occurrence: m.occurrence };
-      });
-      return `Sentence: ${d.text}\nAnswer: ${JSON.stringify({ entities })}`;
-    })
-    .join('\n\n');
   return {
     messages: [
-      { role: 'system', content: instructions },
-      { role: 'user', content: withExamples(demos, `Sentence: ${sentence}\nAnswer:`) },
+      { role: 'system', content: taskInstructions(ctx) },
+      { role: 'user', content: userMessage(sentence, STEPS.joint, { ctx }) },
     ],
     jsonSchema: { name: 'entities', schema: jointAnswerSchema(ctx.labels) },
     maxTokens: spanListTokens(sentence, 12 + Math.max(0, ...ctx.labels.map((l) => l.length))),

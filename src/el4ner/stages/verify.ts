@@ -8,17 +8,16 @@ import { readVerifyAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
-import { verificationItems } from '../negatives.js';
 import {
   itemListTokens,
-  labelList,
   numberedTyped,
   type PromptContext,
+  STEPS,
   strictObject,
-  withExamples,
+  taskInstructions,
+  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
-import { ITEM_RULE } from './classify.js';
 import { promptContext } from './extract.js';
 
 export const verifyAnswerSchema: JsonSchema = strictObject({
@@ -29,39 +28,24 @@ export const verifyAnswerSchema: JsonSchema = strictObject({
 });
 
 /**
- * Type verification: every typed entity listed, a yes/no answer per entity. The examples hold
- * `yes` items (gold entities with their type) and `no` items (a gold entity given a wrong type, or
- * a span that is not an entity given a label).
+ * Type verification: every typed entity listed, a yes/no answer per entity. The shared examples
+ * (already in the prefix cache from the other stages) show entities with their types, spans that
+ * are not entities and types that would be wrong.
  */
 export function verifyPrompt(
   ctx: PromptContext,
   sentence: string,
   entities: ReadonlyArray<Span & { type: string }>,
 ): Prompt {
-  const instructions =
-    'You are an expert in named entity recognition. Each numbered item is a span of the sentence with the ' +
-    `entity type it was given. The types are:\n${labelList(ctx)}\n` +
-    'For each item answer "yes" when the span is an entity of exactly that type in this sentence, else "no" ' +
-    `(a wrong type, not an entity, or only part of one). ${ITEM_RULE} ` +
-    'Answer with JSON: {"answers": [{"id": 1, "answer": "yes"}, ...]}, one answer per item.';
-  const demos = ctx.demos
-    .map((d) => {
-      const items = verificationItems(d, ctx.labels);
-      if (items.length === 0) return '';
-      const answers = items.map((it, i) => ({ id: i + 1, answer: it.answer }));
-      return `Sentence: ${d.text}\nEntities:\n${numberedTyped(d.text, items)}\nAnswer: ${JSON.stringify({ answers })}`;
-    })
-    .filter(Boolean)
-    .join('\n\n');
   return {
     messages: [
-      { role: 'system', content: instructions },
+      { role: 'system', content: taskInstructions(ctx) },
       {
         role: 'user',
-        content: withExamples(
-          demos,
-          `Sentence: ${sentence}\nEntities:\n${numberedTyped(sentence, entities)}\nAnswer:`,
-        ),
+        content: userMessage(sentence, STEPS.check, {
+          ctx,
+          items: { head: 'Entities', lines: numberedTyped(sentence, entities) },
+        }),
       },
     ],
     jsonSchema: { name: 'verdicts', schema: verifyAnswerSchema },
