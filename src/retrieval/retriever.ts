@@ -27,7 +27,7 @@ import {
   type PoolIndex,
   type PoolSource,
 } from './index.js';
-import { cosineScores, randomK, type ScoredIndex, spanSimScores, topK } from './span-sim.js';
+import { randomK, type ScoredIndex, SpanSimScorer, storeDots, topK } from './span-sim.js';
 
 export type RetrievalMode = 'span-level' | 'sentence-embedding' | 'random' | 'none';
 
@@ -57,7 +57,8 @@ export interface RetrieveOptions {
   exclude?: Iterable<number>;
   /** Override the index's weight scheme for this query. */
   weights?: WeightPresetName | PosWeights;
-  /** What 'span-level' does when the query has no spans: default 'sentence-embedding'. */
+  /** What 'span-level' does when the query has no spans: default 'sentence-embedding' ('none' when
+   * the index has no sentence vectors). */
   noSpans?: 'sentence-embedding' | 'none';
 }
 
@@ -70,6 +71,7 @@ function fnv1a(s: string): number {
 export class DemonstrationRetriever {
   readonly weights: PosWeights;
   readonly posOf: PosOf;
+  private readonly scorer: SpanSimScorer;
 
   private constructor(
     readonly index: PoolIndex,
@@ -77,6 +79,12 @@ export class DemonstrationRetriever {
   ) {
     this.weights = index.manifest.settings.weights;
     this.posOf = index.manifest.settings.posOf;
+    this.scorer = new SpanSimScorer({
+      vectors: index.spanVectors,
+      spanVector: index.spanVector,
+      spanSentence: index.spanSentence,
+      sentences: index.docs.length,
+    });
   }
 
   /** Builds an index in memory from documents (nothing is written). */
@@ -151,14 +159,15 @@ export class DemonstrationRetriever {
       return randomK(n, k, seed, exclude).map((i) => ({ index: i, score: 0 }));
     }
     if (mode === 'sentence-embedding') {
+      const store = await ensureSentenceVectors(index);
+      if (!store) throw new Error('this index was built without sentence vectors (sentenceVectors: false)');
       const [q] = await this.embedder.embed([queryText]);
-      const matrix = await ensureSentenceVectors(index);
-      return topK(cosineScores(q, matrix, n, index.dim), k, exclude);
+      return topK(storeDots(store, q), k, exclude);
     }
     if (mode !== 'span-level') throw new Error(`unknown retrieval mode '${mode as string}'`);
     const spans = querySpans.filter((s) => s.text.trim().length > 0);
     if (spans.length === 0) {
-      if (opts.noSpans === 'none') return [];
+      if (opts.noSpans === 'none' || !index.manifest.stores.sentences) return [];
       return this.retrieve([], queryText, { ...opts, mode: 'sentence-embedding' });
     }
     const pos = await this.queryPos(spans, queryText);
@@ -176,7 +185,6 @@ export class DemonstrationRetriever {
     const ws = new Float64Array(pos.map((p) => posWeight(p, w)));
     // All-zero weights would make SpanSim 0/0: fall back to uniform weights.
     if (ws.every((x) => x === 0)) ws.fill(1);
-    const { index } = this;
-    return spanSimScores(vectors, ws, index.spanVectors, index.spanSentence, index.docs.length, index.dim);
+    return this.scorer.scores(vectors, ws);
   }
 }
