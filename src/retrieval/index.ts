@@ -24,6 +24,7 @@ import { spansPos } from '../pos/span-pos.js';
 import { loadPosTagger } from '../pos/tagger.js';
 import { type PosToken, uposCode } from '../pos/upos.js';
 import { type PosWeights, resolveWeights, type WeightPresetName } from '../pos/weights.js';
+import { ANN_DEFAULTS, type AnnOptions, ApproximateSpanSim } from './ann.js';
 import type { SpanEmbedder } from './embedders.js';
 import {
   isMissingFile,
@@ -33,6 +34,7 @@ import {
   writeJsonLines,
   writeTyped,
 } from './index-files.js';
+import type { SpanTable } from './span-sim.js';
 import {
   type DensePrecision,
   dequantizeRows,
@@ -64,6 +66,11 @@ export interface IndexOptions {
   /** Keep whole-sentence vectors (default true): the sentence-embedding mode and the fallback
    * for queries without spans need them; a very large pool may skip them to save memory. */
   sentenceVectors?: boolean;
+  /**
+   * Also build an approximate index (HNSW, optional package usearch) over dense span vectors;
+   * span-level retrieval then uses it unless a query asks for `exact: true`.
+   */
+  approximate?: AnnOptions | boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -75,6 +82,7 @@ export interface IndexSettings {
   posOf: PosOf;
   precision: DensePrecision;
   sentenceVectors: boolean;
+  approximate?: Required<AnnOptions>;
 }
 
 export type StoreInfo =
@@ -117,6 +125,8 @@ export interface PoolIndex {
    * `ensureSentenceVectors` reads it, or when built with `sentenceVectors: false`.
    */
   sentenceVectors?: VectorStore;
+  /** The approximate index (dense span vectors, when built with `approximate`). */
+  ann?: ApproximateSpanSim;
   /** The folder the index was loaded from or saved to. */
   dir?: string;
 }
@@ -128,6 +138,7 @@ export const INDEX_FILES = {
   spanSentence: 'span-sentence.i32',
   spanMeta: 'span-meta.i32',
   docs: 'docs.jsonl',
+  ann: 'spans.usearch',
 } as const;
 
 export function sha256(s: string | Buffer): string {
@@ -144,6 +155,8 @@ export function resolveSettings(opts: IndexOptions): IndexSettings {
     precision: opts.precision ?? 'f32',
     sentenceVectors: opts.sentenceVectors ?? true,
   };
+  if (opts.approximate)
+    s.approximate = { ...ANN_DEFAULTS, ...(opts.approximate === true ? {} : opts.approximate) };
   if (spans === 'llm') s.preExtract = opts.preExtractIdentity ?? 'unnamed';
   return s;
 }
@@ -159,6 +172,7 @@ export function settingsHash(s: IndexSettings): string {
       s.posOf,
       s.precision,
       s.sentenceVectors,
+      s.approximate ?? null,
     ]),
   );
 }
@@ -290,7 +304,7 @@ export async function buildIndex(
     data: '',
     stores: { spans: storeInfo(spanStore), sentences: sentStore ? storeInfo(sentStore) : undefined },
   };
-  return {
+  const index: PoolIndex = {
     manifest,
     docs: [...docs],
     dim,
@@ -299,6 +313,25 @@ export async function buildIndex(
     spanSentence: Int32Array.from(sentOf),
     spanMeta: Int32Array.from(meta),
     sentenceVectors: sentStore,
+  };
+  if (settings.approximate) {
+    if (spanStore.kind !== 'dense')
+      throw new Error(
+        `the approximate index is for dense vectors (embedding models); ${opts.embedder.identity} gives sparse ones, whose exact posting lists are faster`,
+      );
+    opts.onProgress?.('approximate-index', 0, spanStore.rows);
+    index.ann = await ApproximateSpanSim.build(spanStore, spanTable(index), settings.approximate);
+    opts.onProgress?.('approximate-index', spanStore.rows, spanStore.rows);
+  }
+  return index;
+}
+
+export function spanTable(index: PoolIndex): SpanTable {
+  return {
+    vectors: index.spanVectors,
+    spanVector: index.spanVector,
+    spanSentence: index.spanSentence,
+    sentences: index.docs.length,
   };
 }
 
@@ -389,6 +422,7 @@ export async function saveIndex(index: PoolIndex, dir: string): Promise<void> {
       await writeTyped(join(tmp, INDEX_FILES.spanVector), index.spanVector);
       await writeTyped(join(tmp, INDEX_FILES.spanSentence), index.spanSentence);
       await writeTyped(join(tmp, INDEX_FILES.spanMeta), index.spanMeta);
+      index.ann?.save(join(tmp, INDEX_FILES.ann));
       // Token lists are left out: they are derivable from the text and would double the file.
       await writeJsonLines(
         join(tmp, INDEX_FILES.docs),
@@ -512,7 +546,7 @@ async function loadData(
     )
       throw new Error(`${data}: span ${j} points outside the index`);
   }
-  return {
+  const index: PoolIndex = {
     manifest,
     docs,
     dim: manifest.dim,
@@ -523,6 +557,10 @@ async function loadData(
     sentenceVectors: sentStore,
     dir,
   };
+  const ann = manifest.settings.approximate;
+  if (ann && spanStore.kind === 'dense')
+    index.ann = await ApproximateSpanSim.view(join(data, INDEX_FILES.ann), spanStore, spanTable(index), ann);
+  return index;
 }
 
 export type PoolSource = { poolFile: string } | { docs: readonly NerDocument[] };

@@ -26,6 +26,7 @@ import {
   loadIndex,
   type PoolIndex,
   type PoolSource,
+  spanTable,
 } from './index.js';
 import { randomK, type ScoredIndex, SpanSimScorer, storeDots, topK } from './span-sim.js';
 
@@ -57,6 +58,8 @@ export interface RetrieveOptions {
   exclude?: Iterable<number>;
   /** Override the index's weight scheme for this query. */
   weights?: WeightPresetName | PosWeights;
+  /** 'span-level' with an approximate index: score every sentence exactly anyway. */
+  exact?: boolean;
   /** What 'span-level' does when the query has no spans: default 'sentence-embedding' ('none' when
    * the index has no sentence vectors). */
   noSpans?: 'sentence-embedding' | 'none';
@@ -79,12 +82,7 @@ export class DemonstrationRetriever {
   ) {
     this.weights = index.manifest.settings.weights;
     this.posOf = index.manifest.settings.posOf;
-    this.scorer = new SpanSimScorer({
-      vectors: index.spanVectors,
-      spanVector: index.spanVector,
-      spanSentence: index.spanSentence,
-      sentences: index.docs.length,
-    });
+    this.scorer = new SpanSimScorer(spanTable(index));
   }
 
   /** Builds an index in memory from documents (nothing is written). */
@@ -172,6 +170,8 @@ export class DemonstrationRetriever {
     }
     const pos = await this.queryPos(spans, queryText);
     const vectors = await this.embedder.embed(spans.map((s) => s.text));
+    if (index.ann && !opts.exact)
+      return index.ann.topK(vectors, this.queryWeights(pos, opts.weights), k, exclude);
     return topK(this.spanScores(vectors, pos, opts.weights), k, exclude);
   }
 
@@ -181,10 +181,14 @@ export class DemonstrationRetriever {
     pos: readonly string[],
     weights?: WeightPresetName | PosWeights,
   ): Float64Array {
+    return this.scorer.scores(vectors, this.queryWeights(pos, weights));
+  }
+
+  private queryWeights(pos: readonly string[], weights?: WeightPresetName | PosWeights): Float64Array {
     const w = weights === undefined ? this.weights : resolveWeights(weights);
     const ws = new Float64Array(pos.map((p) => posWeight(p, w)));
     // All-zero weights would make SpanSim 0/0: fall back to uniform weights.
     if (ws.every((x) => x === 0)) ws.fill(1);
-    return this.scorer.scores(vectors, ws);
+    return ws;
   }
 }
