@@ -172,7 +172,7 @@ export class DemonstrationRetriever {
     const vectors = await this.embedder.embed(spans.map((s) => s.text));
     if (index.ann && !opts.exact)
       return index.ann.topK(vectors, this.queryWeights(pos, opts.weights), k, exclude);
-    return topK(this.spanScores(vectors, pos, opts.weights), k, exclude);
+    return this.scorer.topK(vectors, this.queryWeights(pos, opts.weights), k, exclude);
   }
 
   /** SpanSim scores of all pool sentences for already embedded query spans. */

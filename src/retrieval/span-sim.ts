@@ -16,7 +16,7 @@
  * against it).
  */
 import { mulberry32 } from '../eval/random.js';
-import type { DenseStore, SparseStore, VectorStore } from './vectors.js';
+import type { SparseStore, VectorStore } from './vectors.js';
 
 export interface ScoredIndex {
   index: number;
@@ -122,175 +122,237 @@ export function storeDots(store: VectorStore, q: Float32Array): Float64Array {
   return store.kind === 'sparse' ? sparseDots(store, q) : denseDots(store.data, store.rows, store.dim, [q]);
 }
 
-/** Scratch buffers of one scorer, reused across queries (scoring is synchronous). */
-interface Scratch {
-  acc: Float64Array;
-  rowMark: Uint8Array;
-  touchedRows: Int32Array;
-  curMax: Float64Array;
-  sentMark: Uint8Array;
-  touchedSents: Int32Array;
-  touchedCount: Int32Array;
-}
-
 /**
  * SpanSim of query spans against every pool sentence of a span table. Built once per index: it
- * keeps the inverse map row -> sentences and scratch buffers.
+ * keeps the map sentence -> rows of its spans and a scratch buffer of dot products.
+ *
+ * Scoring is two passes. (1) The dot product of every row with every query span, into
+ * `dots[row · m + i]`: from the posting lists (rows sharing no feature with a query span keep
+ * exactly 0, which is their dot product) or from the blocked dense scan. (2) One sequential pass
+ * over the sentences: the max over each sentence's rows per query span, then the weighted sum.
  */
 export class SpanSimScorer {
-  /** Row -> the sentences of the pool spans that use it (CSR). */
-  readonly rowSentPtr: Int32Array;
-  readonly rowSents: Int32Array;
-  /** Pool spans per sentence. */
-  readonly spanCount: Int32Array;
-  private scratch?: Scratch;
+  /** Sentence -> rows of its pool spans (CSR). */
+  readonly sentRowPtr: Int32Array;
+  readonly sentRows: Int32Array;
+  /** Row -> the sentences of the pool spans that use it (CSR), for the top-k search. */
+  private rowSentPtr?: Int32Array;
+  private rowSents?: Int32Array;
+  private sentStamp?: Int32Array;
+  private stamp = 0;
+  private dots = new Float64Array(0);
 
   constructor(readonly table: SpanTable) {
     const { vectors, spanVector, spanSentence, sentences } = table;
     if (spanVector.length !== spanSentence.length)
       throw new Error('spanVector and spanSentence differ in length');
-    const ptr = new Int32Array(vectors.rows + 1);
-    for (let j = 0; j < spanVector.length; j++) ptr[spanVector[j] + 1]++;
-    for (let r = 0; r < vectors.rows; r++) ptr[r + 1] += ptr[r];
-    const fill = ptr.slice(0, vectors.rows);
-    const sents = new Int32Array(spanVector.length);
-    const count = new Int32Array(sentences);
+    const ptr = new Int32Array(sentences + 1);
+    for (let j = 0; j < spanSentence.length; j++) ptr[spanSentence[j] + 1]++;
+    for (let s = 0; s < sentences; s++) ptr[s + 1] += ptr[s];
+    const fill = ptr.slice(0, sentences);
+    const rows = new Int32Array(spanVector.length);
     for (let j = 0; j < spanVector.length; j++) {
-      sents[fill[spanVector[j]]++] = spanSentence[j];
-      count[spanSentence[j]]++;
+      const r = spanVector[j];
+      if (!(r >= 0 && r < vectors.rows)) throw new Error(`span ${j} points at row ${r} of ${vectors.rows}`);
+      rows[fill[spanSentence[j]]++] = r;
     }
-    this.rowSentPtr = ptr;
-    this.rowSents = sents;
-    this.spanCount = count;
+    this.sentRowPtr = ptr;
+    this.sentRows = rows;
   }
 
   scores(queryVectors: readonly Float32Array[], weights: ArrayLike<number>): Float64Array {
     const { vectors, sentences } = this.table;
     checkQuery(queryVectors, weights, vectors.dim);
-    if (queryVectors.length === 0) return new Float64Array(sentences);
-    return vectors.kind === 'sparse'
-      ? this.sparseScores(vectors, queryVectors, weights)
-      : this.denseScores(vectors, queryVectors, weights);
-  }
-
-  private denseScores(
-    store: DenseStore,
-    queryVectors: readonly Float32Array[],
-    weights: ArrayLike<number>,
-  ): Float64Array {
-    const { spanVector, spanSentence, sentences } = this.table;
     const m = queryVectors.length;
-    const dots = denseDots(store.data, store.rows, store.dim, queryVectors);
-    const best = new Float64Array(sentences * m).fill(Number.NEGATIVE_INFINITY);
-    for (let j = 0; j < spanVector.length; j++) {
-      const base = spanSentence[j] * m;
-      const row = spanVector[j] * m;
-      for (let i = 0; i < m; i++) {
-        const d = dots[row + i];
-        if (d > best[base + i]) best[base + i] = d;
-      }
-    }
-    return weightedSum(best, weights, sentences);
-  }
-
-  private sparseScores(
-    store: SparseStore,
-    queryVectors: readonly Float32Array[],
-    weights: ArrayLike<number>,
-  ): Float64Array {
-    const { sentences } = this.table;
-    const { colPtr, rowIdx, values, nonNegative } = store;
-    const { rowSentPtr, rowSents, spanCount } = this;
-    const s = this.scratchBuffers();
-    const { acc, rowMark, touchedRows, curMax, sentMark, touchedSents, touchedCount } = s;
+    if (m === 0) return new Float64Array(sentences);
+    const dots = this.rowDots(vectors, queryVectors);
     const scores = new Float64Array(sentences);
     let wsum = 0;
-    for (let i = 0; i < weights.length; i++) wsum += weights[i];
-    for (let i = 0; i < queryVectors.length; i++) {
-      const q = queryVectors[i];
-      // 1. Dot products of the rows that share a feature with the query span.
-      let nr = 0;
-      for (let t = 0; t < q.length; t++) {
-        const x = q[t];
-        if (x === 0) continue;
-        for (let p = colPtr[t], e = colPtr[t + 1]; p < e; p++) {
-          const r = rowIdx[p];
-          if (rowMark[r] === 0) {
-            rowMark[r] = 1;
-            touchedRows[nr++] = r;
-          }
-          acc[r] += x * values[p];
-        }
-      }
-      // 2. Max per sentence over its touched spans.
-      let ns = 0;
-      for (let a = 0; a < nr; a++) {
-        const r = touchedRows[a];
-        const d = acc[r];
-        acc[r] = 0;
-        rowMark[r] = 0;
-        for (let p = rowSentPtr[r], e = rowSentPtr[r + 1]; p < e; p++) {
-          const sent = rowSents[p];
-          if (sentMark[sent] === 0) {
-            sentMark[sent] = 1;
-            touchedSents[ns++] = sent;
-            curMax[sent] = d;
-            touchedCount[sent] = 1;
-          } else {
-            if (d > curMax[sent]) curMax[sent] = d;
-            touchedCount[sent]++;
-          }
-        }
-      }
-      // 3. Weighted sum. An untouched span has a dot product of exactly 0: with non-negative
-      // vectors every touched one is > 0, otherwise 0 competes when some span was not touched.
+    for (let i = 0; i < m; i++) wsum += weights[i];
+    const inv = wsum > 0 ? 1 / wsum : 0;
+    const { sentRowPtr, sentRows } = this;
+    // One pass per query span (a plain scalar loop), adding w_i · max in the order i = 0..m-1.
+    for (let i = 0; i < m; i++) {
       const w = weights[i];
-      for (let a = 0; a < ns; a++) {
-        const sent = touchedSents[a];
-        let b = curMax[sent];
-        if (!nonNegative && touchedCount[sent] < spanCount[sent] && b < 0) b = 0;
-        scores[sent] += w * b;
-        sentMark[sent] = 0;
+      for (let s = 0; s < sentences; s++) {
+        let p = sentRowPtr[s];
+        const e = sentRowPtr[s + 1];
+        if (p === e) continue; // no spans: score 0
+        let b = dots[sentRows[p++] * m + i];
+        for (; p < e; p++) {
+          const d = dots[sentRows[p] * m + i];
+          if (d > b) b = d;
+        }
+        scores[s] += w * b;
       }
     }
-    const inv = wsum > 0 ? 1 / wsum : 0;
-    for (let sent = 0; sent < sentences; sent++) scores[sent] *= inv;
+    for (let s = 0; s < sentences; s++) scores[s] *= inv;
     return scores;
   }
 
-  private scratchBuffers(): Scratch {
-    if (!this.scratch) {
-      const rows = this.table.vectors.rows;
-      const n = this.table.sentences;
-      this.scratch = {
-        acc: new Float64Array(rows),
-        rowMark: new Uint8Array(rows),
-        touchedRows: new Int32Array(rows),
-        curMax: new Float64Array(n),
-        sentMark: new Uint8Array(n),
-        touchedSents: new Int32Array(n),
-        touchedCount: new Int32Array(n),
-      };
+  /**
+   * The k best sentences, exactly as `topK(scores(...), k, exclude)` returns them, without
+   * scoring every sentence (a threshold search in the style of Fagin's algorithm).
+   *
+   * For each query span i take τ_i, the L-th largest dot product over the rows. A sentence none
+   * of whose rows beats τ_i for any i scores at most UB = Σ w_i · max(τ_i, 0) / Σ w. Only the
+   * sentences holding a row above its τ_i are scored (with the same arithmetic as `scores`); when
+   * the k-th of them scores strictly above UB, no other sentence can enter or tie into the top k.
+   * Otherwise L doubles, and past a quarter of the rows the full pass runs instead.
+   */
+  topK(
+    queryVectors: readonly Float32Array[],
+    weights: ArrayLike<number>,
+    k: number,
+    exclude?: ReadonlySet<number>,
+  ): ScoredIndex[] {
+    const { vectors, sentences } = this.table;
+    checkQuery(queryVectors, weights, vectors.dim);
+    const m = queryVectors.length;
+    const rows = vectors.rows;
+    if (m === 0 || k <= 0 || sentences < 2048 || rows < 256)
+      return topK(this.scores(queryVectors, weights), k, exclude);
+    const dots = this.rowDots(vectors, queryVectors);
+    let wsum = 0;
+    for (let i = 0; i < m; i++) wsum += weights[i];
+    const inv = wsum > 0 ? 1 / wsum : 0;
+    this.ensureRowSentences();
+    const rowSentPtr = this.rowSentPtr!;
+    const rowSents = this.rowSents!;
+    const sentStamp = this.sentStamp!;
+    for (let L = 16; L <= rows / 4; L *= 4) {
+      let ub = 0;
+      const stamp = ++this.stamp;
+      const cand: number[] = [];
+      for (let i = 0; i < m; i++) {
+        const { tau, top } = largest(dots, m, i, rows, L);
+        ub += weights[i] * Math.max(tau, 0);
+        for (const r of top) {
+          if (!(dots[r * m + i] > tau)) continue;
+          for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
+            const sent = rowSents[p];
+            if (sentStamp[sent] !== stamp) {
+              sentStamp[sent] = stamp;
+              if (!exclude?.has(sent)) cand.push(sent);
+            }
+          }
+        }
+      }
+      if (cand.length < k) continue;
+      cand.sort((a, b) => a - b);
+      const sc = new Float64Array(cand.length);
+      for (let c = 0; c < cand.length; c++) sc[c] = this.sentenceScore(cand[c], dots, m, weights, inv);
+      const best = topK(sc, k);
+      if (best.length === k && best[k - 1].score > ub * inv)
+        return best.map((b) => ({ index: cand[b.index], score: b.score }));
     }
-    return this.scratch;
+    return topK(this.scores(queryVectors, weights), k, exclude);
+  }
+
+  /** One sentence's SpanSim from the row dot products: the arithmetic of `scores`, in its order. */
+  private sentenceScore(
+    s: number,
+    dots: Float64Array,
+    m: number,
+    weights: ArrayLike<number>,
+    inv: number,
+  ): number {
+    const { sentRowPtr, sentRows } = this;
+    const e = sentRowPtr[s + 1];
+    if (sentRowPtr[s] === e) return 0;
+    let acc = 0;
+    for (let i = 0; i < m; i++) {
+      let p = sentRowPtr[s];
+      let b = dots[sentRows[p++] * m + i];
+      for (; p < e; p++) {
+        const d = dots[sentRows[p] * m + i];
+        if (d > b) b = d;
+      }
+      acc += weights[i] * b;
+    }
+    return acc * inv;
+  }
+
+  private ensureRowSentences(): void {
+    if (this.rowSentPtr) return;
+    const { vectors, spanVector, spanSentence, sentences } = this.table;
+    const ptr = new Int32Array(vectors.rows + 1);
+    for (let j = 0; j < spanVector.length; j++) ptr[spanVector[j] + 1]++;
+    for (let r = 0; r < vectors.rows; r++) ptr[r + 1] += ptr[r];
+    const fill = ptr.slice(0, vectors.rows);
+    const sents = new Int32Array(spanVector.length);
+    for (let j = 0; j < spanVector.length; j++) sents[fill[spanVector[j]]++] = spanSentence[j];
+    this.rowSentPtr = ptr;
+    this.rowSents = sents;
+    this.sentStamp = new Int32Array(sentences);
+  }
+
+  /** dots[row · m + i] for every row (a scratch buffer, valid until the next call). */
+  private rowDots(store: VectorStore, queryVectors: readonly Float32Array[]): Float64Array {
+    const m = queryVectors.length;
+    const size = store.rows * m;
+    if (this.dots.length < size) this.dots = new Float64Array(size);
+    const dots = this.dots;
+    if (store.kind === 'dense') return denseDots(store.data, store.rows, store.dim, queryVectors, dots);
+    dots.fill(0, 0, size);
+    const { colPtr, rowIdx, values } = store;
+    for (let i = 0; i < m; i++) {
+      const q = queryVectors[i];
+      for (let t = 0; t < q.length; t++) {
+        const x = q[t];
+        if (x === 0) continue;
+        for (let p = colPtr[t], e = colPtr[t + 1]; p < e; p++) dots[rowIdx[p] * m + i] += x * values[p];
+      }
+    }
+    return dots;
   }
 }
 
-/** Σ_i w_i · best[s·m+i] / Σ w per sentence; sentences without spans (best = -∞) score 0. */
-function weightedSum(best: Float64Array, weights: ArrayLike<number>, sentences: number): Float64Array {
-  const m = weights.length;
-  let wsum = 0;
-  for (let i = 0; i < m; i++) wsum += weights[i];
-  const inv = wsum > 0 ? 1 / wsum : 0;
-  const scores = new Float64Array(sentences);
-  for (let s = 0; s < sentences; s++) {
-    const base = s * m;
-    if (best[base] === Number.NEGATIVE_INFINITY) continue;
-    let acc = 0;
-    for (let i = 0; i < m; i++) acc += weights[i] * best[base + i];
-    scores[s] = acc * inv;
+/**
+ * The L largest of dots[r · m + i] over the rows (a bounded min-heap): their rows, and τ, the
+ * smallest of them (-Infinity when there are fewer than L rows).
+ */
+function largest(
+  dots: Float64Array,
+  m: number,
+  i: number,
+  rows: number,
+  L: number,
+): { tau: number; top: Int32Array } {
+  const hv = new Float64Array(L);
+  const hr = new Int32Array(L);
+  let size = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = dots[r * m + i];
+    if (size === L) {
+      if (!(v > hv[0])) continue;
+      // Replace the minimum and sift it down.
+      let a = 0;
+      for (;;) {
+        const l = 2 * a + 1;
+        if (l >= L) break;
+        const c = l + 1 < L && hv[l + 1] < hv[l] ? l + 1 : l;
+        if (!(hv[c] < v)) break;
+        hv[a] = hv[c];
+        hr[a] = hr[c];
+        a = c;
+      }
+      hv[a] = v;
+      hr[a] = r;
+    } else {
+      let a = size++;
+      while (a > 0) {
+        const parent = (a - 1) >> 1;
+        if (!(hv[parent] > v)) break;
+        hv[a] = hv[parent];
+        hr[a] = hr[parent];
+        a = parent;
+      }
+      hv[a] = v;
+      hr[a] = r;
+    }
   }
-  return scores;
+  return { tau: size === L ? hv[0] : Number.NEGATIVE_INFINITY, top: hr.subarray(0, size) };
 }
 
 /**
@@ -334,10 +396,14 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: ReadonlySet
   if (k <= 0) return [];
   const idx: number[] = [];
   const val: number[] = [];
-  for (let i = 0; i < scores.length; i++) {
+  // The k-th best so far: the hot loop is one comparison per score once the buffer is full.
+  let threshold = Number.NEGATIVE_INFINITY;
+  let full = false;
+  const n = scores.length;
+  for (let i = 0; i < n; i++) {
     let s = scores[i];
+    if (full && !(s > threshold)) continue; // NaN never passes: it ranks as -Infinity
     if (Number.isNaN(s)) s = Number.NEGATIVE_INFINITY;
-    if (idx.length === k && !(s > val[k - 1])) continue;
     if (exclude?.has(i)) continue;
     // Insert after every element with a score >= s (ties: earlier index stays first).
     let lo = 0;
@@ -352,6 +418,10 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: ReadonlySet
     if (idx.length > k) {
       idx.pop();
       val.pop();
+    }
+    if (idx.length === k) {
+      full = true;
+      threshold = val[k - 1];
     }
   }
   return idx.map((index, p) => ({ index, score: val[p] }));

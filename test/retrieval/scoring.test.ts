@@ -164,6 +164,40 @@ function randomPool(rnd: () => number, n: number, vocabulary: number): NerDocume
   return docs;
 }
 
+describe('top-k search without scoring every sentence', () => {
+  it('returns exactly the top k of the full scores, ties and exclusions included (CoNLL train tiled 3x)', async () => {
+    const f = path.join(dataDir, 'conll2003', 'train.jsonl');
+    const train = parsePoolJsonl(readFileSync(f, 'utf8'), f);
+    // Three copies of every sentence: each score is tied at least three ways.
+    const pool = [...train, ...train, ...train].map((d, i) => ({ ...d, id: `${d.id}#${i}` }));
+    const embedder = new LexicalEmbedder({ dim: 512 });
+    const index = await buildIndex(pool, { embedder, sentenceVectors: false });
+    const scorer = new SpanSimScorer({
+      vectors: index.spanVectors,
+      spanVector: index.spanVector,
+      spanSentence: index.spanSentence,
+      sentences: pool.length,
+    });
+    const fd = path.join(dataDir, 'conll2003', 'dev.jsonl');
+    const dev = parsePoolJsonl(readFileSync(fd, 'utf8'), fd).filter((d) => d.entities.length > 0);
+    const rnd = mulberry32(3);
+    for (const q of dev.slice(0, 60)) {
+      const vectors = await embedder.embed(q.entities.map((e) => e.text));
+      const w = vectors.map(() => [1, 2, 4][Math.floor(rnd() * 3)]);
+      const all = scorer.scores(vectors, w);
+      for (const k of [1, 5, 16]) {
+        const exclude = new Set(topK(all, 2).map((h) => h.index));
+        assert.deepEqual(scorer.topK(vectors, w, k), topK(all, k), `${q.id} k=${k}`);
+        assert.deepEqual(
+          scorer.topK(vectors, w, k, exclude),
+          topK(all, k, exclude),
+          `${q.id} k=${k} excluding`,
+        );
+      }
+    }
+  });
+});
+
 describe('SpanSim with other embedders, against the dense scan', () => {
   const cases = [
     { name: 'dense signed vectors (an embedding model)', density: 1, signed: true, kind: 'dense' },
@@ -197,11 +231,9 @@ describe('SpanSim with other embedders, against the dense scan', () => {
             Array.from({ length: m }, (_, i) => `q${i}`),
           );
           const w = vectors.map(() => [1, 2, 4][Math.floor(rnd() * 3)]);
-          assertSameScores(
-            scorer.scores(vectors, w),
-            referenceSpanSimScores(vectors, w, dense, index.spanSentence, docs.length, dim),
-            `trial ${trial} query ${q}`,
-          );
+          const want = referenceSpanSimScores(vectors, w, dense, index.spanSentence, docs.length, dim);
+          assertSameScores(scorer.scores(vectors, w), want, `trial ${trial} query ${q}`);
+          assert.deepEqual(scorer.topK(vectors, w, 5), topK(want, 5));
         }
       }
     });
