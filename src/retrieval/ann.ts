@@ -138,6 +138,7 @@ export class ApproximateSpanSim {
     weights: ArrayLike<number>,
     k: number,
     exclude?: ReadonlySet<number>,
+    candidates = this.options.candidates,
   ): ScoredIndex[] {
     const m = queryVectors.length;
     const { dim, data } = this.store;
@@ -164,8 +165,8 @@ export class ApproximateSpanSim {
       }
       return row * stride;
     };
-    const count = Math.min(this.options.candidates, this.store.rows);
-    const candidates: number[] = [];
+    const count = Math.min(candidates, this.store.rows);
+    const sentences: number[] = [];
     for (let i = 0; i < m; i++) {
       const res = this.graph.search(queryVectors[i], count, 1);
       for (const key of res.keys) {
@@ -174,7 +175,7 @@ export class ApproximateSpanSim {
           const s = this.rowSents[p];
           if (this.sentStamp[s] !== stamp) {
             this.sentStamp[s] = stamp;
-            if (!exclude?.has(s)) candidates.push(s);
+            if (!exclude?.has(s)) sentences.push(s);
           }
         }
       }
@@ -183,7 +184,7 @@ export class ApproximateSpanSim {
     for (let i = 0; i < m; i++) wsum += weights[i];
     const inv = wsum > 0 ? 1 / wsum : 0;
     const { spanVector } = this.table;
-    const scored: ScoredIndex[] = candidates.map((s) => {
+    const scored: ScoredIndex[] = sentences.map((s) => {
       let acc = 0;
       for (let i = 0; i < m; i++) {
         let best = Number.NEGATIVE_INFINITY;

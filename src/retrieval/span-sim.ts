@@ -288,7 +288,7 @@ export class SpanSimScorer {
   }
 
   /** dots[row · m + i] for every row (a scratch buffer, valid until the next call). */
-  private rowDots(store: VectorStore, queryVectors: readonly Float32Array[]): Float64Array {
+  rowDots(store: VectorStore, queryVectors: readonly Float32Array[]): Float64Array {
     const m = queryVectors.length;
     const size = store.rows * m;
     if (this.dots.length < size) this.dots = new Float64Array(size);
