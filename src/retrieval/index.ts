@@ -223,6 +223,7 @@ async function embedStore(
   texts: readonly string[],
   precision: DensePrecision,
   onProgress?: (done: number, total: number) => void,
+  dimIfEmpty = 0,
 ): Promise<VectorStore> {
   const builder = new StoreBuilder(precision);
   const CHUNK = 2048;
@@ -236,7 +237,7 @@ async function embedStore(
     for (const v of vecs) builder.add(v);
     onProgress?.(Math.min(i + CHUNK, texts.length), texts.length);
   }
-  return builder.finish();
+  return builder.finish(dimIfEmpty);
 }
 
 export async function buildIndex(
@@ -275,9 +276,15 @@ export async function buildIndex(
     }
     if (opts.onProgress && (s + 1) % 1000 === 0) opts.onProgress('spans', s + 1, docs.length);
   }
-  const spanStore = await embedStore(opts.embedder, [...rowOf.keys()], settings.precision, (d, t) =>
-    opts.onProgress?.('embed-spans', d, t),
-  );
+  const embedSpans = (dimIfEmpty = 0) =>
+    embedStore(
+      opts.embedder,
+      [...rowOf.keys()],
+      settings.precision,
+      (d, t) => opts.onProgress?.('embed-spans', d, t),
+      dimIfEmpty,
+    );
+  let spanStore = rowOf.size > 0 ? await embedSpans() : undefined;
   const sentStore = settings.sentenceVectors
     ? await embedStore(
         opts.embedder,
@@ -286,9 +293,11 @@ export async function buildIndex(
         (d, t) => opts.onProgress?.('embed-sentences', d, t),
       )
     : undefined;
+  // A pool without spans still needs the embedder's dimension (queries are checked against it).
+  spanStore ??= await embedSpans(sentStore?.dim || (await opts.embedder.embed(['x']))[0].length);
   if (spanStore.rows && sentStore?.rows && spanStore.dim !== sentStore.dim)
     throw new Error('span and sentence vectors differ in dimension');
-  const dim = spanStore.rows ? spanStore.dim : (sentStore?.dim ?? 0);
+  const dim = spanStore.dim;
   const manifest: IndexManifest = {
     format: 'el4ner-retrieval-index',
     version: INDEX_FORMAT_VERSION,
