@@ -331,8 +331,9 @@ async function lexicalLatency(embedder: LexicalEmbedder, dev: NerDocument[]) {
     for (let i = 0; i < oldQ.length; i++)
       if (JSON.stringify(old.top[i]) === JSON.stringify(newTop[i])) same++;
     const newOnOld = newTimes.slice(0, oldQ.length);
+    const newCpuOnOld = newCpu.slice(0, oldQ.length);
     rows.push(
-      `| ${n} | ${index.manifest.spans} | ${index.manifest.spanRows} | ${buildS.toFixed(1)} | ${mb(indexBytes(index))} | ${ms(median(newTimes))} | ${ms(quantile(newTimes, 0.95))} | ${ms(median(newCpu))} | ${ms(median(old.times))} | ${ms(median(old.cpu))} | ${(median(old.times) / median(newOnOld)).toFixed(0)}x | ${same}/${oldQ.length} | ${sentenceCol} | ${memory} |`,
+      `| ${n} | ${index.manifest.spans} | ${index.manifest.spanRows} | ${buildS.toFixed(1)} | ${mb(indexBytes(index))} | ${ms(median(newTimes))} | ${ms(quantile(newTimes, 0.95))} | ${ms(median(newCpu))} | ${ms(median(old.times))} | ${ms(median(old.cpu))} | ${(median(old.times) / median(newOnOld)).toFixed(0)}x / ${(median(old.cpu) / median(newCpuOnOld)).toFixed(0)}x | ${same}/${oldQ.length} | ${sentenceCol} | ${memory} |`,
     );
     console.error(`[bench] ${rows[rows.length - 1]}`);
   }
