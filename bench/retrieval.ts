@@ -42,7 +42,7 @@ import {
 import { parsePoolJsonl } from '../src/retrieval/pool-reader.js';
 import { DemonstrationRetriever, type RetrievalMode } from '../src/retrieval/retriever.js';
 import { type ScoredIndex, SpanSimScorer, topK } from '../src/retrieval/span-sim.js';
-import { storeRow } from '../src/retrieval/vectors.js';
+import { sparseRows } from '../src/retrieval/vectors.js';
 import { referenceCosineScores, referenceSpanSimScores } from '../test/retrieval/reference-span-sim.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -197,7 +197,13 @@ async function todaysSpanLevel(
   const scores = queries.map(() => new Float64Array(n));
   const times = queries.map((q) => q.prepMs);
   const cpu = queries.map((q) => q.prepCpu);
-  const row = new Float32Array(dim);
+  const store = index.spanVectors;
+  const csr = store.kind === 'sparse' ? sparseRows(store) : undefined;
+  const putRow = (matrix: Float32Array, at: number, r: number) => {
+    if (store.kind === 'dense') matrix.set(store.data.subarray(r * dim, (r + 1) * dim), at);
+    else
+      for (let p = csr!.rowPtr[r]; p < csr!.rowPtr[r + 1]; p++) matrix[at + csr!.colIdx[p]] = csr!.values[p];
+  };
   let j0 = 0;
   while (j0 < nSpans) {
     let j1 = Math.min(nSpans, j0 + rowsPerSlice);
@@ -209,7 +215,7 @@ async function todaysSpanLevel(
     const matrix = new Float32Array((j1 - j0) * dim);
     const sentOf = new Int32Array(j1 - j0);
     for (let j = j0; j < j1; j++) {
-      matrix.set(storeRow(index.spanVectors, index.spanVector[j], row), (j - j0) * dim);
+      putRow(matrix, (j - j0) * dim, index.spanVector[j]);
       sentOf[j - j0] = index.spanSentence[j] - s0;
     }
     for (let qi = 0; qi < queries.length; qi++) {
@@ -666,7 +672,11 @@ async function main() {
     const r = DemonstrationRetriever.fromIndex(base, embedder);
     const store = base.sentenceVectors!;
     const matrix = new Float32Array(store.rows * store.dim);
-    for (let i = 0; i < store.rows; i++) matrix.set(storeRow(store, i), i * store.dim);
+    if (store.kind !== 'sparse') throw new Error('expected sparse sentence vectors');
+    const csr = sparseRows(store);
+    for (let i = 0; i < store.rows; i++)
+      for (let p = csr.rowPtr[i]; p < csr.rowPtr[i + 1]; p++)
+        matrix[i * store.dim + csr.colIdx[p]] = csr.values[p];
     const a: number[] = [];
     const b: number[] = [];
     for (const q of dev.slice(0, 100)) {

@@ -190,6 +190,30 @@ export function storeRow(s: VectorStore, r: number, out = new Float32Array(s.dim
   return out;
 }
 
+/** A sparse store in row-major form (CSR): for rows read one at a time, O(non-zeros) each. */
+export interface SparseRows {
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  values: Float32Array;
+}
+
+export function sparseRows(s: SparseStore): SparseRows {
+  const rowPtr = new Int32Array(s.rows + 1);
+  for (let p = 0; p < s.rowIdx.length; p++) rowPtr[s.rowIdx[p] + 1]++;
+  for (let r = 0; r < s.rows; r++) rowPtr[r + 1] += rowPtr[r];
+  const fill = rowPtr.slice(0, s.rows);
+  const colIdx = new Int32Array(s.rowIdx.length);
+  const values = new Float32Array(s.rowIdx.length);
+  for (let t = 0; t < s.dim; t++) {
+    for (let p = s.colPtr[t]; p < s.colPtr[t + 1]; p++) {
+      const q = fill[s.rowIdx[p]]++;
+      colIdx[q] = t;
+      values[q] = s.values[p];
+    }
+  }
+  return { rowPtr, colIdx, values };
+}
+
 // ---- int8 with a per-row scale ----
 
 /** The row as the int8 file stores it: q = round(x / scale · 127), scale = max |x|. */
