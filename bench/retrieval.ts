@@ -697,7 +697,9 @@ async function main() {
       `Sentence-embedding mode on this pool: ${ms(median(a))} ms per query (median of 100, embedding included), today's dense scan ${ms(median(b))} ms (scoring only).\n`,
     );
   }
-  const all = flag('skip-lexical') ? (await syntheticPool(100_000)).docs : await lexicalLatency(embedder, dev);
+  const all = flag('skip-lexical')
+    ? (await syntheticPool(100_000)).docs
+    : await lexicalLatency(embedder, dev);
   if (!flag('skip-dense')) await dense(all, dev);
   if (!flag('skip-quality')) {
     await quality('conll2003', train, dev, base);
