@@ -47,6 +47,13 @@ export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<
     preExtractIdentity: opts.preExtractIdentity,
     weights: config.retrieval.weights,
     posOf: config.retrieval.posOf,
+    ...(config.retrieval.index
+      ? {
+          precision: config.retrieval.index.precision,
+          approximate: config.retrieval.index.approximate,
+          sentenceVectors: config.retrieval.index.sentenceVectors,
+        }
+      : {}),
   };
   let retriever: DemonstrationRetriever;
   if (opts.docs) retriever = await DemonstrationRetriever.build(opts.docs, indexOpts);

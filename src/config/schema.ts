@@ -126,6 +126,18 @@ export const retrievalSchema = z
     posOf: z.enum(['first', 'head']).optional(),
     /** Candidate spans of pool sentences: gold spans, or zero-shot LLM pre-extraction as in the paper. */
     poolSpans: z.enum(['gold', 'llm']).default('gold'),
+    /** How the pool index stores and searches its vectors (docs/retrieval.md). */
+    index: z
+      .object({
+        /** Dense vectors (an embedding model) as float32, or int8 with a scale per row (4x smaller). */
+        precision: z.enum(['f32', 'int8']).default('f32'),
+        /** An approximate (HNSW) index over dense span vectors; needs the optional package usearch. */
+        approximate: z.boolean().default(false),
+        /** Whole-sentence vectors (the sentence-embedding mode needs them); off saves memory for a huge pool. */
+        sentenceVectors: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     seed: z.number().int().default(13),
   })
   .strict();

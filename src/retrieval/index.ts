@@ -1,17 +1,21 @@
 /**
  * The demonstration pool index. For every pool sentence: its candidate spans (gold entity spans
  * by default, or spans from an LLM zero-shot pre-extraction callback), their POS, and unit
- * embeddings. All span vectors live in ONE row-major Float32Array (rows = spans) with an
- * Int32Array span -> sentence; whole-sentence vectors (for the sentence-embedding ablation) in a
- * second matrix. Sentences without spans stay in the pool (sentence-embedding/random modes).
+ * embeddings. Each distinct span text is embedded once: its vector is one row of the span store
+ * (vectors.ts: posting lists for the lexical embedder's sparse vectors, a float32 or int8 matrix
+ * for embedding models), and every pool span points at its row (`spanVector`) and its sentence
+ * (`spanSentence`). Whole-sentence vectors (the sentence-embedding ablation and the fallback for
+ * queries without spans) are a second store. Sentences without spans stay in the pool.
  *
- * On disk (a folder): manifest.json (counts, settings, SHA-256 of the pool content and of the
- * settings), spans.f32, span-sentence.i32, span-meta.i32 (start, end, POS code per span),
- * sentences.f32 (little-endian typed-array dumps) and docs.json (the pool documents).
- * Loading is a few readFile calls wrapped in typed-array views.
+ * On disk (format version 2, see index-files.ts for the folder protocol): `manifest.json` (counts,
+ * settings, SHA-256 of the pool content and of the settings, the store layouts, the data folder)
+ * and `data-<generation>/` with the stores, `span-vector.i32`, `span-sentence.i32`,
+ * `span-meta.i32` (start, end, POS code per span) and `docs.jsonl`. Version-1 folders (one dense
+ * float32 matrix) are rebuilt by `buildOrLoadIndex` and refused with a clear message by
+ * `loadIndex`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { NerDocument, Span } from '../core/types.js';
@@ -20,7 +24,26 @@ import { spansPos } from '../pos/span-pos.js';
 import { loadPosTagger } from '../pos/tagger.js';
 import { type PosToken, uposCode } from '../pos/upos.js';
 import { type PosWeights, resolveWeights, type WeightPresetName } from '../pos/weights.js';
+import { ANN_DEFAULTS, type AnnOptions, ApproximateSpanSim } from './ann.js';
 import type { SpanEmbedder } from './embedders.js';
+import {
+  isMissingFile,
+  publishGeneration,
+  readJsonLines,
+  readTyped,
+  writeJsonLines,
+  writeTyped,
+} from './index-files.js';
+import type { SpanTable } from './span-sim.js';
+import {
+  type DensePrecision,
+  dequantizeRows,
+  StoreBuilder,
+  storeBytes,
+  type VectorStore,
+} from './vectors.js';
+
+export const INDEX_FORMAT_VERSION = 2;
 
 export type SpansMode = 'gold' | 'llm';
 
@@ -35,6 +58,19 @@ export interface IndexOptions {
   preExtractIdentity?: string;
   weights?: WeightPresetName | PosWeights;
   posOf?: PosOf;
+  /**
+   * How dense vectors (embedding models) are stored: 'f32' (default, exact) or 'int8' (one
+   * scale per row, 4x smaller, scores within about 1% of float32). Sparse vectors stay float32.
+   */
+  precision?: DensePrecision;
+  /** Keep whole-sentence vectors (default true): the sentence-embedding mode and the fallback
+   * for queries without spans need them; a very large pool may skip them to save memory. */
+  sentenceVectors?: boolean;
+  /**
+   * Also build an approximate index (HNSW, optional package usearch) over dense span vectors;
+   * span-level retrieval then uses it unless a query asks for `exact: true`.
+   */
+  approximate?: AnnOptions | boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -44,47 +80,65 @@ export interface IndexSettings {
   preExtract?: string;
   weights: PosWeights;
   posOf: PosOf;
+  precision: DensePrecision;
+  sentenceVectors: boolean;
+  approximate?: Required<AnnOptions>;
 }
+
+export type StoreInfo =
+  | { kind: 'sparse'; rows: number; dim: number; nnz: number; nonNegative: boolean }
+  | { kind: 'dense'; rows: number; dim: number; precision: DensePrecision };
 
 export interface IndexManifest {
   format: 'el4ner-retrieval-index';
-  version: 1;
+  version: typeof INDEX_FORMAT_VERSION;
   createdAt: string;
   poolHash: string;
   settingsHash: string;
   settings: IndexSettings;
   dim: number;
   sentences: number;
+  /** Pool spans. */
   spans: number;
+  /** Distinct span vectors (rows of the span store). */
+  spanRows: number;
   endianness: 'LE' | 'BE';
+  /** The data folder inside the index folder ('' until saved). */
+  data: string;
+  stores: { spans: StoreInfo; sentences?: StoreInfo };
 }
 
 export interface PoolIndex {
   manifest: IndexManifest;
   docs: NerDocument[];
   dim: number;
-  /** spans × dim, row-major. */
-  spanVectors: Float32Array;
-  /** span -> pool sentence index (non-decreasing). */
+  /** Distinct span vectors, one row per distinct span text. */
+  spanVectors: VectorStore;
+  /** pool span -> row of `spanVectors`. */
+  spanVector: Int32Array;
+  /** pool span -> pool sentence index (non-decreasing). */
   spanSentence: Int32Array;
   /** start, end, POS code for each span (3 per span). */
   spanMeta: Int32Array;
   /**
-   * sentences × dim, row-major. Undefined when loaded with `lazySentences` until
-   * `ensureSentenceVectors` reads it (only the sentence-embedding ablation needs it).
+   * One row per pool sentence. Undefined when loaded with `lazySentences` until
+   * `ensureSentenceVectors` reads it, or when built with `sentenceVectors: false`.
    */
-  sentenceVectors?: Float32Array;
+  sentenceVectors?: VectorStore;
+  /** The approximate index (dense span vectors, when built with `approximate`). */
+  ann?: ApproximateSpanSim;
   /** The folder the index was loaded from or saved to. */
   dir?: string;
 }
 
+/** Files of a data folder (the stores add theirs: spans.*, sentences.*). */
 export const INDEX_FILES = {
   manifest: 'manifest.json',
-  spans: 'spans.f32',
+  spanVector: 'span-vector.i32',
   spanSentence: 'span-sentence.i32',
   spanMeta: 'span-meta.i32',
-  sentences: 'sentences.f32',
-  docs: 'docs.json',
+  docs: 'docs.jsonl',
+  ann: 'spans.usearch',
 } as const;
 
 export function sha256(s: string | Buffer): string {
@@ -98,7 +152,11 @@ export function resolveSettings(opts: IndexOptions): IndexSettings {
     spans,
     weights: resolveWeights(opts.weights),
     posOf: opts.posOf ?? 'first',
+    precision: opts.precision ?? 'f32',
+    sentenceVectors: opts.sentenceVectors ?? true,
   };
+  if (opts.approximate)
+    s.approximate = { ...ANN_DEFAULTS, ...(opts.approximate === true ? {} : opts.approximate) };
   if (spans === 'llm') s.preExtract = opts.preExtractIdentity ?? 'unnamed';
   return s;
 }
@@ -106,7 +164,16 @@ export function resolveSettings(opts: IndexOptions): IndexSettings {
 export function settingsHash(s: IndexSettings): string {
   const w = s.weights;
   return sha256(
-    JSON.stringify([s.embedder, s.spans, s.preExtract ?? null, [w.PROPN, w.NOUN, w.PRON, w.other], s.posOf]),
+    JSON.stringify([
+      s.embedder,
+      s.spans,
+      s.preExtract ?? null,
+      [w.PROPN, w.NOUN, w.PRON, w.other],
+      s.posOf,
+      s.precision,
+      s.sentenceVectors,
+      s.approximate ?? null,
+    ]),
   );
 }
 
@@ -150,31 +217,27 @@ async function collectSpans(doc: NerDocument, opts: IndexOptions, mode: SpansMod
   return dedupeSpans(doc.text, fixed);
 }
 
-/** Embeds texts once each (duplicates share a vector) into a row-major matrix. */
-async function embedRows(
+/** Embeds distinct texts in chunks straight into a store (no dense copy of the whole matrix). */
+async function embedStore(
   embedder: SpanEmbedder,
   texts: readonly string[],
+  precision: DensePrecision,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ matrix: Float32Array; dim: number }> {
-  const unique = new Map<string, number>();
-  for (const t of texts) if (!unique.has(t)) unique.set(t, unique.size);
-  const uniq = [...unique.keys()];
-  const vecs: Float32Array[] = new Array(uniq.length);
+  dimIfEmpty = 0,
+): Promise<VectorStore> {
+  const builder = new StoreBuilder(precision);
   const CHUNK = 2048;
-  for (let i = 0; i < uniq.length; i += CHUNK) {
-    const part = await embedder.embed(uniq.slice(i, i + CHUNK));
-    for (let j = 0; j < part.length; j++) vecs[i + j] = part[j];
-    onProgress?.(Math.min(i + CHUNK, uniq.length), uniq.length);
+  for (let i = 0; i < texts.length; i += CHUNK) {
+    const part = texts.slice(i, i + CHUNK);
+    const vecs = await embedder.embed(part);
+    if (vecs.length !== part.length)
+      throw new Error(
+        `embedder ${embedder.identity} returned ${vecs.length} vectors for ${part.length} texts`,
+      );
+    for (const v of vecs) builder.add(v);
+    onProgress?.(Math.min(i + CHUNK, texts.length), texts.length);
   }
-  const dim = vecs.length ? vecs[0].length : 0;
-  const matrix = new Float32Array(texts.length * dim);
-  for (let r = 0; r < texts.length; r++) {
-    const v = vecs[unique.get(texts[r])!];
-    if (v.length !== dim)
-      throw new Error(`embedder ${embedder.identity} returned vectors of mixed dimensions`);
-    matrix.set(v, r * dim);
-  }
-  return { matrix, dim };
+  return builder.finish(dimIfEmpty);
 }
 
 export async function buildIndex(
@@ -193,7 +256,8 @@ export async function buildIndex(
     }
     return r;
   };
-  const spanTexts: string[] = [];
+  const rowOf = new Map<string, number>();
+  const spanVector: number[] = [];
   const sentOf: number[] = [];
   const meta: number[] = [];
   for (let s = 0; s < docs.length; s++) {
@@ -201,137 +265,311 @@ export async function buildIndex(
     const spans = await collectSpans(doc, opts, settings.spans);
     const pos = spansPos(tag, doc.text, spans, settings.posOf, { entity: true });
     for (let i = 0; i < spans.length; i++) {
-      spanTexts.push(spans[i].text);
+      let row = rowOf.get(spans[i].text);
+      if (row === undefined) {
+        row = rowOf.size;
+        rowOf.set(spans[i].text, row);
+      }
+      spanVector.push(row);
       sentOf.push(s);
       meta.push(spans[i].start, spans[i].end, uposCode(pos[i]));
     }
     if (opts.onProgress && (s + 1) % 1000 === 0) opts.onProgress('spans', s + 1, docs.length);
   }
-  const spanM = await embedRows(opts.embedder, spanTexts, (d, t) => opts.onProgress?.('embed-spans', d, t));
-  const sentM = await embedRows(
-    opts.embedder,
-    docs.map((d) => d.text),
-    (d, t) => opts.onProgress?.('embed-sentences', d, t),
-  );
-  const dim = spanM.dim || sentM.dim;
-  if (spanM.dim && sentM.dim && spanM.dim !== sentM.dim)
+  const embedSpans = (dimIfEmpty = 0) =>
+    embedStore(
+      opts.embedder,
+      [...rowOf.keys()],
+      settings.precision,
+      (d, t) => opts.onProgress?.('embed-spans', d, t),
+      dimIfEmpty,
+    );
+  let spanStore = rowOf.size > 0 ? await embedSpans() : undefined;
+  const sentStore = settings.sentenceVectors
+    ? await embedStore(
+        opts.embedder,
+        docs.map((d) => d.text),
+        settings.precision,
+        (d, t) => opts.onProgress?.('embed-sentences', d, t),
+      )
+    : undefined;
+  // A pool without spans still needs the embedder's dimension (queries are checked against it).
+  spanStore ??= await embedSpans(sentStore?.dim || (await opts.embedder.embed(['x']))[0].length);
+  if (spanStore.rows && sentStore?.rows && spanStore.dim !== sentStore.dim)
     throw new Error('span and sentence vectors differ in dimension');
+  const dim = spanStore.dim;
   const manifest: IndexManifest = {
     format: 'el4ner-retrieval-index',
-    version: 1,
+    version: INDEX_FORMAT_VERSION,
     createdAt: new Date().toISOString(),
     poolHash: poolHash ?? docsHash(docs),
     settingsHash: settingsHash(settings),
     settings,
     dim,
     sentences: docs.length,
-    spans: spanTexts.length,
+    spans: sentOf.length,
+    spanRows: spanStore.rows,
     endianness: endianness(),
+    data: '',
+    stores: { spans: storeInfo(spanStore), sentences: sentStore ? storeInfo(sentStore) : undefined },
   };
-  return {
+  const index: PoolIndex = {
     manifest,
     docs: [...docs],
     dim,
-    spanVectors: spanM.matrix,
+    spanVectors: spanStore,
+    spanVector: Int32Array.from(spanVector),
     spanSentence: Int32Array.from(sentOf),
     spanMeta: Int32Array.from(meta),
-    sentenceVectors: sentM.matrix,
+    sentenceVectors: sentStore,
+  };
+  if (settings.approximate) {
+    if (spanStore.kind !== 'dense')
+      throw new Error(
+        `the approximate index is for dense vectors (embedding models); ${opts.embedder.identity} gives sparse ones, whose exact posting lists are faster`,
+      );
+    opts.onProgress?.('approximate-index', 0, spanStore.rows);
+    index.ann = await ApproximateSpanSim.build(spanStore, spanTable(index), settings.approximate);
+    opts.onProgress?.('approximate-index', spanStore.rows, spanStore.rows);
+  }
+  return index;
+}
+
+export function spanTable(index: PoolIndex): SpanTable {
+  return {
+    vectors: index.spanVectors,
+    spanVector: index.spanVector,
+    spanSentence: index.spanSentence,
+    sentences: index.docs.length,
   };
 }
 
-function bytes(a: Float32Array | Int32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+function storeInfo(s: VectorStore): StoreInfo {
+  return s.kind === 'sparse'
+    ? { kind: 'sparse', rows: s.rows, dim: s.dim, nnz: s.rowIdx.length, nonNegative: s.nonNegative }
+    : { kind: 'dense', rows: s.rows, dim: s.dim, precision: s.precision };
 }
 
+/** Bytes of the vectors and span tables in memory (documents not counted). */
+export function indexBytes(index: PoolIndex): number {
+  return (
+    storeBytes(index.spanVectors) +
+    (index.sentenceVectors ? storeBytes(index.sentenceVectors) : 0) +
+    index.spanVector.byteLength +
+    index.spanSentence.byteLength +
+    index.spanMeta.byteLength
+  );
+}
+
+function storeFiles(prefix: string, info: StoreInfo): Record<string, string> {
+  if (info.kind === 'sparse')
+    return { colPtr: `${prefix}.colptr.i32`, rowIdx: `${prefix}.rows.i32`, values: `${prefix}.values.f32` };
+  return info.precision === 'int8'
+    ? { codes: `${prefix}.i8`, scales: `${prefix}.scale.f32` }
+    : { data: `${prefix}.f32` };
+}
+
+async function writeStore(dir: string, prefix: string, s: VectorStore): Promise<void> {
+  const f = storeFiles(prefix, storeInfo(s));
+  if (s.kind === 'sparse') {
+    await writeTyped(join(dir, f.colPtr), s.colPtr);
+    await writeTyped(join(dir, f.rowIdx), s.rowIdx);
+    await writeTyped(join(dir, f.values), s.values);
+  } else if (s.precision === 'int8') {
+    if (!s.int8) throw new Error('int8 store without its codes');
+    await writeTyped(join(dir, f.codes), s.int8.codes);
+    await writeTyped(join(dir, f.scales), s.int8.scales);
+  } else await writeTyped(join(dir, f.data), s.data);
+}
+
+async function readStore(dir: string, prefix: string, info: StoreInfo): Promise<VectorStore> {
+  const f = storeFiles(prefix, info);
+  const { rows, dim } = info;
+  if (info.kind === 'sparse') {
+    const [colPtr, rowIdx, values] = await Promise.all([
+      readTyped(join(dir, f.colPtr), Int32Array, dim + 1),
+      readTyped(join(dir, f.rowIdx), Int32Array, info.nnz),
+      readTyped(join(dir, f.values), Float32Array, info.nnz),
+    ]);
+    if (colPtr[dim] !== info.nnz) throw new Error(`${join(dir, f.colPtr)}: does not end at ${info.nnz}`);
+    return { kind: 'sparse', rows, dim, colPtr, rowIdx, values, nonNegative: info.nonNegative };
+  }
+  if (info.precision === 'int8') {
+    const [codes, scales] = await Promise.all([
+      readTyped(join(dir, f.codes), Int8Array, rows * dim),
+      readTyped(join(dir, f.scales), Float32Array, rows),
+    ]);
+    return {
+      kind: 'dense',
+      rows,
+      dim,
+      precision: 'int8',
+      data: dequantizeRows(codes, scales, dim),
+      int8: { codes, scales },
+    };
+  }
+  return {
+    kind: 'dense',
+    rows,
+    dim,
+    precision: 'f32',
+    data: await readTyped(join(dir, f.data), Float32Array, rows * dim),
+  };
+}
+
+/**
+ * Writes the index into `dir` (a new data folder, then the manifest: a folder with a manifest is
+ * a complete index). Safe against other processes saving into the same folder at the same time.
+ */
 export async function saveIndex(index: PoolIndex, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  // The manifest goes last: a folder with a manifest is a complete index.
-  await rm(join(dir, INDEX_FILES.manifest), { force: true });
-  const write = async (name: string, data: Buffer | string) => {
-    const tmp = join(dir, `${name}.tmp`);
-    await writeFile(tmp, data);
-    await rename(tmp, join(dir, name));
-  };
-  await write(INDEX_FILES.spans, bytes(index.spanVectors));
-  await write(INDEX_FILES.spanSentence, bytes(index.spanSentence));
-  await write(INDEX_FILES.spanMeta, bytes(index.spanMeta));
-  await write(INDEX_FILES.sentences, bytes(await ensureSentenceVectors(index)));
-  // Token lists are left out: they are derivable from the text and would double the file.
-  await write(INDEX_FILES.docs, JSON.stringify(index.docs.map(({ tokens: _t, ...d }) => d)));
-  await write(INDEX_FILES.manifest, `${JSON.stringify(index.manifest, null, 2)}\n`);
+  const sentences = await ensureSentenceVectors(index);
+  const data = await publishGeneration(
+    dir,
+    async (tmp) => {
+      await writeStore(tmp, 'spans', index.spanVectors);
+      if (sentences) await writeStore(tmp, 'sentences', sentences);
+      await writeTyped(join(tmp, INDEX_FILES.spanVector), index.spanVector);
+      await writeTyped(join(tmp, INDEX_FILES.spanSentence), index.spanSentence);
+      await writeTyped(join(tmp, INDEX_FILES.spanMeta), index.spanMeta);
+      index.ann?.save(join(tmp, INDEX_FILES.ann));
+      // Token lists are left out: they are derivable from the text and would double the file.
+      await writeJsonLines(
+        join(tmp, INDEX_FILES.docs),
+        index.docs.map(({ tokens: _t, ...d }) => d),
+      );
+    },
+    (data) => `${JSON.stringify({ ...index.manifest, data }, null, 2)}\n`,
+    INDEX_FILES.manifest,
+  );
+  index.manifest = { ...index.manifest, data };
   index.dir = dir;
 }
 
-function view<T extends Float32Array | Int32Array>(
-  buf: Buffer,
-  Ctor: {
-    new (b: ArrayBuffer, o: number, n: number): T;
-    new (b: ArrayBufferLike): T;
-    BYTES_PER_ELEMENT: number;
-  },
-  expected: number,
-  name: string,
-): T {
-  if (buf.byteLength !== expected * Ctor.BYTES_PER_ELEMENT) {
-    throw new Error(`${name}: ${buf.byteLength} bytes, expected ${expected * Ctor.BYTES_PER_ELEMENT}`);
-  }
-  if (buf.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) {
-    return new Ctor(buf.buffer as ArrayBuffer, buf.byteOffset, expected);
-  }
-  const copy = new ArrayBuffer(buf.byteLength);
-  new Uint8Array(copy).set(buf);
-  return new Ctor(copy, 0, expected);
-}
+export type ManifestState =
+  | { state: 'none' }
+  | { state: 'current'; manifest: IndexManifest }
+  | { state: 'old'; version: unknown }
+  | { state: 'foreign'; detail: string };
 
-export async function readManifest(dir: string): Promise<IndexManifest | undefined> {
+/** What `dir/manifest.json` holds: nothing, a current index, an older format, or something else. */
+export async function inspectManifest(dir: string): Promise<ManifestState> {
   let raw: string;
   try {
     raw = await readFile(join(dir, INDEX_FILES.manifest), 'utf8');
   } catch {
-    return undefined;
+    return { state: 'none' };
   }
-  const m = JSON.parse(raw) as IndexManifest;
-  if (m.format !== 'el4ner-retrieval-index' || m.version !== 1) return undefined;
-  return m;
+  let m: Partial<IndexManifest> & { version?: unknown };
+  try {
+    m = JSON.parse(raw) as typeof m;
+  } catch (err) {
+    return { state: 'foreign', detail: `manifest.json is not JSON (${(err as Error).message})` };
+  }
+  if (m?.format !== 'el4ner-retrieval-index')
+    return { state: 'foreign', detail: 'manifest.json of another format' };
+  if (m.version !== INDEX_FORMAT_VERSION) return { state: 'old', version: m.version };
+  return { state: 'current', manifest: m as IndexManifest };
 }
 
-export async function ensureSentenceVectors(index: PoolIndex): Promise<Float32Array> {
-  if (!index.sentenceVectors) {
-    if (!index.dir) throw new Error('index has no sentence vectors and no folder to read them from');
-    const buf = await readFile(join(index.dir, INDEX_FILES.sentences));
-    index.sentenceVectors = view(
-      buf,
-      Float32Array,
-      index.manifest.sentences * index.dim,
-      INDEX_FILES.sentences,
-    );
+/** The manifest of a current-format index in `dir`, or undefined (none, old format, foreign). */
+export async function readManifest(dir: string): Promise<IndexManifest | undefined> {
+  const s = await inspectManifest(dir);
+  return s.state === 'current' ? s.manifest : undefined;
+}
+
+/**
+ * Reads the sentence store when the index was loaded without it. When another process has
+ * replaced the index since (its data folder is gone), the current one is used if it indexes the
+ * same pool with the same settings.
+ */
+export async function ensureSentenceVectors(index: PoolIndex): Promise<VectorStore | undefined> {
+  if (index.sentenceVectors) return index.sentenceVectors;
+  const info = index.manifest.stores.sentences;
+  if (!info) return undefined;
+  if (!index.dir) throw new Error('index has no sentence vectors and no folder to read them from');
+  try {
+    index.sentenceVectors = await readStore(join(index.dir, index.manifest.data), 'sentences', info);
+  } catch (err) {
+    if (!isMissingFile(err)) throw err;
+    const now = await readManifest(index.dir);
+    const m = index.manifest;
+    if (!now || now.poolHash !== m.poolHash || now.settingsHash !== m.settingsHash || !now.stores.sentences)
+      throw new Error(
+        `${index.dir}: the index was rebuilt for another pool or settings since it was loaded; load it again`,
+      );
+    index.sentenceVectors = await readStore(join(index.dir, now.data), 'sentences', now.stores.sentences);
   }
   return index.sentenceVectors;
 }
 
+function oldFormatMessage(dir: string, version: unknown): string {
+  return (
+    `${dir}: retrieval index of format version ${String(version)}; this el4ner reads version ${INDEX_FORMAT_VERSION}. ` +
+    `Rebuild it: el4ner index --pool <pool file> --out ${dir} (a run with the pool file rebuilds it by itself)`
+  );
+}
+
 export async function loadIndex(dir: string, opts: { lazySentences?: boolean } = {}): Promise<PoolIndex> {
-  const manifest = await readManifest(dir);
-  if (!manifest) throw new Error(`${dir}: no retrieval index (manifest.json missing or of another format)`);
+  // A concurrent publisher may remove the data folder between the manifest and the files: retry.
+  for (let attempt = 0; ; attempt++) {
+    const state = await inspectManifest(dir);
+    if (state.state === 'none') throw new Error(`${dir}: no retrieval index (manifest.json missing)`);
+    if (state.state === 'foreign') throw new Error(`${dir}: no retrieval index (${state.detail})`);
+    if (state.state === 'old') throw new Error(oldFormatMessage(dir, state.version));
+    try {
+      return await loadData(dir, state.manifest, opts);
+    } catch (err) {
+      if (!isMissingFile(err) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function loadData(
+  dir: string,
+  manifest: IndexManifest,
+  opts: { lazySentences?: boolean },
+): Promise<PoolIndex> {
   if (manifest.endianness !== endianness())
     throw new Error(`${dir}: index written on a ${manifest.endianness} machine`);
-  const [sp, ss, sm, se, docs] = await Promise.all([
-    readFile(join(dir, INDEX_FILES.spans)),
-    readFile(join(dir, INDEX_FILES.spanSentence)),
-    readFile(join(dir, INDEX_FILES.spanMeta)),
-    opts.lazySentences ? undefined : readFile(join(dir, INDEX_FILES.sentences)),
-    readFile(join(dir, INDEX_FILES.docs), 'utf8'),
+  const data = join(dir, manifest.data);
+  await stat(data); // ENOENT when superseded: the caller retries with the new manifest
+  const { spans, sentences, stores } = manifest;
+  const [spanStore, spanVector, spanSentence, spanMeta, sentStore, docs] = await Promise.all([
+    readStore(data, 'spans', stores.spans),
+    readTyped(join(data, INDEX_FILES.spanVector), Int32Array, spans),
+    readTyped(join(data, INDEX_FILES.spanSentence), Int32Array, spans),
+    readTyped(join(data, INDEX_FILES.spanMeta), Int32Array, spans * 3),
+    opts.lazySentences || !stores.sentences ? undefined : readStore(data, 'sentences', stores.sentences),
+    readJsonLines<NerDocument>(join(data, INDEX_FILES.docs)),
   ]);
-  const { dim, spans, sentences } = manifest;
-  return {
+  if (docs.length !== sentences)
+    throw new Error(`${join(data, INDEX_FILES.docs)}: ${docs.length} documents, expected ${sentences}`);
+  for (let j = 0; j < spans; j++) {
+    if (
+      !(
+        spanVector[j] >= 0 &&
+        spanVector[j] < stores.spans.rows &&
+        spanSentence[j] >= 0 &&
+        spanSentence[j] < sentences
+      )
+    )
+      throw new Error(`${data}: span ${j} points outside the index`);
+  }
+  const index: PoolIndex = {
     manifest,
-    docs: JSON.parse(docs) as NerDocument[],
-    dim,
-    spanVectors: view(sp, Float32Array, spans * dim, INDEX_FILES.spans),
-    spanSentence: view(ss, Int32Array, spans, INDEX_FILES.spanSentence),
-    spanMeta: view(sm, Int32Array, spans * 3, INDEX_FILES.spanMeta),
-    sentenceVectors: se ? view(se, Float32Array, sentences * dim, INDEX_FILES.sentences) : undefined,
+    docs,
+    dim: manifest.dim,
+    spanVectors: spanStore,
+    spanVector,
+    spanSentence,
+    spanMeta,
+    sentenceVectors: sentStore,
     dir,
   };
+  const ann = manifest.settings.approximate;
+  if (ann && spanStore.kind === 'dense')
+    index.ann = await ApproximateSpanSim.view(join(data, INDEX_FILES.ann), spanStore, spanTable(index), ann);
+  return index;
 }
 
 export type PoolSource = { poolFile: string } | { docs: readonly NerDocument[] };
@@ -360,12 +598,23 @@ export async function buildOrLoadIndex(
     poolHash = docsHash(docs);
   }
   const wantSettings = settingsHash(resolveSettings(opts));
-  const existing = await readManifest(dir);
+  const state = await inspectManifest(dir);
   let reason = 'no index yet';
-  if (existing) {
+  if (state.state === 'old')
+    reason = `index format version ${String(state.version)} replaced by ${INDEX_FORMAT_VERSION}`;
+  else if (state.state === 'foreign') reason = state.detail;
+  else if (state.state === 'current') {
+    const existing = state.manifest;
     if (existing.poolHash !== poolHash) reason = 'pool changed';
     else if (existing.settingsHash !== wantSettings) reason = 'settings changed';
-    else return { index: await loadIndex(dir, loadOpts), rebuilt: false, reason: 'up to date' };
+    else {
+      try {
+        return { index: await loadIndex(dir, loadOpts), rebuilt: false, reason: 'up to date' };
+      } catch (err) {
+        // Replaced meanwhile by another pool or settings, or damaged: build our own.
+        reason = `index unreadable (${(err as Error).message})`;
+      }
+    }
   }
   if (!docs) {
     const path = (source as { poolFile: string }).poolFile;

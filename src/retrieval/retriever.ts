@@ -10,6 +10,8 @@
  * The default k is 5: the number of demonstrations EL4NER uses could not be confirmed from the
  * paper text available offline.
  */
+
+import { RETRIEVAL_MODES } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
 import type { PosOf } from '../pos/span-pos.js';
 import { spansPos } from '../pos/span-pos.js';
@@ -26,17 +28,13 @@ import {
   loadIndex,
   type PoolIndex,
   type PoolSource,
+  spanTable,
 } from './index.js';
-import { cosineScores, randomK, type ScoredIndex, spanSimScores, topK } from './span-sim.js';
+import { randomK, type ScoredIndex, SpanSimScorer, storeDots, topK } from './span-sim.js';
 
-export type RetrievalMode = 'span-level' | 'sentence-embedding' | 'random' | 'none';
-
-export const RETRIEVAL_MODES: readonly RetrievalMode[] = [
-  'span-level',
-  'sentence-embedding',
-  'random',
-  'none',
-];
+// The modes are defined once, with the config's other enums.
+export { RETRIEVAL_MODES };
+export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
 
 export const DEFAULT_K = 5;
 
@@ -57,7 +55,10 @@ export interface RetrieveOptions {
   exclude?: Iterable<number>;
   /** Override the index's weight scheme for this query. */
   weights?: WeightPresetName | PosWeights;
-  /** What 'span-level' does when the query has no spans: default 'sentence-embedding'. */
+  /** 'span-level' with an approximate index: score every sentence exactly anyway. */
+  exact?: boolean;
+  /** What 'span-level' does when the query has no spans: default 'sentence-embedding' ('none' when
+   * the index has no sentence vectors). */
   noSpans?: 'sentence-embedding' | 'none';
 }
 
@@ -70,6 +71,7 @@ function fnv1a(s: string): number {
 export class DemonstrationRetriever {
   readonly weights: PosWeights;
   readonly posOf: PosOf;
+  private readonly scorer: SpanSimScorer;
 
   private constructor(
     readonly index: PoolIndex,
@@ -77,6 +79,7 @@ export class DemonstrationRetriever {
   ) {
     this.weights = index.manifest.settings.weights;
     this.posOf = index.manifest.settings.posOf;
+    this.scorer = new SpanSimScorer(spanTable(index));
   }
 
   /** Builds an index in memory from documents (nothing is written). */
@@ -151,19 +154,22 @@ export class DemonstrationRetriever {
       return randomK(n, k, seed, exclude).map((i) => ({ index: i, score: 0 }));
     }
     if (mode === 'sentence-embedding') {
+      const store = await ensureSentenceVectors(index);
+      if (!store) throw new Error('this index was built without sentence vectors (sentenceVectors: false)');
       const [q] = await this.embedder.embed([queryText]);
-      const matrix = await ensureSentenceVectors(index);
-      return topK(cosineScores(q, matrix, n, index.dim), k, exclude);
+      return topK(storeDots(store, q), k, exclude);
     }
     if (mode !== 'span-level') throw new Error(`unknown retrieval mode '${mode as string}'`);
     const spans = querySpans.filter((s) => s.text.trim().length > 0);
     if (spans.length === 0) {
-      if (opts.noSpans === 'none') return [];
+      if (opts.noSpans === 'none' || !index.manifest.stores.sentences) return [];
       return this.retrieve([], queryText, { ...opts, mode: 'sentence-embedding' });
     }
     const pos = await this.queryPos(spans, queryText);
     const vectors = await this.embedder.embed(spans.map((s) => s.text));
-    return topK(this.spanScores(vectors, pos, opts.weights), k, exclude);
+    if (index.ann && !opts.exact)
+      return index.ann.topK(vectors, this.queryWeights(pos, opts.weights), k, exclude);
+    return this.scorer.topK(vectors, this.queryWeights(pos, opts.weights), k, exclude);
   }
 
   /** SpanSim scores of all pool sentences for already embedded query spans. */
@@ -172,11 +178,14 @@ export class DemonstrationRetriever {
     pos: readonly string[],
     weights?: WeightPresetName | PosWeights,
   ): Float64Array {
+    return this.scorer.scores(vectors, this.queryWeights(pos, weights));
+  }
+
+  private queryWeights(pos: readonly string[], weights?: WeightPresetName | PosWeights): Float64Array {
     const w = weights === undefined ? this.weights : resolveWeights(weights);
     const ws = new Float64Array(pos.map((p) => posWeight(p, w)));
     // All-zero weights would make SpanSim 0/0: fall back to uniform weights.
     if (ws.every((x) => x === 0)) ws.fill(1);
-    const { index } = this;
-    return spanSimScores(vectors, ws, index.spanVectors, index.spanSentence, index.docs.length, index.dim);
+    return ws;
   }
 }

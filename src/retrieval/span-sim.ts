@@ -1,71 +1,362 @@
 /**
- * Vectorised SpanSim (EL4NER):
+ * SpanSim (EL4NER):
  *   SpanSim(S, Sc) = Σ_{s∈S} w(s) · max_{c∈Sc} sim(s, c) / Σ_{s∈S} w(s)
- * for one query span set S against every pool sentence at once. All vectors are unit length,
- * so sim is a dot product. The m × N dot products (m query spans, N pool spans) are one pass
- * over the pool span matrix; each dot product updates the running max of (sentence, query
- * span) in a flat Float64Array, then the weighted sum gives one score per pool sentence.
- * A query vector with few non-zero entries (the lexical embedder: ~3 × span length of 1024)
- * is multiplied in sparse form: same result, a fraction of the work.
- * A pool sentence without spans has max over an empty set, taken as similarity 0.
+ * for one query span set S against every pool sentence at once. All vectors are unit length, so
+ * sim is a dot product. A pool sentence without spans has max over an empty set, taken as 0.
+ *
+ * The pool's distinct span vectors are the rows of one store (vectors.ts); pool spans point at
+ * their row, so a span text repeated across the pool is scored once.
+ * - Sparse store (the lexical embedder): each query span walks the posting lists of its own
+ *   features, accumulating dot products of the rows it touches; rows it does not touch have a dot
+ *   product of exactly 0. The work is the postings of the query's features, not rows × dim.
+ * - Dense store (embedding models): a blocked scan, 8 rows at a time against each query span, so
+ *   the rows are read from memory once and eight independent sums keep the CPU busy.
+ * Each dot product is summed in increasing feature order in float64, the same order as a plain
+ * row-by-row loop, so the scores are bit-for-bit those of the plain dense scan (the tests compare
+ * against it).
  */
 import { mulberry32 } from '../eval/random.js';
+import type { SparseStore, VectorStore } from './vectors.js';
 
 export interface ScoredIndex {
   index: number;
   score: number;
 }
 
-/** Query vectors as rows of one matrix, each either dense or sparse (index/value lists). */
-interface PackedQuery {
-  m: number;
-  sparse: boolean[];
-  idx: Int32Array[];
-  val: Float32Array[];
-  dense: Float32Array[];
+/** Pool spans and their vectors, as SpanSim needs them. */
+export interface SpanTable {
+  /** Distinct span vectors (rows). */
+  vectors: VectorStore;
+  /** Pool span -> row of `vectors`. */
+  spanVector: Int32Array;
+  /** Pool span -> pool sentence. */
+  spanSentence: Int32Array;
+  sentences: number;
 }
 
-function pack(queries: readonly Float32Array[], dim: number): PackedQuery {
-  const q: PackedQuery = { m: queries.length, sparse: [], idx: [], val: [], dense: [] };
-  for (const v of queries) {
+function checkQuery(queryVectors: readonly Float32Array[], weights: ArrayLike<number>, dim: number): void {
+  if (weights.length !== queryVectors.length) throw new Error('one weight per query span is needed');
+  for (const v of queryVectors)
     if (v.length !== dim) throw new Error(`query vector has dimension ${v.length}, the index has ${dim}`);
-    let nnz = 0;
-    for (let t = 0; t < dim; t++) if (v[t] !== 0) nnz++;
-    const sparse = nnz * 4 < dim;
-    q.sparse.push(sparse);
-    q.dense.push(v);
-    const idx = new Int32Array(sparse ? nnz : 0);
-    const val = new Float32Array(sparse ? nnz : 0);
-    if (sparse) {
-      let p = 0;
-      for (let t = 0; t < dim; t++) {
-        if (v[t] !== 0) {
-          idx[p] = t;
-          val[p++] = v[t];
-        }
-      }
-    }
-    q.idx.push(idx);
-    q.val.push(val);
-  }
-  return q;
-}
-
-function dotRow(q: PackedQuery, i: number, mat: Float32Array, row: number, dim: number): number {
-  let d = 0;
-  if (q.sparse[i]) {
-    const idx = q.idx[i];
-    const val = q.val[i];
-    for (let t = 0; t < idx.length; t++) d += val[t] * mat[row + idx[t]];
-  } else {
-    const v = q.dense[i];
-    for (let t = 0; t < dim; t++) d += v[t] * mat[row + t];
-  }
-  return d;
 }
 
 /**
- * SpanSim of the query spans against every pool sentence.
+ * Dot products of every row of a dense row-major matrix with each query: out[r · m + i].
+ * Eight rows per block, each summed in increasing t (the plain loop's order, hence its result).
+ */
+export function denseDots(
+  data: Float32Array,
+  rows: number,
+  dim: number,
+  queries: readonly Float32Array[],
+  out = new Float64Array(rows * queries.length),
+): Float64Array {
+  const m = queries.length;
+  let r = 0;
+  for (; r + 8 <= rows; r += 8) {
+    const b = r * dim;
+    for (let i = 0; i < m; i++) {
+      const q = queries[i];
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      let d4 = 0;
+      let d5 = 0;
+      let d6 = 0;
+      let d7 = 0;
+      for (let t = 0; t < dim; t++) {
+        const x = q[t];
+        const p = b + t;
+        d0 += x * data[p];
+        d1 += x * data[p + dim];
+        d2 += x * data[p + 2 * dim];
+        d3 += x * data[p + 3 * dim];
+        d4 += x * data[p + 4 * dim];
+        d5 += x * data[p + 5 * dim];
+        d6 += x * data[p + 6 * dim];
+        d7 += x * data[p + 7 * dim];
+      }
+      const o = r * m + i;
+      out[o] = d0;
+      out[o + m] = d1;
+      out[o + 2 * m] = d2;
+      out[o + 3 * m] = d3;
+      out[o + 4 * m] = d4;
+      out[o + 5 * m] = d5;
+      out[o + 6 * m] = d6;
+      out[o + 7 * m] = d7;
+    }
+  }
+  for (; r < rows; r++) {
+    const b = r * dim;
+    for (let i = 0; i < m; i++) {
+      const q = queries[i];
+      let d = 0;
+      for (let t = 0; t < dim; t++) d += q[t] * data[b + t];
+      out[r * m + i] = d;
+    }
+  }
+  return out;
+}
+
+/** Dot products of one query with every row of a sparse store (rows never touched stay 0). */
+export function sparseDots(
+  store: SparseStore,
+  q: Float32Array,
+  out = new Float64Array(store.rows),
+): Float64Array {
+  const { colPtr, rowIdx, values } = store;
+  for (let t = 0; t < q.length; t++) {
+    const x = q[t];
+    if (x === 0) continue;
+    for (let p = colPtr[t], e = colPtr[t + 1]; p < e; p++) out[rowIdx[p]] += x * values[p];
+  }
+  return out;
+}
+
+/** Cosine (dot product) of one query vector with every row of a store. */
+export function storeDots(store: VectorStore, q: Float32Array): Float64Array {
+  if (q.length !== store.dim)
+    throw new Error(`query vector has dimension ${q.length}, the index has ${store.dim}`);
+  return store.kind === 'sparse' ? sparseDots(store, q) : denseDots(store.data, store.rows, store.dim, [q]);
+}
+
+/**
+ * SpanSim of query spans against every pool sentence of a span table. Built once per index: it
+ * keeps the map sentence -> rows of its spans and a scratch buffer of dot products.
+ *
+ * Scoring is two passes. (1) The dot product of every row with every query span, into
+ * `dots[row · m + i]`: from the posting lists (rows sharing no feature with a query span keep
+ * exactly 0, which is their dot product) or from the blocked dense scan. (2) One sequential pass
+ * over the sentences: the max over each sentence's rows per query span, then the weighted sum.
+ */
+export class SpanSimScorer {
+  /** Sentence -> rows of its pool spans (CSR). */
+  readonly sentRowPtr: Int32Array;
+  readonly sentRows: Int32Array;
+  /** Row -> the sentences of the pool spans that use it (CSR), for the top-k search. */
+  private rowSentPtr?: Int32Array;
+  private rowSents?: Int32Array;
+  private sentStamp?: Int32Array;
+  private stamp = 0;
+  private dots = new Float64Array(0);
+
+  constructor(readonly table: SpanTable) {
+    const { vectors, spanVector, spanSentence, sentences } = table;
+    if (spanVector.length !== spanSentence.length)
+      throw new Error('spanVector and spanSentence differ in length');
+    const ptr = new Int32Array(sentences + 1);
+    for (let j = 0; j < spanSentence.length; j++) ptr[spanSentence[j] + 1]++;
+    for (let s = 0; s < sentences; s++) ptr[s + 1] += ptr[s];
+    const fill = ptr.slice(0, sentences);
+    const rows = new Int32Array(spanVector.length);
+    for (let j = 0; j < spanVector.length; j++) {
+      const r = spanVector[j];
+      if (!(r >= 0 && r < vectors.rows)) throw new Error(`span ${j} points at row ${r} of ${vectors.rows}`);
+      rows[fill[spanSentence[j]]++] = r;
+    }
+    this.sentRowPtr = ptr;
+    this.sentRows = rows;
+  }
+
+  scores(queryVectors: readonly Float32Array[], weights: ArrayLike<number>): Float64Array {
+    const { vectors, sentences } = this.table;
+    checkQuery(queryVectors, weights, vectors.dim);
+    const m = queryVectors.length;
+    if (m === 0) return new Float64Array(sentences);
+    const dots = this.rowDots(vectors, queryVectors);
+    const scores = new Float64Array(sentences);
+    let wsum = 0;
+    for (let i = 0; i < m; i++) wsum += weights[i];
+    const inv = wsum > 0 ? 1 / wsum : 0;
+    const { sentRowPtr, sentRows } = this;
+    // One pass per query span (a plain scalar loop), adding w_i · max in the order i = 0..m-1.
+    for (let i = 0; i < m; i++) {
+      const w = weights[i];
+      for (let s = 0; s < sentences; s++) {
+        let p = sentRowPtr[s];
+        const e = sentRowPtr[s + 1];
+        if (p === e) continue; // no spans: score 0
+        let b = dots[sentRows[p++] * m + i];
+        for (; p < e; p++) {
+          const d = dots[sentRows[p] * m + i];
+          if (d > b) b = d;
+        }
+        scores[s] += w * b;
+      }
+    }
+    for (let s = 0; s < sentences; s++) scores[s] *= inv;
+    return scores;
+  }
+
+  /**
+   * The k best sentences, exactly as `topK(scores(...), k, exclude)` returns them, without
+   * scoring every sentence (a threshold search in the style of Fagin's algorithm).
+   *
+   * For each query span i take τ_i, the L-th largest dot product over the rows. A sentence none
+   * of whose rows beats τ_i for any i scores at most UB = Σ w_i · max(τ_i, 0) / Σ w. Only the
+   * sentences holding a row above its τ_i are scored (with the same arithmetic as `scores`); when
+   * the k-th of them scores strictly above UB, no other sentence can enter or tie into the top k.
+   * Otherwise L doubles, and past a quarter of the rows the full pass runs instead.
+   */
+  topK(
+    queryVectors: readonly Float32Array[],
+    weights: ArrayLike<number>,
+    k: number,
+    exclude?: ReadonlySet<number>,
+  ): ScoredIndex[] {
+    const { vectors, sentences } = this.table;
+    checkQuery(queryVectors, weights, vectors.dim);
+    const m = queryVectors.length;
+    const rows = vectors.rows;
+    if (m === 0 || k <= 0 || sentences < 2048 || rows < 256)
+      return topK(this.scores(queryVectors, weights), k, exclude);
+    const dots = this.rowDots(vectors, queryVectors);
+    let wsum = 0;
+    for (let i = 0; i < m; i++) wsum += weights[i];
+    const inv = wsum > 0 ? 1 / wsum : 0;
+    this.ensureRowSentences();
+    const rowSentPtr = this.rowSentPtr!;
+    const rowSents = this.rowSents!;
+    const sentStamp = this.sentStamp!;
+    for (let L = 16; L <= rows / 4; L *= 4) {
+      let ub = 0;
+      const stamp = ++this.stamp;
+      const cand: number[] = [];
+      for (let i = 0; i < m; i++) {
+        const { tau, top } = largest(dots, m, i, rows, L);
+        ub += weights[i] * Math.max(tau, 0);
+        for (const r of top) {
+          if (!(dots[r * m + i] > tau)) continue;
+          for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
+            const sent = rowSents[p];
+            if (sentStamp[sent] !== stamp) {
+              sentStamp[sent] = stamp;
+              if (!exclude?.has(sent)) cand.push(sent);
+            }
+          }
+        }
+      }
+      if (cand.length < k) continue;
+      cand.sort((a, b) => a - b);
+      const sc = new Float64Array(cand.length);
+      for (let c = 0; c < cand.length; c++) sc[c] = this.sentenceScore(cand[c], dots, m, weights, inv);
+      const best = topK(sc, k);
+      if (best.length === k && best[k - 1].score > ub * inv)
+        return best.map((b) => ({ index: cand[b.index], score: b.score }));
+    }
+    return topK(this.scores(queryVectors, weights), k, exclude);
+  }
+
+  /** One sentence's SpanSim from the row dot products: the arithmetic of `scores`, in its order. */
+  private sentenceScore(
+    s: number,
+    dots: Float64Array,
+    m: number,
+    weights: ArrayLike<number>,
+    inv: number,
+  ): number {
+    const { sentRowPtr, sentRows } = this;
+    const e = sentRowPtr[s + 1];
+    if (sentRowPtr[s] === e) return 0;
+    let acc = 0;
+    for (let i = 0; i < m; i++) {
+      let p = sentRowPtr[s];
+      let b = dots[sentRows[p++] * m + i];
+      for (; p < e; p++) {
+        const d = dots[sentRows[p] * m + i];
+        if (d > b) b = d;
+      }
+      acc += weights[i] * b;
+    }
+    return acc * inv;
+  }
+
+  private ensureRowSentences(): void {
+    if (this.rowSentPtr) return;
+    const { vectors, spanVector, spanSentence, sentences } = this.table;
+    const ptr = new Int32Array(vectors.rows + 1);
+    for (let j = 0; j < spanVector.length; j++) ptr[spanVector[j] + 1]++;
+    for (let r = 0; r < vectors.rows; r++) ptr[r + 1] += ptr[r];
+    const fill = ptr.slice(0, vectors.rows);
+    const sents = new Int32Array(spanVector.length);
+    for (let j = 0; j < spanVector.length; j++) sents[fill[spanVector[j]]++] = spanSentence[j];
+    this.rowSentPtr = ptr;
+    this.rowSents = sents;
+    this.sentStamp = new Int32Array(sentences);
+  }
+
+  /** dots[row · m + i] for every row (a scratch buffer, valid until the next call). */
+  rowDots(store: VectorStore, queryVectors: readonly Float32Array[]): Float64Array {
+    const m = queryVectors.length;
+    const size = store.rows * m;
+    if (this.dots.length < size) this.dots = new Float64Array(size);
+    const dots = this.dots;
+    if (store.kind === 'dense') return denseDots(store.data, store.rows, store.dim, queryVectors, dots);
+    dots.fill(0, 0, size);
+    const { colPtr, rowIdx, values } = store;
+    for (let i = 0; i < m; i++) {
+      const q = queryVectors[i];
+      for (let t = 0; t < q.length; t++) {
+        const x = q[t];
+        if (x === 0) continue;
+        for (let p = colPtr[t], e = colPtr[t + 1]; p < e; p++) dots[rowIdx[p] * m + i] += x * values[p];
+      }
+    }
+    return dots;
+  }
+}
+
+/**
+ * The L largest of dots[r · m + i] over the rows (a bounded min-heap): their rows, and τ, the
+ * smallest of them (-Infinity when there are fewer than L rows).
+ */
+function largest(
+  dots: Float64Array,
+  m: number,
+  i: number,
+  rows: number,
+  L: number,
+): { tau: number; top: Int32Array } {
+  const hv = new Float64Array(L);
+  const hr = new Int32Array(L);
+  let size = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = dots[r * m + i];
+    if (size === L) {
+      if (!(v > hv[0])) continue;
+      // Replace the minimum and sift it down.
+      let a = 0;
+      for (;;) {
+        const l = 2 * a + 1;
+        if (l >= L) break;
+        const c = l + 1 < L && hv[l + 1] < hv[l] ? l + 1 : l;
+        if (!(hv[c] < v)) break;
+        hv[a] = hv[c];
+        hr[a] = hr[c];
+        a = c;
+      }
+      hv[a] = v;
+      hr[a] = r;
+    } else {
+      let a = size++;
+      while (a > 0) {
+        const parent = (a - 1) >> 1;
+        if (!(hv[parent] > v)) break;
+        hv[a] = hv[parent];
+        hr[a] = hr[parent];
+        a = parent;
+      }
+      hv[a] = v;
+      hr[a] = r;
+    }
+  }
+  return { tau: size === L ? hv[0] : Number.NEGATIVE_INFINITY, top: hr.subarray(0, size) };
+}
+
+/**
+ * SpanSim over a dense row-major span matrix (one row per pool span).
  * @param spanVectors pool span matrix, row-major, `spanSentence.length` rows of `dim`
  * @param spanSentence pool span -> pool sentence index
  */
@@ -77,45 +368,24 @@ export function spanSimScores(
   sentenceCount: number,
   dim: number,
 ): Float64Array {
-  const m = queryVectors.length;
-  if (weights.length !== m) throw new Error('one weight per query span is needed');
-  const scores = new Float64Array(sentenceCount);
-  if (m === 0) return scores;
-  let wsum = 0;
-  for (let i = 0; i < m; i++) wsum += weights[i];
-  const q = pack(queryVectors, dim);
-  const best = new Float64Array(sentenceCount * m).fill(Number.NEGATIVE_INFINITY);
-  const nSpans = spanSentence.length;
-  for (let j = 0; j < nSpans; j++) {
-    const row = j * dim;
-    const base = spanSentence[j] * m;
-    for (let i = 0; i < m; i++) {
-      const d = dotRow(q, i, spanVectors, row, dim);
-      if (d > best[base + i]) best[base + i] = d;
-    }
-  }
-  const inv = wsum > 0 ? 1 / wsum : 0;
-  for (let s = 0; s < sentenceCount; s++) {
-    const base = s * m;
-    if (best[base] === Number.NEGATIVE_INFINITY) continue; // no spans: score 0
-    let acc = 0;
-    for (let i = 0; i < m; i++) acc += weights[i] * best[base + i];
-    scores[s] = acc * inv;
-  }
-  return scores;
+  const rows = spanSentence.length;
+  const table: SpanTable = {
+    vectors: { kind: 'dense', rows, dim, data: spanVectors, precision: 'f32' },
+    spanVector: Int32Array.from({ length: rows }, (_, j) => j),
+    spanSentence,
+    sentences: sentenceCount,
+  };
+  return new SpanSimScorer(table).scores(queryVectors, weights);
 }
 
-/** Cosine of one query vector against every row of a matrix (unit rows: a dot product). */
+/** Cosine of one query vector against every row of a dense matrix (unit rows: a dot product). */
 export function cosineScores(
   query: Float32Array,
   matrix: Float32Array,
   rows: number,
   dim: number,
 ): Float64Array {
-  const q = pack([query], dim);
-  const scores = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) scores[r] = dotRow(q, 0, matrix, r * dim, dim);
-  return scores;
+  return storeDots({ kind: 'dense', rows, dim, data: matrix, precision: 'f32' }, query);
 }
 
 /**
@@ -126,10 +396,14 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: ReadonlySet
   if (k <= 0) return [];
   const idx: number[] = [];
   const val: number[] = [];
-  for (let i = 0; i < scores.length; i++) {
+  // The k-th best so far: the hot loop is one comparison per score once the buffer is full.
+  let threshold = Number.NEGATIVE_INFINITY;
+  let full = false;
+  const n = scores.length;
+  for (let i = 0; i < n; i++) {
     let s = scores[i];
+    if (full && !(s > threshold)) continue; // NaN never passes: it ranks as -Infinity
     if (Number.isNaN(s)) s = Number.NEGATIVE_INFINITY;
-    if (idx.length === k && !(s > val[k - 1])) continue;
     if (exclude?.has(i)) continue;
     // Insert after every element with a score >= s (ties: earlier index stays first).
     let lo = 0;
@@ -144,6 +418,10 @@ export function topK(scores: ArrayLike<number>, k: number, exclude?: ReadonlySet
     if (idx.length > k) {
       idx.pop();
       val.pop();
+    }
+    if (idx.length === k) {
+      full = true;
+      threshold = val[k - 1];
     }
   }
   return idx.map((index, p) => ({ index, score: val[p] }));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,12 +8,13 @@ import { LexicalEmbedder } from '../../src/retrieval/embedders.js';
 import {
   buildIndex,
   buildOrLoadIndex,
-  INDEX_FILES,
+  INDEX_FORMAT_VERSION,
   loadIndex,
   readManifest,
   saveIndex,
 } from '../../src/retrieval/index.js';
 import { parsePoolJsonl } from '../../src/retrieval/pool-reader.js';
+import { storeRow } from '../../src/retrieval/vectors.js';
 
 function doc(id: string, text: string, ents: [string, string][]): NerDocument {
   return {
@@ -50,13 +51,21 @@ after(async () => {
 });
 
 describe('buildIndex', () => {
-  it('stores one matrix row per distinct span, mapped to its sentence', async () => {
-    const idx = await buildIndex(POOL, { embedder: new LexicalEmbedder({ dim: 256 }) });
+  it('stores one row per distinct span text, each pool span mapped to its row and sentence', async () => {
+    const pool = [...POOL, doc('d', 'Frankfurt won .', [['Frankfurt', 'ORG']])];
+    const embedder = new LexicalEmbedder({ dim: 256 });
+    const idx = await buildIndex(pool, { embedder });
     assert.equal(idx.dim, 256);
-    assert.equal(idx.manifest.spans, 4);
-    assert.deepEqual([...idx.spanSentence], [0, 0, 2, 2]);
-    assert.equal(idx.spanVectors.length, 4 * 256);
-    assert.equal(idx.sentenceVectors?.length, 3 * 256);
+    assert.equal(idx.manifest.spans, 5);
+    assert.equal(idx.manifest.spanRows, 4, 'Frankfurt is embedded once');
+    assert.deepEqual([...idx.spanSentence], [0, 0, 2, 2, 3]);
+    assert.deepEqual([...idx.spanVector], [0, 1, 2, 3, 3]);
+    // The lexical embedder's vectors are sparse: posting lists, values bit-for-bit its own.
+    assert.equal(idx.spanVectors.kind, 'sparse');
+    assert.equal(idx.spanVectors.rows, 4);
+    assert.deepEqual(storeRow(idx.spanVectors, 3), embedder.embedOne('Frankfurt'));
+    assert.equal(idx.sentenceVectors?.rows, 4);
+    assert.deepEqual(storeRow(idx.sentenceVectors!, 2), embedder.embedOne(pool[2].text));
     // span-meta: start, end, POS code; spans point at their text.
     for (let j = 0; j < 4; j++) {
       const d = POOL[idx.spanSentence[j]];
@@ -100,6 +109,7 @@ describe('index persistence', () => {
     const back = await loadIndex(dir);
     assert.deepEqual(back.manifest, idx.manifest);
     assert.deepEqual(back.spanVectors, idx.spanVectors);
+    assert.deepEqual(back.spanVector, idx.spanVector);
     assert.deepEqual(back.spanSentence, idx.spanSentence);
     assert.deepEqual(back.spanMeta, idx.spanMeta);
     assert.deepEqual(back.sentenceVectors, idx.sentenceVectors);
@@ -109,12 +119,14 @@ describe('index persistence', () => {
     assert.equal(lazy.sentenceVectors, undefined);
   });
 
-  it('rejects a truncated matrix file', async () => {
+  it('rejects a truncated vector file, naming it', async () => {
     const dir = await tmp();
-    await saveIndex(await buildIndex(POOL, { embedder: new LexicalEmbedder({ dim: 32 }) }), dir);
-    const f = path.join(dir, INDEX_FILES.spans);
+    await saveIndex(await buildIndex(POOL, { embedder: new LexicalEmbedder({ dim: 512 }) }), dir);
+    const m = await readManifest(dir);
+    assert.equal(m?.stores.spans.kind, 'sparse');
+    const f = path.join(dir, m!.data, 'spans.values.f32');
     await writeFile(f, (await readFile(f)).subarray(0, 40));
-    await assert.rejects(loadIndex(dir), /spans\.f32/);
+    await assert.rejects(loadIndex(dir), /spans\.values\.f32: 40 bytes, expected/);
   });
 
   it('rebuilds only when the pool content or the settings change', async () => {
@@ -157,6 +169,76 @@ describe('index persistence', () => {
     assert.equal(r6.rebuilt, true);
     const r7 = await buildOrLoadIndex({ docs: POOL.map((d) => ({ ...d })) }, dir, opts);
     assert.equal(r7.rebuilt, false);
+  });
+});
+
+/** A dense embedder (every coordinate non-zero, signed): the lexical vector times a fixed random matrix. */
+class ProjectedEmbedder {
+  readonly identity = 'test-projected:v1:48';
+  private readonly lex = new LexicalEmbedder({ dim: 64 });
+  private readonly proj = Float32Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i * 12.9898) * 2);
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.map((t) => {
+      const x = this.lex.embedOne(t);
+      const v = new Float32Array(48);
+      for (let a = 0; a < 64; a++)
+        if (x[a]) for (let b = 0; b < 48; b++) v[b] += x[a] * this.proj[a * 48 + b];
+      let n = 0;
+      for (const y of v) n += y * y;
+      return v.map((y) => y / Math.sqrt(n));
+    });
+  }
+}
+
+describe('dense vectors', () => {
+  it('are stored as a float32 matrix, or int8 with a scale per row that loads back identically', async () => {
+    const embedder = new ProjectedEmbedder();
+    const f32 = await buildIndex(POOL, { embedder });
+    assert.equal(f32.spanVectors.kind, 'dense');
+    const [want] = await embedder.embed(['Siemens']);
+    assert.deepEqual(storeRow(f32.spanVectors, 2), want);
+    const i8 = await buildIndex(POOL, { embedder, precision: 'int8' });
+    assert.notEqual(i8.manifest.settingsHash, f32.manifest.settingsHash);
+    const got = storeRow(i8.spanVectors, 2);
+    for (let t = 0; t < 48; t++) assert.ok(Math.abs(got[t] - want[t]) < 0.01, `coordinate ${t}`);
+    const dir = await tmp();
+    await saveIndex(i8, dir);
+    const m = await readManifest(dir);
+    assert.deepEqual(m?.stores.spans, { kind: 'dense', rows: 4, dim: 48, precision: 'int8' });
+    const back = await loadIndex(dir);
+    assert.deepEqual(back.spanVectors, i8.spanVectors, 'a loaded int8 index scores as the built one');
+    assert.deepEqual(back.sentenceVectors, i8.sentenceVectors);
+  });
+});
+
+describe('index folders of format version 1', () => {
+  async function v1Folder(): Promise<string> {
+    const dir = await tmp();
+    await writeFile(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ format: 'el4ner-retrieval-index', version: 1, poolHash: 'x', settingsHash: 'y' }),
+    );
+    for (const f of ['spans.f32', 'span-sentence.i32', 'span-meta.i32', 'sentences.f32', 'docs.json'])
+      await writeFile(path.join(dir, f), 'old');
+    return dir;
+  }
+
+  it('are refused by loadIndex with a message that says how to rebuild', async () => {
+    const dir = await v1Folder();
+    await assert.rejects(
+      loadIndex(dir),
+      new RegExp(`format version 1; this el4ner reads version ${INDEX_FORMAT_VERSION}.*el4ner index --pool`),
+    );
+  });
+
+  it('are rebuilt by buildOrLoadIndex, and the old files removed', async () => {
+    const dir = await v1Folder();
+    const r = await buildOrLoadIndex({ docs: POOL }, dir, { embedder: new LexicalEmbedder({ dim: 64 }) });
+    assert.equal(r.rebuilt, true);
+    assert.match(r.reason, /format version 1 replaced by 2/);
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names, [r.index.manifest.data, 'manifest.json'].sort());
+    assert.equal((await loadIndex(dir)).manifest.sentences, 3);
   });
 });
 

@@ -106,6 +106,20 @@ describe('DemonstrationRetriever', () => {
     assert.deepEqual(await r.retrieve([{ text: '  ' }], 'x', { noSpans: 'none' }), []);
   });
 
+  it('a pool without any span answers span-level queries (every score 0, lowest indices first)', async () => {
+    const r = await DemonstrationRetriever.build(
+      POOL.map((d) => ({ ...d, entities: [] })),
+      { embedder },
+    );
+    assert.equal(r.index.manifest.spans, 0);
+    assert.equal(r.index.dim, 512);
+    const hits = await r.retrieve([{ text: 'Obama' }], 'Obama spoke .', { k: 2 });
+    assert.deepEqual(hits, [
+      { index: 0, score: 0 },
+      { index: 1, score: 0 },
+    ]);
+  });
+
   it('saves, loads lazily and checks the embedder', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'el4ner-retriever-'));
     try {

@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 import { ConfigError, InputError } from '../../core/errors.js';
 
 interface IndexFlags {
+  precision?: string;
+  approximate?: boolean;
+  sentenceVectors?: boolean;
   config?: string;
   pool?: string;
   out: string;
@@ -40,6 +43,12 @@ export function register(program: Command): void {
     )
     .option('--pos-of <mode>', "which word gives a span's POS: first | head")
     .option('--dim <n>', 'dimension of the lexical embedder (default 1024)')
+    .option('--precision <p>', 'dense vectors (an embedding model): f32 | int8 (4x smaller)')
+    .option(
+      '--approximate',
+      'also build an approximate (HNSW) index of dense span vectors (optional package usearch)',
+    )
+    .option('--no-sentence-vectors', 'skip whole-sentence vectors (no sentence-embedding mode; saves memory)')
     .option('--force', 'rebuild even when the index is up to date')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: IndexFlags) => {
@@ -71,6 +80,8 @@ export function register(program: Command): void {
           `--weights must be default, paper-rank or uniform, got ${JSON.stringify(weights)}`,
         );
       }
+      if (flags.precision !== undefined && flags.precision !== 'f32' && flags.precision !== 'int8')
+        throw new InputError(`--precision must be f32 or int8, got ${JSON.stringify(flags.precision)}`);
       const posOf = flags.posOf ?? config?.retrieval.posOf ?? 'first';
       if (posOf !== 'first' && posOf !== 'head')
         throw new InputError(`--pos-of must be first or head, got ${JSON.stringify(posOf)}`);
@@ -122,6 +133,10 @@ export function register(program: Command): void {
             preExtractIdentity: preExtract?.identity,
             weights,
             posOf,
+            precision: (flags.precision ?? config?.retrieval.index?.precision ?? 'f32') as 'f32' | 'int8',
+            approximate: flags.approximate ?? config?.retrieval.index?.approximate ?? false,
+            sentenceVectors:
+              flags.sentenceVectors === false ? false : (config?.retrieval.index?.sentenceVectors ?? true),
             onProgress: (stage, done, total) => {
               if (flags.json || !process.stderr.isTTY) return;
               if (stage !== lastStage && lastStage) process.stderr.write('\n');
