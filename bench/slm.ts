@@ -96,7 +96,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
     train: train.length,
     test: test.length,
     scheme: tagger.scheme,
-    features: tagger.features.length,
+    features: tagger.numFeatures,
     iterations: Number(tagger.training.keptIteration ?? tagger.training.iterations),
     p: sc.p,
     r: sc.r,

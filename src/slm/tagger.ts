@@ -15,11 +15,13 @@ import {
   tokenMarginal,
   viterbi,
 } from './crf.js';
+import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
+import { FeatureIndex } from './feature-index.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
-import { readModel, writeModel } from './model-file.js';
+import { ModelFileError, readModel, writeModel } from './model-file.js';
 import { type GradientEngine, LocalGradient, ParallelGradient } from './objective.js';
 
 export type CrfScheme = 'BIO' | 'BIOES' | 'BMES';
@@ -36,11 +38,12 @@ export class CrfTagger {
   readonly labels: string[];
   readonly scheme: CrfScheme;
   readonly featureConfig: FeatureConfig;
-  readonly features: string[];
-  readonly weights: Float64Array;
+  /** Attribute name (hashed) -> feature id. */
+  readonly index: FeatureIndex;
+  readonly weights: Float32Array;
   readonly gazetteer: Gazetteer;
+  readonly clusters: WordClusters[];
   readonly training: Record<string, unknown>;
-  private readonly index: Map<string, number>;
   private readonly shape: CrfShape;
   private readonly ws: CrfWorkspace;
 
@@ -48,36 +51,48 @@ export class CrfTagger {
     labels: string[];
     scheme: CrfScheme;
     featureConfig: FeatureConfig;
-    features: string[];
-    weights: Float64Array;
+    index: FeatureIndex;
+    weights: Float32Array;
     gazetteer: Gazetteer;
+    clusters?: WordClusters[];
     training?: Record<string, unknown>;
   }) {
     this.labels = init.labels;
     this.scheme = init.scheme;
     this.featureConfig = init.featureConfig;
-    this.features = init.features;
+    this.index = init.index;
     this.weights = init.weights;
     this.gazetteer = init.gazetteer;
+    this.clusters = init.clusters ?? [];
     this.training = init.training ?? {};
-    this.shape = { numLabels: init.labels.length, numFeatures: init.features.length };
+    this.shape = { numLabels: init.labels.length, numFeatures: init.index.size };
     if (init.weights.length !== paramCount(this.shape)) {
       throw new Error(`CRF weights have length ${init.weights.length}, expected ${paramCount(this.shape)}`);
     }
-    this.index = new Map(init.features.map((f, i) => [f, i]));
     this.ws = new CrfWorkspace(this.shape.numLabels);
     this.ws.prepareTransitions(this.weights, this.shape);
   }
 
+  get numFeatures(): number {
+    return this.shape.numFeatures;
+  }
+
   static async load(path: string): Promise<CrfTagger> {
-    const { header, features, weights } = await readModel(path);
+    const { header, hashHi, hashLo, weights } = await readModel(path);
+    let clusters: WordClusters[];
+    try {
+      clusters = (header.clusters ?? []).map((c) => WordClusters.fromSpec(c));
+    } catch (err) {
+      throw new ModelFileError(`${path}: ${(err as Error).message}`);
+    }
     return new CrfTagger({
       labels: header.labels,
       scheme: header.scheme,
-      featureConfig: header.featureConfig,
-      features,
+      featureConfig: { ...DEFAULT_FEATURES, ...header.featureConfig },
+      index: FeatureIndex.fromHashes(hashHi, hashLo),
       weights,
       gazetteer: Gazetteer.fromJSON(header.gazetteer),
+      clusters,
       training: header.training,
     });
   }
@@ -89,15 +104,27 @@ export class CrfTagger {
         scheme: this.scheme,
         featureConfig: this.featureConfig,
         gazetteer: this.gazetteer.toJSON(),
+        clusters: this.clusters.map((c) => c.spec),
         training: this.training,
       },
-      features: this.features,
+      hashHi: this.index.hi,
+      hashLo: this.index.lo,
       weights: this.weights,
     });
   }
 
+  /** The attribute strings of each token (what the CRF's feature ids are looked up from). */
+  attributes(tokens: readonly string[]): string[][] {
+    return sentenceFeatures(tokens, this.featureConfig, this.gazetteer, this.clusters);
+  }
+
   encode(tokens: readonly string[]): EncodedSentence {
-    return encodeWith(this.index, sentenceFeatures(tokens, this.featureConfig, this.gazetteer));
+    return encodeWith(this.index, this.attributes(tokens));
+  }
+
+  /** Viterbi tags only (no marginals): the fastest way to tag. */
+  tag(tokens: readonly string[]): string[] {
+    return Array.from(this.decodeIds(this.encode(tokens)), (i) => this.labels[i]);
   }
 
   /** Viterbi label ids of an encoded sentence. */
@@ -183,7 +210,29 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
   threads?: number;
+  /** With dev: keep the best-scoring iteration (default) or the last one. */
+  keepBest?: boolean;
+  /**
+   * The gazetteer training sentences see: 'jackknife' (default) one built from the other half of
+   * the data, 'full' every training entity (then each training entity matches itself).
+   */
+  gazetteerTraining?: 'jackknife' | 'full';
+  /**
+   * Word-cluster sets the features read: 'glove' (shipped with el4ner, from GloVe 100d vectors)
+   * and 'text' (learned from the training sentences plus `unlabeled`). Default both.
+   */
+  clusterSources?: readonly ('glove' | 'text')[];
+  /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
+  unlabeled?: Iterable<readonly string[]>;
 }
+
+/** The default training recipe (what `train-slm` and the benchmark use unless told otherwise). */
+export const DEFAULT_TRAIN: {
+  c2: number;
+  maxIterations: number;
+  evalEvery: number;
+  clusterSources: readonly ('glove' | 'text')[];
+} = { c2: 0.05, maxIterations: 150, evalEvery: 10, clusterSources: ['glove', 'text'] };
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
   const scheme = detectScheme(docs.flatMap((d) => d.tags ?? []));
@@ -195,7 +244,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const t0 = performance.now();
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
-  const c2 = opts.c2 ?? 0.05;
+  const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
 
   const sentences: { tokens: string[]; tags: string[] }[] = [];
   for (const doc of train) {
@@ -221,14 +270,36 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     }
   });
 
+  const clusters: WordClusters[] = [];
+  const sources = opts.clusterSources ?? DEFAULT_TRAIN.clusterSources;
+  if (sources.includes('glove')) {
+    if (!resourceExists('glove-100d')) throw new Error('the shipped GloVe word clusters are missing');
+    clusters.push(loadResource('glove-100d').clusters);
+  }
+  if (sources.includes('text')) {
+    const text = function* () {
+      for (const s of sentences) yield s.tokens;
+      if (opts.unlabeled) yield* opts.unlabeled;
+    };
+    const tc = clustersFromText(text(), 'text');
+    log(`crf: ${tc.size} words clustered from the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`);
+    clusters.push(tc);
+  }
+
   const dict = new FeatureDictionaryBuilder();
   const encoded: EncodedSentence[] = sentences.map((s, i) =>
     dict.encode(
-      sentenceFeatures(s.tokens, cfg, halves[(i + 1) % 2]),
+      sentenceFeatures(
+        s.tokens,
+        cfg,
+        opts.gazetteerTraining === 'full' ? full : halves[(i + 1) % 2],
+        clusters,
+      ),
       Int32Array.from(s.tags, (t) => labelId.get(t) as number),
     ),
   );
   const features = dict.finish(encoded, opts.minCount ?? 1);
+  const index = FeatureIndex.build(features);
   const shape: CrfShape = { numLabels: labels.length, numFeatures: features.length };
   const n = paramCount(shape);
   const tokensTotal = encoded.reduce((a, s) => a + s.n, 0);
@@ -247,20 +318,29 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     threads,
   };
   const makeTagger = (w: Float64Array) =>
-    new CrfTagger({ labels, scheme, featureConfig: cfg, features, weights: w, gazetteer: full, training });
+    new CrfTagger({
+      labels,
+      scheme,
+      featureConfig: cfg,
+      index,
+      weights: Float32Array.from(w),
+      gazetteer: full,
+      clusters,
+      training,
+    });
 
   const engine: GradientEngine =
     threads > 1
       ? ParallelGradient.create(shape, encoded, c2, threads)
       : new LocalGradient(shape, encoded, c2);
   const dev = opts.dev;
-  const evalEvery = opts.evalEvery ?? 10;
+  const evalEvery = opts.evalEvery ?? DEFAULT_TRAIN.evalEvery;
   let best: { f1: number; iteration: number; w: Float64Array } | undefined;
   const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
   let last = performance.now();
   try {
     const result = await lbfgs((w, g) => engine.evaluate(w, g), new Float64Array(n), {
-      maxIterations: opts.maxIterations ?? 150,
+      maxIterations: opts.maxIterations ?? DEFAULT_TRAIN.maxIterations,
       memory: opts.memory ?? 6,
       delta: opts.delta ?? 1e-4,
       epsilon: 1e-5,
@@ -285,7 +365,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     if (dev && dev.length > 0) {
       const finalScore = devScore(result.x);
       log(`final iter ${result.iterations} (${result.reason}) dev F1 ${finalScore.f1.toFixed(4)}`);
-      if (best && best.f1 > finalScore.f1) {
+      if (best && best.f1 > finalScore.f1 && opts.keepBest !== false) {
         log(`keeping iteration ${best.iteration} (dev F1 ${best.f1.toFixed(4)})`);
         weights = best.w;
         training.keptIteration = best.iteration;

@@ -86,21 +86,21 @@ test('loading another format version, a truncated or a corrupt file fails clearl
   await tagger.save(file);
   const raw = gunzipSync(await readFile(file));
 
-  // Another format version: rewrite the header.
+  // An older format version (version 1 stored attribute names): rewrite the header.
   const headerLen = raw.readUInt32LE(8);
   const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
-  header.version = 2;
+  header.version = 1;
   const newHeader = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(newHeader.length, 0);
-  const v2 = join(dir, 'v2.crf');
+  const v1 = join(dir, 'v1.crf');
   await writeFile(
-    v2,
+    v1,
     gzipSync(Buffer.concat([raw.subarray(0, 8), len, newHeader, raw.subarray(12 + headerLen)])),
   );
   await assert.rejects(
-    CrfTagger.load(v2),
-    (e: Error) => e instanceof ModelFileError && /version 2/.test(e.message),
+    CrfTagger.load(v1),
+    (e: Error) => e instanceof ModelFileError && /version 1 is not supported/.test(e.message) && /retrain/.test(e.message),
   );
 
   const truncated = join(dir, 'truncated.crf');
