@@ -7,7 +7,8 @@
  *
  * Variants: baseline (the current default recipe), c2 grid, no early stopping, gazetteer off /
  * full (no jackknife), every token lower-cased (no case information), training sentences
- * doubled with a lower-cased copy, a minimal feature set, and no word clusters.
+ * doubled with a lower-cased copy, a minimal feature set, and the word-cluster and shape-conjunction
+ * families of features left out one at a time.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -55,7 +56,8 @@ interface Variant {
 
 const variants: Variant[] = [
   { name: 'baseline', what: 'the default recipe' },
-  { name: 'c2=0.05', what: 'L2 c2 = 0.05 (the old default)', opts: { c2: 0.05 } },
+  { name: 'c2=0.01', what: 'L2 c2 = 0.01', opts: { c2: 0.01 } },
+  { name: 'c2=0.05', what: 'L2 c2 = 0.05', opts: { c2: 0.05 } },
   { name: 'c2=0.3', what: 'L2 c2 = 0.3', opts: { c2: 0.3 } },
   { name: 'c2=1', what: 'L2 c2 = 1 (CRFsuite default)', opts: { c2: 1 } },
   { name: 'c2=3', what: 'L2 c2 = 3', opts: { c2: 3 } },
@@ -76,8 +78,30 @@ const variants: Variant[] = [
   {
     name: 'minimal',
     what: 'word, lower-cased word, shapes, affixes only (no context, gazetteer, clusters)',
-    opts: { features: { window: 0, gazetteer: false, sentenceCaps: false, bigrams: false } },
+    opts: {
+      features: {
+        window: 0,
+        gazetteer: false,
+        sentenceCaps: false,
+        bigrams: false,
+        shapeConjunctions: false,
+      },
+      clusterSources: [],
+    },
   },
+  { name: 'no-clusters', what: 'no word clusters', opts: { clusterSources: [] } },
+  { name: 'glove-only', what: 'only the shipped GloVe clusters', opts: { clusterSources: ['glove'] } },
+  {
+    name: 'text-only',
+    what: 'only clusters learned from the training text',
+    opts: { clusterSources: ['text'] },
+  },
+  {
+    name: 'no-cluster-context',
+    what: 'clusters of the token only (not of its neighbours)',
+    opts: { features: { clusterWindow: 0 } },
+  },
+  { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
 ];
 
 const trainFile = resolve(dataDir, set, 'train.jsonl');

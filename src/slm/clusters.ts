@@ -150,7 +150,12 @@ export interface BisectOptions {
  * direction (a few power iterations), then refined by 2-means (spherical: rows are normalised in
  * place after centring, unit centroids compared by dot product).
  */
-export function bisectingKMeans(v: Float32Array, n: number, d: number, opts: BisectOptions = {}): Uint32Array {
+export function bisectingKMeans(
+  v: Float32Array,
+  n: number,
+  d: number,
+  opts: BisectOptions = {},
+): Uint32Array {
   const depth = Math.min(opts.depth ?? 14, 30);
   const minSize = Math.max(2, opts.minSize ?? 4);
   const iters = opts.iterations ?? 8;
@@ -285,7 +290,9 @@ export function clustersFromText(
     sents.push(keys);
     for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
   }
-  const byFreq = [...counts].filter(([, c]) => c >= minCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const byFreq = [...counts]
+    .filter(([, c]) => c >= minCount)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const words = byFreq.slice(0, maxWords).map(([w]) => w);
   const wordId = new Map(words.map((w, i) => [w, i]));
   const ctxId = new Map(words.slice(0, C).map((w, i) => [w, i]));
@@ -329,7 +336,11 @@ export function clustersFromText(
     const p = ctx * D;
     for (let k = 0; k < D; k++) vec[o + k] += pmi * proj[p + k];
   }
-  const codes = bisectingKMeans(vec, n, D, { depth: opts.depth ?? 12, minSize: opts.minSize, seed: opts.seed });
+  const codes = bisectingKMeans(vec, n, D, {
+    depth: opts.depth ?? 12,
+    minSize: opts.minSize,
+    seed: opts.seed,
+  });
   const map = new Map<string, number>();
   for (let i = 0; i < n; i++) map.set(words[i], codes[i]);
   return WordClusters.embedded(name, map);

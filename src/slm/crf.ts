@@ -179,13 +179,7 @@ export function tokenMarginal(t: number, ws: CrfWorkspace, out: Float64Array): v
 }
 
 /** Viterbi over ws.scores with the transition weights in w; writes label ids into out. Returns the best score. */
-export function viterbi(
-  w: Weights,
-  shape: CrfShape,
-  n: number,
-  ws: CrfWorkspace,
-  out: Int32Array,
-): number {
+export function viterbi(w: Weights, shape: CrfShape, n: number, ws: CrfWorkspace, out: Int32Array): number {
   const L = shape.numLabels;
   const t0 = shape.numFeatures * L;
   const { scores, alpha: delta, back } = ws;

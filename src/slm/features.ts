@@ -38,7 +38,6 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   shapeConjunctions: true,
 };
 
-
 const CJK_CHAR = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
 const PUNCT = /^[\p{P}\p{S}]+$/u;
 const DIGITS = /^\p{N}+$/u;
@@ -211,7 +210,8 @@ export function sentenceFeatures(
         if (o === 0 || i + o < 0 || i + o >= n) continue;
         const oc = cc[i + o];
         if (oc === undefined) continue;
-        for (const len of cfg.clusterContextPrefixes) f.push(`c${c}${o}:${len}=${WordClusters.prefix(oc, len)}`);
+        for (const len of cfg.clusterContextPrefixes)
+          f.push(`c${c}${o}:${len}=${WordClusters.prefix(oc, len)}`);
       }
     }
     if (capsHeadline) {

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { Entity, NerDocument, Token } from '../core/types.js';
+import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import {
   type CrfShape,
   CrfWorkspace,
@@ -15,7 +16,6 @@ import {
   tokenMarginal,
   viterbi,
 } from './crf.js';
-import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
 import { FeatureIndex } from './feature-index.js';
@@ -124,7 +124,12 @@ export class CrfTagger {
 
   /** Viterbi tags only (no marginals): the fastest way to tag. */
   tag(tokens: readonly string[]): string[] {
-    return Array.from(this.decodeIds(this.encode(tokens)), (i) => this.labels[i]);
+    return this.tagAttributes(this.attributes(tokens));
+  }
+
+  /** Viterbi tags of a sentence given as the attribute strings of each token. */
+  tagAttributes(attributes: string[][]): string[] {
+    return Array.from(this.decodeIds(encodeWith(this.index, attributes)), (i) => this.labels[i]);
   }
 
   /** Viterbi label ids of an encoded sentence. */
@@ -239,13 +244,22 @@ function inferScheme(docs: readonly NerDocument[]): CrfScheme {
   return scheme === 'IOB1' ? 'BIO' : scheme;
 }
 
-export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {
+/** What training extracts before optimising: labels, gazetteers, clusters and each sentence's attributes. */
+export interface PreparedTraining {
+  scheme: CrfScheme;
+  featureConfig: FeatureConfig;
+  labels: string[];
+  /** The gazetteer of every training entity (the one a trained tagger uses). */
+  gazetteer: Gazetteer;
+  clusters: WordClusters[];
+  sentences: { tokens: string[]; tags: string[]; attributes: string[][] }[];
+}
+
+/** Extracts the training sentences' attributes exactly as `trainCrf` trains on them. */
+export function prepareTraining(train: readonly NerDocument[], opts: TrainOptions = {}): PreparedTraining {
   const log = opts.log ?? (() => {});
-  const t0 = performance.now();
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
-  const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
-
   const sentences: { tokens: string[]; tags: string[] }[] = [];
   for (const doc of train) {
     const toks = documentTokens(doc);
@@ -256,7 +270,6 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const labelSet = new Set<string>();
   for (const s of sentences) for (const t of s.tags) if (t !== 'O') labelSet.add(t);
   const labels = ['O', ...[...labelSet].sort()];
-  const labelId = new Map(labels.map((l, i) => [l, i]));
 
   // Gazetteer: the full one is stored for tagging; training sentences see one built from the
   // other half of the data, so the CRF does not learn to trust a gazetteer that always matches.
@@ -282,22 +295,46 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
       if (opts.unlabeled) yield* opts.unlabeled;
     };
     const tc = clustersFromText(text(), 'text');
-    log(`crf: ${tc.size} words clustered from the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`);
+    log(
+      `crf: ${tc.size} words clustered from the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`,
+    );
     clusters.push(tc);
   }
-
-  const dict = new FeatureDictionaryBuilder();
-  const encoded: EncodedSentence[] = sentences.map((s, i) =>
-    dict.encode(
-      sentenceFeatures(
+  return {
+    scheme,
+    featureConfig: cfg,
+    labels,
+    gazetteer: full,
+    clusters,
+    sentences: sentences.map((s, i) => ({
+      ...s,
+      attributes: sentenceFeatures(
         s.tokens,
         cfg,
         opts.gazetteerTraining === 'full' ? full : halves[(i + 1) % 2],
         clusters,
       ),
+    })),
+  };
+}
+
+export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
+  const prep = prepareTraining(train, opts);
+  const { scheme, labels, clusters, sentences, featureConfig: cfg, gazetteer: full } = prep;
+  const labelId = new Map(labels.map((l, i) => [l, i]));
+
+  const dict = new FeatureDictionaryBuilder();
+  const encoded: EncodedSentence[] = sentences.map((s) =>
+    dict.encode(
+      s.attributes,
       Int32Array.from(s.tags, (t) => labelId.get(t) as number),
     ),
   );
+  // The attribute strings are not needed any more.
+  for (const s of sentences) s.attributes = [];
   const features = dict.finish(encoded, opts.minCount ?? 1);
   const index = FeatureIndex.build(features);
   const shape: CrfShape = { numLabels: labels.length, numFeatures: features.length };

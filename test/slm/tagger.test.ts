@@ -100,7 +100,10 @@ test('loading another format version, a truncated or a corrupt file fails clearl
   );
   await assert.rejects(
     CrfTagger.load(v1),
-    (e: Error) => e instanceof ModelFileError && /version 1 is not supported/.test(e.message) && /retrain/.test(e.message),
+    (e: Error) =>
+      e instanceof ModelFileError &&
+      /version 1 is not supported/.test(e.message) &&
+      /retrain/.test(e.message),
   );
 
   const truncated = join(dir, 'truncated.crf');
