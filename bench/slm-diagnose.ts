@@ -101,6 +101,11 @@ const variants: Variant[] = [
     what: 'clusters of the token only (not of its neighbours)',
     opts: { features: { clusterWindow: 0 } },
   },
+  {
+    name: 'disjunctive',
+    what: 'plus the words within 4 tokens left / right as two bags',
+    opts: { features: { disjunctive: 4 } },
+  },
   { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
 ];
 
@@ -128,7 +133,7 @@ for (const v of variants) {
     ...v.opts,
     features: { ...v.opts?.features },
     log: (l) => {
-      if (/^(crf:|final|keeping)/.test(l)) console.error(`${v.name}: ${l}`);
+      if (/^(crf:|final|keeping|O bias)/.test(l)) console.error(`${v.name}: ${l}`);
     },
   });
   const d = tagger.evaluate(dev);

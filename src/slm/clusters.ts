@@ -264,9 +264,10 @@ export interface TextClusterOptions extends BisectOptions {
   dims?: number;
 }
 
-/** Normalises a token for cluster look-up: lower case (GloVe's vocabulary is lower-cased). */
+/** Normalises a token for cluster look-up: lower case (GloVe's vocabulary is), no hashtag sign. */
 export function clusterKey(word: string): string {
-  return word.toLowerCase();
+  const w = word.length > 1 && word[0] === '#' ? word.slice(1) : word;
+  return w.toLowerCase();
 }
 
 /**

@@ -23,6 +23,8 @@ export interface FeatureConfig {
   clusterWindow: number;
   /** Short-shape trigram (-1, 0, +1) and shape conjoined with the neighbouring words. */
   shapeConjunctions: boolean;
+  /** Lower-cased words anywhere in the `disjunctive` tokens to the left / right (0: off). */
+  disjunctive: number;
 }
 
 export const DEFAULT_FEATURES: FeatureConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   clusterContextPrefixes: [8, 16],
   clusterWindow: 1,
   shapeConjunctions: true,
+  disjunctive: 0,
 };
 
 const CJK_CHAR = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
@@ -200,6 +203,10 @@ export function sentenceFeatures(
       f.push(`ss3=${i > 0 ? sshape[i - 1] : '<s>'}|${sshape[i]}|${i + 1 < n ? sshape[i + 1] : '</s>'}`);
       f.push(`ss|lw-1=${sshape[i]}|${i > 0 ? lower[i - 1] : '<s>'}`);
       f.push(`ss|lw+1=${sshape[i]}|${i + 1 < n ? lower[i + 1] : '</s>'}`);
+    }
+    for (let o = 1; o <= cfg.disjunctive; o++) {
+      if (i - o >= 0) f.push(`dl=${lower[i - o]}`);
+      if (i + o < n) f.push(`dr=${lower[i + o]}`);
     }
     for (let c = 0; c < codes.length; c++) {
       const cc = codes[c];
