@@ -3,7 +3,10 @@
  * on train, with dev for early stopping, and prints dev and test strict micro P/R/F1 of each.
  * Choices are read off the dev columns; test is printed to explain the figure, not to tune.
  *
- *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--only name,name] [--max-iter 150] [--json out.json]
+ *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--base default|old] [--only name,name] [--max-iter 150] [--json out.json]
+ *
+ * `--base old` runs every variant on top of the recipe before issue 15 (no word clusters, no shape
+ * conjunctions, no O bias) instead of the current default.
  *
  * Variants: baseline (the current default recipe), c2 grid, no early stopping, gazetteer off /
  * full (no jackknife), every token lower-cased (no case information), training sentences
@@ -26,13 +29,18 @@ let set = 'wnut17';
 let only: string[] | undefined;
 let maxIter = 150;
 let jsonOut: string | undefined;
+let base: Partial<TrainOptions> = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--set') set = args[++i];
   else if (a === '--only') only = args[++i].split(',');
   else if (a === '--max-iter') maxIter = Number(args[++i]);
   else if (a === '--json') jsonOut = args[++i];
-  else throw new Error(`unknown argument ${a}`);
+  else if (a === '--base') {
+    const b = args[++i];
+    if (b === 'old') base = { clusterSources: [], tuneOBias: false, features: { shapeConjunctions: false } };
+    else if (b !== 'default') throw new Error(`--base takes default or old, got ${b}`);
+  } else throw new Error(`unknown argument ${a}`);
 }
 
 /** The same documents with every token (and the text) lower-cased; offsets do not change. */
@@ -130,8 +138,9 @@ for (const v of variants) {
     ...DEFAULT_TRAIN,
     maxIterations: maxIter,
     dev,
+    ...base,
     ...v.opts,
-    features: { ...v.opts?.features },
+    features: { ...base.features, ...v.opts?.features },
     log: (l) => {
       if (/^(crf:|final|keeping|O bias)/.test(l)) console.error(`${v.name}: ${l}`);
     },

@@ -180,3 +180,21 @@ test('a BMES column whose first prefixes are E/S is still read as BMES', async (
   const t = await trainCrf(data, { maxIterations: 5 });
   assert.equal(t.scheme, 'BMES');
 });
+
+test('tag() gives the Viterbi tags of tagTokens() without marginals', () => {
+  for (const doc of docs.slice(0, 30)) {
+    const toks = (doc.tokens ?? []).map((t) => t.text);
+    assert.deepEqual(tagger.tag(toks), tagger.tagTokens(toks).tags);
+  }
+});
+
+test('with dev, the O bias is chosen on dev and the recorded dev F1 is the returned tagger’s', async () => {
+  const all = await readJsonlDocuments(conllTrain);
+  const dev = all.slice(200, 300);
+  const t = await trainCrf(docs, { maxIterations: 25, evalEvery: 5, dev });
+  assert.ok([-1, -0.5, 0, 0.5, 1, 1.5, 2, 3].includes(Number(t.training.oBias)));
+  assert.ok(Math.abs(t.evaluate(dev).f1 - Number(t.training.devF1)) < 1e-9);
+  const plain = await trainCrf(docs, { maxIterations: 25, evalEvery: 5, dev, tuneOBias: false });
+  assert.equal(plain.training.oBias, undefined);
+  assert.ok(Number(t.training.devF1) >= Number(plain.training.devF1));
+});
