@@ -5,7 +5,8 @@
  * budget, all (attribute, label) pairs and label transitions as parameters, no early stopping.
  * Each tagger then tags the test set in a child process of its own, so that the peak RSS of the
  * process is the tagger's: tokens -> features -> Viterbi tags, `--rounds` times (best round kept);
- * the two children run alternately twice. Strict micro-F1 of both on test.
+ * the two children run alternately twice. Strict micro-F1 of both on test. A third child runs the
+ * same loop with feature extraction only (no CRF), so the memory above it is the model's own.
  *
  *   node --import tsx bench/slm-crfsuite.ts [--set conll2003] [--max-iter 100] [--c2 0.05] [--rounds 3]
  *
@@ -108,6 +109,17 @@ async function child(kind: string, dir: string): Promise<void> {
     const tagger = new crfsuite.Tagger();
     if (!tagger.open(join(dir, 'model.crfsuite'))) throw new Error('crfsuite could not open its model');
     tagAttrs = (attrs) => tagger.tag(attrs);
+  } else if (kind === 'features-only') {
+    // The same loop with no CRF: what feature extraction and the harness cost on their own.
+    const ex = JSON.parse(readFileSync(join(dir, 'extractor.json'), 'utf8')) as {
+      featureConfig: FeatureConfig;
+      gazetteer: [string, string[]][];
+      clusters: ClusterSpec[];
+    };
+    const gaz = Gazetteer.fromJSON(ex.gazetteer);
+    const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
+    extract = (toks) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters);
+    tagAttrs = (attrs) => attrs.map(() => 'O');
   } else throw new Error(`unknown tagger ${kind}`);
   const loadSeconds = (performance.now() - t0) / 1000;
   let best = Number.POSITIVE_INFINITY;
@@ -117,6 +129,8 @@ async function child(kind: string, dir: string): Promise<void> {
     tags = tokens.map((toks) => tagAttrs(extract(toks)));
     best = Math.min(best, performance.now() - t);
   }
+  // Peak memory of tagging proper, before the pre-extracted attributes below exist.
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
   const attrs = tokens.map(extract);
   let bestTag = Number.POSITIVE_INFINITY;
   for (let r = 0; r < rounds; r++) {
@@ -133,7 +147,7 @@ async function child(kind: string, dir: string): Promise<void> {
     loadSeconds,
     sentencesPerSecond: test.length / (best / 1000),
     taggingOnlyPerSecond: test.length / (bestTag / 1000),
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    maxRssMB,
     f1: sc.f1,
     p: sc.p,
     r: sc.r,
@@ -214,6 +228,7 @@ async function main(): Promise<void> {
     const b1 = run('crfsuite');
     const a = best(a1, run('el4ner'));
     const b = best(b1, run('crfsuite'));
+    const base = run('features-only');
     const sizeMB = (f: string) => statSync(join(dir, f)).size / 1e6;
     const fmt = (x: number) => (100 * x).toFixed(2);
     console.log(
@@ -221,17 +236,22 @@ async function main(): Promise<void> {
     );
     console.log('');
     console.log(
-      '| tagger | train s | model MB | test P | test R | test F1 | tag sents/s (tokens -> tags) | tag sents/s (attributes -> tags) | peak RSS MB |',
+      '| tagger | train s | model MB | test P | test R | test F1 | tag sents/s (tokens -> tags) | tag sents/s (attributes -> tags) | peak RSS MB | peak RSS above features-only MB |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const above = (x: ChildResult) => x.maxRssMB - base.maxRssMB;
     console.log(
-      `| el4ner | ${oursTrain.toFixed(1)} | ${sizeMB('model.crf').toFixed(1)} | ${fmt(a.p)} | ${fmt(a.r)} | ${fmt(a.f1)} | ${Math.round(a.sentencesPerSecond)} | ${Math.round(a.taggingOnlyPerSecond)} | ${a.maxRssMB.toFixed(0)} |`,
-    );
-    console.log(
-      `| CRFsuite | ${crfsuiteTrain.toFixed(1)} | ${sizeMB('model.crfsuite').toFixed(1)} | ${fmt(b.p)} | ${fmt(b.r)} | ${fmt(b.f1)} | ${Math.round(b.sentencesPerSecond)} | ${Math.round(b.taggingOnlyPerSecond)} | ${b.maxRssMB.toFixed(0)} |`,
+      `| el4ner | ${oursTrain.toFixed(1)} | ${sizeMB('model.crf').toFixed(1)} | ${fmt(a.p)} | ${fmt(a.r)} | ${fmt(a.f1)} | ${Math.round(a.sentencesPerSecond)} | ${Math.round(a.taggingOnlyPerSecond)} | ${a.maxRssMB.toFixed(0)} | ${above(a).toFixed(0)} |`,
     );
     console.log(
-      `| el4ner / CRFsuite | | | | | ${(a.f1 - b.f1 >= 0 ? '+' : '') + fmt(a.f1 - b.f1)} | ${(a.sentencesPerSecond / b.sentencesPerSecond).toFixed(2)}x | ${(a.taggingOnlyPerSecond / b.taggingOnlyPerSecond).toFixed(2)}x | ${(a.maxRssMB / b.maxRssMB).toFixed(2)}x |`,
+      `| CRFsuite | ${crfsuiteTrain.toFixed(1)} | ${sizeMB('model.crfsuite').toFixed(1)} | ${fmt(b.p)} | ${fmt(b.r)} | ${fmt(b.f1)} | ${Math.round(b.sentencesPerSecond)} | ${Math.round(b.taggingOnlyPerSecond)} | ${b.maxRssMB.toFixed(0)} | ${above(b).toFixed(0)} |`,
+    );
+    console.log(
+      `| el4ner / CRFsuite | | | | | ${(a.f1 - b.f1 >= 0 ? '+' : '') + fmt(a.f1 - b.f1)} | ${(a.sentencesPerSecond / b.sentencesPerSecond).toFixed(2)}x | ${(a.taggingOnlyPerSecond / b.taggingOnlyPerSecond).toFixed(2)}x | ${(a.maxRssMB / b.maxRssMB).toFixed(2)}x | ${(above(a) / above(b)).toFixed(2)}x |`,
+    );
+    console.log('');
+    console.log(
+      `features-only child (same loop, no CRF): peak RSS ${base.maxRssMB.toFixed(0)} MB, ${Math.round(base.sentencesPerSecond)} sentences/s`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
