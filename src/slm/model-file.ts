@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -156,6 +156,7 @@ export function decodeModel(
 }
 
 export async function writeModel(path: string, contents: ModelContents): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(path, encodeModel(contents));
 }
 

@@ -69,6 +69,15 @@ export function register(program: Command): void {
         }
         if (o.unlabeled && !sources.includes('text'))
           throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+        // Fail on an unwritable --out before training, not after it.
+        const { access, constants, mkdir } = await import('node:fs/promises');
+        const { dirname } = await import('node:path');
+        try {
+          await mkdir(dirname(o.out), { recursive: true });
+          await access(dirname(o.out), constants.W_OK);
+        } catch (err) {
+          throw new InputError(`cannot write the model to ${o.out}: ${(err as Error).message}`);
+        }
         const train = await readJsonlDocuments(o.pool);
         const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled) : undefined;
         if (o.unlabeled)
