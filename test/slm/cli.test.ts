@@ -82,11 +82,13 @@ test('train-slm --unlabeled learns its text clusters from the given corpus too; 
       unlabeled,
       `${texts.join('\n')}\n\n{"tokens": ["Peter", "flew", "to", "Paris"]}\n{"text": "Maria met Peter ."}\n`,
     );
-    const model = join(dir, 'model.crf');
+    // The model's folder does not exist yet: train-slm creates it.
+    const model = join(dir, 'models', 'model.crf');
     const args = [bin, 'train-slm', '--pool', pool, '--out', model, '--max-iter', '5'];
     const run = spawnSync(process.execPath, [...args, '--unlabeled', unlabeled], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`unlabeled: ${texts.length + 2} sentences`));
+    assert.ok((await readFile(model)).length > 0);
     const clustered = (s: string) => Number(/crf: (\d+) words clustered from the training text/.exec(s)?.[1]);
     const alone = spawnSync(process.execPath, args, { encoding: 'utf8' });
     assert.equal(alone.status, 0, alone.stderr);
