@@ -85,6 +85,17 @@ function entitiesOf(doc: NerDocument, tags: string[]): Entity[] {
   });
 }
 
+/**
+ * This process's peak RSS. Not `process.resourceUsage().maxRSS`: Linux keeps ru_maxrss across
+ * fork + exec, so a child would report its parent's peak (here: the parent that trained both CRFs).
+ * VmHWM belongs to the address space, which exec replaces.
+ */
+function peakRssMB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error('no VmHWM in /proc/self/status (the benchmark reads Linux peak RSS)');
+  return Number(m[1]) / 1024;
+}
+
 /** One child: loads one tagger, tags the test set `rounds` times, prints a JSON result. */
 async function child(kind: string, dir: string): Promise<void> {
   const test = await readJsonlDocuments(resolve(dataDir, set, 'test.jsonl'));
@@ -130,7 +141,7 @@ async function child(kind: string, dir: string): Promise<void> {
     best = Math.min(best, performance.now() - t);
   }
   // Peak memory of tagging proper, before the pre-extracted attributes below exist.
-  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  const maxRssMB = peakRssMB();
   const attrs = tokens.map(extract);
   let bestTag = Number.POSITIVE_INFINITY;
   for (let r = 0; r < rounds; r++) {
