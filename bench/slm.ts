@@ -2,7 +2,7 @@
  * CRF tagger benchmark: trains on each set's train split (dev, when there is one, picks the
  * best iteration), scores strict micro P/R/F1 on test, and times training and tagging.
  *
- *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--threads N] [--json out.json]
+ *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--clusters glove,text|none] [--threads N] [--json out.json]
  *
  * Without set names it runs every shared set that has a train split.
  */
@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readJsonlDocuments } from '../src/slm/data.js';
-import { trainCrf } from '../src/slm/tagger.js';
+import { DEFAULT_TRAIN, trainCrf } from '../src/slm/tagger.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
 const dataDir = resolve(repoRoot, '../shared/data');
@@ -35,17 +35,21 @@ const ALL_SETS = [
 
 const args = process.argv.slice(2);
 const sets: string[] = [];
-let maxIter = 150;
-let c2 = 0.05;
+let maxIter: number = DEFAULT_TRAIN.maxIterations;
+let c2: number = DEFAULT_TRAIN.c2;
 let jsonOut: string | undefined;
 let threads = 1;
+let clusterSources: ('glove' | 'text')[] | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--max-iter') maxIter = Number(args[++i]);
   else if (a === '--c2') c2 = Number(args[++i]);
   else if (a === '--json') jsonOut = args[++i];
   else if (a === '--threads') threads = Number(args[++i]);
-  else sets.push(a);
+  else if (a === '--clusters') {
+    const v = args[++i];
+    clusterSources = v === 'none' ? [] : (v.split(',') as ('glove' | 'text')[]);
+  } else sets.push(a);
 }
 
 interface Row {
@@ -55,6 +59,7 @@ interface Row {
   scheme: string;
   features: number;
   iterations: number;
+  oBias: number;
   p: number;
   r: number;
   f1: number;
@@ -81,8 +86,9 @@ for (const set of sets.length ? sets : ALL_SETS) {
     dev,
     evalEvery: 10,
     threads,
+    clusterSources,
     log: (l) => {
-      if (/^(crf:|final|keeping)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
+      if (/^(crf:|final|keeping|O bias)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
     },
   });
   const trainSeconds = (performance.now() - t0) / 1000;
@@ -96,8 +102,9 @@ for (const set of sets.length ? sets : ALL_SETS) {
     train: train.length,
     test: test.length,
     scheme: tagger.scheme,
-    features: tagger.features.length,
+    features: tagger.numFeatures,
     iterations: Number(tagger.training.keptIteration ?? tagger.training.iterations),
+    oBias: Number(tagger.training.oBias ?? 0),
     p: sc.p,
     r: sc.r,
     f1: sc.f1,
@@ -112,12 +119,12 @@ for (const set of sets.length ? sets : ALL_SETS) {
 
 const fmt = (x: number) => (100 * x).toFixed(2);
 console.log(
-  '| set | train sents | test sents | scheme | features | iter | P | R | F1 | train s | tag sents/s |',
+  '| set | train sents | test sents | scheme | features | iter | O bias | P | R | F1 | train s | tag sents/s |',
 );
-console.log('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.set} | ${r.train} | ${r.test} | ${r.scheme} | ${r.features} | ${r.iterations} | ${fmt(r.p)} | ${fmt(r.r)} | ${fmt(r.f1)} | ${r.trainSeconds.toFixed(1)} | ${Math.round(r.sentencesPerSecond)} |`,
+    `| ${r.set} | ${r.train} | ${r.test} | ${r.scheme} | ${r.features} | ${r.iterations} | ${r.oBias} | ${fmt(r.p)} | ${fmt(r.r)} | ${fmt(r.f1)} | ${r.trainSeconds.toFixed(1)} | ${Math.round(r.sentencesPerSecond)} |`,
   );
 }
-if (jsonOut) await writeFile(jsonOut, JSON.stringify({ c2, maxIter, rows }, null, 2));
+if (jsonOut) await writeFile(jsonOut, JSON.stringify({ c2, maxIter, clusterSources, rows }, null, 2));

@@ -22,6 +22,9 @@ export interface EncodedSentence {
   labels?: Int32Array;
 }
 
+/** Training works on Float64 weights, a loaded tagger on Float32 ones. */
+export type Weights = Float64Array | Float32Array;
+
 export interface CrfShape {
   numLabels: number;
   numFeatures: number;
@@ -68,7 +71,7 @@ export class CrfWorkspace {
   }
 
   /** Caches exp(transition weights); call whenever `w` changes. */
-  prepareTransitions(w: Float64Array, shape: CrfShape): void {
+  prepareTransitions(w: Weights, shape: CrfShape): void {
     const L = shape.numLabels;
     const t0 = shape.numFeatures * L;
     for (let i = 0; i < L * L; i++) this.expTrans[i] = Math.exp(w[t0 + i]);
@@ -76,7 +79,7 @@ export class CrfWorkspace {
 }
 
 /** Fills ws.scores with state scores plus start/end weights. */
-export function computeScores(w: Float64Array, shape: CrfShape, s: EncodedSentence, ws: CrfWorkspace): void {
+export function computeScores(w: Weights, shape: CrfShape, s: EncodedSentence, ws: CrfWorkspace): void {
   const L = shape.numLabels;
   const F = shape.numFeatures;
   const { n, featStart, feats } = s;
@@ -176,13 +179,7 @@ export function tokenMarginal(t: number, ws: CrfWorkspace, out: Float64Array): v
 }
 
 /** Viterbi over ws.scores with the transition weights in w; writes label ids into out. Returns the best score. */
-export function viterbi(
-  w: Float64Array,
-  shape: CrfShape,
-  n: number,
-  ws: CrfWorkspace,
-  out: Int32Array,
-): number {
+export function viterbi(w: Weights, shape: CrfShape, n: number, ws: CrfWorkspace, out: Int32Array): number {
   const L = shape.numLabels;
   const t0 = shape.numFeatures * L;
   const { scores, alpha: delta, back } = ws;

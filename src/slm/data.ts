@@ -102,3 +102,43 @@ export function strictMicro(gold: readonly NerDocument[], pred: readonly NerDocu
   }
   return { ...total, ...prf(total) };
 }
+
+/**
+ * Tokenised sentences of an unlabeled corpus for the word clusters: one sentence or document per
+ * line, either plain text (tokenised with `tokenize`) or a JSON object with `tokens` (strings)
+ * or `text`. Blank lines are skipped; a line starting with `{` that is not valid JSON is an error.
+ */
+export async function readUnlabeledSentences(file: string): Promise<string[][]> {
+  const { createReadStream } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const out: string[][] = [];
+  let lineNo = 0;
+  let input: ReturnType<typeof createReadStream>;
+  try {
+    input = createReadStream(file, 'utf8');
+    await new Promise<void>((resolve, reject) => {
+      input.once('open', () => resolve());
+      input.once('error', reject);
+    });
+  } catch (err) {
+    throw new InputError(`cannot read unlabeled text: ${(err as Error).message}`, file);
+  }
+  for await (const raw of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    lineNo++;
+    const line = raw.trim();
+    if (!line) continue;
+    if (line.startsWith('{')) {
+      let obj: { tokens?: unknown; text?: unknown };
+      try {
+        obj = JSON.parse(line);
+      } catch (err) {
+        throw new InputError(`invalid JSON (${(err as Error).message})`, file, lineNo);
+      }
+      if (Array.isArray(obj.tokens) && obj.tokens.every((t) => typeof t === 'string')) {
+        out.push(obj.tokens as string[]);
+      } else if (typeof obj.text === 'string') out.push(tokenize(obj.text).map((t) => t.text));
+      else throw new InputError('a JSON line needs "tokens" (strings) or "text"', file, lineNo);
+    } else out.push(tokenize(line).map((t) => t.text));
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 /** Turns per-token attribute strings into the CRF's feature id arrays. */
 import type { EncodedSentence } from './crf.js';
+import type { FeatureIndex } from './feature-index.js';
 
 /** Attribute dictionary with a count cutoff, built while encoding the training sentences. */
 export class FeatureDictionaryBuilder {
@@ -71,7 +72,7 @@ export class FeatureDictionaryBuilder {
 }
 
 /** Encodes with a fixed dictionary; unknown attributes are skipped. */
-export function encodeWith(index: ReadonlyMap<string, number>, features: string[][]): EncodedSentence {
+export function encodeWith(index: FeatureIndex, features: string[][]): EncodedSentence {
   const n = features.length;
   const featStart = new Int32Array(n + 1);
   let total = 0;
@@ -82,7 +83,7 @@ export function encodeWith(index: ReadonlyMap<string, number>, features: string[
     featStart[t] = k;
     for (const name of features[t]) {
       const id = index.get(name);
-      if (id !== undefined) feats[k++] = id;
+      if (id >= 0) feats[k++] = id;
     }
   }
   featStart[n] = k;

@@ -2,6 +2,7 @@
  * NER feature extraction for the CRF: one list of string attributes per token.
  * Kept apart from the CRF, which only sees feature ids.
  */
+import { clusterKey, WordClusters } from './clusters.js';
 
 export interface FeatureConfig {
   /** Neighbour words looked at on each side (lower case and short shape). */
@@ -13,6 +14,17 @@ export interface FeatureConfig {
   sentenceCaps: boolean;
   /** Extra character features for CJK tokens (neighbour character bigrams). */
   cjk: boolean;
+  /** Lower-cased word bigrams previous|current and current|next. */
+  bigrams: boolean;
+  /** Word-cluster path prefixes (of every cluster set the model has), at these lengths. */
+  clusterPrefixes: number[];
+  /** The same for the neighbours at -clusterWindow..+clusterWindow, at these lengths. */
+  clusterContextPrefixes: number[];
+  clusterWindow: number;
+  /** Short-shape trigram (-1, 0, +1) and shape conjoined with the neighbouring words. */
+  shapeConjunctions: boolean;
+  /** Lower-cased words anywhere in the `disjunctive` tokens to the left / right (0: off). */
+  disjunctive: number;
 }
 
 export const DEFAULT_FEATURES: FeatureConfig = {
@@ -21,6 +33,12 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   gazetteer: true,
   sentenceCaps: true,
   cjk: true,
+  bigrams: true,
+  clusterPrefixes: [4, 8, 12, 16],
+  clusterContextPrefixes: [8, 16],
+  clusterWindow: 1,
+  shapeConjunctions: true,
+  disjunctive: 0,
 };
 
 const CJK_CHAR = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
@@ -115,10 +133,16 @@ export class Gazetteer {
 }
 
 /** Attributes of every token of a sentence. */
-export function sentenceFeatures(tokens: readonly string[], cfg: FeatureConfig, gaz?: Gazetteer): string[][] {
+export function sentenceFeatures(
+  tokens: readonly string[],
+  cfg: FeatureConfig,
+  gaz?: Gazetteer,
+  clusters: readonly WordClusters[] = [],
+): string[][] {
   const n = tokens.length;
   const lower = tokens.map((t) => t.toLowerCase());
   const sshape = tokens.map(shortShape);
+  const codes = clusters.map((c) => tokens.map((t) => c.code(clusterKey(t))));
   let capsHeadline = false;
   if (cfg.sentenceCaps) {
     let letters = 0;
@@ -165,13 +189,37 @@ export function sentenceFeatures(tokens: readonly string[], cfg: FeatureConfig, 
       if (i - o >= 0) f.push(`ss-${o}=${sshape[i - o]}`);
       if (i + o < n) f.push(`ss+${o}=${sshape[i + o]}`);
     }
-    f.push(`bg-=${i > 0 ? lower[i - 1] : '<s>'}|${lw}`);
-    f.push(`bg+=${lw}|${i + 1 < n ? lower[i + 1] : '</s>'}`);
+    if (cfg.bigrams) {
+      f.push(`bg-=${i > 0 ? lower[i - 1] : '<s>'}|${lw}`);
+      f.push(`bg+=${lw}|${i + 1 < n ? lower[i + 1] : '</s>'}`);
+    }
     if (cfg.cjk && cjk) {
       // Character bigrams one step further out, and the character trigram centred on this one.
       if (i >= 2) f.push(`cb-2=${tokens[i - 2]}${tokens[i - 1]}`);
       if (i + 2 < n) f.push(`cb+2=${tokens[i + 1]}${tokens[i + 2]}`);
       if (i >= 1 && i + 1 < n) f.push(`ct=${tokens[i - 1]}${w}${tokens[i + 1]}`);
+    }
+    if (cfg.shapeConjunctions) {
+      f.push(`ss3=${i > 0 ? sshape[i - 1] : '<s>'}|${sshape[i]}|${i + 1 < n ? sshape[i + 1] : '</s>'}`);
+      f.push(`ss|lw-1=${sshape[i]}|${i > 0 ? lower[i - 1] : '<s>'}`);
+      f.push(`ss|lw+1=${sshape[i]}|${i + 1 < n ? lower[i + 1] : '</s>'}`);
+    }
+    for (let o = 1; o <= cfg.disjunctive; o++) {
+      if (i - o >= 0) f.push(`dl=${lower[i - o]}`);
+      if (i + o < n) f.push(`dr=${lower[i + o]}`);
+    }
+    for (let c = 0; c < codes.length; c++) {
+      const cc = codes[c];
+      const code = cc[i];
+      if (code === undefined) f.push(`c${c}=none`);
+      else for (const len of cfg.clusterPrefixes) f.push(`c${c}:${len}=${WordClusters.prefix(code, len)}`);
+      for (let o = -cfg.clusterWindow; o <= cfg.clusterWindow; o++) {
+        if (o === 0 || i + o < 0 || i + o >= n) continue;
+        const oc = cc[i + o];
+        if (oc === undefined) continue;
+        for (const len of cfg.clusterContextPrefixes)
+          f.push(`c${c}${o}:${len}=${WordClusters.prefix(oc, len)}`);
+      }
     }
     if (capsHeadline) {
       f.push('caps-sent');

@@ -1,21 +1,23 @@
 /**
  * The CRF model file: gzip of
  *   8-byte magic "EL4NCRF\0" | uint32 LE header length | JSON header |
- *   feature names (UTF-8, NUL-separated) | weights (Float32 LE)
+ *   feature name hashes (uint32 LE high halves, then low halves) | weights (Float32 LE)
  * The header carries the format name and version, the el4ner version, the label set,
- * the feature configuration and a SHA-256 of the feature names and weights, so a model
- * of another format or a damaged file is refused instead of predicting nonsense.
+ * the feature configuration, the gazetteer and word clusters, and a SHA-256 of the hashes and
+ * weights, so a model of another format or a damaged file is refused instead of predicting
+ * nonsense. Version 1 files (attribute names instead of hashes) are refused with a retrain hint.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { ClusterSpec } from './clusters.js';
 import type { FeatureConfig } from './features.js';
 
 export const MODEL_FORMAT = 'el4ner-crf';
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 const MAGIC = Buffer.from('EL4NCRF\0', 'latin1');
 
 export class ModelFileError extends Error {
@@ -34,20 +36,27 @@ export interface ModelHeader {
   featureConfig: FeatureConfig;
   numFeatures: number;
   numWeights: number;
-  featureBytes: number;
-  /** SHA-256 (hex) of the feature-name bytes followed by the weight bytes. */
+  /** SHA-256 (hex) of the hash bytes followed by the weight bytes. */
   checksum: string;
   gazetteer: [string, string[]][];
+  /** Word clusters the features read: embedded, or a named resource shipped with el4ner. */
+  clusters: ClusterSpec[];
   training?: Record<string, unknown>;
 }
 
 export interface ModelContents {
   header: Omit<
     ModelHeader,
-    'format' | 'version' | 'el4nerVersion' | 'numFeatures' | 'numWeights' | 'featureBytes' | 'checksum'
+    'format' | 'version' | 'el4nerVersion' | 'numFeatures' | 'numWeights' | 'checksum'
   >;
-  features: string[];
-  weights: Float64Array;
+  /** Per feature, the two 32-bit halves of its name's hash (see feature-index.ts). */
+  hashHi: Uint32Array;
+  hashLo: Uint32Array;
+  weights: Float32Array;
+}
+
+function bytesOf(a: Uint32Array | Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 let cachedVersion: string | undefined;
@@ -65,33 +74,30 @@ export function packageVersion(): string {
 }
 
 export function encodeModel(contents: ModelContents): Buffer {
-  for (const f of contents.features) {
-    if (f.includes('\0')) throw new Error(`feature name contains NUL: ${JSON.stringify(f)}`);
-  }
-  const featureBuf = Buffer.from(contents.features.join('\0'), 'utf8');
-  const w32 = Float32Array.from(contents.weights);
-  const weightBuf = Buffer.from(w32.buffer, w32.byteOffset, w32.byteLength);
-  const checksum = createHash('sha256').update(featureBuf).update(weightBuf).digest('hex');
+  const { hashHi, hashLo, weights } = contents;
+  if (hashLo.length !== hashHi.length) throw new Error('feature hash halves differ in length');
+  const body = [bytesOf(hashHi), bytesOf(hashLo), bytesOf(weights)];
+  const sha = createHash('sha256');
+  for (const b of body) sha.update(b);
   const header: ModelHeader = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     el4nerVersion: packageVersion(),
     ...contents.header,
-    numFeatures: contents.features.length,
-    numWeights: contents.weights.length,
-    featureBytes: featureBuf.length,
-    checksum,
+    numFeatures: hashHi.length,
+    numWeights: weights.length,
+    checksum: sha.digest('hex'),
   };
   const headerBuf = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(headerBuf.length, 0);
-  return gzipSync(Buffer.concat([MAGIC, len, headerBuf, featureBuf, weightBuf]), { level: 6 });
+  return gzipSync(Buffer.concat([MAGIC, len, headerBuf, ...body]), { level: 6 });
 }
 
 export function decodeModel(
   file: Buffer,
   name = 'model',
-): { header: ModelHeader; features: string[]; weights: Float64Array } {
+): { header: ModelHeader; hashHi: Uint32Array; hashLo: Uint32Array; weights: Float32Array } {
   let buf: Buffer;
   try {
     buf = gunzipSync(file);
@@ -123,32 +129,34 @@ export function decodeModel(
     );
   }
   const L = header.labels.length;
-  const expected = header.numFeatures * L + L * L + 2 * L;
+  const F = header.numFeatures;
+  const expected = F * L + L * L + 2 * L;
   if (header.numWeights !== expected) {
     throw new ModelFileError(
       `${name}: inconsistent model header (${header.numWeights} weights, expected ${expected})`,
     );
   }
-  const fStart = 12 + headerLen;
-  const wStart = fStart + header.featureBytes;
+  const hStart = 12 + headerLen;
+  const wStart = hStart + 8 * F;
   const wEnd = wStart + header.numWeights * 4;
   if (wEnd !== buf.length) {
     throw new ModelFileError(`${name}: model file size does not match its header (truncated or corrupt)`);
   }
-  const featureBuf = buf.subarray(fStart, wStart);
-  const weightBuf = buf.subarray(wStart, wEnd);
-  const checksum = createHash('sha256').update(featureBuf).update(weightBuf).digest('hex');
+  const checksum = createHash('sha256').update(buf.subarray(hStart, wEnd)).digest('hex');
   if (checksum !== header.checksum)
     throw new ModelFileError(`${name}: model checksum mismatch (corrupt file)`);
-  const features = header.numFeatures === 0 ? [] : featureBuf.toString('utf8').split('\0');
-  if (features.length !== header.numFeatures)
-    throw new ModelFileError(`${name}: feature count does not match its header`);
-  const aligned = new Float32Array(header.numWeights);
-  new Uint8Array(aligned.buffer).set(weightBuf);
-  return { header, features, weights: Float64Array.from(aligned) };
+  // Copy into aligned typed arrays (the gunzipped buffer's offsets are not 4-aligned).
+  const hashHi = new Uint32Array(F);
+  const hashLo = new Uint32Array(F);
+  const weights = new Float32Array(header.numWeights);
+  new Uint8Array(hashHi.buffer).set(buf.subarray(hStart, hStart + 4 * F));
+  new Uint8Array(hashLo.buffer).set(buf.subarray(hStart + 4 * F, wStart));
+  new Uint8Array(weights.buffer).set(buf.subarray(wStart, wEnd));
+  return { header, hashHi, hashLo, weights };
 }
 
 export async function writeModel(path: string, contents: ModelContents): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(path, encodeModel(contents));
 }
 

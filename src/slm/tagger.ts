@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
+import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import {
   type CrfShape,
   CrfWorkspace,
@@ -18,9 +19,10 @@ import {
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
 import { entitiesFromTagging } from './entities.js';
+import { FeatureIndex } from './feature-index.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
-import { readModel, writeModel } from './model-file.js';
+import { ModelFileError, readModel, writeModel } from './model-file.js';
 import { type GradientEngine, LocalGradient, ParallelGradient } from './objective.js';
 
 export type CrfScheme = 'BIO' | 'BIOES' | 'BMES';
@@ -37,11 +39,12 @@ export class CrfTagger {
   readonly labels: string[];
   readonly scheme: CrfScheme;
   readonly featureConfig: FeatureConfig;
-  readonly features: string[];
-  readonly weights: Float64Array;
+  /** Attribute name (hashed) -> feature id. */
+  readonly index: FeatureIndex;
+  readonly weights: Float32Array;
   readonly gazetteer: Gazetteer;
+  readonly clusters: WordClusters[];
   readonly training: Record<string, unknown>;
-  private readonly index: Map<string, number>;
   private readonly shape: CrfShape;
   private readonly ws: CrfWorkspace;
 
@@ -49,36 +52,48 @@ export class CrfTagger {
     labels: string[];
     scheme: CrfScheme;
     featureConfig: FeatureConfig;
-    features: string[];
-    weights: Float64Array;
+    index: FeatureIndex;
+    weights: Float32Array;
     gazetteer: Gazetteer;
+    clusters?: WordClusters[];
     training?: Record<string, unknown>;
   }) {
     this.labels = init.labels;
     this.scheme = init.scheme;
     this.featureConfig = init.featureConfig;
-    this.features = init.features;
+    this.index = init.index;
     this.weights = init.weights;
     this.gazetteer = init.gazetteer;
+    this.clusters = init.clusters ?? [];
     this.training = init.training ?? {};
-    this.shape = { numLabels: init.labels.length, numFeatures: init.features.length };
+    this.shape = { numLabels: init.labels.length, numFeatures: init.index.size };
     if (init.weights.length !== paramCount(this.shape)) {
       throw new Error(`CRF weights have length ${init.weights.length}, expected ${paramCount(this.shape)}`);
     }
-    this.index = new Map(init.features.map((f, i) => [f, i]));
     this.ws = new CrfWorkspace(this.shape.numLabels);
     this.ws.prepareTransitions(this.weights, this.shape);
   }
 
+  get numFeatures(): number {
+    return this.shape.numFeatures;
+  }
+
   static async load(path: string): Promise<CrfTagger> {
-    const { header, features, weights } = await readModel(path);
+    const { header, hashHi, hashLo, weights } = await readModel(path);
+    let clusters: WordClusters[];
+    try {
+      clusters = (header.clusters ?? []).map((c) => WordClusters.fromSpec(c));
+    } catch (err) {
+      throw new ModelFileError(`${path}: ${(err as Error).message}`);
+    }
     return new CrfTagger({
       labels: header.labels,
       scheme: header.scheme,
-      featureConfig: header.featureConfig,
-      features,
+      featureConfig: { ...DEFAULT_FEATURES, ...header.featureConfig },
+      index: FeatureIndex.fromHashes(hashHi, hashLo),
       weights,
       gazetteer: Gazetteer.fromJSON(header.gazetteer),
+      clusters,
       training: header.training,
     });
   }
@@ -90,15 +105,32 @@ export class CrfTagger {
         scheme: this.scheme,
         featureConfig: this.featureConfig,
         gazetteer: this.gazetteer.toJSON(),
+        clusters: this.clusters.map((c) => c.spec),
         training: this.training,
       },
-      features: this.features,
+      hashHi: this.index.hi,
+      hashLo: this.index.lo,
       weights: this.weights,
     });
   }
 
+  /** The attribute strings of each token (what the CRF's feature ids are looked up from). */
+  attributes(tokens: readonly string[]): string[][] {
+    return sentenceFeatures(tokens, this.featureConfig, this.gazetteer, this.clusters);
+  }
+
   encode(tokens: readonly string[]): EncodedSentence {
-    return encodeWith(this.index, sentenceFeatures(tokens, this.featureConfig, this.gazetteer));
+    return encodeWith(this.index, this.attributes(tokens));
+  }
+
+  /** Viterbi tags only (no marginals): the fastest way to tag. */
+  tag(tokens: readonly string[]): string[] {
+    return this.tagAttributes(this.attributes(tokens));
+  }
+
+  /** Viterbi tags of a sentence given as the attribute strings of each token. */
+  tagAttributes(attributes: string[][]): string[] {
+    return Array.from(this.decodeIds(encodeWith(this.index, attributes)), (i) => this.labels[i]);
   }
 
   /** Viterbi label ids of an encoded sentence. */
@@ -168,20 +200,53 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
   threads?: number;
+  /** With dev: keep the best-scoring iteration (default) or the last one. */
+  keepBest?: boolean;
+  /**
+   * The gazetteer training sentences see: 'jackknife' (default) one built from the other half of
+   * the data, 'full' every training entity (then each training entity matches itself).
+   */
+  gazetteerTraining?: 'jackknife' | 'full';
+  /**
+   * Word-cluster sets the features read: 'glove' (shipped with el4ner, from GloVe 100d vectors)
+   * and 'text' (learned from the training sentences plus `unlabeled`). Default both.
+   */
+  clusterSources?: readonly ('glove' | 'text')[];
+  /** With dev: shift label O's bias to the dev-best point of the precision/recall trade-off. Default true. */
+  tuneOBias?: boolean;
+  /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
+  unlabeled?: Iterable<readonly string[]>;
 }
+
+/** The default training recipe (what `train-slm` and the benchmark use unless told otherwise). */
+export const DEFAULT_TRAIN: {
+  c2: number;
+  maxIterations: number;
+  evalEvery: number;
+  clusterSources: readonly ('glove' | 'text')[];
+} = { c2: 0.05, maxIterations: 150, evalEvery: 10, clusterSources: ['glove', 'text'] };
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
   const scheme = detectScheme(docs.flatMap((d) => d.tags ?? []));
   return scheme === 'IOB1' ? 'BIO' : scheme;
 }
 
-export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {
+/** What training extracts before optimising: labels, gazetteers, clusters and each sentence's attributes. */
+export interface PreparedTraining {
+  scheme: CrfScheme;
+  featureConfig: FeatureConfig;
+  labels: string[];
+  /** The gazetteer of every training entity (the one a trained tagger uses). */
+  gazetteer: Gazetteer;
+  clusters: WordClusters[];
+  sentences: { tokens: string[]; tags: string[]; attributes: string[][] }[];
+}
+
+/** Extracts the training sentences' attributes exactly as `trainCrf` trains on them. */
+export function prepareTraining(train: readonly NerDocument[], opts: TrainOptions = {}): PreparedTraining {
   const log = opts.log ?? (() => {});
-  const t0 = performance.now();
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
-  const c2 = opts.c2 ?? 0.05;
-
   const sentences: { tokens: string[]; tags: string[] }[] = [];
   for (const doc of train) {
     const toks = documentTokens(doc);
@@ -192,7 +257,6 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const labelSet = new Set<string>();
   for (const s of sentences) for (const t of s.tags) if (t !== 'O') labelSet.add(t);
   const labels = ['O', ...[...labelSet].sort()];
-  const labelId = new Map(labels.map((l, i) => [l, i]));
 
   // Gazetteer: the full one is stored for tagging; training sentences see one built from the
   // other half of the data, so the CRF does not learn to trust a gazetteer that always matches.
@@ -206,14 +270,93 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     }
   });
 
+  const clusters: WordClusters[] = [];
+  const sources = opts.clusterSources ?? DEFAULT_TRAIN.clusterSources;
+  if (sources.includes('glove')) {
+    if (!resourceExists('glove-100d')) throw new Error('the shipped GloVe word clusters are missing');
+    clusters.push(loadResource('glove-100d').clusters);
+  }
+  if (sources.includes('text')) {
+    const text = function* () {
+      for (const s of sentences) yield s.tokens;
+      if (opts.unlabeled) yield* opts.unlabeled;
+    };
+    const tc = clustersFromText(text(), 'text');
+    log(
+      `crf: ${tc.size} words clustered from the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`,
+    );
+    clusters.push(tc);
+  }
+  return {
+    scheme,
+    featureConfig: cfg,
+    labels,
+    gazetteer: full,
+    clusters,
+    sentences: sentences.map((s, i) => ({
+      ...s,
+      attributes: sentenceFeatures(
+        s.tokens,
+        cfg,
+        opts.gazetteerTraining === 'full' ? full : halves[(i + 1) % 2],
+        clusters,
+      ),
+    })),
+  };
+}
+
+/**
+ * The CRF trades recall for precision (an unsure token is O). Subtracting delta from label O's
+ * score at every token moves that trade-off; it is the weight of the always-on attribute `b`
+ * for O, so tagging is unchanged. delta is chosen on dev from a small grid (0 unless dev F1 rises).
+ */
+function tuneOBias(
+  weights: Float64Array,
+  biasFeature: number,
+  shape: CrfShape,
+  devScore: (w: Float64Array) => StrictScore,
+  training: Record<string, unknown>,
+  log: (line: string) => void,
+): Float64Array {
+  if (biasFeature < 0) return weights;
+  const at = biasFeature * shape.numLabels; // label 0 is O
+  let best = { delta: 0, f1: Number(training.devF1) };
+  for (const delta of O_BIAS_GRID) {
+    const w = Float64Array.from(weights);
+    w[at] -= delta;
+    const f1 = devScore(w).f1;
+    if (f1 > best.f1 + 1e-9) best = { delta, f1 };
+  }
+  training.oBias = best.delta;
+  if (best.delta === 0) return weights;
+  log(`O bias ${best.delta}: dev F1 ${best.f1.toFixed(4)}`);
+  training.devF1 = best.f1;
+  const out = Float64Array.from(weights);
+  out[at] -= best.delta;
+  return out;
+}
+
+const O_BIAS_GRID = [-1, -0.5, 0.5, 1, 1.5, 2, 3];
+
+export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions = {}): Promise<CrfTagger> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
+  const prep = prepareTraining(train, opts);
+  const { scheme, labels, clusters, sentences, featureConfig: cfg, gazetteer: full } = prep;
+  const labelId = new Map(labels.map((l, i) => [l, i]));
+
   const dict = new FeatureDictionaryBuilder();
-  const encoded: EncodedSentence[] = sentences.map((s, i) =>
+  const encoded: EncodedSentence[] = sentences.map((s) =>
     dict.encode(
-      sentenceFeatures(s.tokens, cfg, halves[(i + 1) % 2]),
+      s.attributes,
       Int32Array.from(s.tags, (t) => labelId.get(t) as number),
     ),
   );
+  // The attribute strings are not needed any more.
+  for (const s of sentences) s.attributes = [];
   const features = dict.finish(encoded, opts.minCount ?? 1);
+  const index = FeatureIndex.build(features);
   const shape: CrfShape = { numLabels: labels.length, numFeatures: features.length };
   const n = paramCount(shape);
   const tokensTotal = encoded.reduce((a, s) => a + s.n, 0);
@@ -232,20 +375,29 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     threads,
   };
   const makeTagger = (w: Float64Array) =>
-    new CrfTagger({ labels, scheme, featureConfig: cfg, features, weights: w, gazetteer: full, training });
+    new CrfTagger({
+      labels,
+      scheme,
+      featureConfig: cfg,
+      index,
+      weights: Float32Array.from(w),
+      gazetteer: full,
+      clusters,
+      training,
+    });
 
   const engine: GradientEngine =
     threads > 1
       ? ParallelGradient.create(shape, encoded, c2, threads)
       : new LocalGradient(shape, encoded, c2);
   const dev = opts.dev;
-  const evalEvery = opts.evalEvery ?? 10;
+  const evalEvery = opts.evalEvery ?? DEFAULT_TRAIN.evalEvery;
   let best: { f1: number; iteration: number; w: Float64Array } | undefined;
   const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
   let last = performance.now();
   try {
     const result = await lbfgs((w, g) => engine.evaluate(w, g), new Float64Array(n), {
-      maxIterations: opts.maxIterations ?? 150,
+      maxIterations: opts.maxIterations ?? DEFAULT_TRAIN.maxIterations,
       memory: opts.memory ?? 6,
       delta: opts.delta ?? 1e-4,
       epsilon: 1e-5,
@@ -270,12 +422,14 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     if (dev && dev.length > 0) {
       const finalScore = devScore(result.x);
       log(`final iter ${result.iterations} (${result.reason}) dev F1 ${finalScore.f1.toFixed(4)}`);
-      if (best && best.f1 > finalScore.f1) {
+      if (best && best.f1 > finalScore.f1 && opts.keepBest !== false) {
         log(`keeping iteration ${best.iteration} (dev F1 ${best.f1.toFixed(4)})`);
         weights = best.w;
         training.keptIteration = best.iteration;
         training.devF1 = best.f1;
       } else training.devF1 = finalScore.f1;
+      if (opts.tuneOBias !== false)
+        weights = tuneOBias(weights, features.indexOf('b'), shape, devScore, training, log);
     }
     training.seconds = Math.round((performance.now() - t0) / 100) / 10;
     return makeTagger(weights);

@@ -68,3 +68,46 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('train-slm --unlabeled learns its text clusters from the given corpus too; bad lines name file and line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
+  try {
+    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 60).join('\n')}\n`);
+    const unlabeled = join(dir, 'unlabeled.txt');
+    const texts = lines.slice(60, 400).map((l) => JSON.parse(l).text as string);
+    // Plain text lines, a JSON line with tokens and one with text.
+    await writeFile(
+      unlabeled,
+      `${texts.join('\n')}\n\n{"tokens": ["Peter", "flew", "to", "Paris"]}\n{"text": "Maria met Peter ."}\n`,
+    );
+    // The model's folder does not exist yet: train-slm creates it.
+    const model = join(dir, 'models', 'model.crf');
+    const args = [bin, 'train-slm', '--pool', pool, '--out', model, '--max-iter', '5'];
+    const run = spawnSync(process.execPath, [...args, '--unlabeled', unlabeled], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`unlabeled: ${texts.length + 2} sentences`));
+    assert.ok((await readFile(model)).length > 0);
+    const clustered = (s: string) => Number(/crf: (\d+) words clustered from the training text/.exec(s)?.[1]);
+    const alone = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    assert.equal(alone.status, 0, alone.stderr);
+    assert.ok(
+      clustered(run.stderr) > 2 * clustered(alone.stderr),
+      `${clustered(run.stderr)} vs ${clustered(alone.stderr)}`,
+    );
+
+    const bad = join(dir, 'bad.txt');
+    await writeFile(bad, 'a plain line\n{"tokens": [1, 2]}\n');
+    const failed = spawnSync(process.execPath, [...args, '--unlabeled', bad], { encoding: 'utf8' });
+    assert.equal(failed.status, 2);
+    assert.match(failed.stderr, /bad\.txt:2: a JSON line needs "tokens"/);
+    const none = spawnSync(process.execPath, [...args, '--clusters', 'none', '--unlabeled', unlabeled], {
+      encoding: 'utf8',
+    });
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--unlabeled needs the text clusters/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

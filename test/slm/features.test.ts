@@ -47,6 +47,11 @@ test('sentence features: words, neighbours, caps headline, gazetteer, CJK', () =
   assert.ok(zh[2].includes('cjk'));
   assert.ok(zh[2].includes('cb-2=我在') && zh[2].includes('cb+2=京市') && zh[2].includes('ct=在北京'));
   assert.ok(zh[2].includes('bg-=在|北'));
+  // Shape conjunctions; the disjunctive bags only when asked for.
+  assert.ok(lower[1].includes('ss3=Xx|x|x') && lower[1].includes('ss|lw-1=x|japan'));
+  assert.ok(!lower[1].some((a) => a.startsWith('dl=')));
+  const dis = sentenceFeatures(['Japan', 'won', 'it'], { ...DEFAULT_FEATURES, disjunctive: 4 });
+  assert.ok(dis[2].includes('dl=japan') && dis[2].includes('dl=won') && dis[0].includes('dr=it'));
 });
 
 test('gold tags from entities keep the outermost of nested spans, and from tags convert the scheme', () => {

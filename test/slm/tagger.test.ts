@@ -86,21 +86,24 @@ test('loading another format version, a truncated or a corrupt file fails clearl
   await tagger.save(file);
   const raw = gunzipSync(await readFile(file));
 
-  // Another format version: rewrite the header.
+  // An older format version (version 1 stored attribute names): rewrite the header.
   const headerLen = raw.readUInt32LE(8);
   const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
-  header.version = 2;
+  header.version = 1;
   const newHeader = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(newHeader.length, 0);
-  const v2 = join(dir, 'v2.crf');
+  const v1 = join(dir, 'v1.crf');
   await writeFile(
-    v2,
+    v1,
     gzipSync(Buffer.concat([raw.subarray(0, 8), len, newHeader, raw.subarray(12 + headerLen)])),
   );
   await assert.rejects(
-    CrfTagger.load(v2),
-    (e: Error) => e instanceof ModelFileError && /version 2/.test(e.message),
+    CrfTagger.load(v1),
+    (e: Error) =>
+      e instanceof ModelFileError &&
+      /version 1 is not supported/.test(e.message) &&
+      /retrain/.test(e.message),
   );
 
   const truncated = join(dir, 'truncated.crf');
@@ -176,4 +179,22 @@ test('a BMES column whose first prefixes are E/S is still read as BMES', async (
   ];
   const t = await trainCrf(data, { maxIterations: 5 });
   assert.equal(t.scheme, 'BMES');
+});
+
+test('tag() gives the Viterbi tags of tagTokens() without marginals', () => {
+  for (const doc of docs.slice(0, 30)) {
+    const toks = (doc.tokens ?? []).map((t) => t.text);
+    assert.deepEqual(tagger.tag(toks), tagger.tagTokens(toks).tags);
+  }
+});
+
+test('with dev, the O bias is chosen on dev and the recorded dev F1 is the returned tagger’s', async () => {
+  const all = await readJsonlDocuments(conllTrain);
+  const dev = all.slice(200, 300);
+  const t = await trainCrf(docs, { maxIterations: 25, evalEvery: 5, dev });
+  assert.ok([-1, -0.5, 0, 0.5, 1, 1.5, 2, 3].includes(Number(t.training.oBias)));
+  assert.ok(Math.abs(t.evaluate(dev).f1 - Number(t.training.devF1)) < 1e-9);
+  const plain = await trainCrf(docs, { maxIterations: 25, evalEvery: 5, dev, tuneOBias: false });
+  assert.equal(plain.training.oBias, undefined);
+  assert.ok(Number(t.training.devF1) >= Number(plain.training.devF1));
 });

@@ -22,6 +22,15 @@ export function register(program: Command): void {
     )
     .option('--dev <file>', 'development documents: scored during training, best iteration kept')
     .requiredOption('--out <file>', 'model file to write')
+    .option(
+      '--unlabeled <file>',
+      'unlabeled text for the word clusters (one sentence or document per line: plain text, or JSON with tokens or text)',
+    )
+    .option(
+      '--clusters <sources>',
+      'word-cluster sets: glove (shipped), text (training + unlabeled text), both "glove,text" (default) or none',
+      'glove,text',
+    )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
     .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), 0.05)
     .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveNumber('max-iter'), 150)
@@ -40,6 +49,8 @@ export function register(program: Command): void {
         dev?: string;
         out: string;
         scheme?: string;
+        unlabeled?: string;
+        clusters: string;
         c2: number;
         maxIter: number;
         minCount: number;
@@ -58,14 +69,27 @@ export function register(program: Command): void {
         }
         scheme = s;
       }
+      const sources = o.clusters === 'none' ? [] : o.clusters.split(',').map((x) => x.trim());
+      for (const x of sources) {
+        if (x !== 'glove' && x !== 'text')
+          throw new InputError(`--clusters takes glove, text, glove,text or none, got "${o.clusters}"`);
+      }
+      if (o.unlabeled && !sources.includes('text'))
+        throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
       prepareOutputFile(o.out, 'model file');
       const train = await readDocuments(o.pool, read);
+      const { readUnlabeledSentences } = await import('../../slm/data.js');
+      const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled) : undefined;
+      if (o.unlabeled)
+        process.stderr.write(`unlabeled: ${unlabeled?.length ?? 0} sentences from ${o.unlabeled}\n`);
       const dev = o.dev ? await readDocuments(o.dev, read) : undefined;
       const started = Date.now();
       const tagger = await trainCrf(train, {
         scheme,
+        clusterSources: sources as ('glove' | 'text')[],
+        unlabeled,
         c2: o.c2,
         maxIterations: Math.max(1, Math.floor(o.maxIter)),
         minCount: Math.max(1, Math.floor(o.minCount)),
