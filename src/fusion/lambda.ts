@@ -1,8 +1,8 @@
 /**
  * Choosing lambda on a dev set from cached SLM marginals and LLM answers (no model calls).
  *
- * The LLM decides a disagreeing token exactly when lambda > S_S / e^P (see fuse.ts), so strict
- * micro-F1 is a step function of lambda that only changes at those thresholds. The default
+ * The LLM wins a conflict exactly when lambda > S_S / e^P (see fuse.ts), so strict micro-F1 is
+ * a step function of lambda that only changes at those thresholds. The default
  * search evaluates one lambda inside every interval between consecutive distinct thresholds
  * (plus one below all and one above all), which finds the true optimum; golden-section search
  * would assume a unimodal curve, which this is not. With more than `maxCandidates` distinct
@@ -13,9 +13,8 @@
 import type { Entity, TagScheme } from '../core/types.js';
 import { prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
-import { entitiesFromSpans, type FusionCase, fuseCase, overrideThreshold } from './fuse.js';
+import { applyPlan, entitiesFromSpans, type FusionCase, type FusionPlan, planFusion } from './fuse.js';
 import type { ProbabilityKind } from './probabilities.js';
-import { tagType } from './slm.js';
 
 export interface LambdaDevItem {
   fusion: FusionCase;
@@ -51,11 +50,12 @@ export function evaluateLambda(
   lambda: number,
   kind: ProbabilityKind,
   scheme: TagScheme,
+  plans: readonly FusionPlan[] = items.map((item) => planFusion(item.fusion, kind)),
 ): LambdaPoint {
   const total = zeroCounts();
   let llmTokens = 0;
-  for (const item of items) {
-    const r = fuseCase(item.fusion, lambda, kind, scheme);
+  for (const [k, item] of items.entries()) {
+    const r = applyPlan(plans[k], item.fusion, lambda, kind, scheme);
     llmTokens += r.counts.llm;
     const pred = entitiesFromSpans(item.text, item.fusion.tokens, r.spans);
     const c = countDocument(item.gold, pred).total;
@@ -66,18 +66,15 @@ export function evaluateLambda(
   return { lambda, f1: prf(total).f1, llmTokens };
 }
 
-/** The lambda thresholds at which some dev token switches from the SLM to the LLM, sorted, distinct. */
-export function lambdaThresholds(items: readonly LambdaDevItem[], kind: ProbabilityKind): number[] {
+/** The lambda thresholds at which some dev conflict switches from the SLM to the LLM, sorted, distinct. */
+export function lambdaThresholds(
+  items: readonly LambdaDevItem[],
+  kind: ProbabilityKind,
+  plans: readonly FusionPlan[] = items.map((item) => planFusion(item.fusion, kind)),
+): number[] {
   const out = new Set<number>();
-  for (const { fusion: c } of items) {
-    for (const e of c.llm ?? []) {
-      const p = e.probability[kind];
-      for (let i = e.tokenStart; i < e.tokenEnd && i < c.tokens.length; i++) {
-        if (tagType(c.slmTags[i]) === e.type) continue;
-        const t = overrideThreshold(c.slmConfidence[i], p);
-        if (t !== undefined) out.add(t);
-      }
-    }
+  for (const plan of plans) {
+    for (const d of plan.decisions) if (d.threshold !== undefined) out.add(d.threshold);
   }
   return [...out].sort((a, b) => a - b);
 }
@@ -102,11 +99,12 @@ export function searchLambda(
   items: readonly LambdaDevItem[],
   options: LambdaSearchOptions,
 ): LambdaSearchResult {
+  const plans = items.map((item) => planFusion(item.fusion, options.kind));
   const lambdas = options.grid
     ? [...options.grid].filter((l) => l > 0).sort((a, b) => a - b)
-    : candidates(lambdaThresholds(items, options.kind), options.maxCandidates ?? 400);
+    : candidates(lambdaThresholds(items, options.kind, plans), options.maxCandidates ?? 400);
   if (lambdas.length === 0) throw new Error('lambda search: no positive lambda to try');
-  const curve = lambdas.map((l) => evaluateLambda(items, l, options.kind, options.scheme));
+  const curve = lambdas.map((l) => evaluateLambda(items, l, options.kind, options.scheme, plans));
   let best = curve[0];
   for (const pt of curve) if (pt.f1 > best.f1) best = pt;
   return { lambda: best.lambda, f1: best.f1, curve };

@@ -2,7 +2,7 @@
  * SLM + LLM fusion as a document tagger, with its evaluation report.
  *
  * `createFusion` tags a document with the SLM, asks the LLM (when configured) for an inline
- * tagged rewrite with logprobs, and fuses them token by token (fuse.ts). When no LLM is
+ * tagged rewrite with logprobs, and fuses them conflict by conflict (fuse.ts). When no LLM is
  * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
  */
 import { ConfigError } from '../core/errors.js';
@@ -15,13 +15,16 @@ import { type Counts, mean, type Prf, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import { addTokenCounts } from '../eval/token-level.js';
 import {
+  addKindCounts,
   type DecisionCounts,
+  type DecisionKindCounts,
   entitiesFromSpans,
   type FuseResult,
   type FusionCase,
   fuseCase,
   slmConfidence,
   zeroDecisions,
+  zeroKindCounts,
 } from './fuse.js';
 import {
   type DemonstrationSource,
@@ -30,7 +33,12 @@ import {
   runInlineTagging,
 } from './inline-tagging.js';
 import { type LambdaSearchResult, searchLambda } from './lambda.js';
-import { entityProbability, locateTokens, type ProbabilityKind } from './probabilities.js';
+import {
+  entityProbability,
+  locateTokens,
+  outsideProbability,
+  type ProbabilityKind,
+} from './probabilities.js';
 import { type SlmLike, slmTypes } from './slm.js';
 
 export interface FusionOptions {
@@ -73,7 +81,10 @@ export interface DocumentAnalysis {
 
 export interface FusionStats {
   tokens: number;
+  /** Tokens by who set their label: both agree, or the side that won the conflict they are disputed in. */
   decided: DecisionCounts;
+  /** Conflicts by kind (type, boundary, LLM-only entity, SLM-only entity) and by winner. */
+  decisions: DecisionKindCounts;
   lambda: number;
   probability: ProbabilityKind;
   llmEntities: number;
@@ -209,8 +220,11 @@ export function createFusion(options: FusionOptions): Fusion {
         unaligned: 0,
         overlapping: 0,
         coverage: 0,
+        tokenOutput: new Array<number>(tokens.length).fill(-1),
       };
       fusion.llm = [];
+      const outside = new Array<number | undefined>(tokens.length).fill(undefined);
+      fusion.llmOutside = outside;
       let allLogprobs = true;
       let covered = 0;
       for (const chunk of chunkTokens(doc.text, tokens, maxChars)) {
@@ -233,6 +247,11 @@ export function createFusion(options: FusionOptions): Fusion {
           ? locateTokens(response.text, response.logprobs)
           : undefined;
         if (!located) allLogprobs = false;
+        for (const [t, off] of p.tokenOutput.entries()) {
+          // Output offsets stay relative to this chunk's answer, like the markup offsets.
+          parse.tokenOutput[chunk.first + t] = off;
+          if (located && off >= 0) outside[chunk.first + t] = outsideProbability(located, off);
+        }
         for (const e of p.entities) {
           const prob = {
             category: entityProbability('category', e.markup, located),
@@ -267,6 +286,7 @@ export function createFusion(options: FusionOptions): Fusion {
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       delete fusion.llm;
+      delete fusion.llmOutside;
       return {
         ...base,
         logprobs: false,
@@ -287,21 +307,10 @@ export function createFusion(options: FusionOptions): Fusion {
     const entities = entitiesFromSpans(a.doc.text, a.fusion.tokens, r.spans).map((e, k): Entity => {
       const s = r.spans[k];
       const sources: SourceVote[] = [];
-      let byLlm = false;
-      let bySlm = false;
-      let sum = 0;
-      let known = true;
-      for (let i = s.start; i < s.end; i++) {
-        if (r.decidedBy[i] === 'llm') byLlm = true;
-        else bySlm = true;
-        const t = r.tokenScore[i];
-        if (t === undefined) known = false;
-        else sum += t;
-      }
-      if (bySlm) sources.push({ model: slmName, stage: 'fusion', type: e.type });
-      if (byLlm && llm) sources.push({ model: llm.name, stage: 'fusion', type: e.type });
-      // The mean probability behind each token's label: the SLM marginal of its tag, or the LLM's P.
-      return known ? { ...e, score: sum / (s.end - s.start), sources } : { ...e, sources };
+      if (s.side !== 'llm') sources.push({ model: slmName, stage: 'fusion', type: e.type });
+      if (s.side !== 'slm' && llm) sources.push({ model: llm.name, stage: 'fusion', type: e.type });
+      // The SLM's mean marginal of its tags, or the LLM's probability of the entity it won.
+      return s.score !== undefined ? { ...e, score: s.score, sources } : { ...e, sources };
     });
     const doc: NerDocument = { ...a.doc, entities };
     if (a.doc.tokens && a.doc.tokens.length === r.tags.length) doc.tags = r.tags;
@@ -309,6 +318,7 @@ export function createFusion(options: FusionOptions): Fusion {
     const stats: FusionStats = {
       tokens: a.fusion.tokens.length,
       decided: r.counts,
+      decisions: r.decisions,
       lambda: l,
       probability,
       llmEntities: entitiesLlm.length,
@@ -366,7 +376,10 @@ export interface FusionReport {
   /** The LLM's inline answers on their own; undefined without an LLM. Failed calls count as no entities. */
   llm?: Scores;
   fused: Scores;
+  /** Tokens by who set their label (agree + slm + llm = all tokens). */
   decided: DecisionCounts;
+  /** Conflicts by kind and winner: boundary decisions apart from type decisions. */
+  decisions: DecisionKindCounts;
   fallbacks: Record<FallbackReason, number>;
   /** Documents whose LLM answer had no logprobs (so the LLM could not override there). */
   withoutLogprobs: number;
@@ -423,6 +436,7 @@ export async function fusionEval(
   const llmScorer = new Scorer();
   let hasLlm = false;
   const decided = zeroDecisions();
+  const decisions = zeroKindCounts();
   const fallbacks: Record<FallbackReason, number> = { 'no-llm': 0, 'llm-error': 0 };
   let withoutLogprobs = 0;
   let llmEntitiesWithoutProbability = 0;
@@ -441,6 +455,7 @@ export async function fusionEval(
     decided.agree += r.stats.decided.agree;
     decided.slm += r.stats.decided.slm;
     decided.llm += r.stats.decided.llm;
+    addKindCounts(decisions, r.stats.decisions);
     llmEntitiesWithoutProbability += r.stats.llmEntitiesWithoutProbability;
   }
   return {
@@ -452,6 +467,7 @@ export async function fusionEval(
     llm: hasLlm ? llmScorer.scores() : undefined,
     fused: fused.scores(),
     decided,
+    decisions,
     fallbacks,
     withoutLogprobs,
     llmEntitiesWithoutProbability,
