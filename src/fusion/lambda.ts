@@ -9,9 +9,15 @@
  * thresholds, intervals are taken between evenly spaced quantiles of them (approximate).
  * A `grid` evaluates just the given values instead. Ties go to the smaller lambda (more trust
  * in the SLM).
+ *
+ * The guard: the best lambda on dev is an argmax over many candidates, and on a small or shifted
+ * dev set it often wins by chance. Unless it beats the better of the curve's two ends (the
+ * smallest lambda: the SLM alone; the largest: the LLM wherever it has a probability) in at least
+ * `minWinShare` of paired bootstrap resamples of the dev documents, that end is chosen instead.
+ * So fusion moves away from the better single system only where the dev data clearly says so.
  */
 import type { Entity, TagScheme } from '../core/types.js';
-import { prf, zeroCounts } from '../eval/prf.js';
+import { type Counts, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import { applyPlan, entitiesFromSpans, type FusionCase, type FusionPlan, planFusion } from './fuse.js';
 import type { ProbabilityKind } from './probabilities.js';
@@ -29,11 +35,34 @@ export interface LambdaPoint {
   llmTokens: number;
 }
 
+export interface LambdaGuardResult {
+  /** The end of the curve the best point was tested against: the SLM alone or the LLM's side. */
+  against: 'slm' | 'llm';
+  /** Share of bootstrap resamples in which the best point scored strictly above that end. */
+  winShare: number;
+  /** False when the end was chosen instead of the best point. */
+  kept: boolean;
+}
+
 export interface LambdaSearchResult {
+  /** The lambda chosen, and its dev F1. */
   lambda: number;
   f1: number;
   /** Every lambda tried, by increasing lambda. */
   curve: LambdaPoint[];
+  /** The lambda with the best dev F1 (the chosen one unless the guard stepped in). */
+  best: LambdaPoint;
+  /** Set when the best point lies strictly inside the curve and was tested. */
+  guard?: LambdaGuardResult;
+}
+
+export interface LambdaGuardOptions {
+  /** Default 1000. */
+  resamples?: number;
+  /** Default 0.95. */
+  minWinShare?: number;
+  /** Seed of the resampling. Default 1. */
+  seed?: number;
 }
 
 export interface LambdaSearchOptions {
@@ -43,6 +72,36 @@ export interface LambdaSearchOptions {
   grid?: readonly number[];
   /** Default 400. */
   maxCandidates?: number;
+  /** The bootstrap guard (on by default); false takes the best dev F1 as it is. */
+  guard?: LambdaGuardOptions | false;
+}
+
+/** Strict counts per dev document at one lambda, with the tokens the LLM decided. */
+function documentCounts(
+  items: readonly LambdaDevItem[],
+  lambda: number,
+  kind: ProbabilityKind,
+  scheme: TagScheme,
+  plans: readonly FusionPlan[],
+): { perDocument: Counts[]; llmTokens: number } {
+  let llmTokens = 0;
+  const perDocument = items.map((item, k) => {
+    const r = applyPlan(plans[k], item.fusion, lambda, kind, scheme);
+    llmTokens += r.counts.llm;
+    const pred = entitiesFromSpans(item.text, item.fusion.tokens, r.spans);
+    return countDocument(item.gold, pred).total;
+  });
+  return { perDocument, llmTokens };
+}
+
+function sumCounts(cs: readonly Counts[]): Counts {
+  const total = zeroCounts();
+  for (const c of cs) {
+    total.tp += c.tp;
+    total.fp += c.fp;
+    total.fn += c.fn;
+  }
+  return total;
 }
 
 export function evaluateLambda(
@@ -52,18 +111,53 @@ export function evaluateLambda(
   scheme: TagScheme,
   plans: readonly FusionPlan[] = items.map((item) => planFusion(item.fusion, kind)),
 ): LambdaPoint {
-  const total = zeroCounts();
-  let llmTokens = 0;
-  for (const [k, item] of items.entries()) {
-    const r = applyPlan(plans[k], item.fusion, lambda, kind, scheme);
-    llmTokens += r.counts.llm;
-    const pred = entitiesFromSpans(item.text, item.fusion.tokens, r.spans);
-    const c = countDocument(item.gold, pred).total;
-    total.tp += c.tp;
-    total.fp += c.fp;
-    total.fn += c.fn;
+  const { perDocument, llmTokens } = documentCounts(items, lambda, kind, scheme, plans);
+  return { lambda, f1: prf(sumCounts(perDocument)).f1, llmTokens };
+}
+
+/** mulberry32: a small seeded generator, so the guard gives the same answer every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
+export function bootstrapWinShare(
+  a: readonly Counts[],
+  b: readonly Counts[],
+  options: { resamples?: number; seed?: number } = {},
+): number {
+  const n = a.length;
+  if (n === 0) return 0;
+  const resamples = options.resamples ?? 1000;
+  const next = random(options.seed ?? 1);
+  const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+  let wins = 0;
+  for (let r = 0; r < resamples; r++) {
+    let atp = 0;
+    let afp = 0;
+    let afn = 0;
+    let btp = 0;
+    let bfp = 0;
+    let bfn = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(next() * n);
+      atp += a[i].tp;
+      afp += a[i].fp;
+      afn += a[i].fn;
+      btp += b[i].tp;
+      bfp += b[i].fp;
+      bfn += b[i].fn;
+    }
+    if (f1(atp, afp, afn) > f1(btp, bfp, bfn)) wins++;
   }
-  return { lambda, f1: prf(total).f1, llmTokens };
+  return wins / resamples;
 }
 
 /** The lambda thresholds at which some dev conflict switches from the SLM to the LLM, sorted, distinct. */
@@ -107,5 +201,16 @@ export function searchLambda(
   const curve = lambdas.map((l) => evaluateLambda(items, l, options.kind, options.scheme, plans));
   let best = curve[0];
   for (const pt of curve) if (pt.f1 > best.f1) best = pt;
-  return { lambda: best.lambda, f1: best.f1, curve };
+  const first = curve[0];
+  const last = curve[curve.length - 1];
+  if (options.guard === false || best === first || best === last) {
+    return { lambda: best.lambda, f1: best.f1, curve, best };
+  }
+  const end = last.f1 > first.f1 ? last : first;
+  const counts = (l: number) => documentCounts(items, l, options.kind, options.scheme, plans).perDocument;
+  const winShare = bootstrapWinShare(counts(best.lambda), counts(end.lambda), options.guard ?? {});
+  const kept = winShare >= (options.guard?.minWinShare ?? 0.95);
+  const chosen = kept ? best : end;
+  const guard: LambdaGuardResult = { against: end === first ? 'slm' : 'llm', winShare, kept };
+  return { lambda: chosen.lambda, f1: chosen.f1, curve, best, guard };
 }

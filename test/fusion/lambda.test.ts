@@ -57,7 +57,7 @@ describe('lambda search', () => {
   });
 
   it('picks a lambda inside the only range that gets everything right, with the curve', () => {
-    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO' });
+    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO', guard: false });
     assert.ok(r.lambda > tA && r.lambda <= tB, `lambda ${r.lambda}`);
     assert.equal(r.f1, 1);
     assert.deepEqual(
@@ -71,8 +71,25 @@ describe('lambda search', () => {
     for (let i = 1; i < r.curve.length; i++) assert.ok(r.curve[i].lambda > r.curve[i - 1].lambda);
   });
 
+  it('the guard keeps the best lambda only when dev resamples clearly prefer it to both ends', () => {
+    // Three documents: the gain over the SLM alone (one document) is too thin to trust.
+    const small = searchLambda(dev, { kind: 'category', scheme: 'BIO' });
+    assert.ok(small.best.lambda > tA && small.best.lambda <= tB);
+    assert.ok(small.guard && !small.guard.kept, JSON.stringify(small.guard));
+    assert.equal(small.guard.against, 'slm');
+    assert.ok(small.guard.winShare > 0.5 && small.guard.winShare < 0.95, `${small.guard.winShare}`);
+    assert.equal(small.lambda, small.curve[0].lambda);
+    assert.ok(Math.abs(small.f1 - 0.8) < 1e-12);
+    // The same pattern over 30 times as many documents: the interior lambda is kept.
+    const many = Array.from({ length: 30 }, () => dev).flat();
+    const big = searchLambda(many, { kind: 'category', scheme: 'BIO' });
+    assert.ok(big.guard?.kept, JSON.stringify(big.guard));
+    assert.equal(big.lambda, big.best.lambda);
+    assert.equal(big.f1, 1);
+  });
+
   it('a grid evaluates only the given values', () => {
-    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO', grid: [1, 0.05, 0.5, 0.2] });
+    const r = searchLambda(dev, { kind: 'category', scheme: 'BIO', grid: [1, 0.05, 0.5, 0.2], guard: false });
     assert.equal(r.lambda, 0.2);
     assert.deepEqual(
       r.curve.map((p) => p.lambda),

@@ -37,6 +37,15 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
   lines.push(
     `tokens decided: ${total} in all; both agree ${d.agree}, disagreement kept by the SLM ${d.slm}, taken from the LLM ${d.llm}`,
   );
+  const k = r.decisions;
+  lines.push(
+    `conflicts won by the LLM / decided: type ${k.type.llm}/${k.type.llm + k.type.slm}, boundary ${k.boundary.llm}/${k.boundary.llm + k.boundary.slm}, LLM-only entity ${k.llmOnly.llm}/${k.llmOnly.llm + k.llmOnly.slm}, SLM-only entity ${k.slmOnly.llm}/${k.slmOnly.llm + k.slmOnly.slm}`,
+  );
+  const g = r.lambdaSearch?.guard;
+  if (g && !g.kept)
+    lines.push(
+      `the best dev lambda ${r.lambdaSearch?.best.lambda.toPrecision(4)} (dev F1 ${(100 * (r.lambdaSearch?.best.f1 ?? 0)).toFixed(2)}) beat the ${g.against === 'slm' ? 'SLM alone' : 'LLM side'} in only ${(100 * g.winShare).toFixed(0)}% of dev resamples: that end is used`,
+    );
   lines.push(
     `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
   );
