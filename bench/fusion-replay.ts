@@ -4,8 +4,8 @@
  * as the inline-tagging LLM by an OpenAI-compatible HTTP server, with token logprobs from its
  * marginals. Each row runs the CLI, `el4ner eval` with `fusion.lambda: auto`: lambda is chosen
  * on dev (with the bootstrap guard of src/fusion/lambda.ts), the scores are on test. When the
- * guard set the best dev lambda aside, `el4ner eval` runs again with that lambda fixed, so the
- * row also shows what the plain argmax would have scored.
+ * guard set the best dev lambdas aside, the same fusion (createFusion over the same server) is
+ * scored at those lambdas too, so the row also shows what the plain argmax would have scored.
  *
  *   node --import tsx bench/fusion-replay.ts [set...] [--llm a,b] [--probability category,boundary,mean]
  *     [--cache DIR] [--fresh] [--threads N] [--json out.json]
@@ -18,12 +18,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FusionReport } from '../src/fusion/pipeline.js';
+import { OpenAIEngine } from '../src/engines/openai.js';
+import { createFusion, type FusionReport, fusionEval } from '../src/fusion/pipeline.js';
+import type { ProbabilityKind } from '../src/fusion/probabilities.js';
+import { readJsonlDocuments } from '../src/slm/data.js';
+import { CrfTagger } from '../src/slm/tagger.js';
 import { startReplayServer } from '../test/support/replay-server.js';
 import {
   defaultReplayCache,
   ensureSystems,
   REPLAY_SYSTEMS,
+  replaySystemsFor,
   repoRoot,
   sharedData,
 } from '../test/support/replay-systems.js';
@@ -31,7 +36,7 @@ import {
 const args = process.argv.slice(2);
 const sets: string[] = [];
 let llmNames: string[] | undefined;
-let kinds = ['category'];
+let kinds: ProbabilityKind[] = ['category'];
 let cacheDir = defaultReplayCache;
 let fresh = false;
 let threads = 1;
@@ -39,7 +44,7 @@ let jsonOut: string | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--llm') llmNames = args[++i].split(',');
-  else if (a === '--probability') kinds = args[++i].split(',');
+  else if (a === '--probability') kinds = args[++i].split(',') as ProbabilityKind[];
   else if (a === '--cache') cacheDir = resolve(args[++i]);
   else if (a === '--fresh') fresh = true;
   else if (a === '--threads') threads = Number(args[++i]);
@@ -48,10 +53,7 @@ for (let i = 0; i < args.length; i++) {
   else sets.push(a);
 }
 const SLM_NAME = REPLAY_SYSTEMS[0].name;
-const llms = llmNames ?? REPLAY_SYSTEMS.slice(1).map((s) => s.name);
-for (const n of llms) {
-  if (!REPLAY_SYSTEMS.some((s) => s.name === n)) throw new Error(`no replay system named ${n}`);
-}
+const llms = llmNames ?? [...REPLAY_SYSTEMS.slice(1).map((s) => s.name), 'crf-cross-corpus'];
 
 function run(cmd: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
@@ -74,9 +76,10 @@ interface Row {
   llm: string;
   probability: string;
   lambda: number;
+  lambdaOutside: number;
   devF1: number;
-  /** The best dev lambda and what it scores on test (the same as the chosen one unless the guard stepped in). */
-  argmax: { lambda: number; devF1: number; fused: number; winShare?: number };
+  /** The best dev lambdas and what they score on test (the chosen ones unless the guard stepped in). */
+  argmax: { lambda: number; lambdaOutside: number; devF1: number; fused: number; winShare?: number };
   slm: number;
   llmAlone: number;
   llmOwn: number;
@@ -92,7 +95,7 @@ const systemRows: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'el4ner-fusion-replay-'));
 try {
   for (const set of sets.length ? sets : ['conll2003', 'wnut17']) {
-    const specs = REPLAY_SYSTEMS.filter((s) => s.name === SLM_NAME || llms.includes(s.name));
+    const specs = replaySystemsFor(set).filter((s) => s.name === SLM_NAME || llms.includes(s.name));
     const systems = await ensureSystems(set, specs, {
       cacheDir,
       fresh,
@@ -142,44 +145,67 @@ try {
             }),
           );
           const t0 = Date.now();
-          const evalOnce = async (lambda: number | 'auto') => {
-            const config = JSON.parse(readFileSync(configFile, 'utf8'));
-            config.fusion.lambda = lambda;
-            writeFileSync(configFile, JSON.stringify(config));
-            const r = await run(process.execPath, [
-              join(repoRoot, 'bin/el4ner.js'),
-              'eval',
-              '--config',
-              configFile,
-              '--test',
-              join(sharedData, set, 'test.jsonl'),
-              '--report',
-              reportFile,
-              '--no-cache',
-            ]);
-            if (r.code !== 0) throw new Error(`${tag}: el4ner eval failed (${r.code})\n${r.stderr}`);
-            console.error(r.stdout);
-            return JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
-          };
           console.error(`${tag}: el4ner eval (lambda chosen on dev, scored on test)`);
-          const report = await evalOnce('auto');
+          const r = await run(process.execPath, [
+            join(repoRoot, 'bin/el4ner.js'),
+            'eval',
+            '--config',
+            configFile,
+            '--test',
+            join(sharedData, set, 'test.jsonl'),
+            '--report',
+            reportFile,
+            '--no-cache',
+          ]);
+          if (r.code !== 0) throw new Error(`${tag}: el4ner eval failed (${r.code})\n${r.stderr}`);
+          console.error(r.stdout);
+          const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
           const search = report.lambdaSearch;
           if (!report.llm || !search) throw new Error(`${tag}: no LLM scores or no lambda search`);
           let argmaxFused = report.fused.strict.f1;
           if (search.guard && !search.guard.kept) {
+            const { lambda, lambdaOutside } = search.best;
             console.error(
-              `${tag}: el4ner eval at the best dev lambda ${search.best.lambda}, which the guard set aside`,
+              `${tag}: scoring the best dev lambdas ${lambda} / ${lambdaOutside}, which the guard set aside`,
             );
-            argmaxFused = (await evalOnce(search.best.lambda)).fused.strict.f1;
+            const engine = new OpenAIEngine({
+              name: llm,
+              engine: 'openai',
+              baseUrl: server.url,
+              model: llm,
+              server: 'vllm',
+              concurrency: 8,
+              timeoutMs: 60_000,
+              maxAttempts: 2,
+              temperature: 0,
+              maxTokens: 512,
+            });
+            const fusion = createFusion({
+              slm: await CrfTagger.load(slm.modelFile),
+              llm: engine,
+              lambda,
+              lambdaOutside,
+              probability: probability as 'category',
+            });
+            const again = await fusionEval(
+              await readJsonlDocuments(join(sharedData, set, 'test.jsonl')),
+              fusion,
+              { concurrency: 8 },
+            );
+            if (again.slm.strict.f1 !== report.slm.strict.f1 || again.llm?.strict.f1 !== report.llm.strict.f1)
+              throw new Error(`${tag}: the in-process run does not reproduce the CLI's SLM and LLM scores`);
+            argmaxFused = again.fused.strict.f1;
           }
           rows.push({
             set,
             llm,
             probability,
             lambda: report.lambda,
+            lambdaOutside: report.lambdaOutside,
             devF1: search.f1,
             argmax: {
               lambda: search.best.lambda,
+              lambdaOutside: search.best.lambdaOutside,
               devF1: search.best.f1,
               fused: argmaxFused,
               winShare: search.guard?.winShare,
@@ -211,7 +237,7 @@ console.log('|---|---|---|---:|---:|---:|');
 for (const r of systemRows) console.log(r);
 console.log('');
 console.log(
-  '| test set | LLM (replayed) | P | lambda (dev F1) | CRF alone | LLM alone | fused | fused - better | LLM won: type | boundary | LLM-only | SLM-only | best dev lambda (dev F1, bootstrap wins): test F1 |',
+  '| test set | LLM (replayed) | P | lambda / removal lambda (dev F1) | CRF alone | LLM alone | fused | fused - better | LLM won: type | boundary | LLM-only | SLM-only | best dev lambdas (dev F1, bootstrap wins): test F1 |',
 );
 console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
@@ -221,9 +247,9 @@ for (const r of rows) {
   const argmax =
     a.winShare === undefined
       ? 'the same'
-      : `${a.lambda.toPrecision(3)} (${pct(a.devF1)}, ${(100 * a.winShare).toFixed(0)}%): ${pct(a.fused)}`;
+      : `${a.lambda.toPrecision(3)} / ${a.lambdaOutside.toPrecision(3)} (${pct(a.devF1)}, ${(100 * a.winShare).toFixed(0)}%): ${pct(a.fused)}`;
   console.log(
-    `| ${r.set} | ${r.llm} | ${r.probability} | ${r.lambda.toPrecision(3)} (${pct(r.devF1)}) | ${pct(r.slm)} | ${pct(r.llmAlone)} | **${pct(r.fused)}** | ${signed(r.fused - better)} | ${won(r.decisions, 'type')} | ${won(r.decisions, 'boundary')} | ${won(r.decisions, 'llmOnly')} | ${won(r.decisions, 'slmOnly')} | ${argmax} |`,
+    `| ${r.set} | ${r.llm} | ${r.probability} | ${r.lambda.toPrecision(3)} / ${r.lambdaOutside.toPrecision(3)} (${pct(r.devF1)}) | ${pct(r.slm)} | ${pct(r.llmAlone)} | **${pct(r.fused)}** | ${signed(r.fused - better)} | ${won(r.decisions, 'type')} | ${won(r.decisions, 'boundary')} | ${won(r.decisions, 'llmOnly')} | ${won(r.decisions, 'slmOnly')} | ${argmax} |`,
   );
 }
 for (const r of rows) {

@@ -18,7 +18,10 @@
  * - `llmOnly`: an LLM entity over tokens the SLM left outside. P is the configured probability.
  * - `slmOnly`: an SLM entity the LLM left outside. P is the LLM's probability of not opening
  *   an entity on any of its tokens (the product over them of `llmOutside`, read from the
- *   top logprobs: see probabilities.ts); without it the SLM entity stays.
+ *   top logprobs: see probabilities.ts); without it the SLM entity stays. These removals are
+ *   our addition to the paper and have their own lambda (`lambdaOutside`, the same as lambda
+ *   unless given): tied to lambda, a lambda large enough to take the LLM's entities would also
+ *   remove every SLM entity the LLM missed (S_L = lambda e^P is never below lambda).
  * S_S of a conflict is the mean S_S over its disputed tokens, those whose BIO tags differ.
  * A conflict whose P is unknown (no logprobs, markup not found) always keeps the SLM's side.
  */
@@ -278,13 +281,17 @@ function slmSpanScore(c: FusionCase, s: TokenSpan): number | undefined {
   return sum / (s.end - s.start);
 }
 
-/** Picks a winner for every conflict of the plan at this lambda and writes the tags in `scheme`. */
+/**
+ * Picks a winner for every conflict of the plan at this lambda (and `lambdaOutside` for the
+ * SLM-only entities) and writes the tags in `scheme`.
+ */
 export function applyPlan(
   plan: FusionPlan,
   c: FusionCase,
   lambda: number,
   kind: ProbabilityKind,
   scheme: TagScheme,
+  lambdaOutside = lambda,
 ): FuseResult {
   const { n } = plan;
   const decidedBy = new Array<Decider>(n).fill('agree');
@@ -297,7 +304,8 @@ export function applyPlan(
   }
   for (const s of plan.agreed) spans.push({ ...s, side: 'both', score: slmSpanScore(c, s) });
   for (const d of plan.decisions) {
-    const llmWins = d.threshold !== undefined && lambda > d.threshold;
+    const l = d.kind === 'slmOnly' ? lambdaOutside : lambda;
+    const llmWins = d.threshold !== undefined && l > d.threshold;
     decisions[d.kind][llmWins ? 'llm' : 'slm']++;
     for (const t of d.disputed) decidedBy[t] = llmWins ? 'llm' : 'slm';
     if (llmWins) {
@@ -324,8 +332,9 @@ export function fuseCase(
   lambda: number,
   kind: ProbabilityKind,
   scheme: TagScheme,
+  lambdaOutside = lambda,
 ): FuseResult {
-  return applyPlan(planFusion(c, kind), c, lambda, kind, scheme);
+  return applyPlan(planFusion(c, kind), c, lambda, kind, scheme, lambdaOutside);
 }
 
 /** Character-offset entities for token spans. */

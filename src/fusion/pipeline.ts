@@ -49,6 +49,11 @@ export interface FusionOptions {
   retriever?: DemonstrationSource;
   /** A positive number, or 'auto' to choose it with `tune(dev)` first. */
   lambda: number | 'auto';
+  /**
+   * The lambda for removing SLM entities the LLM left outside (fuse.ts). Default: the same as
+   * `lambda` when that is a number; with 'auto' it is chosen by `tune` too.
+   */
+  lambdaOutside?: number;
   probability?: ProbabilityKind;
   /** Entity types the LLM may use. Default: the SLM's types. */
   types?: readonly string[];
@@ -81,6 +86,7 @@ export interface DocumentAnalysis {
 
 export interface FusionStats {
   tokens: number;
+  lambdaOutside: number;
   /** Tokens by who set their label: both agree, or the side that won the conflict they are disputed in. */
   decided: DecisionCounts;
   /** Conflicts by kind (type, boundary, LLM-only entity, SLM-only entity) and by winner. */
@@ -108,12 +114,17 @@ export interface FusionResult {
 export interface Fusion {
   /** The lambda in use; undefined while 'auto' has not been tuned. */
   readonly lambda: number | undefined;
+  /** The lambda for removing SLM-only entities; undefined while 'auto' has not been tuned. */
+  readonly lambdaOutside: number | undefined;
   readonly probability: ProbabilityKind;
   readonly scheme: TagScheme;
   /** Runs both models on a document (the only step that calls them). */
   analyse(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<DocumentAnalysis>;
-  /** Fuses an analysis at the given (or current) lambda; no model calls. */
-  fuse(analysis: DocumentAnalysis, lambda?: number): FusionResult;
+  /**
+   * Fuses an analysis at the given (or current) lambdas; no model calls. A lambda given without
+   * `lambdaOutside` is used for both.
+   */
+  fuse(analysis: DocumentAnalysis, lambda?: number, lambdaOutside?: number): FusionResult;
   tagDocument(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<FusionResult>;
   /** Chooses lambda on gold-labelled dev documents (strict micro-F1) and keeps it. */
   tune(dev: readonly NerDocument[], options?: TuneOptions): Promise<LambdaSearchResult>;
@@ -195,6 +206,10 @@ export function createFusion(options: FusionOptions): Fusion {
   const labelIndex = new Map(slm.labels.map((l, i) => [l, i]));
   const maxChars = options.maxChars ?? 2000;
   let lambda: number | undefined = typeof options.lambda === 'number' ? options.lambda : undefined;
+  if (options.lambdaOutside !== undefined && !(options.lambdaOutside >= 0)) {
+    throw new ConfigError(`fusion lambdaOutside must be a number >= 0 (got ${options.lambdaOutside})`);
+  }
+  let lambdaOutside: number | undefined = options.lambdaOutside ?? lambda;
 
   async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
     const tokens = documentTokensOf(doc);
@@ -296,14 +311,15 @@ export function createFusion(options: FusionOptions): Fusion {
     }
   }
 
-  function fuse(a: DocumentAnalysis, at?: number): FusionResult {
+  function fuse(a: DocumentAnalysis, at?: number, atOutside?: number): FusionResult {
     const l = at ?? lambda;
-    if (l === undefined) {
+    const lo = atOutside ?? (at !== undefined ? at : lambdaOutside);
+    if (l === undefined || lo === undefined) {
       throw new ConfigError(
         "fusion.lambda is 'auto' but no dev set was given to choose it: call tune(dev) or set a number",
       );
     }
-    const r: FuseResult = fuseCase(a.fusion, l, probability, scheme);
+    const r: FuseResult = fuseCase(a.fusion, l, probability, scheme, lo);
     const entities = entitiesFromSpans(a.doc.text, a.fusion.tokens, r.spans).map((e, k): Entity => {
       const s = r.spans[k];
       const sources: SourceVote[] = [];
@@ -317,6 +333,7 @@ export function createFusion(options: FusionOptions): Fusion {
     const entitiesLlm = a.llmEntities ?? [];
     const stats: FusionStats = {
       tokens: a.fusion.tokens.length,
+      lambdaOutside: lo,
       decided: r.counts,
       decisions: r.decisions,
       lambda: l,
@@ -340,6 +357,9 @@ export function createFusion(options: FusionOptions): Fusion {
     get lambda() {
       return lambda;
     },
+    get lambdaOutside() {
+      return lambdaOutside;
+    },
     probability,
     scheme,
     analyse,
@@ -355,6 +375,7 @@ export function createFusion(options: FusionOptions): Fusion {
         { kind: probability, scheme, grid: opts.grid },
       );
       lambda = result.lambda;
+      lambdaOutside = result.lambdaOutside;
       return result;
     },
   };
@@ -370,6 +391,8 @@ export interface Scores {
 export interface FusionReport {
   documents: number;
   lambda: number;
+  /** The lambda for removing SLM-only entities. */
+  lambdaOutside: number;
   probability: ProbabilityKind;
   lambdaSearch?: LambdaSearchResult;
   slm: Scores;
@@ -461,6 +484,7 @@ export async function fusionEval(
   return {
     documents: gold.length,
     lambda: fusion.lambda as number,
+    lambdaOutside: fusion.lambdaOutside as number,
     probability: fusion.probability,
     lambdaSearch,
     slm: slm.scores(),

@@ -157,6 +157,7 @@ describe('fusion over a real OpenAI-compatible server', () => {
     assert.equal(r.f1, 1);
     // Paris switches above 0.10/e^0.95, Jordan above 0.90/e^0.3: only between them is all right.
     assert.equal(fusion.lambda, r.lambda);
+    assert.equal(fusion.lambdaOutside, r.lambdaOutside);
     assert.ok(r.lambda > 0.03 && r.lambda < 0.67, `lambda ${r.lambda}`);
     const { doc: out } = await fusion.tagDocument(doc('d1', SENTENCE));
     assert.deepEqual(

@@ -20,7 +20,9 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
     ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried`
     : 'fixed in the config';
   lines.push(`SLM+LLM fusion on ${r.documents} document(s)`);
-  lines.push(`lambda ${r.lambda.toPrecision(4)} (${how}); LLM probability: ${r.probability}`);
+  lines.push(
+    `lambda ${r.lambda.toPrecision(4)}, for removing SLM entities ${r.lambdaOutside.toPrecision(4)} (${how}); LLM probability: ${r.probability}`,
+  );
   lines.push('');
   lines.push('system        strict P  strict R strict F1   tp    fp    fn  token macro F1');
   const row = (name: string, s: FusionReport['fused'] | undefined) => {
@@ -42,9 +44,10 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
     `conflicts won by the LLM / decided: type ${k.type.llm}/${k.type.llm + k.type.slm}, boundary ${k.boundary.llm}/${k.boundary.llm + k.boundary.slm}, LLM-only entity ${k.llmOnly.llm}/${k.llmOnly.llm + k.llmOnly.slm}, SLM-only entity ${k.slmOnly.llm}/${k.slmOnly.llm + k.slmOnly.slm}`,
   );
   const g = r.lambdaSearch?.guard;
-  if (g && !g.kept)
+  const best = r.lambdaSearch?.best;
+  if (g && best && !g.kept)
     lines.push(
-      `the best dev lambda ${r.lambdaSearch?.best.lambda.toPrecision(4)} (dev F1 ${(100 * (r.lambdaSearch?.best.f1 ?? 0)).toFixed(2)}) beat the ${g.against === 'slm' ? 'SLM alone' : 'LLM side'} in only ${(100 * g.winShare).toFixed(0)}% of dev resamples: that end is used`,
+      `the best dev lambdas ${best.lambda.toPrecision(4)} / ${best.lambdaOutside.toPrecision(4)} (dev F1 ${(100 * best.f1).toFixed(2)}) beat the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone (${(100 * g.againstF1).toFixed(2)}) in only ${(100 * g.winShare).toFixed(0)}% of dev resamples: the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone is used`,
     );
   lines.push(
     `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
