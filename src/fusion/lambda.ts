@@ -94,7 +94,7 @@ export interface LambdaSearchOptions {
   grid?: readonly number[];
   /** Default 400. */
   maxCandidates?: number;
-  /** The bootstrap guard (on by default); false takes the best dev F1 as it is. */
+  /** The bootstrap guard (on by default, not used with a grid); false takes the best dev F1 as it is. */
   guard?: LambdaGuardOptions | false;
 }
 
@@ -250,7 +250,8 @@ export function searchLambda(
   const outside = argmax(outsideCurve);
   const best: LambdaPair = { lambda, lambdaOutside: outside.lambda, f1: outside.f1 };
   const result = { curve, outsideCurve, best };
-  if (options.guard === false) return { ...best, ...result };
+  // A grid asks for those values: the guard only oversees the threshold search.
+  if (options.guard === false || grid) return { ...best, ...result };
 
   // The two systems alone: both lambdas below every threshold, or above every threshold.
   const all = lambdaThresholds(items, kind, plans);
