@@ -51,6 +51,7 @@ export async function buildFusion(
     slm,
     llm,
     lambda: f.lambda,
+    ...(f.lambdaOutside !== undefined ? { lambdaOutside: f.lambdaOutside } : {}),
     probability: f.probability,
     retriever: fusionDemonstrations(a.demos, a.retrievalMode, a.config.retrieval.k),
     maxChars: a.config.maxChars,

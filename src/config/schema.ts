@@ -200,6 +200,8 @@ export const fusionSchema = z
     /** The LLM (model name) that tags inline for fusion. */
     llm: name.optional(),
     lambda: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
+    /** The lambda with which a confident LLM removes an SLM entity it left outside (default: lambda; 'auto' tunes both). */
+    lambdaOutside: z.number().min(0).optional(),
     /** Which LLM probability drives S_L: the type label's first token, or the boundary tokens. */
     probability: z.enum(['category', 'boundary', 'mean']).default('category'),
     /** Let the SLM vote in the EL4NER ensemble as one more backbone. */

@@ -17,9 +17,13 @@ export interface LambdaTuning {
   defaultLambda: number | 'auto';
   defaultF1: number | null;
   lambda: number;
+  /** The lambda for removing SLM entities found with it. */
+  lambdaOutside: number;
   f1: number;
   valuesTried: number;
   chosen: number | 'auto';
+  /** The removal lambda written with `chosen` (undefined: keep the config's). */
+  chosenOutside?: number;
 }
 
 export async function tuneFusionLambda(
@@ -36,14 +40,16 @@ export async function tuneFusionLambda(
     const best = await fusion.tune(dev, { analyses });
     let defaultF1: number | null = null;
     if (typeof f.lambda === 'number') defaultF1 = (await fusion.tune(dev, { analyses, grid: [f.lambda] })).f1;
-    const chosen = defaultF1 !== null && !(best.f1 > defaultF1) ? (f.lambda as number) : best.lambda;
+    const keepDefault = defaultF1 !== null && !(best.f1 > defaultF1);
     return {
       defaultLambda: f.lambda,
       defaultF1,
       lambda: best.lambda,
+      lambdaOutside: best.lambdaOutside,
       f1: best.f1,
-      valuesTried: best.curve.length,
-      chosen,
+      valuesTried: best.curve.length + best.outsideCurve.length,
+      chosen: keepDefault ? (f.lambda as number) : best.lambda,
+      ...(keepDefault ? {} : { chosenOutside: best.lambdaOutside }),
     };
   } finally {
     await close();

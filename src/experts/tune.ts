@@ -366,7 +366,12 @@ async function tuneFusion(
 export function applySettingsRaw(raw: RawConfig, s: TuneSettings, fusion?: TuneResult['fusion']): RawConfig {
   const out: RawConfig = structuredClone(raw);
   if (fusion) {
-    if (typeof fusion.chosen === 'number') out.fusion = { ...(out.fusion ?? {}), lambda: fusion.chosen };
+    if (typeof fusion.chosen === 'number')
+      out.fusion = {
+        ...(out.fusion ?? {}),
+        lambda: fusion.chosen,
+        ...(fusion.chosenOutside !== undefined ? { lambdaOutside: fusion.chosenOutside } : {}),
+      };
     return out;
   }
   out.backbones = [...s.backbones];

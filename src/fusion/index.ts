@@ -1,11 +1,17 @@
 export { demonstrationsFromRetriever } from './demonstrations.js';
 export {
+  applyPlan,
   type DecisionCounts,
+  type DecisionKind,
+  type DecisionKindCounts,
   entitiesFromSpans,
   type FuseResult,
   type FusionCase,
+  type FusionDecision,
+  type FusionPlan,
   fuseCase,
   llmScore,
+  planFusion,
   slmConfidence,
 } from './fuse.js';
 export {
@@ -31,5 +37,10 @@ export {
   type FusionStats,
   fusionEval,
 } from './pipeline.js';
-export { entityProbability, locateTokens, type ProbabilityKind } from './probabilities.js';
+export {
+  entityProbability,
+  locateTokens,
+  outsideProbability,
+  type ProbabilityKind,
+} from './probabilities.js';
 export type { SlmLike, SlmTagging } from './slm.js';

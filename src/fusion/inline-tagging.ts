@@ -55,6 +55,11 @@ export interface InlineParse {
   overlapping: number;
   /** Share of the input's non-space characters the rewritten text was aligned to. */
   coverage: number;
+  /**
+   * Per input token: the offset in the model output where its first aligned character was
+   * written, or -1 when none of its characters was aligned (the answer dropped it).
+   */
+  tokenOutput: number[];
 }
 
 const TAG = /<\s*(\/?)\s*([A-Za-z_][\w.-]*(?:[ ][\w.-]+){0,3})?\s*>/g;
@@ -71,12 +76,21 @@ interface Event {
   typeStart: number;
 }
 
-function scan(output: string, types: readonly string[]): { plain: string; events: Event[] } {
+interface Scanned {
+  plain: string;
+  /** Offset in the output of each character of `plain`. */
+  plainToOutput: Int32Array;
+  events: Event[];
+}
+
+function scan(output: string, types: readonly string[]): Scanned {
   const byKey = new Map(types.map((t) => [t.toLowerCase(), t]));
   let plain = '';
+  const plainToOutput = new Int32Array(output.length);
   const events: Event[] = [];
   let last = 0;
   const copy = (from: number, to: number) => {
+    for (let k = from; k < to; k++) plainToOutput[plain.length + k - from] = k;
     plain += output.slice(from, to);
   };
   for (const m of output.matchAll(TAG)) {
@@ -98,7 +112,7 @@ function scan(output: string, types: readonly string[]): { plain: string; events
     });
   }
   copy(last, output.length);
-  return { plain, events };
+  return { plain, plainToOutput: plainToOutput.subarray(0, plain.length), events };
 }
 
 interface PlainEntity {
@@ -115,7 +129,7 @@ export function parseInlineOutput(
   input: { text: string; tokens?: Token[] },
   types: readonly string[],
 ): InlineParse {
-  const { plain, events } = scan(output, types);
+  const { plain, plainToOutput, events } = scan(output, types);
   const unknownTypes: Record<string, number> = {};
   let unclosed = 0;
   let strayClosing = 0;
@@ -175,10 +189,16 @@ export function parseInlineOutput(
   const tokens = input.tokens ?? tokenize(input.text);
   // Models sometimes echo the sentence before the tagged copy: when the tagged part starts on a
   // later line, aligning from that line is tried too, and the alignment placing more entities wins.
-  let best = place(found, alignRewritten(plain, input.text), input.text, tokens);
+  let best = place(found, alignRewritten(plain, input.text), input.text, tokens, plainToOutput);
   const firstTagged = found.length > 0 ? plain.lastIndexOf('\n', found[0].plainStart) + 1 : 0;
   if (firstTagged > 0) {
-    const alt = place(found, alignRewritten(plain, input.text, { from: firstTagged }), input.text, tokens);
+    const alt = place(
+      found,
+      alignRewritten(plain, input.text, { from: firstTagged }),
+      input.text,
+      tokens,
+      plainToOutput,
+    );
     if (alt.entities.length > best.entities.length) best = alt;
   }
   return { ...best, unknownTypes, unclosed, strayClosing };
@@ -189,6 +209,31 @@ interface Placed {
   unaligned: number;
   overlapping: number;
   coverage: number;
+  tokenOutput: number[];
+}
+
+/** Per token, the output offset of the first plain character aligned into it (or -1). */
+function tokenOutputOffsets(
+  map: Int32Array,
+  text: string,
+  tokens: readonly Token[],
+  plainToOutput: Int32Array,
+): number[] {
+  const tokenAt = new Int32Array(text.length).fill(-1);
+  for (const [t, tok] of tokens.entries()) for (let c = tok.start; c < tok.end; c++) tokenAt[c] = t;
+  const out = new Array<number>(tokens.length).fill(-1);
+  const firstChar = new Array<number>(tokens.length).fill(Number.POSITIVE_INFINITY);
+  for (let p = 0; p < map.length; p++) {
+    const q = map[p];
+    if (q < 0) continue;
+    const t = tokenAt[q];
+    // The output position of the token's earliest aligned character.
+    if (t >= 0 && q < firstChar[t]) {
+      firstChar[t] = q;
+      out[t] = plainToOutput[p];
+    }
+  }
+  return out;
 }
 
 function place(
@@ -196,6 +241,7 @@ function place(
   map: Int32Array,
   text: string,
   tokens: readonly Token[],
+  plainToOutput: Int32Array,
 ): Placed {
   const entities: InlineEntity[] = [];
   let unaligned = 0;
@@ -247,7 +293,13 @@ function place(
   let mapped = 0;
   for (const q of map) if (q >= 0) mapped++;
   const inputChars = text.replace(/\s/g, '').length;
-  return { entities, unaligned, overlapping, coverage: inputChars === 0 ? 1 : mapped / inputChars };
+  return {
+    entities,
+    unaligned,
+    overlapping,
+    coverage: inputChars === 0 ? 1 : mapped / inputChars,
+    tokenOutput: tokenOutputOffsets(map, text, tokens, plainToOutput),
+  };
 }
 
 /** Writes `text` with `entities` marked inline; nested or overlapping entities after the first are left out. */

@@ -1,21 +1,37 @@
 /**
  * Choosing lambda on a dev set from cached SLM marginals and LLM answers (no model calls).
  *
- * The LLM decides a disagreeing token exactly when lambda > S_S / e^P (see fuse.ts), so strict
- * micro-F1 is a step function of lambda that only changes at those thresholds. The default
- * search evaluates one lambda inside every interval between consecutive distinct thresholds
- * (plus one below all and one above all), which finds the true optimum; golden-section search
- * would assume a unimodal curve, which this is not. With more than `maxCandidates` distinct
- * thresholds, intervals are taken between evenly spaced quantiles of them (approximate).
- * A `grid` evaluates just the given values instead. Ties go to the smaller lambda (more trust
- * in the SLM).
+ * The LLM wins a conflict exactly when lambda > S_S / e^P (see fuse.ts), so strict micro-F1 is
+ * a step function of lambda that only changes at those thresholds. The search evaluates one
+ * lambda inside every interval between consecutive distinct thresholds (plus one below all and
+ * one above all), which finds the true optimum; golden-section search would assume a unimodal
+ * curve, which this is not. With more than `maxCandidates` distinct thresholds, intervals are
+ * taken between evenly spaced quantiles of them (approximate). A `grid` evaluates just the given
+ * values instead. Ties go to the smaller lambda (more trust in the SLM).
+ *
+ * Two stages, one per knob: first lambda over the paper's conflicts (type, boundary, LLM-only
+ * entity) with no SLM entity removed; then, at that lambda, `lambdaOutside` over the removals
+ * of SLM-only entities (see fuse.ts for why removals have their own lambda).
+ *
+ * The guard: the best pair is an argmax over many candidates, and on a small or shifted dev set
+ * it often wins by chance. The two systems alone are the ends of the search (both lambdas below
+ * every threshold: the SLM alone; above every threshold: the LLM wherever it has a probability).
+ * Unless the best pair beats the better of the two in at least `minWinShare` of paired bootstrap
+ * resamples of the dev documents, that system is chosen instead. So fusion moves away from the
+ * better single system only where the dev data clearly says so.
  */
 import type { Entity, TagScheme } from '../core/types.js';
-import { prf, zeroCounts } from '../eval/prf.js';
+import { type Counts, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
-import { entitiesFromSpans, type FusionCase, fuseCase, overrideThreshold } from './fuse.js';
+import {
+  applyPlan,
+  type DecisionKind,
+  entitiesFromSpans,
+  type FusionCase,
+  type FusionPlan,
+  planFusion,
+} from './fuse.js';
 import type { ProbabilityKind } from './probabilities.js';
-import { tagType } from './slm.js';
 
 export interface LambdaDevItem {
   fusion: FusionCase;
@@ -30,11 +46,45 @@ export interface LambdaPoint {
   llmTokens: number;
 }
 
-export interface LambdaSearchResult {
+export interface LambdaGuardResult {
+  /** The better system alone, which the best pair was tested against. */
+  against: 'slm' | 'llm';
+  /** Its dev F1. */
+  againstF1: number;
+  /** Share of bootstrap resamples in which the best pair scored strictly above it. */
+  winShare: number;
+  /** False when that system was chosen instead of the best pair. */
+  kept: boolean;
+}
+
+export interface LambdaPair {
   lambda: number;
+  lambdaOutside: number;
   f1: number;
-  /** Every lambda tried, by increasing lambda. */
+}
+
+export interface LambdaSearchResult {
+  /** The lambdas chosen, and the dev F1 they give. */
+  lambda: number;
+  lambdaOutside: number;
+  f1: number;
+  /** First stage: every lambda tried (no SLM entity removed), by increasing lambda. */
   curve: LambdaPoint[];
+  /** Second stage: every lambdaOutside tried at the first stage's lambda (`lambda` holds it). */
+  outsideCurve: LambdaPoint[];
+  /** The best pair on dev (the chosen one unless the guard stepped in). */
+  best: LambdaPair;
+  /** Set when the best pair beat both systems alone on dev and was tested. */
+  guard?: LambdaGuardResult;
+}
+
+export interface LambdaGuardOptions {
+  /** Default 1000. */
+  resamples?: number;
+  /** Default 0.95. */
+  minWinShare?: number;
+  /** Seed of the resampling. Default 1. */
+  seed?: number;
 }
 
 export interface LambdaSearchOptions {
@@ -44,39 +94,111 @@ export interface LambdaSearchOptions {
   grid?: readonly number[];
   /** Default 400. */
   maxCandidates?: number;
+  /** The bootstrap guard (on by default, not used with a grid); false takes the best dev F1 as it is. */
+  guard?: LambdaGuardOptions | false;
 }
 
+/** Strict counts per dev document at one lambda pair, with the tokens the LLM decided. */
+function documentCounts(
+  items: readonly LambdaDevItem[],
+  lambda: number,
+  lambdaOutside: number,
+  kind: ProbabilityKind,
+  scheme: TagScheme,
+  plans: readonly FusionPlan[],
+): { perDocument: Counts[]; llmTokens: number } {
+  let llmTokens = 0;
+  const perDocument = items.map((item, k) => {
+    const r = applyPlan(plans[k], item.fusion, lambda, kind, scheme, lambdaOutside);
+    llmTokens += r.counts.llm;
+    const pred = entitiesFromSpans(item.text, item.fusion.tokens, r.spans);
+    return countDocument(item.gold, pred).total;
+  });
+  return { perDocument, llmTokens };
+}
+
+function sumCounts(cs: readonly Counts[]): Counts {
+  const total = zeroCounts();
+  for (const c of cs) {
+    total.tp += c.tp;
+    total.fp += c.fp;
+    total.fn += c.fn;
+  }
+  return total;
+}
+
+/** Dev F1 at one lambda (and `lambdaOutside`, the same unless given). */
 export function evaluateLambda(
   items: readonly LambdaDevItem[],
   lambda: number,
   kind: ProbabilityKind,
   scheme: TagScheme,
+  plans: readonly FusionPlan[] = items.map((item) => planFusion(item.fusion, kind)),
+  lambdaOutside = lambda,
 ): LambdaPoint {
-  const total = zeroCounts();
-  let llmTokens = 0;
-  for (const item of items) {
-    const r = fuseCase(item.fusion, lambda, kind, scheme);
-    llmTokens += r.counts.llm;
-    const pred = entitiesFromSpans(item.text, item.fusion.tokens, r.spans);
-    const c = countDocument(item.gold, pred).total;
-    total.tp += c.tp;
-    total.fp += c.fp;
-    total.fn += c.fn;
-  }
-  return { lambda, f1: prf(total).f1, llmTokens };
+  const { perDocument, llmTokens } = documentCounts(items, lambda, lambdaOutside, kind, scheme, plans);
+  return { lambda, f1: prf(sumCounts(perDocument)).f1, llmTokens };
 }
 
-/** The lambda thresholds at which some dev token switches from the SLM to the LLM, sorted, distinct. */
-export function lambdaThresholds(items: readonly LambdaDevItem[], kind: ProbabilityKind): number[] {
+/** mulberry32: a small seeded generator, so the guard gives the same answer every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
+export function bootstrapWinShare(
+  a: readonly Counts[],
+  b: readonly Counts[],
+  options: { resamples?: number; seed?: number } = {},
+): number {
+  const n = a.length;
+  if (n === 0) return 0;
+  const resamples = options.resamples ?? 1000;
+  const next = random(options.seed ?? 1);
+  const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+  let wins = 0;
+  for (let r = 0; r < resamples; r++) {
+    let atp = 0;
+    let afp = 0;
+    let afn = 0;
+    let btp = 0;
+    let bfp = 0;
+    let bfn = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(next() * n);
+      atp += a[i].tp;
+      afp += a[i].fp;
+      afn += a[i].fn;
+      btp += b[i].tp;
+      bfp += b[i].fp;
+      bfn += b[i].fn;
+    }
+    if (f1(atp, afp, afn) > f1(btp, bfp, bfn)) wins++;
+  }
+  return wins / resamples;
+}
+
+/**
+ * The lambda thresholds at which some dev conflict (of the given kinds, default all) switches
+ * from the SLM to the LLM, sorted, distinct.
+ */
+export function lambdaThresholds(
+  items: readonly LambdaDevItem[],
+  kind: ProbabilityKind,
+  plans: readonly FusionPlan[] = items.map((item) => planFusion(item.fusion, kind)),
+  kinds?: readonly DecisionKind[],
+): number[] {
   const out = new Set<number>();
-  for (const { fusion: c } of items) {
-    for (const e of c.llm ?? []) {
-      const p = e.probability[kind];
-      for (let i = e.tokenStart; i < e.tokenEnd && i < c.tokens.length; i++) {
-        if (tagType(c.slmTags[i]) === e.type) continue;
-        const t = overrideThreshold(c.slmConfidence[i], p);
-        if (t !== undefined) out.add(t);
-      }
+  for (const plan of plans) {
+    for (const d of plan.decisions) {
+      if (d.threshold !== undefined && (!kinds || kinds.includes(d.kind))) out.add(d.threshold);
     }
   }
   return [...out].sort((a, b) => a - b);
@@ -98,16 +220,59 @@ function candidates(thresholds: readonly number[], max: number): number[] {
   return out.filter((l) => l > 0);
 }
 
+function argmax(curve: readonly LambdaPoint[]): LambdaPoint {
+  let best = curve[0];
+  for (const pt of curve) if (pt.f1 > best.f1) best = pt;
+  return best;
+}
+
+const PAPER_KINDS: readonly DecisionKind[] = ['type', 'boundary', 'llmOnly'];
+
 export function searchLambda(
   items: readonly LambdaDevItem[],
   options: LambdaSearchOptions,
 ): LambdaSearchResult {
-  const lambdas = options.grid
-    ? [...options.grid].filter((l) => l > 0).sort((a, b) => a - b)
-    : candidates(lambdaThresholds(items, options.kind), options.maxCandidates ?? 400);
-  if (lambdas.length === 0) throw new Error('lambda search: no positive lambda to try');
-  const curve = lambdas.map((l) => evaluateLambda(items, l, options.kind, options.scheme));
-  let best = curve[0];
-  for (const pt of curve) if (pt.f1 > best.f1) best = pt;
-  return { lambda: best.lambda, f1: best.f1, curve };
+  const { kind, scheme } = options;
+  const plans = items.map((item) => planFusion(item.fusion, kind));
+  const max = options.maxCandidates ?? 400;
+  const grid = options.grid ? [...options.grid].filter((l) => l > 0).sort((a, b) => a - b) : undefined;
+  const stage = (kinds: readonly DecisionKind[]) =>
+    grid ?? candidates(lambdaThresholds(items, kind, plans, kinds), max);
+  const first = stage(PAPER_KINDS);
+  if (first.length === 0) throw new Error('lambda search: no positive lambda to try');
+  // No removal at all in the first stage: every removal threshold is >= 0.
+  const curve = first.map((l) => evaluateLambda(items, l, kind, scheme, plans, 0));
+  const lambda = argmax(curve).lambda;
+  const outsideCurve = stage(['slmOnly']).map((lo) => ({
+    ...evaluateLambda(items, lambda, kind, scheme, plans, lo),
+    lambda: lo,
+  }));
+  const outside = argmax(outsideCurve);
+  const best: LambdaPair = { lambda, lambdaOutside: outside.lambda, f1: outside.f1 };
+  const result = { curve, outsideCurve, best };
+  // A grid asks for those values: the guard only oversees the threshold search.
+  if (options.guard === false || grid) return { ...best, ...result };
+
+  // The two systems alone: both lambdas below every threshold, or above every threshold.
+  const all = lambdaThresholds(items, kind, plans);
+  const low = all.length === 0 ? 1 : all[0] > 0 ? all[0] / 2 : Number.MIN_VALUE;
+  const high = all.length === 0 ? 1 : all[all.length - 1] > 0 ? all[all.length - 1] * 1.5 : 1;
+  const counts = (l: number, lo: number) => documentCounts(items, l, lo, kind, scheme, plans).perDocument;
+  const slm = counts(low, low);
+  const llm = counts(high, high);
+  const f1 = (cs: Counts[]) => prf(sumCounts(cs)).f1;
+  const llmBetter = f1(llm) > f1(slm);
+  const end: LambdaPair = llmBetter
+    ? { lambda: high, lambdaOutside: high, f1: f1(llm) }
+    : { lambda: low, lambdaOutside: low, f1: f1(slm) };
+  if (best.f1 < end.f1) return { ...end, ...result };
+  if (best.f1 === end.f1) return { ...best, ...result };
+  const winShare = bootstrapWinShare(
+    counts(best.lambda, best.lambdaOutside),
+    llmBetter ? llm : slm,
+    options.guard ?? {},
+  );
+  const kept = winShare >= (options.guard?.minWinShare ?? 0.95);
+  const guard: LambdaGuardResult = { against: llmBetter ? 'llm' : 'slm', againstF1: end.f1, winShare, kept };
+  return { ...(kept ? best : end), ...result, guard };
 }

@@ -44,7 +44,9 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
     ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried`
     : 'fixed in the config';
   lines.push(`SLM+LLM fusion on ${r.documents} document(s)`);
-  lines.push(`lambda ${r.lambda.toPrecision(4)} (${how}); LLM probability: ${r.probability}`);
+  lines.push(
+    `lambda ${r.lambda.toPrecision(4)}, for removing SLM entities ${r.lambdaOutside.toPrecision(4)} (${how}); LLM probability: ${r.probability}`,
+  );
   lines.push('');
   lines.push('system        strict P  strict R strict F1   tp    fp    fn  token macro F1');
   const row = (name: string, s: FusionReport['fused'] | undefined) => {
@@ -61,6 +63,16 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
   lines.push(
     `tokens decided: ${total} in all; both agree ${d.agree}, disagreement kept by the SLM ${d.slm}, taken from the LLM ${d.llm}`,
   );
+  const k = r.decisions;
+  lines.push(
+    `conflicts won by the LLM / decided: type ${k.type.llm}/${k.type.llm + k.type.slm}, boundary ${k.boundary.llm}/${k.boundary.llm + k.boundary.slm}, LLM-only entity ${k.llmOnly.llm}/${k.llmOnly.llm + k.llmOnly.slm}, SLM-only entity ${k.slmOnly.llm}/${k.slmOnly.llm + k.slmOnly.slm}`,
+  );
+  const g = r.lambdaSearch?.guard;
+  const best = r.lambdaSearch?.best;
+  if (g && best && !g.kept)
+    lines.push(
+      `the best dev lambdas ${best.lambda.toPrecision(4)} / ${best.lambdaOutside.toPrecision(4)} (dev F1 ${(100 * best.f1).toFixed(2)}) beat the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone (${(100 * g.againstF1).toFixed(2)}) in only ${(100 * g.winShare).toFixed(0)}% of dev resamples: the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone is used`,
+    );
   lines.push(
     `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
   );
@@ -73,7 +85,7 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     kind: 'fusion' as const,
     labels: parts.labels,
     models: [llm],
-    description: `fusion: ${parts.slmName} + LLM ${llm}, lambda ${fusion.lambda}, ${fusion.probability} probability`,
+    description: `fusion: ${parts.slmName} + LLM ${llm}, lambda ${fusion.lambda} (removing SLM entities ${fusion.lambdaOutside}), ${fusion.probability} probability`,
   };
   const tag = async (input: Parameters<Method['tag']>[0], o: TagOptions = {}) => {
     const t0 = Date.now();

@@ -2,7 +2,7 @@
  * SLM + LLM fusion as a document tagger, with its evaluation report.
  *
  * `createFusion` tags a document with the SLM, asks the LLM (when configured) for an inline
- * tagged rewrite with logprobs, and fuses them token by token (fuse.ts). When no LLM is
+ * tagged rewrite with logprobs, and fuses them conflict by conflict (fuse.ts). When no LLM is
  * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
  */
 
@@ -17,13 +17,16 @@ import { type Counts, mean, type Prf, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import { addTokenCounts } from '../eval/token-level.js';
 import {
+  addKindCounts,
   type DecisionCounts,
+  type DecisionKindCounts,
   entitiesFromSpans,
   type FuseResult,
   type FusionCase,
   fuseCase,
   slmConfidence,
   zeroDecisions,
+  zeroKindCounts,
 } from './fuse.js';
 import {
   type DemonstrationSource,
@@ -32,7 +35,12 @@ import {
   runInlineTagging,
 } from './inline-tagging.js';
 import { type LambdaSearchResult, searchLambda } from './lambda.js';
-import { entityProbability, locateTokens, type ProbabilityKind } from './probabilities.js';
+import {
+  entityProbability,
+  locateTokens,
+  outsideProbability,
+  type ProbabilityKind,
+} from './probabilities.js';
 import { type SlmLike, slmTypes } from './slm.js';
 
 export interface FusionOptions {
@@ -43,6 +51,11 @@ export interface FusionOptions {
   retriever?: DemonstrationSource;
   /** A positive number, or 'auto' to choose it with `tune(dev)` first. */
   lambda: number | 'auto';
+  /**
+   * The lambda for removing SLM entities the LLM left outside (fuse.ts). Default: the same as
+   * `lambda` when that is a number; with 'auto' it is chosen by `tune` too.
+   */
+  lambdaOutside?: number;
   probability?: ProbabilityKind;
   /** Entity types the LLM may use. Default: the SLM's types. */
   types?: readonly string[];
@@ -75,7 +88,11 @@ export interface DocumentAnalysis {
 
 export interface FusionStats {
   tokens: number;
+  lambdaOutside: number;
+  /** Tokens by who set their label: both agree, or the side that won the conflict they are disputed in. */
   decided: DecisionCounts;
+  /** Conflicts by kind (type, boundary, LLM-only entity, SLM-only entity) and by winner. */
+  decisions: DecisionKindCounts;
   lambda: number;
   probability: ProbabilityKind;
   llmEntities: number;
@@ -99,14 +116,19 @@ export interface FusionResult {
 export interface Fusion {
   /** The lambda in use; undefined while 'auto' has not been tuned. */
   readonly lambda: number | undefined;
+  /** The lambda for removing SLM-only entities; undefined while 'auto' has not been tuned. */
+  readonly lambdaOutside: number | undefined;
   readonly probability: ProbabilityKind;
   readonly scheme: TagScheme;
   /** Entity types the LLM may use. */
   readonly types: readonly string[];
   /** Runs both models on a document (the only step that calls them). */
   analyse(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<DocumentAnalysis>;
-  /** Fuses an analysis at the given (or current) lambda; no model calls. */
-  fuse(analysis: DocumentAnalysis, lambda?: number): FusionResult;
+  /**
+   * Fuses an analysis at the given (or current) lambdas; no model calls. A lambda given without
+   * `lambdaOutside` is used for both.
+   */
+  fuse(analysis: DocumentAnalysis, lambda?: number, lambdaOutside?: number): FusionResult;
   tagDocument(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<FusionResult>;
   /** Chooses lambda on gold-labelled dev documents (strict micro-F1) and keeps it. */
   tune(dev: readonly NerDocument[], options?: TuneOptions): Promise<LambdaSearchResult>;
@@ -168,6 +190,10 @@ export function createFusion(options: FusionOptions): Fusion {
   const labelIndex = new Map(slm.labels.map((l, i) => [l, i]));
   const maxChars = options.maxChars ?? 2000;
   let lambda: number | undefined = typeof options.lambda === 'number' ? options.lambda : undefined;
+  if (options.lambdaOutside !== undefined && !(options.lambdaOutside >= 0)) {
+    throw new ConfigError(`fusion lambdaOutside must be a number >= 0 (got ${options.lambdaOutside})`);
+  }
+  let lambdaOutside: number | undefined = options.lambdaOutside ?? lambda;
 
   async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
     const tokens = documentTokensOf(doc);
@@ -193,8 +219,11 @@ export function createFusion(options: FusionOptions): Fusion {
         unaligned: 0,
         overlapping: 0,
         coverage: 0,
+        tokenOutput: new Array<number>(tokens.length).fill(-1),
       };
       fusion.llm = [];
+      const outside = new Array<number | undefined>(tokens.length).fill(undefined);
+      fusion.llmOutside = outside;
       let allLogprobs = true;
       let covered = 0;
       for (const chunk of chunkTokens(doc.text, tokens, maxChars)) {
@@ -217,6 +246,11 @@ export function createFusion(options: FusionOptions): Fusion {
           ? locateTokens(response.text, response.logprobs)
           : undefined;
         if (!located) allLogprobs = false;
+        for (const [t, off] of p.tokenOutput.entries()) {
+          // Output offsets stay relative to this chunk's answer, like the markup offsets.
+          parse.tokenOutput[chunk.first + t] = off;
+          if (located && off >= 0) outside[chunk.first + t] = outsideProbability(located, off);
+        }
         for (const e of p.entities) {
           const prob = {
             category: entityProbability('category', e.markup, located),
@@ -251,6 +285,7 @@ export function createFusion(options: FusionOptions): Fusion {
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       delete fusion.llm;
+      delete fusion.llmOutside;
       return {
         ...base,
         logprobs: false,
@@ -260,39 +295,31 @@ export function createFusion(options: FusionOptions): Fusion {
     }
   }
 
-  function fuse(a: DocumentAnalysis, at?: number): FusionResult {
+  function fuse(a: DocumentAnalysis, at?: number, atOutside?: number): FusionResult {
     const l = at ?? lambda;
-    if (l === undefined) {
+    const lo = atOutside ?? (at !== undefined ? at : lambdaOutside);
+    if (l === undefined || lo === undefined) {
       throw new ConfigError(
         "fusion.lambda is 'auto' but no dev set was given to choose it: call tune(dev) or set a number",
       );
     }
-    const r: FuseResult = fuseCase(a.fusion, l, probability, scheme);
+    const r: FuseResult = fuseCase(a.fusion, l, probability, scheme, lo);
     const entities = entitiesFromSpans(a.doc.text, a.fusion.tokens, r.spans).map((e, k): Entity => {
       const s = r.spans[k];
       const sources: SourceVote[] = [];
-      let byLlm = false;
-      let bySlm = false;
-      let sum = 0;
-      let known = true;
-      for (let i = s.start; i < s.end; i++) {
-        if (r.decidedBy[i] === 'llm') byLlm = true;
-        else bySlm = true;
-        const t = r.tokenScore[i];
-        if (t === undefined) known = false;
-        else sum += t;
-      }
-      if (bySlm) sources.push({ model: slmName, stage: 'fusion', type: e.type });
-      if (byLlm && llm) sources.push({ model: llm.name, stage: 'fusion', type: e.type });
-      // The mean probability behind each token's label: the SLM marginal of its tag, or the LLM's P.
-      return known ? { ...e, score: sum / (s.end - s.start), sources } : { ...e, sources };
+      if (s.side !== 'llm') sources.push({ model: slmName, stage: 'fusion', type: e.type });
+      if (s.side !== 'slm' && llm) sources.push({ model: llm.name, stage: 'fusion', type: e.type });
+      // The SLM's mean marginal of its tags, or the LLM's probability of the entity it won.
+      return s.score !== undefined ? { ...e, score: s.score, sources } : { ...e, sources };
     });
     const doc: NerDocument = { ...a.doc, entities };
     if (a.doc.tokens && a.doc.tokens.length === r.tags.length) doc.tags = r.tags;
     const entitiesLlm = a.llmEntities ?? [];
     const stats: FusionStats = {
       tokens: a.fusion.tokens.length,
+      lambdaOutside: lo,
       decided: r.counts,
+      decisions: r.decisions,
       lambda: l,
       probability,
       llmEntities: entitiesLlm.length,
@@ -314,6 +341,9 @@ export function createFusion(options: FusionOptions): Fusion {
     get lambda() {
       return lambda;
     },
+    get lambdaOutside() {
+      return lambdaOutside;
+    },
     probability,
     scheme,
     types,
@@ -330,6 +360,7 @@ export function createFusion(options: FusionOptions): Fusion {
         { kind: probability, scheme, grid: opts.grid },
       );
       lambda = result.lambda;
+      lambdaOutside = result.lambdaOutside;
       return result;
     },
   };
@@ -345,13 +376,18 @@ export interface Scores {
 export interface FusionReport {
   documents: number;
   lambda: number;
+  /** The lambda for removing SLM-only entities. */
+  lambdaOutside: number;
   probability: ProbabilityKind;
   lambdaSearch?: LambdaSearchResult;
   slm: Scores;
   /** The LLM's inline answers on their own; undefined without an LLM. Failed calls count as no entities. */
   llm?: Scores;
   fused: Scores;
+  /** Tokens by who set their label (agree + slm + llm = all tokens). */
   decided: DecisionCounts;
+  /** Conflicts by kind and winner: boundary decisions apart from type decisions. */
+  decisions: DecisionKindCounts;
   fallbacks: Record<FallbackReason, number>;
   /** Documents whose LLM answer had no logprobs (so the LLM could not override there). */
   withoutLogprobs: number;
@@ -408,6 +444,7 @@ export async function fusionEval(
   const llmScorer = new Scorer();
   let hasLlm = false;
   const decided = zeroDecisions();
+  const decisions = zeroKindCounts();
   const fallbacks: Record<FallbackReason, number> = { 'no-llm': 0, 'llm-error': 0 };
   let withoutLogprobs = 0;
   let llmEntitiesWithoutProbability = 0;
@@ -426,17 +463,20 @@ export async function fusionEval(
     decided.agree += r.stats.decided.agree;
     decided.slm += r.stats.decided.slm;
     decided.llm += r.stats.decided.llm;
+    addKindCounts(decisions, r.stats.decisions);
     llmEntitiesWithoutProbability += r.stats.llmEntitiesWithoutProbability;
   }
   return {
     documents: gold.length,
     lambda: fusion.lambda as number,
+    lambdaOutside: fusion.lambdaOutside as number,
     probability: fusion.probability,
     lambdaSearch,
     slm: slm.scores(),
     llm: hasLlm ? llmScorer.scores() : undefined,
     fused: fused.scores(),
     decided,
+    decisions,
     fallbacks,
     withoutLogprobs,
     llmEntitiesWithoutProbability,

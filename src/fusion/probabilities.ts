@@ -9,12 +9,20 @@
  *   `<`), the token that closes it (covers the `<` of `</PER>`) and the token just before each of
  *   these two; each distinct token counts once. An unclosed entity uses the opening pair only.
  * - mean: (category + boundary) / 2.
+ * - outside probability (per input token the LLM left outside its entities): the probability it
+ *   gave to NOT opening a tag where the token's first character is written: the summed
+ *   probability of the token written there and of its listed top alternatives that do not open
+ *   a tag (an alternative opens one when it starts, after any whitespace, with `<` but not `</`).
+ *   When the answer token just before is only whitespace (the model could have written ` <`
+ *   instead of ` `), its own not-opening probability multiplies in. Unlisted mass is not counted,
+ *   so this is a lower bound; without alternatives it is the written token's probability.
+ *   Fusion uses it to let a confident LLM remove an unsure SLM entity.
  *
  * Token offsets come from walking the returned tokens over the response text. Any missing piece
  * (no logprobs, a markup character no token covers) makes the probability undefined, and an
  * undefined probability never lets the LLM override the SLM.
  */
-import type { TokenLogprob } from '../engines/types.js';
+import type { TokenLogprob, TopLogprob } from '../engines/types.js';
 import type { InlineMarkup } from './inline-tagging.js';
 
 export type ProbabilityKind = 'category' | 'boundary' | 'mean';
@@ -23,6 +31,9 @@ export interface LocatedToken {
   start: number;
   end: number;
   logprob: number;
+  text: string;
+  /** The alternatives the server listed for this position (may include the token itself). */
+  top?: TopLogprob[];
 }
 
 /**
@@ -37,7 +48,13 @@ export function locateTokens(text: string, tokens: readonly TokenLogprob[]): Loc
   let cursor = 0;
   if (joined === text) {
     for (const t of tokens) {
-      out.push({ start: cursor, end: cursor + t.token.length, logprob: t.logprob });
+      out.push({
+        start: cursor,
+        end: cursor + t.token.length,
+        logprob: t.logprob,
+        text: t.token,
+        top: t.top,
+      });
       cursor += t.token.length;
     }
     return out;
@@ -45,10 +62,10 @@ export function locateTokens(text: string, tokens: readonly TokenLogprob[]): Loc
   for (const t of tokens) {
     const idx = t.token === '' ? -1 : text.indexOf(t.token, cursor);
     if (idx >= 0 && idx - cursor <= 8) {
-      out.push({ start: idx, end: idx + t.token.length, logprob: t.logprob });
+      out.push({ start: idx, end: idx + t.token.length, logprob: t.logprob, text: t.token, top: t.top });
       cursor = idx + t.token.length;
     } else {
-      out.push({ start: cursor, end: cursor, logprob: t.logprob });
+      out.push({ start: cursor, end: cursor, logprob: t.logprob, text: t.token, top: t.top });
     }
   }
   return out;
@@ -104,4 +121,39 @@ export function entityProbability(
   const c = categoryProbability(markup, located);
   const b = boundaryProbability(markup, located);
   return c === undefined || b === undefined ? undefined : (c + b) / 2;
+}
+
+/** True for a token that opens a tag: `<`, ` <`, `<PER`, `<PER>` (not a closing `</`). */
+export function opensTag(token: string): boolean {
+  const t = token.trimStart();
+  return t.startsWith('<') && !t.startsWith('</');
+}
+
+/**
+ * The probability of not opening a tag at one answer token: the summed probability of the
+ * alternatives listed there (the written token included) that do not open one. Mass the server
+ * did not list counts as unknown, so this is a lower bound (exact when the list covers it all).
+ */
+function notOpeningAt(t: LocatedToken): number {
+  let p = opensTag(t.text) ? 0 : Math.exp(t.logprob);
+  for (const alt of t.top ?? []) {
+    if (alt.token === t.text || opensTag(alt.token)) continue;
+    p += Math.exp(alt.logprob);
+  }
+  return Math.min(1, p);
+}
+
+/**
+ * The LLM's probability of not opening a tag at character `offset` of its answer (where an input
+ * token's first character was written); undefined when no answer token covers it.
+ */
+export function outsideProbability(located: readonly LocatedToken[], offset: number): number | undefined {
+  const i = tokenIndexAt(located, offset);
+  if (i < 0) return undefined;
+  let p = notOpeningAt(located[i]);
+  const prev = located[i - 1];
+  if (prev && prev.end === located[i].start && prev.text.length > 0 && prev.text.trim() === '') {
+    p *= notOpeningAt(prev);
+  }
+  return p;
 }

@@ -33,14 +33,23 @@ export function tableSlm(table: Record<string, [string, number]>): SlmLike & { c
   };
 }
 
-/** A scripted answer whose tokens are `parts`, each with the given probability. */
-export function answer(parts: Array<[string, number]>): { content: string; logprobs: TokenLogprob[] } {
+/**
+ * A scripted answer whose tokens are `parts`, each with the given probability and, as the top
+ * alternatives, itself followed by the `alternatives` given.
+ */
+export function answer(parts: Array<[string, number] | [string, number, Array<[string, number]>]>): {
+  content: string;
+  logprobs: TokenLogprob[];
+} {
   return {
     content: parts.map((p) => p[0]).join(''),
-    logprobs: parts.map(([token, p]) => ({
+    logprobs: parts.map(([token, p, alternatives]) => ({
       token,
       logprob: Math.log(p),
-      top: [{ token, logprob: Math.log(p) }],
+      top: [
+        { token, logprob: Math.log(p) },
+        ...(alternatives ?? []).map(([t, q]) => ({ token: t, logprob: Math.log(q) })),
+      ],
     })),
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
+import { alignTokens } from '../../src/core/tokenize.js';
 import { OpenAIEngine } from '../../src/engines/openai.js';
 import { demonstrationsFromRetriever } from '../../src/fusion/demonstrations.js';
 import { createFusion, fusionEval } from '../../src/fusion/pipeline.js';
@@ -152,6 +153,7 @@ describe('fusion over a real OpenAI-compatible server', () => {
     assert.equal(r.f1, 1);
     // Paris switches above 0.10/e^0.95, Jordan above 0.90/e^0.3: only between them is all right.
     assert.equal(fusion.lambda, r.lambda);
+    assert.equal(fusion.lambdaOutside, r.lambdaOutside);
     assert.ok(r.lambda > 0.03 && r.lambda < 0.67, `lambda ${r.lambda}`);
     const { doc: out } = await fusion.tagDocument(doc('d1', SENTENCE));
     assert.deepEqual(
@@ -171,7 +173,10 @@ describe('fusion over a real OpenAI-compatible server', () => {
         ['<PER>', 0.9],
         ['Smith', 0.9],
         ['</PER>', 0.9],
-        [' met Merkel in ', 0.9],
+        [' met', 0.9],
+        // Unsure whether Merkel is an entity: 0.45 on opening a tag there, so P_out = 0.5.
+        [' Merkel', 0.5, [[' <', 0.45]]],
+        [' in ', 0.9],
         ['<LOC>', 0.9],
         ['Berlin', 0.9],
         ['</LOC>', 0.9],
@@ -209,8 +214,15 @@ describe('fusion over a real OpenAI-compatible server', () => {
     // LLM: PER tp 1 fn 2 -> 1/2; LOC tp 2 fp 1 -> 4/5. Macro 13/20.
     assert.ok(Math.abs(report.llm.tokenMacro.f1 - 13 / 20) < 1e-12);
     assert.equal(report.fused.tokenMacro.f1, 1);
-    // d1: visited . agree, Jordan SLM, Paris LLM; d2: five agree, Merkel SLM (the LLM said O).
+    // d1: visited . agree, Jordan SLM, Paris LLM; d2: five agree, Merkel SLM: the LLM left it
+    // outside with P_out 0.5, S_L = 0.5 e^0.5 = 0.82 below the SLM's S_S 0.96.
     assert.deepEqual(report.decided, { agree: 7, slm: 2, llm: 1 });
+    assert.deepEqual(report.decisions, {
+      type: { slm: 1, llm: 0 },
+      boundary: { slm: 0, llm: 0 },
+      llmOnly: { slm: 0, llm: 1 },
+      slmOnly: { slm: 1, llm: 0 },
+    });
     assert.deepEqual(report.fallbacks, { 'no-llm': 0, 'llm-error': 0 });
   });
 
@@ -247,6 +259,69 @@ describe('fusion over a real OpenAI-compatible server', () => {
     for (const e of out.entities) assert.equal(text.slice(e.start, e.end), e.text);
     assert.deepEqual(stats.decided, { agree: 5, slm: 1, llm: 2 });
     assert.equal(stats.llmEntities, 3);
+  });
+
+  it('over the wire: a whole LLM entity wins a boundary conflict, a confident O removes an unsure SLM entity', async () => {
+    const s1 = 'Seoul- Incheon is busy .';
+    const s2 = 'Korea won .';
+    const text = `${s1} ${s2}`;
+    replies = {
+      [s1]: answer([
+        ['<', 0.95],
+        ['LOC', 0.9],
+        ['>', 0.99],
+        ['Seoul', 0.95],
+        ['-', 0.9],
+        [' Inch', 0.8],
+        ['eon', 0.99],
+        ['</', 0.9],
+        ['LOC', 0.99],
+        ['>', 0.99],
+        [' is', 0.95, [[' <', 0.03]]],
+        [' busy', 0.97],
+        [' .', 0.99],
+      ]),
+      // The LLM tags nothing here and gave 0.04 to opening a tag before Korea: P_out = 0.95.
+      [s2]: answer([
+        ['Korea', 0.95, [['<', 0.04]]],
+        [' won', 0.99],
+        [' .', 0.99],
+      ]),
+    };
+    // The SLM splits Seoul- Incheon in two LOC entities (unsure on Incheon) and calls Korea a
+    // person, unsure (S_S 0.10).
+    const table = {
+      'Seoul-': ['B-LOC', 0.9],
+      Incheon: ['B-LOC', 0.6],
+      Korea: ['B-PER', 0.4],
+    } as Record<string, [string, number]>;
+    const llm = new OpenAIEngine(modelConfig(srv.url), fastRetry);
+    // Two pieces, so the outside probabilities of the second are mapped back to document tokens.
+    const fusion = createFusion({ slm: tableSlm(table), llm, lambda: 0.5, maxChars: 25 });
+    const wdoc = { id: 'w', text, entities: [], tokens: alignTokens(text, text.split(' ')) };
+    const { doc: out, stats } = await fusion.tagDocument(wdoc);
+    assert.deepEqual(
+      out.entities.map((e) => [e.type, e.text, e.sources?.map((x) => x.model)]),
+      [['LOC', 'Seoul- Incheon', ['tagger-llm']]],
+    );
+    assert.deepEqual(stats.decisions, {
+      type: { slm: 0, llm: 0 },
+      boundary: { slm: 0, llm: 1 },
+      llmOnly: { slm: 0, llm: 0 },
+      slmOnly: { slm: 0, llm: 1 },
+    });
+    // Incheon (B-LOC against I-LOC) and Korea are the disputed tokens.
+    assert.deepEqual(stats.decided, { agree: 6, slm: 0, llm: 2 });
+    // A small lambda is the SLM again: two LOC entities and the person.
+    const small = fusion.fuse(await fusion.analyse(wdoc), 0.01);
+    assert.deepEqual(
+      small.doc.entities.map((e) => [e.type, e.text]),
+      [
+        ['LOC', 'Seoul-'],
+        ['LOC', 'Incheon'],
+        ['PER', 'Korea'],
+      ],
+    );
   });
 
   it('puts retrieved demonstrations in the prompt, queried with the SLM entities', async () => {

@@ -7,6 +7,8 @@ import {
   categoryProbability,
   entityProbability,
   locateTokens,
+  opensTag,
+  outsideProbability,
 } from '../../src/fusion/probabilities.js';
 
 const lp = (pairs: Array<[string, number]>): TokenLogprob[] =>
@@ -130,5 +132,82 @@ describe('LLM probabilities from token logprobs', () => {
     assert.equal(entityProbability('category', e.markup, undefined), undefined);
     assert.equal(entityProbability('boundary', e.markup, []), undefined);
     assert.equal(entityProbability('mean', e.markup, undefined), undefined);
+  });
+});
+
+describe('the LLM probability of leaving a token outside every entity', () => {
+  const tok = (token: string, p: number, alts: Array<[string, number]> = []): TokenLogprob => ({
+    token,
+    logprob: Math.log(p),
+    top: [{ token, logprob: Math.log(p) }, ...alts.map(([t, q]) => ({ token: t, logprob: Math.log(q) }))],
+  });
+
+  it('tells opening tags from closing tags and words', () => {
+    for (const t of ['<', ' <', '<PER', ' <LOC>', '\n<']) assert.equal(opensTag(t), true, t);
+    for (const t of ['</', ' </', 'Paris', ' ', '>', '<'.repeat(0)]) assert.equal(opensTag(t), false, t);
+  });
+
+  it('is the listed mass that does not open a tag where the word starts, read from the top alternatives', () => {
+    const out = 'He met <LOC>Paris</LOC> today';
+    const toks = [
+      tok('He', 0.9),
+      tok(' met', 0.7, [
+        [' <', 0.2],
+        [' Met', 0.05],
+      ]),
+      tok(' <', 0.6, [[' Paris', 0.35]]),
+      tok('LOC', 0.8),
+      tok('>', 0.99),
+      tok('Paris', 0.99),
+      tok('</', 0.9),
+      tok('LOC', 0.99),
+      tok('>', 0.99),
+      tok(' today', 0.8, [
+        [' <', 0.15],
+        [' <DATE', 0.01],
+      ]),
+    ];
+    const located = locateTokens(out, toks);
+    const parse = parseInlineOutput(out, { text: 'He met Paris today' }, ['LOC']);
+    // Where each input token was written in the answer.
+    assert.deepEqual(parse.tokenOutput, [0, 3, 12, 24]);
+    // "met": 0.7 written + 0.05 for " Met" (not an opening); " <" (0.2) opens a tag.
+    assert.ok(Math.abs((outsideProbability(located, parse.tokenOutput[1]) as number) - 0.75) < 1e-12);
+    // "today": 0.8; the two opening alternatives do not count.
+    assert.ok(Math.abs((outsideProbability(located, parse.tokenOutput[3]) as number) - 0.8) < 1e-12);
+    // Where the LLM did open a tag, the probability of not doing so is the alternative " Paris".
+    assert.ok(Math.abs((outsideProbability(located, 7) as number) - 0.35) < 1e-12);
+  });
+
+  it('a whitespace token before the word is a place to open a tag too: the two multiply', () => {
+    const out = 'He met Paris';
+    const toks = [
+      tok('He', 0.9),
+      tok(' met', 0.9),
+      tok(' ', 0.9, [['<', 0.1]]),
+      tok('Paris', 0.8, [['<', 0.2]]),
+    ];
+    const located = locateTokens(out, toks);
+    assert.ok(Math.abs((outsideProbability(located, 7) as number) - 0.9 * 0.8) < 1e-12);
+  });
+
+  it('without alternatives it is the written token alone; nothing covers an offset past the answer', () => {
+    const located = locateTokens(
+      'He met Paris',
+      lp([
+        ['He', 0.9],
+        [' met', 0.9],
+        [' Paris', 0.6],
+      ]),
+    );
+    assert.ok(Math.abs((outsideProbability(located, 7) as number) - 0.6) < 1e-12);
+    assert.equal(outsideProbability(located, 40), undefined);
+  });
+
+  it('a word the answer dropped has no place in it', () => {
+    const parse = parseInlineOutput('Yesterday we <LOC>Paris</LOC>', { text: 'Yesterday we met Paris' }, [
+      'LOC',
+    ]);
+    assert.deepEqual(parse.tokenOutput, [0, 10, -1, 18]);
   });
 });
