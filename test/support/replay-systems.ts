@@ -1,0 +1,286 @@
+/**
+ * Real NER systems to replay behind a test server: CRFs trained with the project's own
+ * `trainCrf` on different feature subsets, different training subsets and different c2, each
+ * written once into a cache folder with its predictions and per-token marginals for the dev and
+ * test splits of a data set. Fusion replays one as the inline-tagging LLM
+ * (replay-server.ts); the ensemble work can replay several as backbones.
+ *
+ * Layout: <cacheDir>/<set>/<system>/{system.json, model.crf, dev.jsonl, test.jsonl}. A system is
+ * reused when its system.json holds the same spec and every file is there; otherwise it is
+ * trained again. Only the public `trainCrf` options are used, so the systems follow the CRF as it
+ * changes (a feature key that no longer exists fails the type check, not silently).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { spansFromTags } from '../../src/core/tags.js';
+import { alignTokens } from '../../src/core/tokenize.js';
+import type { Entity, NerDocument } from '../../src/core/types.js';
+import { documentTokens, readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
+import { type CrfTagger, type TrainOptions, trainCrf } from '../../src/slm/tagger.js';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const sharedData = resolve(repoRoot, '../shared/data');
+export const defaultReplayCache = resolve(repoRoot, '.el4ner/replay');
+
+export type ReplaySplit = 'dev' | 'test';
+export const REPLAY_SPLITS: readonly ReplaySplit[] = ['dev', 'test'];
+
+export interface SystemSpec {
+  name: string;
+  description: string;
+  /** Training sentences kept: every `every`-th one from `offset` (default: all of train). */
+  subset?: { every: number; offset: number };
+  features?: TrainOptions['features'];
+  c2?: number;
+  maxIterations?: number;
+  /** Choose the iteration on dev (the project's default recipe). */
+  devStopping?: boolean;
+}
+
+/**
+ * Four genuinely different taggers. `crf-default` is the project's default recipe (the SLM of
+ * fusion); the others differ in features, training data and regularisation, so their errors
+ * overlap only in part.
+ */
+export const REPLAY_SYSTEMS: readonly SystemSpec[] = [
+  {
+    name: 'crf-default',
+    description: 'default features, all of train, c2 0.05, 150 iterations at most, iteration chosen on dev',
+    devStopping: true,
+    maxIterations: 150,
+  },
+  {
+    name: 'crf-narrow',
+    description: 'window 1, affixes up to 2, no gazetteer; all of train, c2 0.1, 80 iterations',
+    features: { window: 1, affixes: 2, gazetteer: false },
+    c2: 0.1,
+    maxIterations: 80,
+  },
+  {
+    name: 'crf-half-a',
+    description: 'default features on the even half of train, c2 0.02, 80 iterations',
+    subset: { every: 2, offset: 0 },
+    c2: 0.02,
+    maxIterations: 80,
+  },
+  {
+    name: 'crf-wide-half-b',
+    description:
+      'window 3, affixes up to 3, no headline flag, on the odd half of train, c2 0.3, 80 iterations',
+    subset: { every: 2, offset: 1 },
+    features: { window: 3, affixes: 3, sentenceCaps: false },
+    c2: 0.3,
+    maxIterations: 80,
+  },
+];
+
+/** One sentence as a system tagged it: Viterbi tags and the marginal over `labels` per token. */
+export interface SystemPrediction {
+  id: string;
+  text: string;
+  tokens: string[];
+  tags: string[];
+  marginals: number[][];
+}
+
+export interface SystemScore {
+  p: number;
+  r: number;
+  f1: number;
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+export interface ReplaySystem {
+  set: string;
+  name: string;
+  spec: SystemSpec;
+  labels: string[];
+  scheme: string;
+  /** The trained CRF, loadable with `CrfTagger.load`. */
+  modelFile: string;
+  predictions: Record<ReplaySplit, SystemPrediction[]>;
+  /** Strict micro scores of the system on each split, measured when it was written. */
+  scores: Record<ReplaySplit, SystemScore>;
+  training: Record<string, unknown>;
+}
+
+interface SystemFile {
+  set: string;
+  spec: SystemSpec;
+  labels: string[];
+  scheme: string;
+  scores: Record<ReplaySplit, SystemScore>;
+  training: Record<string, unknown>;
+  created: string;
+}
+
+export interface EnsureOptions {
+  cacheDir?: string;
+  /** Retrain even when the cache holds the system. */
+  fresh?: boolean;
+  log?: (line: string) => void;
+  /** Documents per split, default: the data set's files under ../shared/data/<set>/. */
+  data?: { train: readonly NerDocument[]; dev: readonly NerDocument[]; test: readonly NerDocument[] };
+  /** Threads for the CRF gradient. Default 1. */
+  threads?: number;
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+async function readSplit(set: string, split: string): Promise<NerDocument[]> {
+  return readJsonlDocuments(join(sharedData, set, `${split}.jsonl`));
+}
+
+function predict(tagger: CrfTagger, docs: readonly NerDocument[]): SystemPrediction[] {
+  return docs.map((d) => {
+    const tokens = documentTokens(d).map((t) => t.text);
+    const { tags, marginals } = tokens.length
+      ? tagger.tagTokens(tokens)
+      : { tags: [] as string[], marginals: [] as Float64Array[] };
+    return { id: d.id, text: d.text, tokens, tags, marginals: marginals.map((m) => Array.from(m, round)) };
+  });
+}
+
+/** The system's entities on its sentence, with character offsets (as `CrfTagger.predict` gives them). */
+export function predictionEntities(p: SystemPrediction): Entity[] {
+  const tokens = alignTokens(p.text, p.tokens, { allowGaps: true });
+  return spansFromTags(p.tags).map((s) => {
+    const start = tokens[s.start].start;
+    const end = tokens[s.end - 1].end;
+    return { start, end, type: s.type, text: p.text.slice(start, end) };
+  });
+}
+
+function score(gold: readonly NerDocument[], tagger: CrfTagger): SystemScore {
+  const s = strictMicro(
+    gold,
+    gold.map((d) => tagger.predict(d)),
+  );
+  return { p: s.p, r: s.r, f1: s.f1, tp: s.tp, fp: s.fp, fn: s.fn };
+}
+
+async function writeJsonl(file: string, rows: readonly unknown[]): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  await rename(tmp, file);
+}
+
+async function readJsonl<T>(file: string): Promise<T[]> {
+  const raw = await readFile(file, 'utf8');
+  return raw
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
+function systemDir(cacheDir: string, set: string, name: string): string {
+  return join(cacheDir, set, name);
+}
+
+async function loadCached(dir: string, spec: SystemSpec, set: string): Promise<ReplaySystem | undefined> {
+  const meta = join(dir, 'system.json');
+  const files = ['model.crf', ...REPLAY_SPLITS.map((s) => `${s}.jsonl`)];
+  if (!existsSync(meta) || files.some((f) => !existsSync(join(dir, f)))) return undefined;
+  const info = JSON.parse(await readFile(meta, 'utf8')) as SystemFile;
+  if (info.set !== set || JSON.stringify(info.spec) !== JSON.stringify(spec)) return undefined;
+  const predictions = {} as Record<ReplaySplit, SystemPrediction[]>;
+  for (const s of REPLAY_SPLITS) predictions[s] = await readJsonl<SystemPrediction>(join(dir, `${s}.jsonl`));
+  return {
+    set,
+    name: spec.name,
+    spec,
+    labels: info.labels,
+    scheme: info.scheme,
+    modelFile: join(dir, 'model.crf'),
+    predictions,
+    scores: info.scores,
+    training: info.training,
+  };
+}
+
+/** Trains (or loads from the cache) each system on `set` and returns them in the order given. */
+export async function ensureSystems(
+  set: string,
+  specs: readonly SystemSpec[] = REPLAY_SYSTEMS,
+  options: EnsureOptions = {},
+): Promise<ReplaySystem[]> {
+  const cacheDir = options.cacheDir ?? defaultReplayCache;
+  const log = options.log ?? (() => {});
+  let data = options.data;
+  const out: ReplaySystem[] = [];
+  for (const spec of specs) {
+    const dir = systemDir(cacheDir, set, spec.name);
+    const cached = options.fresh ? undefined : await loadCached(dir, spec, set);
+    if (cached) {
+      log(`${set}/${spec.name}: from the cache (${dir}), test F1 ${cached.scores.test.f1.toFixed(4)}`);
+      out.push(cached);
+      continue;
+    }
+    data ??= {
+      train: await readSplit(set, 'train'),
+      dev: await readSplit(set, 'dev'),
+      test: await readSplit(set, 'test'),
+    };
+    const sub = spec.subset;
+    const train = sub ? data.train.filter((_, i) => i % sub.every === sub.offset) : data.train;
+    log(`${set}/${spec.name}: training on ${train.length} sentences (${spec.description})`);
+    const t0 = performance.now();
+    let lastLog = t0;
+    const tagger = await trainCrf(train, {
+      features: spec.features,
+      c2: spec.c2,
+      maxIterations: spec.maxIterations,
+      dev: spec.devStopping ? data.dev : undefined,
+      evalEvery: 10,
+      threads: options.threads ?? 1,
+      log: (line) => {
+        const now = performance.now();
+        if (/^(crf:|final|keeping)/.test(line) || / dev F1 /.test(line) || now - lastLog > 15_000) {
+          lastLog = now;
+          log(`${set}/${spec.name}: ${line}`);
+        }
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    await mkdir(dir, { recursive: true });
+    await tagger.save(join(dir, 'model.crf'));
+    const predictions = {} as Record<ReplaySplit, SystemPrediction[]>;
+    const scores = {} as Record<ReplaySplit, SystemScore>;
+    for (const s of REPLAY_SPLITS) {
+      predictions[s] = predict(tagger, data[s]);
+      scores[s] = score(data[s], tagger);
+      await writeJsonl(join(dir, `${s}.jsonl`), predictions[s]);
+    }
+    const training = { ...tagger.training, seconds: Math.round(seconds * 10) / 10 };
+    const info: SystemFile = {
+      set,
+      spec,
+      labels: tagger.labels,
+      scheme: tagger.scheme,
+      scores,
+      training,
+      created: new Date().toISOString(),
+    };
+    // system.json last: a folder without it is an interrupted run and is trained again.
+    await writeFile(join(dir, 'system.json'), `${JSON.stringify(info, null, 2)}\n`);
+    log(
+      `${set}/${spec.name}: trained in ${seconds.toFixed(1)} s; dev F1 ${scores.dev.f1.toFixed(4)}, test F1 ${scores.test.f1.toFixed(4)}`,
+    );
+    out.push({
+      set,
+      name: spec.name,
+      spec,
+      labels: tagger.labels,
+      scheme: tagger.scheme,
+      modelFile: join(dir, 'model.crf'),
+      predictions,
+      scores,
+      training,
+    });
+  }
+  return out;
+}
