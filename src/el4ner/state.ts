@@ -9,7 +9,9 @@ import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import type { ResolvedStages } from './switches.js';
+import type { CalibrationModel, Features } from './voting/calibration.js';
 import type { Vote } from './voting/decide.js';
+import type { OverlapPolicy } from './voting/overlaps.js';
 import type { VotingRule, WeightFn } from './voting/rules.js';
 import type { UnionSpan } from './voting/union.js';
 
@@ -39,6 +41,9 @@ export interface El4nerParts {
   slm?: SlmVoter;
   rule: VotingRule;
   weight: WeightFn;
+  verification: VerificationSettings;
+  scoring: ScoringSettings;
+  overlaps: OverlapPolicy;
   maxChars: number;
   concurrency: number;
   log: (message: string) => void;
@@ -48,10 +53,28 @@ export interface El4nerParts {
   release?: () => Promise<void>;
 }
 
+/** Which decided entities the verifier sees, and what its answer does (config `verification`). */
+export interface VerificationSettings {
+  /** all: every entity (the paper); selective: those whose vote margin is below `margin`; off. */
+  policy: 'all' | 'selective' | 'off';
+  margin: number;
+  /** veto: a 'no' removes the entity (the paper); feature: the verdict only moves its score. */
+  use: 'veto' | 'feature';
+}
+
+/** The final score of an entity and the run-time cut (config `decision.calibration`, `decision.minScore`). */
+export interface ScoringSettings {
+  /** Fitted on dev by `el4ner tune`; without it the score is the voting rule's. */
+  calibration?: CalibrationModel;
+  /** Entities scoring below this are dropped (`--threshold`). */
+  minScore: number;
+}
+
 /** What decides which stages run and how many calls they make (tune estimates from it without engines). */
 export type StagePlan = Pick<El4nerParts, 'switches' | 'backbones' | 'singleModel' | 'k'> & {
   demos?: { readonly size: number };
   slm?: unknown;
+  verification?: Pick<VerificationSettings, 'policy'>;
 };
 
 /** Who runs, for the report. */
@@ -74,6 +97,8 @@ export interface ChunkTrace {
   perModel: Record<string, Span[]>;
   union: Span[];
   voted: Entity[];
+  /** The candidates the score stage saw (after a vetoing verifier), with their features. */
+  candidates: Array<Entity & { features: Features }>;
   final: Entity[];
   hallucinated: number;
   ambiguous: number;
@@ -112,11 +137,24 @@ export interface ChunkState {
   voters: string[];
   /** Entities after the decision, before verification. */
   voted: Entity[];
+  /** The decided entities with their evidence, as verification and scoring go on. */
+  candidates: Candidate[];
   final: Entity[];
   counts: ChunkCounts;
   /** LLM extractors whose answer was usable (no answer at all means the document is unanswered). */
   answered: Set<string>;
   warnings: DocumentWarning[];
+}
+
+/** A decided entity with the evidence that scores it. */
+export interface Candidate {
+  entity: Entity;
+  votes: readonly Vote[];
+  /** The voting rule's margin (src/el4ner/voting/rules.ts). */
+  margin: number;
+  /** The verifier's answer: true yes, false no, undefined not asked or no answer. */
+  verdict?: boolean;
+  features?: Features;
 }
 
 export function newChunkState(doc: number, start: number, text: string): ChunkState {
@@ -131,6 +169,7 @@ export function newChunkState(doc: number, start: number, text: string): ChunkSt
     votes: new Map(),
     voters: [],
     voted: [],
+    candidates: [],
     final: [],
     counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
     answered: new Set(),

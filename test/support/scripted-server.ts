@@ -42,6 +42,8 @@ export type ScriptedReply =
 export interface ScriptedServerOptions {
   chat?: (req: ScriptedRequest) => ScriptedReply | Promise<ScriptedReply>;
   embed?: (input: string[], model: string) => number[][] | Promise<number[][]>;
+  /** Port on 127.0.0.1 (default: a free one). A fixed port keeps the base URL, and so the keys of a response cache, the same across runs. */
+  port?: number;
 }
 
 export interface ScriptedServer {
@@ -279,7 +281,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
