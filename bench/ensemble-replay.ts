@@ -31,7 +31,13 @@ import type { PipelineReport } from '../src/el4ner/report.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
 import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
 import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
-import { ensureSystems, predictionEntities, type ReplaySystem, repoRoot, sharedData } from '../test/support/replay-systems.js';
+import {
+  ensureSystems,
+  predictionEntities,
+  type ReplaySystem,
+  repoRoot,
+  sharedData,
+} from '../test/support/replay-systems.js';
 
 const args = process.argv.slice(2);
 const sets: string[] = [];
@@ -70,10 +76,13 @@ function el4ner(argv: string[]): Promise<string> {
     });
     child.stderr.on('data', (d) => {
       err += d;
-      for (const line of String(d).split('\n')) if (/^el4ner: (full|sentence|no-|single|default|drop|calib|held|tables)/.test(line)) log(line);
+      for (const line of String(d).split('\n'))
+        if (/^el4ner: (full|sentence|no-|single|default|drop|calib|held|tables)/.test(line)) log(line);
     });
     child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`el4ner ${argv[0]} exited ${code}\n${err.slice(-3000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? ok(out) : fail(new Error(`el4ner ${argv[0]} exited ${code}\n${err.slice(-3000)}`)),
+    );
   });
 }
 
@@ -102,14 +111,21 @@ function plainVotes(systems: readonly ReplaySystem[], split: 'dev' | 'test', gol
       })),
     );
   return {
-    backbones: systems.map((s, j) => ({ name: s.name, ...score(gold, gold.map((d, i) => ({ ...d, entities: per[j][i] }))) })),
+    backbones: systems.map((s, j) => ({
+      name: s.name,
+      ...score(
+        gold,
+        gold.map((d, i) => ({ ...d, entities: per[j][i] })),
+      ),
+    })),
     majority: vote(),
     byThreshold: systems.map((_, k) => ({ minVotes: k + 1, ...vote(k + 1) })),
   };
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);
-const row = (name: string, s: Score, note = '') => `| ${name} | ${pct(s.p)} | ${pct(s.r)} | ${pct(s.f1)} | ${note} |`;
+const row = (name: string, s: Score, note = '') =>
+  `| ${name} | ${pct(s.p)} | ${pct(s.r)} | ${pct(s.f1)} | ${note} |`;
 
 const all: Record<string, unknown> = {};
 const md: string[] = [];
@@ -117,7 +133,10 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
   const work = join(repoRoot, '.el4ner/bench', `ensemble-${set}`);
   mkdirSync(work, { recursive: true });
   const systems = await ensureSystems(set, undefined, { log });
-  const sliced = systems.map((s) => ({ ...s, predictions: { dev: s.predictions.dev.slice(0, limit), test: s.predictions.test.slice(0, limit) } }));
+  const sliced = systems.map((s) => ({
+    ...s,
+    predictions: { dev: s.predictions.dev.slice(0, limit), test: s.predictions.test.slice(0, limit) },
+  }));
   const server = await startEl4nerReplayServer(systems, { port: port + si });
   const devFile = join(sharedData, set, 'dev.jsonl');
   const testFile = join(sharedData, set, 'test.jsonl');
@@ -143,7 +162,10 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
     const configFile = join(work, 'config.yaml');
     const paperFile = join(work, 'paper.yaml');
     writeFileSync(configFile, JSON.stringify(base, null, 1));
-    writeFileSync(paperFile, JSON.stringify({ ...base, decision: { rule: 'hard-vote' }, verification: { policy: 'all' } }, null, 1));
+    writeFileSync(
+      paperFile,
+      JSON.stringify({ ...base, decision: { rule: 'hard-vote' }, verification: { policy: 'all' } }, null, 1),
+    );
 
     const devVotes = plainVotes(sliced, 'dev', dev);
     const testVotes = plainVotes(sliced, 'test', test);
@@ -163,8 +185,21 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
     const devSlice = join(work, 'dev.jsonl');
     writeFileSync(devSlice, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
     const tuneOut = await el4ner([
-      'tune', '--config', configFile, '--dev', devSlice, '--budget', String(budget), '--sample', String(dev.length),
-      '--k-values', '0,5', '--out', tunedFile, '--report', tuneReport,
+      'tune',
+      '--config',
+      configFile,
+      '--dev',
+      devSlice,
+      '--budget',
+      String(budget),
+      '--sample',
+      String(dev.length),
+      '--k-values',
+      '0,5',
+      '--out',
+      tunedFile,
+      '--report',
+      tuneReport,
     ]);
     writeFileSync(join(work, 'tune.txt'), tuneOut);
     const tunedReport = join(work, 'tuned-test.json');
@@ -179,15 +214,31 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
       '',
       '| system | P | R | F1 | note |',
       '| --- | ---: | ---: | ---: | --- |',
-      ...testVotes.backbones.map((b) => row(`backbone ${b.name}`, b, b === best ? 'best single backbone' : '')),
+      ...testVotes.backbones.map((b) =>
+        row(`backbone ${b.name}`, b, b === best ? 'best single backbone' : ''),
+      ),
       row('plain vote, strict majority (`el4ner ensemble --strategy vote`)', testVotes.majority),
       ...testVotes.byThreshold.map((v) =>
-        row(`plain vote, at least ${v.minVotes} of ${systems.length}`, v, v.minVotes === chosenMin ? 'threshold chosen on dev' : ''),
+        row(
+          `plain vote, at least ${v.minVotes} of ${systems.length}`,
+          v,
+          v.minVotes === chosenMin ? 'threshold chosen on dev' : '',
+        ),
       ),
       row("EL4NER, the paper's decision (hard vote, verify all)", paper.final.micro),
       row('**EL4NER, default settings**', full, `${full.perSentence.calls.toFixed(2)} calls / sentence`),
-      row('**EL4NER, tuned on dev** (`el4ner tune`)', tuned.final.micro, tuneResult.chosen ? `held-out dev F1 ${pct(tuneResult.heldOut.best?.f1 ?? 0)} vs default ${pct(tuneResult.heldOut.default?.f1 ?? 0)}` : ''),
-      ...ablation.rows.filter((r) => r.row !== 'full').map((r) => row(`ablation: ${r.description}`, r, `${r.perSentence.calls.toFixed(2)} calls / sentence`)),
+      row(
+        '**EL4NER, tuned on dev** (`el4ner tune`)',
+        tuned.final.micro,
+        tuneResult.chosen
+          ? `held-out dev F1 ${pct(tuneResult.heldOut.best?.f1 ?? 0)} vs default ${pct(tuneResult.heldOut.default?.f1 ?? 0)}`
+          : '',
+      ),
+      ...ablation.rows
+        .filter((r) => r.row !== 'full')
+        .map((r) =>
+          row(`ablation: ${r.description}`, r, `${r.perSentence.calls.toFixed(2)} calls / sentence`),
+        ),
       '',
     ];
     md.push(...lines);
@@ -198,7 +249,12 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
       dev: devVotes,
       test: testVotes,
       chosenMinVotes: chosenMin,
-      el4ner: { default: full, paper: paper.final.micro, tuned: tuned.final.micro, tune: { chosen: tuneResult.chosen, heldOut: tuneResult.heldOut, split: tuneResult.split } },
+      el4ner: {
+        default: full,
+        paper: paper.final.micro,
+        tuned: tuned.final.micro,
+        tune: { chosen: tuneResult.chosen, heldOut: tuneResult.heldOut, split: tuneResult.split },
+      },
       ablation: ablation.rows,
     };
   } finally {

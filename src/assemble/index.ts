@@ -17,7 +17,6 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
 import type { NerDocument, Span } from '../core/types.js';
-import type { Engine } from '../engines/types.js';
 import { createEl4nerMethod } from '../el4ner/pipeline.js';
 import { createLlmPreExtractor, preExtractIdentity } from '../el4ner/stages/retrieve.js';
 import type { El4nerParts, SlmVoter, VerificationSettings } from '../el4ner/state.js';
@@ -25,6 +24,7 @@ import { type ResolvedStages, resolveStages, type StageOverrides } from '../el4n
 import { unitWeight, weightsFromConfig } from '../el4ner/voting/decide.js';
 import { hasOverlaps, type OverlapPolicy } from '../el4ner/voting/overlaps.js';
 import { votingRule } from '../el4ner/voting/rules.js';
+import type { Engine } from '../engines/types.js';
 import { readDocuments } from '../formats/index.js';
 import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
@@ -141,7 +141,12 @@ export async function createFusionTagger(
  */
 export async function sharedDemoSource(
   input: Config | Record<string, unknown>,
-  options: { engines?: ReadonlyMap<string, Engine>; noCache?: boolean; cachePath?: string; log?: (m: string) => void } = {},
+  options: {
+    engines?: ReadonlyMap<string, Engine>;
+    noCache?: boolean;
+    cachePath?: string;
+    log?: (m: string) => void;
+  } = {},
 ): Promise<DemoSource | undefined> {
   const config = parseConfig(input);
   if (!config.pool || config.retrieval.poolSpans === 'llm') return undefined;
@@ -268,7 +273,9 @@ async function assembleEl4ner(
       policy: options.verificationPolicy ?? config.verification.policy,
     },
     scoring: {
-      ...(config.decision.calibration ? { calibration: { weights: config.decision.calibration.weights } } : {}),
+      ...(config.decision.calibration
+        ? { calibration: { weights: config.decision.calibration.weights } }
+        : {}),
       minScore: options.threshold ?? config.decision.minScore,
     },
     overlaps: await overlapPolicy(config, demos),
@@ -288,10 +295,7 @@ async function assembleEl4ner(
  * `decision.overlaps`: as configured, or from the data's nature when 'auto': nested when the
  * pool's own entities overlap (GENIA, LitBank), else flat (CoNLL-style data; also without a pool).
  */
-export async function overlapPolicy(
-  config: Config,
-  demos: DemoSource | undefined,
-): Promise<OverlapPolicy> {
+export async function overlapPolicy(config: Config, demos: DemoSource | undefined): Promise<OverlapPolicy> {
   const o = config.decision.overlaps;
   if (o !== 'auto') return o;
   let docs = demos?.docs();

@@ -65,7 +65,9 @@ export function methodSettings(flags: MethodFlags): {
   if (flags.threshold !== undefined) {
     threshold = Number(flags.threshold);
     if (!/^\s*[\d.]+\s*$/.test(flags.threshold) || !(threshold >= 0 && threshold <= 1))
-      throw new InputError(`--threshold must be a number from 0 to 1, got ${JSON.stringify(flags.threshold)}`);
+      throw new InputError(
+        `--threshold must be a number from 0 to 1, got ${JSON.stringify(flags.threshold)}`,
+      );
   }
   const policy = flags.verificationPolicy;
   if (policy !== undefined && !(VERIFICATION_POLICIES as readonly string[]).includes(policy))

@@ -60,7 +60,8 @@ export class UsageCounter {
   private wrapOne(engine: Engine): Engine {
     const count = (req: ChatRequest, r: ChatResponse) => {
       const stage = req.stage ?? 'other';
-      const s = (this.t.byStage[stage] ??= { calls: 0, promptTokens: 0, completionTokens: 0 });
+      const s = this.t.byStage[stage] ?? { calls: 0, promptTokens: 0, completionTokens: 0 };
+      this.t.byStage[stage] = s;
       for (const into of [this.t, s]) {
         into.calls++;
         into.promptTokens += r.usage.promptTokens;
@@ -132,7 +133,11 @@ export interface AblationResult {
 const pct = (x: number) => (100 * x).toFixed(2);
 
 /** The Markdown table of the rows, with the F1 change against the first row. */
-export function ablationMarkdown(results: readonly AblationResult[], title: string, notes: readonly string[] = []): string {
+export function ablationMarkdown(
+  results: readonly AblationResult[],
+  title: string,
+  notes: readonly string[] = [],
+): string {
   const base = results[0]?.f1;
   const lines = [
     `## ${title}`,
@@ -141,7 +146,8 @@ export function ablationMarkdown(results: readonly AblationResult[], title: stri
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results) {
-    const delta = base === undefined || r === results[0] ? '' : `${r.f1 >= base ? '+' : ''}${pct(r.f1 - base)}`;
+    const delta =
+      base === undefined || r === results[0] ? '' : `${r.f1 >= base ? '+' : ''}${pct(r.f1 - base)}`;
     const ps = r.perSentence;
     lines.push(
       `| ${r.description} | ${pct(r.p)} | ${pct(r.r)} | ${pct(r.f1)} | ${delta} | ${ps.calls.toFixed(2)} | ${(ps.promptTokens + ps.completionTokens).toFixed(0)} (${ps.promptTokens.toFixed(0)} + ${ps.completionTokens.toFixed(0)}) |`,

@@ -163,8 +163,7 @@ export function defaultSettings(config: Config): TuneSettings {
   const v = config.verification;
   return {
     backbones,
-    verifier:
-      config.stages.verification && v.policy !== 'off' ? (config.verifier ?? backbones[0]) : null,
+    verifier: config.stages.verification && v.policy !== 'off' ? (config.verifier ?? backbones[0]) : null,
     k: config.retrieval.k,
     ...(weighted
       ? {
@@ -197,7 +196,11 @@ export function applySettings(config: Config, s: TuneSettings): Config {
     ...(s.verifier ? { verifier: s.verifier } : {}),
     voteWeights: s.weights,
     retrieval: { ...config.retrieval, k: s.k },
-    stages: { ...config.stages, verification: s.verifier !== null, classification: classificationFor(config, s) },
+    stages: {
+      ...config.stages,
+      verification: s.verifier !== null,
+      classification: classificationFor(config, s),
+    },
     decision: {
       ...decision,
       rule: s.rule,
@@ -217,7 +220,11 @@ function describe(s: TuneSettings): string {
     ? `verifier ${s.verifier} (${s.policy === 'selective' ? `selective < ${s.margin}` : 'all'}, ${s.use})`
     : 'verification off';
   const rule = s.rule === 'hard-vote' ? 'hard-vote' : `entity-then-type > ${s.threshold}`;
-  const score = s.calibration ? `, calibrated >= ${s.minScore}` : s.minScore > 0 ? `, score >= ${s.minScore}` : '';
+  const score = s.calibration
+    ? `, calibrated >= ${s.minScore}`
+    : s.minScore > 0
+      ? `, score >= ${s.minScore}`
+      : '';
   return `backbones ${s.backbones.join('+')}, ${verifier}, k ${s.k}, ${rule}, ${s.weights ? 'weighted' : 'unweighted'}${score}`;
 }
 
@@ -228,7 +235,8 @@ export function splitDev<T>(
   seed: number,
 ): { choose: T[]; heldOut: T[]; split: boolean } {
   const nHeld = Math.round(dev.length * holdout);
-  if (dev.length < 4 || nHeld < 1 || nHeld >= dev.length) return { choose: [...dev], heldOut: [...dev], split: false };
+  if (dev.length < 4 || nHeld < 1 || nHeld >= dev.length)
+    return { choose: [...dev], heldOut: [...dev], split: false };
   const idx = dev.map((_, i) => i);
   const rand = mulberry32(seed);
   for (let i = idx.length - 1; i > 0; i--) {
@@ -361,7 +369,9 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     });
     const ver = calls.verify ?? 0;
     const upstream =
-      Object.values(calls).reduce((a, c) => a + c, 0) - ver + (config.embedding && s.k > 0 && hasDemos ? 1 : 0);
+      Object.values(calls).reduce((a, c) => a + c, 0) -
+      ver +
+      (config.embedding && s.k > 0 && hasDemos ? 1 : 0);
     const sameUpstream = evaluated.has(upstreamKey(s));
     return n * ((opts.cache && sameUpstream ? 0 : upstream) + ver);
   };
@@ -382,13 +392,21 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         : { traces: undefined, report: (await method.evaluate(docs)).details as PipelineReport };
       return { ...out, calls: ledger.summary().total.calls - before, refused: budget.refused };
     } catch (e) {
-      return { error: (e as Error).message, calls: ledger.summary().total.calls - before, refused: budget.refused };
+      return {
+        error: (e as Error).message,
+        calls: ledger.summary().total.calls - before,
+        refused: budget.refused,
+      };
     } finally {
       await method?.close();
     }
   };
 
-  const evaluate = async (step: TuneStep, s: TuneSettings, description = describe(s)): Promise<CandidateRecord> => {
+  const evaluate = async (
+    step: TuneStep,
+    s: TuneSettings,
+    description = describe(s),
+  ): Promise<CandidateRecord> => {
     const key = settingsKey(s);
     const prev = done.get(key);
     if (prev) return prev;
@@ -450,7 +468,10 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
           : 0;
       };
       const worst = [...best.settings.backbones].sort((a, b) => spanF1(a) - spanF1(b))[0];
-      const s: TuneSettings = { ...best.settings, backbones: best.settings.backbones.filter((b) => b !== worst) };
+      const s: TuneSettings = {
+        ...best.settings,
+        backbones: best.settings.backbones.filter((b) => b !== worst),
+      };
       if (s.weights) s.weights = Object.fromEntries(Object.entries(s.weights).filter(([m]) => m !== worst));
       const c = await evaluate('backbones', s, `drop ${worst}: ${describe(s)}`);
       if (!better(c)) break;
@@ -558,7 +579,11 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     }
     const byDoc: Scored[][] = choose.map(() => []);
     for (const t of r.traces!) byDoc[t.doc].push(...t.candidates);
-    const fit = fitCalibratedScore(choose, byDoc, await overlapPolicy(config, demos as DemoSource | undefined));
+    const fit = fitCalibratedScore(
+      choose,
+      byDoc,
+      await overlapPolicy(config, demos as DemoSource | undefined),
+    );
     rec.settings = { ...s, calibration: fit.weights, minScore: fit.minScore };
     rec.description = `calibrated >= ${fit.minScore} (${fit.examples} candidates, 2-fold out-of-fold F1): ${describe(s)}`;
     rec.f1 = fit.f1;

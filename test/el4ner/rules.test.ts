@@ -75,13 +75,22 @@ describe('voting rules registry', () => {
 
   it('margins: 1 when unanimous, the share for minus the share against; the default threshold 0 keeps a minority span with a negative margin', () => {
     const ett = votingRule('entity-then-type');
-    const all = ett.decide({ votes: votes(['a', 'PER'], ['b', 'PER'], ['c', 'PER']), voters, weight: unitWeight });
+    const all = ett.decide({
+      votes: votes(['a', 'PER'], ['b', 'PER'], ['c', 'PER']),
+      voters,
+      weight: unitWeight,
+    });
     assert.equal(all.margin, 1);
-    const minority = ett.decide({ votes: votes(['a', 'PER'], ['b', 'none'], ['c', 'none']), voters, weight: unitWeight });
+    const minority = ett.decide({
+      votes: votes(['a', 'PER'], ['b', 'none'], ['c', 'none']),
+      voters,
+      weight: unitWeight,
+    });
     assert.equal(minority.type, 'PER', 'threshold 0: any entity vote makes a candidate');
     assert.ok(Math.abs(minority.margin - -1 / 3) < 1e-9);
     assert.equal(
-      ett.decide({ votes: votes(['a', 'none'], ['b', 'none'], ['c', 'none']), voters, weight: unitWeight }).type,
+      ett.decide({ votes: votes(['a', 'none'], ['b', 'none'], ['c', 'none']), voters, weight: unitWeight })
+        .type,
       undefined,
     );
     // below the quorum the abstentions count against: one answer of three gives margin -1/3
@@ -116,7 +125,12 @@ describe('voting rules registry', () => {
     }));
     const run = async (rule: string) => {
       const p = await pipelineFor({
-        config: parseConfig({ models, labels, stages: { verification: false }, decision: { rule, threshold: 0.5 } }),
+        config: parseConfig({
+          models,
+          labels,
+          stages: { verification: false },
+          decision: { rule, threshold: 0.5 },
+        }),
         engines: engines(),
       });
       const r = await p.evaluate(test);

@@ -20,18 +20,13 @@ import { pipelineFor } from '../support/method.js';
 import { parsePrompt } from '../support/oracle.js';
 import { schemaName } from '../support/oracle-server.js';
 import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
-import { cleanSample, dataDir, f1, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
+import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
 const dev = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 10);
 const indexOf = new Map(dev.map((d, i) => [d.text, i]));
 const odd = (s: string) => (indexOf.get(s) ?? 0) % 2 === 1;
 const yes = () => true;
-const oddNonMisc = dev.reduce(
-  (a, d, i) => a + (i % 2 === 1 ? d.entities.filter((e) => e.type !== 'MISC').length : 0),
-  0,
-);
-const total = dev.reduce((a, d) => a + d.entities.length, 0);
 
 describe('el4ner tune', () => {
   let server: ScriptedServer;

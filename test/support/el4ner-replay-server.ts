@@ -19,8 +19,13 @@ import type { Entity } from '../../src/core/types.js';
 import { NONE_TYPE } from '../../src/core/types.js';
 import type { ChatMessage } from '../../src/engines/types.js';
 import { goldMentions, goldOf, parsePrompt } from './oracle.js';
-import { type ReplaySplit, type ReplaySystem, predictionEntities } from './replay-systems.js';
-import { type ScriptedReply, type ScriptedServer, scriptByModel, startScriptedServer } from './scripted-server.js';
+import { predictionEntities, type ReplaySplit, type ReplaySystem } from './replay-systems.js';
+import {
+  type ScriptedReply,
+  type ScriptedServer,
+  scriptByModel,
+  startScriptedServer,
+} from './scripted-server.js';
 
 /** Entities per sentence text, of one system on the given splits. */
 export function systemEntitiesByText(
@@ -91,7 +96,10 @@ export async function startEl4nerReplayServer(
       const byText = systemEntitiesByText(s, splits);
       return [
         s.name,
-        (req: { messages: ChatMessage[]; body: { response_format?: { json_schema?: { name?: string } } } }) => {
+        (req: {
+          messages: ChatMessage[];
+          body: { response_format?: { json_schema?: { name?: string } } };
+        }) => {
           const json = replayAnswer(byText, req.messages, req.body?.response_format?.json_schema?.name ?? '');
           const reply: ScriptedReply = chatty.has(s.name)
             ? { content: `Here is the answer:\n\`\`\`json\n${JSON.stringify(json, null, 1)}\n\`\`\`` }

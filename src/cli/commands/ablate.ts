@@ -44,7 +44,10 @@ export function register(program: Command): void {
       ]);
       const config = loadConfig(flags.config);
       if (assemble.methodKind(config) !== 'el4ner')
-        throw new InputError('ablate runs the EL4NER pipeline: the config must have LLM backbones (and no fusion.llm without fusion.voter)', flags.config);
+        throw new InputError(
+          'ablate runs the EL4NER pipeline: the config must have LLM backbones (and no fusion.llm without fusion.voter)',
+          flags.config,
+        );
       let rows = ab.ABLATION_ROWS;
       if (flags.rows) {
         const names = flags.rows.split(',').map((r) => r.trim());
@@ -66,7 +69,12 @@ export function register(program: Command): void {
       const counted = counter.wrap(engines.engines);
       const results: import('../../el4ner/ablation.js').AblationResult[] = [];
       try {
-        const demos = await assemble.sharedDemoSource(config, { engines: engines.engines, noCache, cachePath, log });
+        const demos = await assemble.sharedDemoSource(config, {
+          engines: engines.engines,
+          noCache,
+          cachePath,
+          log,
+        });
         for (const row of rows) {
           const t0 = Date.now();
           const before = counter.totals();
@@ -118,7 +126,9 @@ export function register(program: Command): void {
       const notes = [
         `${gold.length} document(s) of ${flags.test}; config ${flags.config}. Strict micro P/R/F1 (%). Calls and tokens: what each row asked the models for, response-cache hits included.`,
         ...(failed.length
-          ? [`Model failures (the model abstained): ${failed.map((r) => `${r.row} ${r.failures}`).join(', ')}.`]
+          ? [
+              `Model failures (the model abstained): ${failed.map((r) => `${r.row} ${r.failures}`).join(', ')}.`,
+            ]
           : []),
       ];
       await mkdir(dirname(flags.out), { recursive: true });

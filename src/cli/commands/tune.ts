@@ -30,7 +30,8 @@ function fraction(v: string): number {
 
 function intList(v: string): number[] {
   const xs = v.split(',').map((x) => x.trim());
-  if (xs.some((x) => !/^\d+$/.test(x))) throw new InputError(`--k-values must be integers, e.g. 0,2,5 (got ${JSON.stringify(v)})`);
+  if (xs.some((x) => !/^\d+$/.test(x)))
+    throw new InputError(`--k-values must be integers, e.g. 0,2,5 (got ${JSON.stringify(v)})`);
   return xs.map(Number);
 }
 
@@ -46,8 +47,17 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'the tuned config (YAML)')
     .option('--sample <n>', 'dev sentences sampled', positiveInt, 20)
     .option('--seed <s>', 'sampling and split seed', nonNegativeInt, 13)
-    .option('--holdout <fraction>', 'share of the sample held out to report on (0: choose and report on all)', fraction, 0.5)
-    .option('--k-values <list>', 'numbers of demonstrations to try, comma-separated (default 0,1,2,3,5,8,12,16)', intList)
+    .option(
+      '--holdout <fraction>',
+      'share of the sample held out to report on (0: choose and report on all)',
+      fraction,
+      0.5,
+    )
+    .option(
+      '--k-values <list>',
+      'numbers of demonstrations to try, comma-separated (default 0,1,2,3,5,8,12,16)',
+      intList,
+    )
     .option('--report <file>', 'write every candidate with its dev scores and calls as JSON')
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')

@@ -39,4 +39,3 @@ export const scoreStage: Stage = {
     state.final = state.candidates.filter((c) => (c.entity.score ?? 0) >= minScore).map((c) => c.entity);
   },
 };
-

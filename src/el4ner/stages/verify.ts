@@ -119,7 +119,8 @@ export const verifyStage: Stage = {
         ],
       };
     });
-    if (parts.verification.use === 'veto') state.candidates = state.candidates.filter((c) => c.verdict !== false);
+    if (parts.verification.use === 'veto')
+      state.candidates = state.candidates.filter((c) => c.verdict !== false);
     state.final = state.candidates.map((c) => c.entity);
   },
 };
