@@ -89,6 +89,8 @@ export async function createMethod(
     return createSlmMethod(tagger, { name: config.fusion.slm });
   }
   const engines = await assembleEngines(config, options);
+  if (kind === 'fusion' && (options.threshold !== undefined || options.verificationPolicy !== undefined))
+    log('--threshold and --verification-policy apply to the EL4NER pipeline, not to fusion: ignored');
   try {
     const switches = resolveStages(config, options.stages);
     const concurrency = options.concurrency ?? config.concurrency;
