@@ -25,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { NerDocument } from '../src/core/types.js';
 import type { PipelineReport } from '../src/el4ner/report.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
@@ -62,7 +62,11 @@ for (let i = 0; i < args.length; i++) {
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
+/** Paths as the CLI is given them: relative to the repository, where it runs. */
+const rel = (p: string) => relative(repoRoot, p);
+
 function el4ner(argv: string[]): Promise<string> {
+  argv = argv.map((a) => (isAbsolute(a) ? rel(a) : a));
   return new Promise((ok, fail) => {
     log(`el4ner ${argv.join(' ')}`);
     const child = spawn(process.execPath, [join(repoRoot, 'bin/el4ner.js'), ...argv], {
