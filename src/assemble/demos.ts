@@ -120,3 +120,25 @@ function noteIndexSettings(
 export function poolLabels(docs: readonly NerDocument[]): string[] {
   return [...new Set(docs.flatMap((d) => d.entities.map((e) => e.type)))].sort();
 }
+
+/**
+ * A demonstration source whose selections are remembered by (mode, k, text, query spans): the
+ * same sentences asked again (tune's candidates, ablate's rows) cost no second SpanSim search.
+ */
+export function memoizedDemoSource(source: DemoSource): DemoSource {
+  const memo = new Map<string, Promise<NerDocument[]>>();
+  return {
+    size: source.size,
+    docs: () => source.docs(),
+    select(text, spans, query) {
+      const key = JSON.stringify([query.mode, query.k, text, spans.map((s) => [s.start, s.end, s.text])]);
+      let hit = memo.get(key);
+      if (!hit) {
+        hit = source.select(text, spans, query);
+        memo.set(key, hit);
+        hit.catch(() => memo.delete(key));
+      }
+      return hit;
+    },
+  };
+}

@@ -19,17 +19,19 @@ import type { Method } from '../core/method.js';
 import type { NerDocument, Span } from '../core/types.js';
 import { createEl4nerMethod } from '../el4ner/pipeline.js';
 import { createLlmPreExtractor, preExtractIdentity } from '../el4ner/stages/retrieve.js';
-import type { El4nerParts, SlmVoter } from '../el4ner/state.js';
+import type { El4nerParts, SlmVoter, VerificationSettings } from '../el4ner/state.js';
 import { type ResolvedStages, resolveStages, type StageOverrides } from '../el4ner/switches.js';
 import { unitWeight, weightsFromConfig } from '../el4ner/voting/decide.js';
+import { hasOverlaps, type OverlapPolicy } from '../el4ner/voting/overlaps.js';
 import { votingRule } from '../el4ner/voting/rules.js';
+import type { Engine } from '../engines/types.js';
 import { readDocuments } from '../formats/index.js';
 import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { createSlmMethod, tagDocument } from '../slm/method.js';
-import { demoSourceFor, isFolder, poolLabels } from './demos.js';
+import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels } from './demos.js';
 import {
   type AssembledEngines,
   assembleEngines,
@@ -52,6 +54,10 @@ export interface MethodOptions extends EngineSource {
   slm?: SlmVoter;
   /** Fusion with lambda 'auto': the dev documents to choose it on (default: `fusion.dev`). */
   dev?: readonly NerDocument[];
+  /** Overrides config `decision.minScore` (`--threshold`). */
+  threshold?: number;
+  /** Overrides config `verification.policy` (`--verification-policy`). */
+  verificationPolicy?: VerificationSettings['policy'];
 }
 
 export type MethodChoice = 'el4ner' | 'fusion' | 'slm';
@@ -82,6 +88,8 @@ export async function createMethod(
     return createSlmMethod(tagger, { name: tagger.path, description: tagger.description });
   }
   const engines = await assembleEngines(config, options);
+  if (kind === 'fusion' && (options.threshold !== undefined || options.verificationPolicy !== undefined))
+    log('--threshold and --verification-policy apply to the EL4NER pipeline, not to fusion: ignored');
   try {
     const switches = resolveStages(config, options.stages);
     const concurrency = options.concurrency ?? config.concurrency;
@@ -130,6 +138,34 @@ export async function createFusionTagger(
     await engines.close();
     throw e;
   }
+}
+
+/**
+ * One demonstration source for many methods run over the same sentences (tune's candidates,
+ * ablate's rows): built once from the config, its selections remembered. Undefined when each
+ * method must build its own (no pool, pool spans pre-extracted by the LLMs, or an embedding model
+ * whose engine was not handed in).
+ */
+export async function sharedDemoSource(
+  input: Config | Record<string, unknown>,
+  options: {
+    engines?: ReadonlyMap<string, Engine>;
+    noCache?: boolean;
+    cachePath?: string;
+    log?: (m: string) => void;
+  } = {},
+): Promise<DemoSource | undefined> {
+  const config = parseConfig(input);
+  if (!config.pool || config.retrieval.poolSpans === 'llm') return undefined;
+  const embed = config.embedding ? options.engines?.get(config.embedding.model) : undefined;
+  if (config.embedding && !embed) return undefined;
+  const source = await demoSourceFor(config, {
+    noCache: options.noCache,
+    cachePath: options.cachePath,
+    embedEngine: embed,
+    log: options.log,
+  });
+  return memoizedDemoSource(source);
 }
 
 async function fusionDev(config: Config, given?: readonly NerDocument[]): Promise<readonly NerDocument[]> {
@@ -200,7 +236,10 @@ async function assembleEl4ner(
   for (const b of backbones) requireEngine(engines.engines, b, 'backbones');
   const verifier = config.verifier ?? backbones[0];
   const singleModel = switches.singleModel ?? backbones[0];
-  if (switches.verification) requireEngine(engines.engines, verifier, 'verifier');
+  const policy = options.verificationPolicy ?? config.verification.policy;
+  if (switches.verification && policy !== 'off') requireEngine(engines.engines, verifier, 'verifier');
+  if (options.threshold !== undefined && !(options.threshold >= 0 && options.threshold <= 1))
+    throw new ConfigError(`the score threshold must be between 0 and 1 (got ${options.threshold})`);
   if (switches.extraction === 'single' || switches.classification === 'single')
     requireEngine(engines.engines, singleModel, 'stages.singleModel');
 
@@ -242,6 +281,17 @@ async function assembleEl4ner(
     slm,
     rule: votingRule(config.decision.rule, config.decision),
     weight: switches.classification === 'weighted-vote' ? weightsFromConfig(config.voteWeights) : unitWeight,
+    verification: {
+      ...config.verification,
+      policy: options.verificationPolicy ?? config.verification.policy,
+    },
+    scoring: {
+      ...(config.decision.calibration
+        ? { calibration: { weights: config.decision.calibration.weights } }
+        : {}),
+      minScore: options.threshold ?? config.decision.minScore,
+    },
+    overlaps: await overlapPolicy(config, demos),
     maxChars: config.maxChars,
     maxTokens: modelMaxTokens(config),
     concurrency,
@@ -258,4 +308,16 @@ async function assembleEl4ner(
   if (!parts.demos || parts.demos.size === 0 || switches.retrieval === 'none' || parts.k === 0)
     log(!demos ? 'no demonstration pool: running zero-shot' : 'retrieval none: running zero-shot');
   return method;
+}
+
+/**
+ * `decision.overlaps`: as configured, or from the data's nature when 'auto': nested when the
+ * pool's own entities overlap (GENIA, LitBank), else flat (CoNLL-style data; also without a pool).
+ */
+export async function overlapPolicy(config: Config, demos: DemoSource | undefined): Promise<OverlapPolicy> {
+  const o = config.decision.overlaps;
+  if (o !== 'auto') return o;
+  let docs = demos?.docs();
+  if (!docs && config.pool && !isFolder(config.pool)) docs = (await readPoolFile(config.pool)).docs;
+  return docs?.some((d) => hasOverlaps(d.entities)) ? 'nested' : 'flat';
 }

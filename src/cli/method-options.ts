@@ -1,6 +1,11 @@
 /** Options shared by `el4ner run` and `el4ner eval`: stage switches, cache and concurrency. */
 import type { Command } from 'commander';
-import { CLASSIFICATION_MODES, EXTRACTION_MODES, RETRIEVAL_MODES } from '../config/schema.js';
+import {
+  CLASSIFICATION_MODES,
+  EXTRACTION_MODES,
+  RETRIEVAL_MODES,
+  VERIFICATION_POLICIES,
+} from '../config/schema.js';
 import { InputError } from '../core/errors.js';
 import { type StageOverrides, stageOverridesFromFlags } from '../el4ner/switches.js';
 
@@ -14,6 +19,8 @@ export interface MethodFlags {
   singleModel?: string;
   cache?: string | boolean;
   concurrency?: string;
+  threshold?: string;
+  verificationPolicy?: string;
 }
 
 export function addMethodOptions(cmd: Command): Command {
@@ -24,6 +31,14 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--classification <mode>', `span classification: ${CLASSIFICATION_MODES.join(' | ')}`)
     .option('--single-model <name>', "the model used by 'single' extraction / classification")
     .option('--no-verification', 'skip type verification')
+    .option(
+      '--verification-policy <policy>',
+      `which entities the verifier sees: ${VERIFICATION_POLICIES.join(' | ')} (default: config verification.policy)`,
+    )
+    .option(
+      '--threshold <score>',
+      'keep entities scoring at least this, 0..1 (default: config decision.minScore); with a calibration from el4ner tune the score is the probability that the entity is right',
+    )
     .option('--no-decomposition', 'one joint extract-and-type call per backbone instead of separate stages')
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
@@ -35,6 +50,8 @@ export function methodSettings(flags: MethodFlags): {
   noCache: boolean;
   cachePath?: string;
   concurrency?: number;
+  threshold?: number;
+  verificationPolicy?: (typeof VERIFICATION_POLICIES)[number];
 } {
   let concurrency: number | undefined;
   if (flags.concurrency !== undefined) {
@@ -44,7 +61,22 @@ export function methodSettings(flags: MethodFlags): {
       );
     concurrency = Number(flags.concurrency);
   }
+  let threshold: number | undefined;
+  if (flags.threshold !== undefined) {
+    threshold = Number(flags.threshold);
+    if (!/^\s*[\d.]+\s*$/.test(flags.threshold) || !(threshold >= 0 && threshold <= 1))
+      throw new InputError(
+        `--threshold must be a number from 0 to 1, got ${JSON.stringify(flags.threshold)}`,
+      );
+  }
+  const policy = flags.verificationPolicy;
+  if (policy !== undefined && !(VERIFICATION_POLICIES as readonly string[]).includes(policy))
+    throw new InputError(
+      `--verification-policy must be one of ${VERIFICATION_POLICIES.join(', ')} (got ${JSON.stringify(policy)})`,
+    );
   return {
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(policy !== undefined ? { verificationPolicy: policy as (typeof VERIFICATION_POLICIES)[number] } : {}),
     stages: stageOverridesFromFlags(flags),
     noCache: flags.cache === false,
     cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,

@@ -3,7 +3,7 @@
  * unknown keys are errors so that typos never pass silently.
  */
 import { z } from 'zod';
-import { VOTING_RULE_NAMES } from '../el4ner/voting/rules.js';
+import { DEFAULT_DECISION, DEFAULT_VERIFICATION, VOTING_RULE_NAMES } from '../el4ner/voting/rules.js';
 
 /** The enums of the stage switches (CLI flags and their help are derived from these). */
 export const RETRIEVAL_MODES = ['span-level', 'sentence-embedding', 'random', 'none'] as const;
@@ -142,14 +142,47 @@ export const retrievalSchema = z
   })
   .strict();
 
+export const calibrationSchema = z
+  .object({
+    /** Logistic weight per feature (src/el4ner/voting/calibration.ts); `bias` is the intercept. */
+    weights: z.record(z.string(), z.number()),
+    /** Where it was fitted (written by `el4ner tune`). */
+    fitted: z.string().optional(),
+  })
+  .strict();
+
+export const OVERLAP_POLICIES = ['auto', 'flat', 'nested'] as const;
+
 export const decisionSchema = z
   .object({
-    /** hard-vote: the paper's vote ('none' is a type like the others); entity-then-type: entity vs none first, then the type. */
-    rule: z.enum(VOTING_RULE_NAMES).default('hard-vote'),
+    /** entity-then-type: entity vs none first, then the type; hard-vote: the paper's vote ('none' is a type like the others). */
+    rule: z.enum(VOTING_RULE_NAMES).default(DEFAULT_DECISION.rule),
     /** entity-then-type: share of the answering vote weight that must say "entity" (strictly more). */
-    threshold: z.number().min(0).max(1).default(0.5),
+    threshold: z.number().min(0).max(1).default(DEFAULT_DECISION.threshold),
     /** entity-then-type: below this share of voters answering, abstentions count as 'none'. */
-    quorum: z.number().min(0).max(1).default(0.5),
+    quorum: z.number().min(0).max(1).default(DEFAULT_DECISION.quorum),
+    /** Entities whose final score is below this are dropped (`el4ner run --threshold`). */
+    minScore: z.number().min(0).max(1).default(0),
+    /**
+     * Overlapping entities: flat (the best-scored span of an overlapping group wins), nested (all
+     * kept), auto (nested when the pool's own entities overlap, else flat).
+     */
+    overlaps: z.enum(OVERLAP_POLICIES).default('auto'),
+    /** A calibrated entity score fitted on dev (written by `el4ner tune`). */
+    calibration: calibrationSchema.optional(),
+  })
+  .strict();
+
+export const VERIFICATION_POLICIES = ['all', 'selective', 'off'] as const;
+
+export const verificationSchema = z
+  .object({
+    /** all: every decided entity (the paper); selective: those whose vote margin is below `margin`; off. */
+    policy: z.enum(VERIFICATION_POLICIES).default(DEFAULT_VERIFICATION.policy),
+    /** selective: verify the entities whose vote margin (in [-1, 1], 1 = unanimous) is below this. */
+    margin: z.number().min(-1).max(1).default(DEFAULT_VERIFICATION.margin),
+    /** veto: a 'no' removes the entity (the paper); feature: the verdict only moves the entity's score. */
+    use: z.enum(['veto', 'feature']).default(DEFAULT_VERIFICATION.use),
   })
   .strict();
 
@@ -255,7 +288,9 @@ export const configSchema = z
       decomposition: true,
     }),
     /** How classification votes become entities (src/el4ner/voting/rules.ts). */
-    decision: decisionSchema.default({ rule: 'hard-vote', threshold: 0.5, quorum: 0.5 }),
+    decision: decisionSchema.default({ ...DEFAULT_DECISION, minScore: 0, overlaps: 'auto' }),
+    /** Which decided entities the verifier sees and what its answer does (`stages.verification` switches it). */
+    verification: verificationSchema.default({ ...DEFAULT_VERIFICATION }),
     /** Vote weights per model, optionally per type: {model: number | {TYPE: number}}. */
     voteWeights: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])).optional(),
     /** Max characters per model input; longer documents are split into sentences / chunks. */
@@ -292,3 +327,4 @@ export type FusionConfig = z.infer<typeof fusionSchema>;
 export type SlmSpec = z.infer<typeof slmSpecSchema>;
 export type ExpertConfig = z.infer<typeof expertSchema>;
 export type DecisionConfig = z.infer<typeof decisionSchema>;
+export type VerificationConfig = z.infer<typeof verificationSchema>;

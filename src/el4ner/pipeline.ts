@@ -1,8 +1,8 @@
 /**
  * The EL4NER method: a thin orchestrator running a list of stages over each chunk of each
  * document (src/el4ner/stages): retrieval -> [SLM voter] -> extraction (union) -> classification
- * -> decision (voting rule) -> verification; with decomposition off, one joint stage replaces
- * extraction and classification.
+ * -> decision (voting rule) -> verification (policy) -> score (calibration, threshold) -> overlaps;
+ * with decomposition off, one joint stage replaces extraction and classification.
  *
  * Documents are cut into chunks by the one chunking policy (src/core/chunks.ts); at most
  * `concurrency` chunks run at once, the models of one stage run concurrently. Results do not
@@ -35,7 +35,9 @@ import { classifyStage } from './stages/classify.js';
 import { decideStage } from './stages/decide.js';
 import { extractStage } from './stages/extract.js';
 import { jointStage } from './stages/joint.js';
+import { overlapsStage } from './stages/overlaps.js';
 import { retrieveStage } from './stages/retrieve.js';
+import { scoreStage } from './stages/score.js';
 import { slmStage } from './stages/slm.js';
 import { verifyStage } from './stages/verify.js';
 import {
@@ -55,8 +57,15 @@ export function pipelineStages(parts: StagePlan): Stage[] {
     ...(parts.slm ? [slmStage] : []),
     ...(s.decomposition ? [extractStage, classifyStage] : [jointStage]),
     decideStage,
-    ...(s.verification ? [verifyStage] : []),
+    ...(verifies(parts) ? [verifyStage] : []),
+    scoreStage,
+    overlapsStage,
   ];
+}
+
+/** Whether the verification stage runs: switched on and a policy other than off. */
+export function verifies(parts: Pick<StagePlan, 'switches' | 'verification'>): boolean {
+  return parts.switches.verification && (parts.verification?.policy ?? 'all') !== 'off';
 }
 
 /**
@@ -92,6 +101,10 @@ function traceOf(state: ChunkState): ChunkTrace {
       at,
     ),
     voted: shift(state.voted, at),
+    candidates: shift(
+      state.candidates.map((c) => ({ ...c.entity, features: c.features ?? {} })),
+      at,
+    ),
     final: shift(state.final, at),
     ...state.counts,
   };
@@ -286,7 +299,7 @@ export interface El4nerTagResult extends Omit<TagResult, 'traces'> {
 
 export function createEl4nerMethod(parts: El4nerParts): Method {
   const stages = pipelineStages(parts);
-  const verifier = parts.switches.verification ? [parts.verifier] : [];
+  const verifier = verifies(parts) ? [parts.verifier] : [];
   const info = {
     kind: 'el4ner' as const,
     labels: parts.labels,
@@ -316,6 +329,7 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
       const report = buildReport(goldDocs, result, {
         info: pipelineInfo(parts),
         stages: parts.switches,
+        verification: parts.verification,
         costBefore: before,
         costAfter: parts.ledger.summary(),
       });

@@ -3,7 +3,8 @@
  * - extraction: span recall of the union (boundaries only) against gold spans, and of each backbone;
  * - classification: typing accuracy of the vote on union spans whose boundaries match a gold span
  *   (a 'none' decision on such a span counts as wrong);
- * - verification: strict precision before and after, entities removed;
+ * - verification: strict precision before and after, entities removed (vetoed);
+ * - cut: entities removed after verification by the score threshold and the overlap rule;
  * - final: strict P/R/F1 per type and micro (the `el4ner score` scorer);
  * - grounding: hallucinated spans (not in the text), ambiguous groundings, unknown types;
  * - answers: per model and stage, answers that needed repairs (and which kinds), re-asks, failures;
@@ -16,7 +17,7 @@ import { type EvalReport, evaluate } from '../eval/evaluate.js';
 import { type Counts, type Prf, prf } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import type { RepairCount } from './calls.js';
-import type { ChunkTrace, PipelineInfo } from './state.js';
+import type { ChunkTrace, PipelineInfo, VerificationSettings } from './state.js';
 import type { ResolvedStages } from './switches.js';
 
 /** What a run of the pipeline returns, as the report reads it. */
@@ -44,10 +45,14 @@ export interface PipelineReport {
   classification: { goldBoundarySpans: number; correct: number; typingAccuracy: number };
   verification: {
     enabled: boolean;
+    policy: VerificationSettings['policy'];
+    use: VerificationSettings['use'];
     before: Prf & Counts;
     after: Prf & Counts;
     removed: number;
   };
+  /** After verification: entities removed by the score threshold and by the overlap rule. */
+  cut: { before: Prf & Counts; removed: number };
   final: { micro: Prf & Counts; perType: EvalReport['per_type']; macroF1: number };
   grounding: { hallucinated: number; ambiguous: number; invalidTypes: number; missingAnswers: number };
   failures: ModelFailure[];
@@ -98,6 +103,7 @@ interface TraceTallies {
   correct: number;
   grounding: PipelineReport['grounding'];
   votedByDoc: NerDocument[];
+  candidatesByDoc: NerDocument[];
 }
 
 /** Span sets, typing accuracy and grounding counts from the chunk traces. */
@@ -121,6 +127,7 @@ function tallyTraces(gold: readonly NerDocument[], traces: readonly ChunkTrace[]
     correct: 0,
     grounding: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
     votedByDoc: gold.map((g) => ({ id: g.id, text: g.text, entities: [] })),
+    candidatesByDoc: gold.map((g) => ({ id: g.id, text: g.text, entities: [] })),
   };
   for (const tr of traces) {
     for (const k of spanKeys(tr.doc, tr.union)) t.union.add(k);
@@ -139,6 +146,7 @@ function tallyTraces(gold: readonly NerDocument[], traces: readonly ChunkTrace[]
       if (v !== undefined && gt.has(v)) t.correct++;
     }
     t.votedByDoc[tr.doc].entities.push(...tr.voted);
+    t.candidatesByDoc[tr.doc].entities.push(...tr.candidates);
     t.grounding.hallucinated += tr.hallucinated;
     t.grounding.ambiguous += tr.ambiguous;
     t.grounding.invalidTypes += tr.invalidTypes;
@@ -161,7 +169,13 @@ function strictCounts(gold: readonly NerDocument[], pred: readonly NerDocument[]
 export function buildReport(
   gold: readonly NerDocument[],
   result: RunResult,
-  ctx: { info: PipelineInfo; stages: ResolvedStages; costBefore: CostSummary; costAfter: CostSummary },
+  ctx: {
+    info: PipelineInfo;
+    stages: ResolvedStages;
+    verification: VerificationSettings;
+    costBefore: CostSummary;
+    costAfter: CostSummary;
+  },
 ): PipelineReport {
   const t = tallyTraces(gold, result.traces);
   for (const b of ctx.info.backbones) if (!t.perModelSpans.has(b)) t.perModelSpans.set(b, new Set());
@@ -177,7 +191,7 @@ export function buildReport(
   }
   const unionHits = hits(t.union);
   const before = strictCounts(gold, t.votedByDoc);
-  const after = strictCounts(gold, result.docs);
+  const verified = strictCounts(gold, t.candidatesByDoc);
   const finalEval = evaluate(gold, result.docs, { bootstrap: 0 });
   const cost = ctx.costAfter;
   const total = diffTotals(ctx.costBefore.total, cost.total);
@@ -208,11 +222,14 @@ export function buildReport(
       typingAccuracy: t.matched ? t.correct / t.matched : 0,
     },
     verification: {
-      enabled: ctx.stages.verification,
+      enabled: ctx.stages.verification && ctx.verification.policy !== 'off',
+      policy: ctx.verification.policy,
+      use: ctx.verification.use,
       before: withPrf(before),
-      after: withPrf(after),
-      removed: count(t.votedByDoc) - count(result.docs),
+      after: withPrf(verified),
+      removed: count(t.votedByDoc) - count(t.candidatesByDoc),
     },
+    cut: { before: withPrf(verified), removed: count(t.candidatesByDoc) - count(result.docs) },
     final: { micro: finalEval.micro, perType: finalEval.per_type, macroF1: finalEval.macro_f1 },
     grounding: t.grounding,
     failures: result.failures,
@@ -266,8 +283,9 @@ export function formatPipelineReport(r: PipelineReport): string {
     `classification typing accuracy ${pct(r.classification.typingAccuracy)} (${r.classification.correct}/${r.classification.goldBoundarySpans})`,
   );
   lines.push(
-    `verification ${r.verification.enabled ? 'on' : 'off'}: precision ${pct(r.verification.before.p)} -> ${pct(r.verification.after.p)}, removed ${r.verification.removed}`,
+    `verification ${r.verification.enabled ? `${r.verification.policy} (${r.verification.use})` : 'off'}: precision ${pct(r.verification.before.p)} -> ${pct(r.verification.after.p)}, removed ${r.verification.removed}`,
   );
+  lines.push(`cut         threshold and overlaps removed ${r.cut.removed}`);
   lines.push(`final       P ${pct(r.final.micro.p)}  R ${pct(r.final.micro.r)}  F1 ${pct(r.final.micro.f1)}`);
   for (const [t, s] of Object.entries(r.final.perType))
     lines.push(`            ${t.padEnd(10)} P ${pct(s.p)}  R ${pct(s.r)}  F1 ${pct(s.f1)}  (${s.support})`);

@@ -10,7 +10,9 @@ import type { Engine } from '../engines/types.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { type ModelText, modelText } from './model-text.js';
 import type { ResolvedStages } from './switches.js';
+import type { CalibrationModel, Features } from './voting/calibration.js';
 import type { Vote } from './voting/decide.js';
+import type { OverlapPolicy } from './voting/overlaps.js';
 import type { VotingRule, WeightFn } from './voting/rules.js';
 import type { UnionSpan } from './voting/union.js';
 
@@ -40,6 +42,9 @@ export interface El4nerParts {
   slm?: SlmVoter;
   rule: VotingRule;
   weight: WeightFn;
+  verification: VerificationSettings;
+  scoring: ScoringSettings;
+  overlaps: OverlapPolicy;
   maxChars: number;
   /** Each model's configured maxTokens: a prompt sized from its items asks for more, never for less. */
   maxTokens?: ReadonlyMap<string, number>;
@@ -51,10 +56,28 @@ export interface El4nerParts {
   release?: () => Promise<void>;
 }
 
+/** Which decided entities the verifier sees, and what its answer does (config `verification`). */
+export interface VerificationSettings {
+  /** all: every entity (the paper); selective: those whose vote margin is below `margin`; off. */
+  policy: 'all' | 'selective' | 'off';
+  margin: number;
+  /** veto: a 'no' removes the entity (the paper); feature: the verdict only moves its score. */
+  use: 'veto' | 'feature';
+}
+
+/** The final score of an entity and the run-time cut (config `decision.calibration`, `decision.minScore`). */
+export interface ScoringSettings {
+  /** Fitted on dev by `el4ner tune`; without it the score is the voting rule's. */
+  calibration?: CalibrationModel;
+  /** Entities scoring below this are dropped (`--threshold`). */
+  minScore: number;
+}
+
 /** What decides which stages run and how many calls they make (tune estimates from it without engines). */
 export type StagePlan = Pick<El4nerParts, 'switches' | 'backbones' | 'singleModel' | 'k'> & {
   demos?: { readonly size: number };
   slm?: unknown;
+  verification?: Pick<VerificationSettings, 'policy'>;
 };
 
 /** Who runs, for the report. */
@@ -77,6 +100,8 @@ export interface ChunkTrace {
   perModel: Record<string, Span[]>;
   union: Span[];
   voted: Entity[];
+  /** The candidates the score stage saw (after a vetoing verifier), with their features. */
+  candidates: Array<Entity & { features: Features }>;
   final: Entity[];
   hallucinated: number;
   ambiguous: number;
@@ -118,6 +143,8 @@ export interface ChunkState {
   voters: string[];
   /** Entities after the decision, before verification. */
   voted: Entity[];
+  /** The decided entities with their evidence, as verification and scoring go on. */
+  candidates: Candidate[];
   final: Entity[];
   counts: ChunkCounts;
   /** LLM extractors whose answer was usable (no answer at all means the document is unanswered). */
@@ -127,6 +154,17 @@ export interface ChunkState {
   /** Each backbone's zero-shot spans from retrieval, when its answer was usable. */
   zeroShot: Map<string, Span[]>;
   warnings: DocumentWarning[];
+}
+
+/** A decided entity with the evidence that scores it. */
+export interface Candidate {
+  entity: Entity;
+  votes: readonly Vote[];
+  /** The voting rule's margin (src/el4ner/voting/rules.ts). */
+  margin: number;
+  /** The verifier's answer: true yes, false no, undefined not asked or no answer. */
+  verdict?: boolean;
+  features?: Features;
 }
 
 /** A fresh state for a chunk of `source` text starting at `start` in its document. */
@@ -144,6 +182,7 @@ export function newChunkState(doc: number, start: number, source: string): Chunk
     votes: new Map(),
     voters: [],
     voted: [],
+    candidates: [],
     final: [],
     counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
     answered: new Set(),

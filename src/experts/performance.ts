@@ -123,7 +123,10 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
 
 /**
  * Vote weights from measured reliability: per type, the voter's smoothed precision
- * (tp + 1) / (tp + fp + 2) on that type; '*' (used for 'none' votes and unseen types) is its
+ * (tp + 1) / (tp + fp + 2) on that type (how far its "this is a T" can be trusted); 'none' is its
+ * smoothed micro recall (tp + 1) / (tp + fn + 2): a voter that misses many entities says 'none' to
+ * many real ones, so its 'none' is weak evidence however precise its entity votes are (weighting
+ * 'none' by precision over-weighted precise, low-recall voters); '*' (unseen types) is its
  * smoothed micro precision. The result goes to config `voteWeights` with weighted-vote.
  */
 export function reliabilityWeights(
@@ -136,6 +139,7 @@ export function reliabilityWeights(
     for (const [type, c] of Object.entries(p.perType).sort(([a], [b]) => (a < b ? -1 : 1)))
       w[type] = round((c.tp + 1) / (c.tp + c.fp + 2));
     w['*'] = round((p.tp + 1) / (p.tp + p.fp + 2));
+    w.none = round((p.tp + 1) / (p.tp + p.fn + 2));
     out[p.voter] = w;
   }
   return out;

@@ -1,29 +1,45 @@
 /**
- * `el4ner tune`: chooses the backbone subset, the verifier, k and the vote weights on a labelled
- * dev sample within a budget of LLM calls (see docs/experts.md).
+ * `el4ner tune`: chooses the backbone subset, the verifier, k, the decision (voting rule and its
+ * threshold, verification policy), the vote weights and a calibrated entity score on labelled
+ * dev data within a budget of LLM calls (see docs/experts.md and docs/decisions.md).
+ *
+ * Honest by construction: the dev sample is split (seeded) into a part the search chooses on and
+ * a held-out part it reports on. The default config and the choice are both scored on the
+ * held-out part, through the pipeline, and the choice is returned only when it scores at least
+ * the default there; otherwise the default is returned, and the result says so.
  *
  * Budget: real model requests as counted by the cost ledger (chat and embedding); response-cache
- * hits are free. Before each candidate its calls are estimated (per sentence: pre-extraction B when
- * span-level retrieval runs, extraction B, classification B, verification 1; only the verification
- * calls when the cache holds an evaluated candidate with the same upstream settings) and the
- * candidate is skipped when the estimate is more than what is left. The engines are guarded
- * (budget.ts): a request that could pass the limit is refused, so the budget is never exceeded;
- * a candidate that saw refusals is 'incomplete' and cannot be chosen.
- * Search: the default config first (the choice is never worse than it on the dev sample), then
- * coordinate steps, each keeping a change only when strict micro-F1 strictly improves: drop the
- * backbone with the worst span F1 (repeat while it helps), each model as verifier and no
- * verification, k in {0, 2, 5, 8}, reliability weights on / off.
+ * hits are free. Before each candidate its calls are estimated (per sentence: the calls of the
+ * stages it runs; only the verification calls when the cache holds an evaluated candidate with
+ * the same upstream settings) and the candidate is skipped when the estimate is more than what is
+ * left. The engines are guarded (budget.ts): a request that could pass the limit is refused, so
+ * the budget is never exceeded; a candidate that saw refusals is 'incomplete' and cannot be chosen.
+ *
+ * Search on the choosing part: the default config first, then coordinate steps, each keeping a
+ * change only when strict micro-F1 strictly improves: drop the backbone with the worst span F1
+ * (repeat while it helps); each model as verifier and no verification; k in a wide grid; the
+ * decision grid (hard vote; entity-then-type at several thresholds) x (verification all,
+ * selective at two margins, off); reliability weights on / off; then a calibrated score: the
+ * candidates of one run are fitted by a logistic model (voting/calibration.ts), cross-fitted in
+ * two folds so that its F1 and its threshold are measured on answers it was not fitted on.
  */
 
 import { chatModels } from '../assemble/engines.js';
-import { createMethod } from '../assemble/index.js';
+import { createMethod, overlapPolicy, sharedDemoSource } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
-import type { NerDocument } from '../core/types.js';
+import type { Entity, NerDocument } from '../core/types.js';
 import { callsPerChunk } from '../el4ner/pipeline.js';
 import type { PipelineReport } from '../el4ner/report.js';
+import type { ChunkTrace } from '../el4ner/state.js';
 import { resolveStages } from '../el4ner/switches.js';
+import { type Features, fitCalibration } from '../el4ner/voting/calibration.js';
+import { type OverlapPolicy, resolveOverlaps } from '../el4ner/voting/overlaps.js';
+import type { VotingRuleName } from '../el4ner/voting/rules.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
+import { type Counts, prf } from '../eval/prf.js';
+import { mulberry32 } from '../eval/random.js';
+import { countDocument } from '../eval/strict.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import type { RawConfig } from './config-file.js';
@@ -37,16 +53,28 @@ export interface TuneSettings {
   k: number;
   /** Per-voter per-type weights for weighted voting; undefined: hard voting. */
   weights?: Record<string, Record<string, number>>;
+  rule: VotingRuleName;
+  /** entity-then-type: entity share needed. */
+  threshold: number;
+  policy: 'all' | 'selective';
+  margin: number;
+  use: 'veto' | 'feature';
+  /** Logistic weights of a calibrated score (config `decision.calibration`). */
+  calibration?: Record<string, number>;
+  minScore: number;
 }
+
+export type TuneStep = 'default' | 'backbones' | 'verifier' | 'k' | 'decision' | 'weights' | 'calibration';
 
 export interface CandidateRecord {
   id: number;
-  step: 'default' | 'backbones' | 'verifier' | 'k' | 'weights';
+  step: TuneStep;
   description: string;
   settings: TuneSettings;
   estimate: number;
   status: 'evaluated' | 'skipped' | 'incomplete';
   calls: number;
+  /** Strict micro scores on the choosing part (calibration: cross-fitted, out of fold). */
   f1?: number;
   precision?: number;
   recall?: number;
@@ -55,13 +83,26 @@ export interface CandidateRecord {
   note?: string;
 }
 
+export interface HeldOutScore {
+  f1: number;
+  precision: number;
+  recall: number;
+  calls: number;
+}
+
 export interface TuneResult {
   budget: number;
   callsUsed: number;
   devSentences: number;
+  /** Sentences the search chose on, and the held-out ones the choice is reported on. */
+  split: { choose: number; heldOut: number; seed: number };
+  /** The default config on the choosing part. */
   defaultF1: number | null;
   best: CandidateRecord | null;
+  /** What was returned: the best candidate, or the default when it did not hold up on the held-out part. */
   chosen: TuneSettings;
+  /** Default and best on the held-out part (null when not measured, e.g. the budget ran out). */
+  heldOut: { default: HeldOutScore | null; best: HeldOutScore | null };
   candidates: CandidateRecord[];
   /** Calls spent measuring per-model reliability for the weights. */
   weightCalls: number;
@@ -83,8 +124,28 @@ export interface TuneOptions {
   isCached?: CachePeek;
   demos?: DemoSource | readonly NerDocument[];
   kValues?: readonly number[];
+  /** Share of the dev sample held out to report on (default 0.5). */
+  holdout?: number;
+  /** Seed of the split (default 13). */
+  seed?: number;
   log?: (m: string) => void;
 }
+
+export const DEFAULT_K_VALUES = [0, 1, 2, 3, 5, 8, 12, 16] as const;
+
+/** The decision grid: the paper's hard vote, entity-then-type at these thresholds. */
+const DECISION_RULES: ReadonlyArray<{ rule: VotingRuleName; threshold: number }> = [
+  { rule: 'hard-vote', threshold: 0.5 },
+  ...[0, 0.25, 0.5, 0.75].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
+];
+
+/** Verification policies tried with a verifier (null: off). */
+const POLICIES: ReadonlyArray<Pick<TuneSettings, 'policy' | 'margin'> | null> = [
+  { policy: 'all', margin: 0 },
+  { policy: 'selective', margin: 0 },
+  { policy: 'selective', margin: 0.5 },
+  null,
+];
 
 /** The backbones EL4NER would use for this config (same rule as the pipeline). */
 export function defaultBackbones(config: Config): string[] {
@@ -99,9 +160,10 @@ export function defaultBackbones(config: Config): string[] {
 export function defaultSettings(config: Config): TuneSettings {
   const backbones = defaultBackbones(config);
   const weighted = config.stages.classification === 'weighted-vote' && config.voteWeights;
+  const v = config.verification;
   return {
     backbones,
-    verifier: config.stages.verification ? (config.verifier ?? backbones[0]) : null,
+    verifier: config.stages.verification && v.policy !== 'off' ? (config.verifier ?? backbones[0]) : null,
     k: config.retrieval.k,
     ...(weighted
       ? {
@@ -110,33 +172,153 @@ export function defaultSettings(config: Config): TuneSettings {
           ),
         }
       : {}),
+    rule: config.decision.rule,
+    threshold: config.decision.threshold,
+    policy: v.policy === 'off' ? 'all' : v.policy,
+    margin: v.margin,
+    use: v.use,
+    ...(config.decision.calibration ? { calibration: { ...config.decision.calibration.weights } } : {}),
+    minScore: config.decision.minScore,
   };
+}
+
+function classificationFor(config: Config, s: TuneSettings) {
+  if (s.weights !== undefined) return 'weighted-vote' as const;
+  return config.stages.classification === 'weighted-vote' ? ('vote' as const) : config.stages.classification;
 }
 
 /** The config with the settings applied. */
 export function applySettings(config: Config, s: TuneSettings): Config {
-  const classification =
-    s.weights !== undefined
-      ? 'weighted-vote'
-      : config.stages.classification === 'weighted-vote'
-        ? 'vote'
-        : config.stages.classification;
+  const { calibration: _old, ...decision } = config.decision;
   return {
     ...config,
     backbones: [...s.backbones],
     ...(s.verifier ? { verifier: s.verifier } : {}),
     voteWeights: s.weights,
     retrieval: { ...config.retrieval, k: s.k },
-    stages: { ...config.stages, verification: s.verifier !== null, classification },
+    stages: {
+      ...config.stages,
+      verification: s.verifier !== null,
+      classification: classificationFor(config, s),
+    },
+    decision: {
+      ...decision,
+      rule: s.rule,
+      threshold: s.threshold,
+      minScore: s.minScore,
+      ...(s.calibration ? { calibration: { weights: s.calibration } } : {}),
+    },
+    verification: { ...config.verification, policy: s.policy, margin: s.margin, use: s.use },
   };
 }
 
 const upstreamKey = (s: TuneSettings) => `${s.backbones.join(',')}|${s.k}`;
-const settingsKey = (s: TuneSettings) =>
-  `${upstreamKey(s)}|${s.verifier ?? '-'}|${s.weights ? JSON.stringify(s.weights) : '-'}`;
+const settingsKey = (s: TuneSettings) => JSON.stringify({ ...s, backbones: s.backbones.join(',') });
 
 function describe(s: TuneSettings): string {
-  return `backbones ${s.backbones.join('+')}, verifier ${s.verifier ?? 'off'}, k ${s.k}, ${s.weights ? 'weighted' : 'hard'} vote`;
+  const verifier = s.verifier
+    ? `verifier ${s.verifier} (${s.policy === 'selective' ? `selective < ${s.margin}` : 'all'}, ${s.use})`
+    : 'verification off';
+  const rule = s.rule === 'hard-vote' ? 'hard-vote' : `entity-then-type > ${s.threshold}`;
+  const score = s.calibration
+    ? `, calibrated >= ${s.minScore}`
+    : s.minScore > 0
+      ? `, score >= ${s.minScore}`
+      : '';
+  return `backbones ${s.backbones.join('+')}, ${verifier}, k ${s.k}, ${rule}, ${s.weights ? 'weighted' : 'unweighted'}${score}`;
+}
+
+/** Seeded split of the dev sample: the part to choose on and the held-out part. */
+export function splitDev<T>(
+  dev: readonly T[],
+  holdout: number,
+  seed: number,
+): { choose: T[]; heldOut: T[]; split: boolean } {
+  const nHeld = Math.round(dev.length * holdout);
+  if (dev.length < 4 || nHeld < 1 || nHeld >= dev.length)
+    return { choose: [...dev], heldOut: [...dev], split: false };
+  const idx = dev.map((_, i) => i);
+  const rand = mulberry32(seed);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  const held = new Set(idx.slice(0, nHeld));
+  return {
+    choose: dev.filter((_, i) => !held.has(i)),
+    heldOut: dev.filter((_, i) => held.has(i)),
+    split: true,
+  };
+}
+
+type Scored = Entity & { features: Features };
+
+/** Strict micro F1 of the candidates kept at `minScore` with their given scores, overlaps resolved. */
+function scoreAt(
+  gold: readonly NerDocument[],
+  candidates: ReadonlyArray<readonly Scored[]>,
+  minScore: number,
+  overlaps: OverlapPolicy,
+): Counts & { f1: number; p: number; r: number } {
+  const c = { tp: 0, fp: 0, fn: 0 };
+  gold.forEach((g, i) => {
+    const kept = resolveOverlaps(
+      candidates[i].filter((e) => (e.score ?? 0) >= minScore),
+      overlaps,
+    );
+    const d = countDocument(g.entities, kept).total;
+    c.tp += d.tp;
+    c.fp += d.fp;
+    c.fn += d.fn;
+  });
+  return { ...c, ...prf(c) };
+}
+
+const MIN_SCORES = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100);
+
+/**
+ * Fits a calibration on the candidates of one run: cross-fitted in two folds (each fold scored by
+ * a model fitted on the other) to choose the threshold and measure F1 out of fold, then fitted on
+ * all of them.
+ */
+export function fitCalibratedScore(
+  gold: readonly NerDocument[],
+  candidates: ReadonlyArray<readonly Scored[]>,
+  overlaps: OverlapPolicy,
+): { weights: Record<string, number>; minScore: number; f1: number; p: number; r: number; examples: number } {
+  const goldKeys = gold.map((g) => new Set(g.entities.map((e) => `${e.start}:${e.end}:${e.type}`)));
+  const examples = (docs: number[]) =>
+    docs.flatMap((i) =>
+      candidates[i].map((e) => ({
+        features: e.features,
+        correct: goldKeys[i].has(`${e.start}:${e.end}:${e.type}`),
+      })),
+    );
+  const folds = [0, 1].map((f) => gold.map((_, i) => i).filter((i) => i % 2 === f));
+  const outOfFold: Scored[][] = candidates.map((c) => [...c]);
+  for (const [f, docs] of folds.entries()) {
+    const model = fitCalibration(examples(folds[1 - f]));
+    for (const i of docs)
+      outOfFold[i] = candidates[i].map((e) => {
+        let z = 0;
+        for (const [k, x] of Object.entries(e.features)) z += (model.weights[k] ?? 0) * x;
+        return { ...e, score: 1 / (1 + Math.exp(-Math.max(-35, Math.min(35, z)))) };
+      });
+  }
+  let best = { minScore: 0.5, ...scoreAt(gold, outOfFold, 0.5, overlaps) };
+  for (const t of MIN_SCORES) {
+    const s = scoreAt(gold, outOfFold, t, overlaps);
+    if (s.f1 > best.f1) best = { minScore: t, ...s };
+  }
+  const all = examples(gold.map((_, i) => i));
+  return {
+    weights: fitCalibration(all).weights,
+    minScore: best.minScore,
+    f1: best.f1,
+    p: best.p,
+    r: best.r,
+    examples: all.length,
+  };
 }
 
 export async function tune(opts: TuneOptions): Promise<TuneResult> {
@@ -144,17 +326,38 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const log = opts.log ?? (() => {});
   const notes: string[] = [];
   const guarded = guardEngines(opts.engines, budget, opts.isCached);
-  const n = dev.length;
+  const seed = opts.seed ?? 13;
+  const parts = splitDev(dev, opts.holdout ?? 0.5, seed);
+  if (!parts.split)
+    notes.push(
+      `only ${dev.length} dev sentence(s): chosen and reported on the same sentences (give --sample 4 or more to hold some out)`,
+    );
+  const { choose, heldOut } = parts;
   const retrievalMode = config.retrieval.mode ?? config.stages.retrieval;
-  const hasDemos = Boolean(opts.demos) || Boolean(config.pool);
+  const demos = opts.demos ?? (await sharedDemoSource(config, { engines: opts.engines, log }));
+  const hasDemos = Boolean(demos) || Boolean(config.pool);
   const candidates: CandidateRecord[] = [];
   const done = new Map<string, CandidateRecord>();
   const reports = new Map<number, PipelineReport>();
-  const chatModels = defaultBackbones({ ...config, backbones: undefined });
+  const evaluated = new Set<string>();
+  const chatModelNames = defaultBackbones({ ...config, backbones: undefined });
+  const result: TuneResult = {
+    budget: budget.limit,
+    callsUsed: 0,
+    devSentences: dev.length,
+    split: { choose: choose.length, heldOut: parts.split ? heldOut.length : 0, seed },
+    defaultF1: null,
+    best: null,
+    chosen: defaultSettings(config),
+    heldOut: { default: null, best: null },
+    candidates,
+    weightCalls: 0,
+    notes,
+  };
 
   // Per sentence: the calls of the stages the candidate runs (the stage modules count them), plus
   // one embedding call when an embedding model embeds the query spans.
-  const estimate = (s: TuneSettings): number => {
+  const estimate = (s: TuneSettings, n: number): number => {
     const switches = resolveStages(applySettings(config, s));
     const calls = callsPerChunk({
       switches,
@@ -162,20 +365,45 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       singleModel: switches.singleModel ?? s.backbones[0],
       k: s.k,
       demos: hasDemos ? { size: 1 } : undefined,
+      verification: { policy: s.policy },
     });
     const ver = calls.verify ?? 0;
     const upstream =
       Object.values(calls).reduce((a, c) => a + c, 0) -
       ver +
       (config.embedding && s.k > 0 && hasDemos ? 1 : 0);
-    const sameUpstream = [...done.values()].some(
-      (c) => c.status === 'evaluated' && upstreamKey(c.settings) === upstreamKey(s),
-    );
+    const sameUpstream = evaluated.has(upstreamKey(s));
     return n * ((opts.cache && sameUpstream ? 0 : upstream) + ver);
   };
 
+  /** Runs the settings on `docs` through the pipeline (guarded engines); undefined when it could not finish. */
+  const runOn = async (s: TuneSettings, docs: readonly NerDocument[], withTraces: boolean) => {
+    const before = ledger.summary().total.calls;
+    budget.resetRefusals();
+    let method: Awaited<ReturnType<typeof createMethod>> | undefined;
+    try {
+      method = await createMethod(applySettings(config, s), {
+        engines: { engines: guarded, ledger },
+        demos,
+        log: () => {},
+      });
+      const out = withTraces
+        ? { traces: (await method.tag(docs)).traces as ChunkTrace[], report: undefined }
+        : { traces: undefined, report: (await method.evaluate(docs)).details as PipelineReport };
+      return { ...out, calls: ledger.summary().total.calls - before, refused: budget.refused };
+    } catch (e) {
+      return {
+        error: (e as Error).message,
+        calls: ledger.summary().total.calls - before,
+        refused: budget.refused,
+      };
+    } finally {
+      await method?.close();
+    }
+  };
+
   const evaluate = async (
-    step: CandidateRecord['step'],
+    step: TuneStep,
     s: TuneSettings,
     description = describe(s),
   ): Promise<CandidateRecord> => {
@@ -187,7 +415,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       step,
       description,
       settings: s,
-      estimate: estimate(s),
+      estimate: estimate(s, choose.length),
       status: 'skipped',
       calls: 0,
     };
@@ -197,33 +425,25 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       log(`skip ${description}: ${rec.note}`);
       return rec;
     }
-    const before = ledger.summary().total.calls;
-    budget.resetRefusals();
-    let method: Awaited<ReturnType<typeof createMethod>> | undefined;
-    try {
-      method = await createMethod(applySettings(config, s), {
-        engines: { engines: guarded, ledger },
-        demos: opts.demos,
-        log: () => {},
-      });
-      const report = (await method.evaluate(dev)).details as PipelineReport;
-      rec.calls = ledger.summary().total.calls - before;
-      rec.refused = budget.refused;
+    const r = await runOn(s, choose, false);
+    rec.calls = r.calls;
+    rec.refused = r.refused;
+    if ('error' in r) {
+      rec.status = 'incomplete';
+      rec.note = r.error;
+    } else {
+      const report = r.report!;
       rec.f1 = report.final.micro.f1;
       rec.precision = report.final.micro.p;
       rec.recall = report.final.micro.r;
-      rec.status = budget.refused > 0 ? 'incomplete' : 'evaluated';
-      if (rec.status === 'evaluated') reports.set(rec.id, report);
+      rec.status = r.refused > 0 ? 'incomplete' : 'evaluated';
+      if (rec.status === 'evaluated') {
+        reports.set(rec.id, report);
+        evaluated.add(upstreamKey(s));
+      }
       log(
         `${description}: strict F1 ${(100 * rec.f1).toFixed(2)}, ${rec.calls} calls${rec.status === 'incomplete' ? ' (incomplete: budget reached)' : ''}`,
       );
-    } catch (e) {
-      rec.calls = ledger.summary().total.calls - before;
-      rec.refused = budget.refused;
-      rec.status = 'incomplete';
-      rec.note = (e as Error).message;
-    } finally {
-      await method?.close();
     }
     done.set(key, rec);
     return rec;
@@ -236,7 +456,6 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   if (!best) notes.push('the default config could not be evaluated within the budget; nothing was changed');
   const better = (c: CandidateRecord) => c.status === 'evaluated' && best !== null && c.f1! > best.f1!;
 
-  let weightCalls = 0;
   if (best) {
     // 1. Backbones: drop the one whose spans match gold worst, while that helps.
     while (best.settings.backbones.length > 1) {
@@ -260,7 +479,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     }
     // 2. Verifier: each chat model, and none.
     const b0 = best;
-    for (const v of [...chatModels, null]) {
+    for (const v of [...chatModelNames, null]) {
       if (v === b0.settings.verifier) continue;
       const c = await evaluate('verifier', { ...b0.settings, verifier: v });
       if (better(c)) best = c;
@@ -268,55 +487,142 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     // 3. k (number of demonstrations), when there is a pool to draw them from.
     if (hasDemos && retrievalMode !== 'none') {
       const b1 = best;
-      for (const k of opts.kValues ?? [0, 2, 5, 8]) {
+      for (const k of opts.kValues ?? DEFAULT_K_VALUES) {
         if (k === b1.settings.k) continue;
         const c = await evaluate('k', { ...b1.settings, k });
         if (better(c)) best = c;
       }
     } else notes.push('k not tuned: no demonstration pool or retrieval none');
-    // 4. Weights: reliability measured per backbone alone on the dev sample, then weighted vote on / off.
-    if (best.settings.backbones.length > 1) {
-      const b2 = best;
-      if (b2.settings.weights) {
-        const c = await evaluate('weights', { ...b2.settings, weights: undefined });
+    // 4. The decision: voting rule and threshold x verification policy (no new upstream calls).
+    const b2 = best;
+    const verifier = b2.settings.verifier ?? config.verifier ?? b2.settings.backbones[0];
+    for (const d of DECISION_RULES)
+      for (const p of POLICIES) {
+        const s: TuneSettings = {
+          ...b2.settings,
+          ...d,
+          verifier: p ? verifier : null,
+          ...(p ?? {}),
+          use: 'veto',
+          calibration: undefined,
+          minScore: 0,
+        };
+        const c = await evaluate('decision', s);
         if (better(c)) best = c;
       }
-      const B = b2.settings.backbones.length;
-      const pre = retrievalMode === 'span-level' && b2.settings.k > 0 && hasDemos ? 1 : 0;
-      const need = B * n * (pre + 2) + estimate({ ...b2.settings, weights: {} });
+    // 5. Weights: reliability measured per backbone alone, then weighted vote on / off.
+    if (best.settings.backbones.length > 1) {
+      const b3 = best;
+      if (b3.settings.weights) {
+        const c = await evaluate('weights', { ...b3.settings, weights: undefined });
+        if (better(c)) best = c;
+      }
+      const B = b3.settings.backbones.length;
+      const pre = retrievalMode === 'span-level' && b3.settings.k > 0 && hasDemos ? 1 : 0;
+      const need = B * choose.length * (pre + 2) + estimate({ ...b3.settings, weights: {} }, choose.length);
       if (need > budget.remaining) {
         notes.push(`weights not measured: about ${need} calls needed, ${budget.remaining} left`);
       } else {
         const before = ledger.summary().total.calls;
         budget.resetRefusals();
         const perf = await measureExperts({
-          config: applySettings(config, b2.settings),
-          voters: b2.settings.backbones,
-          labelled: dev,
+          config: applySettings(config, b3.settings),
+          voters: b3.settings.backbones,
+          labelled: choose,
           engines: guarded,
           ledger,
-          demos: opts.demos,
+          demos,
         });
-        weightCalls = ledger.summary().total.calls - before;
+        result.weightCalls = ledger.summary().total.calls - before;
         if (budget.refused > 0) notes.push('weights not used: the budget ran out while measuring them');
         else {
-          const c = await evaluate('weights', { ...b2.settings, weights: reliabilityWeights(perf) });
+          const c = await evaluate('weights', { ...b3.settings, weights: reliabilityWeights(perf) });
           if (better(c)) best = c;
         }
       }
     }
+    // 6. A calibrated score over every candidate span (entity-then-type > 0), the verdict as a feature.
+    const calibrated = await calibrate(best.settings);
+    if (calibrated && better(calibrated)) best = calibrated;
   }
-  return {
-    budget: budget.limit,
-    callsUsed: budget.used,
-    devSentences: n,
-    defaultF1: first.status === 'evaluated' ? first.f1! : null,
-    best,
-    chosen: best ? best.settings : base,
-    candidates,
-    weightCalls,
-    notes,
-  };
+
+  async function calibrate(from: TuneSettings): Promise<CandidateRecord | undefined> {
+    const s: TuneSettings = {
+      ...from,
+      rule: 'entity-then-type',
+      threshold: 0,
+      use: from.verifier ? 'feature' : 'veto',
+      calibration: undefined,
+      minScore: 0,
+    };
+    const rec: CandidateRecord = {
+      id: candidates.length,
+      step: 'calibration',
+      description: `calibrated score on ${describe(s)}`,
+      settings: s,
+      estimate: estimate(s, choose.length),
+      status: 'skipped',
+      calls: 0,
+    };
+    candidates.push(rec);
+    if (rec.estimate > budget.remaining) {
+      rec.note = `estimated ${rec.estimate} calls, ${budget.remaining} left`;
+      return rec;
+    }
+    const r = await runOn(s, choose, true);
+    rec.calls = r.calls;
+    rec.refused = r.refused;
+    if ('error' in r || r.refused > 0) {
+      rec.status = 'incomplete';
+      rec.note = 'error' in r ? r.error : 'budget reached';
+      return rec;
+    }
+    const byDoc: Scored[][] = choose.map(() => []);
+    for (const t of r.traces!) byDoc[t.doc].push(...t.candidates);
+    const fit = fitCalibratedScore(
+      choose,
+      byDoc,
+      await overlapPolicy(config, demos as DemoSource | undefined),
+    );
+    rec.settings = { ...s, calibration: fit.weights, minScore: fit.minScore };
+    rec.description = `calibrated >= ${fit.minScore} (${fit.examples} candidates, 2-fold out-of-fold F1): ${describe(s)}`;
+    rec.f1 = fit.f1;
+    rec.precision = fit.p;
+    rec.recall = fit.r;
+    rec.status = 'evaluated';
+    log(`${rec.description}: strict F1 ${(100 * fit.f1).toFixed(2)}, ${rec.calls} calls`);
+    return rec;
+  }
+
+  result.defaultF1 = first.status === 'evaluated' ? first.f1! : null;
+  result.best = best;
+  if (best) {
+    // The held-out part: the default and the choice, through the pipeline.
+    const measure = async (s: TuneSettings): Promise<HeldOutScore | null> => {
+      if (estimate(s, heldOut.length) > budget.remaining) return null;
+      const r = await runOn(s, heldOut, false);
+      if ('error' in r || r.refused > 0) return null;
+      const m = r.report!.final.micro;
+      return { f1: m.f1, precision: m.p, recall: m.r, calls: r.calls };
+    };
+    const same = settingsKey(best.settings) === settingsKey(base);
+    result.heldOut.default = await measure(base);
+    result.heldOut.best = same ? result.heldOut.default : await measure(best.settings);
+    const d = result.heldOut.default;
+    const b = result.heldOut.best;
+    if (same) result.chosen = base;
+    else if (d && b && b.f1 >= d.f1) result.chosen = best.settings;
+    else {
+      result.chosen = base;
+      notes.push(
+        d && b
+          ? `the best candidate scored ${(100 * b.f1).toFixed(2)} on the held-out part, below the default's ${(100 * d.f1).toFixed(2)}: the default is kept`
+          : 'the held-out part could not be scored within the budget: the default is kept',
+      );
+    }
+  }
+  result.callsUsed = budget.used;
+  return result;
 }
 
 /**
@@ -334,9 +640,11 @@ async function tuneFusion(
     budget: budget.limit,
     callsUsed: 0,
     devSentences: dev.length,
+    split: { choose: dev.length, heldOut: 0, seed: opts.seed ?? 13 },
     defaultF1: null,
     best: null,
     chosen: base,
+    heldOut: { default: null, best: null },
     candidates: [],
     weightCalls: 0,
     notes,
@@ -363,7 +671,12 @@ async function tuneFusion(
 }
 
 /** The user's raw config (as written) with the chosen settings. */
-export function applySettingsRaw(raw: RawConfig, s: TuneSettings, fusion?: TuneResult['fusion']): RawConfig {
+export function applySettingsRaw(
+  raw: RawConfig,
+  s: TuneSettings,
+  fusion?: TuneResult['fusion'],
+  fitted?: string,
+): RawConfig {
   const out: RawConfig = structuredClone(raw);
   if (fusion) {
     if (typeof fusion.chosen === 'number')
@@ -386,15 +699,27 @@ export function applySettingsRaw(raw: RawConfig, s: TuneSettings, fusion?: TuneR
   }
   out.stages = stages;
   out.retrieval = { ...(out.retrieval ?? {}), k: s.k };
+  const { calibration: _old, ...decision } = (out.decision ?? {}) as RawConfig;
+  out.decision = {
+    ...decision,
+    rule: s.rule,
+    threshold: s.threshold,
+    minScore: s.minScore,
+    ...(s.calibration ? { calibration: { weights: s.calibration, ...(fitted ? { fitted } : {}) } } : {}),
+  };
+  out.verification = { ...(out.verification ?? {}), policy: s.policy, margin: s.margin, use: s.use };
   return out;
 }
 
-/** Every candidate as a table line. */
+const pct = (x: number | null | undefined) => (x == null ? '-' : (100 * x).toFixed(2));
+
+/** Every candidate as a table line, then the held-out comparison. */
 export function formatTune(r: TuneResult): string {
-  const lines = [`tuning on ${r.devSentences} dev sentence(s); ${r.callsUsed} of ${r.budget} call(s) used`];
+  const lines = [
+    `tuning on ${r.devSentences} dev sentence(s): ${r.split.choose} to choose on, ${r.split.heldOut} held out; ${r.callsUsed} of ${r.budget} call(s) used`,
+  ];
   if (r.fusion) {
     const f = r.fusion;
-    const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(2));
     lines.push(
       `fusion lambda: configured ${f.defaultLambda} (dev F1 ${pct(f.defaultF1)}), best ${f.lambda.toPrecision(4)} (dev F1 ${pct(f.f1)}, ${f.valuesTried} values tried, ${f.calls} calls, ${f.status})`,
       `chosen: fusion.lambda ${f.chosen}`,
@@ -402,11 +727,14 @@ export function formatTune(r: TuneResult): string {
     return lines.join('\n');
   }
   if (r.candidates.length === 0) return [...lines, 'nothing evaluated'].join('\n');
-  lines.push('  #  step       status      F1      calls  estimate  settings');
+  lines.push('  #  step         status      F1      calls  estimate  settings');
   for (const c of r.candidates)
     lines.push(
-      `${String(c.id).padStart(3)}  ${c.step.padEnd(9)}  ${c.status.padEnd(10)}  ${c.f1 === undefined ? '     -' : (100 * c.f1).toFixed(2).padStart(6)}  ${String(c.calls).padStart(5)}  ${String(c.estimate).padStart(8)}  ${c.description}`,
+      `${String(c.id).padStart(3)}  ${c.step.padEnd(11)}  ${c.status.padEnd(10)}  ${c.f1 === undefined ? '     -' : (100 * c.f1).toFixed(2).padStart(6)}  ${String(c.calls).padStart(5)}  ${String(c.estimate).padStart(8)}  ${c.description}`,
     );
+  lines.push(
+    `held out (${r.split.heldOut || r.split.choose} sentences): default F1 ${pct(r.heldOut.default?.f1)}, best candidate F1 ${pct(r.heldOut.best?.f1)}`,
+  );
   lines.push(`chosen: ${describe(r.chosen)}`);
   return lines.join('\n');
 }

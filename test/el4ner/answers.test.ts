@@ -42,10 +42,14 @@ describe('one model as backbone and verifier', () => {
 
   it('an unusable answer does not lose the run: the document says what happened', async () => {
     const notes: string[] = [];
-    const method = await createMethod(oracleConfig(server.url, ['m'], { retrieval: { k: 3 } }), {
-      demos: pool,
-      log: (m) => notes.push(m),
-    });
+    // verification of every entity (the paper's policy), so a lost verification shows
+    const method = await createMethod(
+      oracleConfig(server.url, ['m'], { retrieval: { k: 3 }, verification: { policy: 'all' } }),
+      {
+        demos: pool,
+        log: (m) => notes.push(m),
+      },
+    );
     const r = await method.tag(docs);
     await method.close();
     assert.equal(r.docs.length, docs.length);
@@ -93,7 +97,12 @@ describe('repairs and re-asks per model and stage', () => {
     const server = await startSmallModelServer({ gold: docs, rate: 0.5, seed: 3 });
     try {
       const notes: string[] = [];
-      const method = await createMethod(oracleConfig(server.url, ['a', 'b']), { log: (m) => notes.push(m) });
+      const method = await createMethod(
+        oracleConfig(server.url, ['a', 'b'], { verification: { policy: 'all' } }),
+        {
+          log: (m) => notes.push(m),
+        },
+      );
       const report = (await method.evaluate(docs)).details as PipelineReport;
       const reasks = report.answers.reasks.reduce((n, q) => n + q.count, 0);
       assert.equal(reasks, server.stats.reasks, 'the re-asks the server saw');
@@ -124,7 +133,9 @@ describe('the small-model simulator', () => {
 
   it('every misbehaviour is read leniently or asked again, and costs little', async () => {
     const clean = await startSmallModelServer({ gold: docs, rate: 0 });
-    const m0 = await createMethod(oracleConfig(clean.url, ['m']), { log: () => {} });
+    const m0 = await createMethod(oracleConfig(clean.url, ['m'], { verification: { policy: 'all' } }), {
+      log: () => {},
+    });
     const f0 = (await m0.evaluate(docs)).micro.f1;
     await m0.close();
     await clean.close();
@@ -132,7 +143,12 @@ describe('the small-model simulator', () => {
     for (const kind of MISBEHAVIOURS) {
       const server = await startSmallModelServer({ gold: docs, rate: 0.5, kinds: [kind] });
       try {
-        const method = await createMethod(oracleConfig(server.url, ['m']), { log: () => {} });
+        const method = await createMethod(
+          oracleConfig(server.url, ['m'], { verification: { policy: 'all' } }),
+          {
+            log: () => {},
+          },
+        );
         const f1 = (await method.evaluate(docs)).micro.f1;
         await method.close();
         const n = server.stats.misbehaved[kind] ?? 0;
@@ -155,10 +171,14 @@ describe('the small-model simulator', () => {
     const f1 = async (rate: number) => {
       const server = await startSmallModelServer({ gold: sixty, rate });
       try {
-        const method = await createMethod(oracleConfig(server.url, ['m'], { retrieval: { k: 3 } }), {
-          demos: pool,
-          log: () => {},
-        });
+        // verification of every entity (the paper's policy), so a lost verification shows
+        const method = await createMethod(
+          oracleConfig(server.url, ['m'], { retrieval: { k: 3 }, verification: { policy: 'all' } }),
+          {
+            demos: pool,
+            log: () => {},
+          },
+        );
         const r = await method.evaluate(sixty);
         await method.close();
         return r.micro.f1;

@@ -23,3 +23,9 @@ export function countKinds(reqs: Array<{ model: string; kind: string }>): Record
   for (const r of reqs) out[`${r.model}:${r.kind}`] = (out[`${r.model}:${r.kind}`] ?? 0) + 1;
   return out;
 }
+
+/** The paper's decision (hard vote, every entity verified, a 'no' vetoes), for tests of its mechanics. */
+export const PAPER_DECISION = {
+  decision: { rule: 'hard-vote' },
+  verification: { policy: 'all' },
+} as const;

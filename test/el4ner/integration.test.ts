@@ -16,7 +16,7 @@ import { createEngines } from '../../src/engines/registry.js';
 import { pipelineFor } from '../support/method.js';
 import { type Behaviour, goldByText, oracleAnswer } from '../support/oracle.js';
 import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
-import { conllDir, readJsonl, repoRoot } from './helpers.js';
+import { conllDir, PAPER_DECISION, readJsonl, repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
 const testFile = path.join(conllDir, 'test.jsonl');
@@ -130,6 +130,7 @@ describe('EL4NER over scripted HTTP backbones', () => {
         retrieval: { k: 2 },
         cache: { path: 'cache/responses.sqlite' },
         concurrency: 4,
+        ...PAPER_DECISION,
       }),
     );
     const reportFile = path.join(dir, 'report.json');

@@ -8,7 +8,7 @@ import { STEPS } from '../../src/el4ner/prompts.js';
 import type { Engine } from '../../src/engines/types.js';
 import { pipelineFor } from '../support/method.js';
 import { type Behaviour, goldByText, oracleEngine } from '../support/oracle.js';
-import { conllDir, countKinds, readJsonl } from './helpers.js';
+import { conllDir, countKinds, PAPER_DECISION, readJsonl } from './helpers.js';
 
 const test = readJsonl(path.join(conllDir, 'test.jsonl'), 40).filter((d) => d.entities.length > 0);
 const pool = readJsonl(path.join(conllDir, 'train.jsonl'), 300);
@@ -47,6 +47,7 @@ function config(extra: Record<string, unknown> = {}) {
     backbones: ['a', 'b', 'c'],
     verifier: 'a',
     retrieval: { k: 3 },
+    ...PAPER_DECISION,
     ...extra,
   });
 }

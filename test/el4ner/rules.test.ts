@@ -28,7 +28,7 @@ describe('voting rules registry', () => {
   });
 
   it('entity-then-type: two of three say "entity", so it is one; the type is the plurality, first voter on ties', () => {
-    const rule = votingRule('entity-then-type');
+    const rule = votingRule('entity-then-type', { threshold: 0.5 });
     const split = rule.decide({
       votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']),
       voters,
@@ -52,7 +52,7 @@ describe('voting rules registry', () => {
   });
 
   it('entity-then-type: abstentions are left out above the quorum, count as none below it', () => {
-    const rule = votingRule('entity-then-type');
+    const rule = votingRule('entity-then-type', { threshold: 0.5 });
     // two answered of three (above the 0.5 quorum): 1 entity vs 1 none is not more than half
     const tie = rule.decide({ votes: votes(['a', 'PER'], ['b', 'none']), voters, weight: unitWeight });
     assert.equal(tie.type, undefined);
@@ -64,13 +64,46 @@ describe('voting rules registry', () => {
     assert.equal(lone.type, undefined);
     // with quorum 0 the lone answer decides
     assert.equal(
-      votingRule('entity-then-type', { quorum: 0 }).decide({
+      votingRule('entity-then-type', { threshold: 0.5, quorum: 0 }).decide({
         votes: votes(['a', 'PER']),
         voters,
         weight: unitWeight,
       }).type,
       'PER',
     );
+  });
+
+  it('margins: 1 when unanimous, the share for minus the share against; the default threshold 0 keeps a minority span with a negative margin', () => {
+    const ett = votingRule('entity-then-type');
+    const all = ett.decide({
+      votes: votes(['a', 'PER'], ['b', 'PER'], ['c', 'PER']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(all.margin, 1);
+    const minority = ett.decide({
+      votes: votes(['a', 'PER'], ['b', 'none'], ['c', 'none']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(minority.type, 'PER', 'threshold 0: any entity vote makes a candidate');
+    assert.ok(Math.abs(minority.margin - -1 / 3) < 1e-9);
+    assert.equal(
+      ett.decide({ votes: votes(['a', 'none'], ['b', 'none'], ['c', 'none']), voters, weight: unitWeight })
+        .type,
+      undefined,
+    );
+    // below the quorum the abstentions count against: one answer of three gives margin -1/3
+    const lone = ett.decide({ votes: votes(['a', 'PER']), voters, weight: unitWeight });
+    assert.ok(Math.abs(lone.margin - -1 / 3) < 1e-9);
+    // hard vote: the winner against its strongest rival (none or another type), over all votes
+    const hv = votingRule('hard-vote').decide({
+      votes: votes(['a', 'PER'], ['b', 'PER'], ['c', 'LOC']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(hv.type, 'PER');
+    assert.ok(Math.abs(hv.margin - 1 / 3) < 1e-9);
   });
 
   it('decision.rule reaches the pipeline: entity-then-type keeps spans the hard vote drops', async () => {
@@ -92,7 +125,12 @@ describe('voting rules registry', () => {
     }));
     const run = async (rule: string) => {
       const p = await pipelineFor({
-        config: parseConfig({ models, labels, stages: { verification: false }, decision: { rule } }),
+        config: parseConfig({
+          models,
+          labels,
+          stages: { verification: false },
+          decision: { rule, threshold: 0.5 },
+        }),
         engines: engines(),
       });
       const r = await p.evaluate(test);

@@ -51,6 +51,8 @@ export interface ScriptedServerOptions {
   embed?: (input: string[], model: string) => number[][] | Promise<number[][]>;
   /** Model ids listed by GET /v1/models (default: one, "scripted"). */
   models?: string[];
+  /** Port on 127.0.0.1 (default: a free one). A fixed port keeps the base URL, and so the keys of a response cache, the same across runs. */
+  port?: number;
 }
 
 export interface ScriptedServer {
@@ -307,7 +309,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions): Promise<
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 

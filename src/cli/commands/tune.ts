@@ -1,4 +1,8 @@
-/** `el4ner tune`: backbones, verifier, k and vote weights chosen on a dev sample within a call budget. */
+/**
+ * `el4ner tune`: backbones, verifier, k, the decision (rule, threshold, verification policy), vote
+ * weights and a calibrated score chosen on part of a dev sample, reported on the held-out rest,
+ * within a call budget.
+ */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
@@ -13,20 +17,47 @@ interface TuneFlags {
   seed: number;
   report?: string;
   cache?: string | boolean;
+  holdout: number;
+  kValues?: number[];
+}
+
+function fraction(v: string): number {
+  const x = Number(v);
+  if (!/^\s*[\d.]+\s*$/.test(v) || !(x >= 0 && x < 1))
+    throw new InputError(`--holdout must be a number from 0 to below 1, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+function intList(v: string): number[] {
+  const xs = v.split(',').map((x) => x.trim());
+  if (xs.some((x) => !/^\d+$/.test(x)))
+    throw new InputError(`--k-values must be integers, e.g. 0,2,5 (got ${JSON.stringify(v)})`);
+  return xs.map(Number);
 }
 
 export function register(program: Command): void {
   program
     .command('tune')
     .description(
-      'choose backbones, verifier, k and vote weights on a labelled dev sample within a budget of LLM calls; writes a runnable config',
+      'choose backbones, verifier, k, the decision rule and threshold, the verification policy, vote weights and a calibrated score on part of a labelled dev sample, report on the held-out rest, within a budget of LLM calls; writes a runnable config',
     )
     .requiredOption('--config <file>', 'configuration file (YAML or JSON)')
     .requiredOption('--dev <file>', 'labelled dev documents')
     .requiredOption('--budget <calls>', 'most LLM calls to spend (cache hits are free)', positiveInt)
     .requiredOption('--out <file>', 'the tuned config (YAML)')
     .option('--sample <n>', 'dev sentences sampled', positiveInt, 20)
-    .option('--seed <s>', 'sampling seed', nonNegativeInt, 13)
+    .option('--seed <s>', 'sampling and split seed', nonNegativeInt, 13)
+    .option(
+      '--holdout <fraction>',
+      'share of the sample held out to report on (0: choose and report on all)',
+      fraction,
+      0.5,
+    )
+    .option(
+      '--k-values <list>',
+      'numbers of demonstrations to try, comma-separated (default 0,1,2,3,5,8,12,16)',
+      intList,
+    )
     .option('--report <file>', 'write every candidate with its dev scores and calls as JSON')
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
@@ -68,15 +99,25 @@ export function register(program: Command): void {
           ledger: engines.ledger,
           cache: engines.cache !== undefined,
           isCached: cachePeek(config, engines.cache, engines.engines),
+          holdout: flags.holdout,
+          seed: flags.seed,
+          ...(flags.kValues ? { kValues: flags.kValues } : {}),
           log,
         });
-        const raw = t.applySettingsRaw(cf.readRawConfig(flags.config), result.chosen, result.fusion);
+        const raw = t.applySettingsRaw(
+          cf.readRawConfig(flags.config),
+          result.chosen,
+          result.fusion,
+          `${flags.dev}: ${result.split.choose} sentence(s) (seed ${flags.seed})`,
+        );
         const f1 = (x: number | null | undefined) => (x == null ? '-' : (100 * x).toFixed(2));
         cf.writeDerivedConfig(
           flags.config,
           raw,
           flags.out,
-          `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}), budget ${flags.budget}: dev strict F1 ${f1(result.fusion ? result.fusion.f1 : result.best?.f1)} (default ${f1(result.defaultF1)}), ${result.callsUsed} call(s)`,
+          result.fusion
+            ? `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}), budget ${flags.budget}: dev strict F1 ${f1(result.fusion.f1)} (default ${f1(result.defaultF1)}), ${result.callsUsed} call(s)`
+            : `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}, ${result.split.choose} to choose on, ${result.split.heldOut} held out), budget ${flags.budget}: held-out strict F1 ${f1(result.heldOut.best?.f1)} (default ${f1(result.heldOut.default?.f1)}), ${result.callsUsed} call(s)`,
         );
         loadConfig(flags.out);
         if (flags.report) await writeFile(flags.report, `${JSON.stringify(result, null, 2)}\n`);

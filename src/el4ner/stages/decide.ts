@@ -3,9 +3,9 @@
  * votes on each union span into an entity or nothing. No model calls. Each entity's sources say
  * who proposed the span and how every voter voted, in voter order.
  */
-import { compareEntities, type Entity, type SourceVote } from '../../core/types.js';
+import { compareEntities, type SourceVote } from '../../core/types.js';
 import type { Stage } from '../stage.js';
-import { spanKey } from '../state.js';
+import { type Candidate, spanKey } from '../state.js';
 
 export const decideStage: Stage = {
   name: 'decide',
@@ -17,7 +17,7 @@ export const decideStage: Stage = {
       const i = state.voters.indexOf(v);
       return i < 0 ? state.voters.length : i;
     };
-    const voted: Entity[] = [];
+    const candidates: Candidate[] = [];
     for (const s of state.union) {
       const votes = state.votes.get(spanKey(s)) ?? [];
       const d = parts.rule.decide({ votes, voters: state.voters, weight: parts.weight });
@@ -30,9 +30,14 @@ export const decideStage: Stage = {
           .sort((a, b) => rank(a.voter) - rank(b.voter))
           .map((v) => ({ model: v.voter, stage: v.voter === slmName ? 'slm' : voteStage, type: v.type })),
       ];
-      voted.push({ start: s.start, end: s.end, type: d.type, text: s.text, score: d.score, sources });
+      candidates.push({
+        entity: { start: s.start, end: s.end, type: d.type, text: s.text, score: d.score, sources },
+        votes,
+        margin: d.margin,
+      });
     }
-    state.voted = voted.sort(compareEntities);
+    state.candidates = candidates.sort((a, b) => compareEntities(a.entity, b.entity));
+    state.voted = state.candidates.map((c) => c.entity);
     state.final = state.voted;
   },
 };

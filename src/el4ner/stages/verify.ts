@@ -1,7 +1,13 @@
 /**
- * Stage 4, type verification: one verifier sees every decided entity with its type and answers
- * yes or no for each. A 'no' removes the entity; an entity without a verdict is kept, and its
- * sources say so. A failed verification keeps every entity and leaves a warning on the document.
+ * Stage 4, type verification: one verifier sees decided entities with their types and answers
+ * yes or no for each. Config `verification`:
+ * - policy `all` (the paper): every decided entity is asked about; `selective`: only those whose
+ *   vote margin (voting/rules.ts) is below `margin`, so a unanimous entity is never asked about
+ *   and never vetoed, and a chunk whose entities are all clear costs no call; `off`: no stage.
+ * - use `veto` (the paper): a 'no' removes the entity; `feature`: nothing is removed here, the
+ *   verdict goes into the entity's score (stages/score.ts).
+ * An entity without a verdict is kept, and its sources say so. A failed verification keeps
+ * every entity and leaves a warning on the document.
  */
 import type { AnswerReader } from '../../answers/resolve.js';
 import { readVerifyAnswer } from '../../answers/shapes.js';
@@ -18,6 +24,7 @@ import {
   userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
+import type { Candidate, VerificationSettings } from '../state.js';
 import { promptContext } from './extract.js';
 
 export const verifyAnswerSchema: JsonSchema = strictObject({
@@ -69,35 +76,48 @@ export function verdictReader(count: number): AnswerReader<Map<number, boolean>>
   };
 }
 
+/** The candidates the policy asks the verifier about. */
+export function toVerify(candidates: readonly Candidate[], settings: VerificationSettings): Candidate[] {
+  if (settings.policy === 'off') return [];
+  if (settings.policy === 'all') return [...candidates];
+  return candidates.filter((c) => c.margin < settings.margin);
+}
+
 export const verifyStage: Stage = {
   name: 'verify',
   calls: () => 1,
   async run(state, parts, logs) {
-    const voted = state.voted;
-    if (voted.length === 0) return;
-    const prompt = verifyPrompt(promptContext(parts, state.demos), state.text, voted);
+    const asked = toVerify(state.candidates, parts.verification);
+    if (asked.length === 0) return;
+    const entities = asked.map((c) => c.entity);
+    const prompt = verifyPrompt(promptContext(parts, state.demos), state.text, entities);
     const verdicts = await ask(
       parts,
       parts.verifier,
       'verify',
       prompt,
-      verdictReader(voted.length),
+      verdictReader(entities.length),
       logs,
       state,
     );
     if (!verdicts) return;
-    state.final = [];
-    voted.forEach((e, i) => {
+    asked.forEach((c, i) => {
       const ok = verdicts.get(i + 1);
-      const sources = [
-        ...(e.sources ?? []),
-        {
-          model: parts.verifier,
-          stage: 'verify',
-          type: ok === false ? NONE_TYPE : ok ? e.type : 'unanswered',
-        },
-      ];
-      if (ok !== false) state.final.push({ ...e, sources });
+      c.verdict = ok;
+      c.entity = {
+        ...c.entity,
+        sources: [
+          ...(c.entity.sources ?? []),
+          {
+            model: parts.verifier,
+            stage: 'verify',
+            type: ok === false ? NONE_TYPE : ok ? c.entity.type : 'unanswered',
+          },
+        ],
+      };
     });
+    if (parts.verification.use === 'veto')
+      state.candidates = state.candidates.filter((c) => c.verdict !== false);
+    state.final = state.candidates.map((c) => c.entity);
   },
 };

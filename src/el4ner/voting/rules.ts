@@ -25,6 +25,12 @@ export interface Decision {
   type?: string;
   /** Confidence in [0, 1] from the votes. */
   score: number;
+  /**
+   * How clear the vote was, in [-1, 1]: the weight for the decision minus the weight of its
+   * strongest alternative, over the weight that counted (1: unanimous). Selective verification
+   * asks the verifier about the entities whose margin is below its threshold.
+   */
+  margin: number;
 }
 
 export interface VotingRule {
@@ -43,7 +49,21 @@ export interface RuleSettings {
   quorum: number;
 }
 
-export const DEFAULT_RULE_SETTINGS: RuleSettings = { threshold: 0.5, quorum: 0.5 };
+export const DEFAULT_RULE_SETTINGS: RuleSettings = { threshold: 0, quorum: 0.5 };
+
+/**
+ * The defaults of config `decision` and `verification` (docs/decisions.md gives the measurements
+ * behind them). The paper's setting is `rule: hard-vote` with `verification.policy: all`.
+ */
+export const DEFAULT_DECISION = { rule: 'entity-then-type', ...DEFAULT_RULE_SETTINGS } as const satisfies {
+  rule: VotingRuleName;
+} & RuleSettings;
+
+export const DEFAULT_VERIFICATION = { policy: 'selective', margin: 0, use: 'veto' } as const satisfies {
+  policy: 'all' | 'selective' | 'off';
+  margin: number;
+  use: 'veto' | 'feature';
+};
 
 /** The paper's hard vote: 'none' is a type like the others; the best type must beat it. */
 function hardVote(): VotingRule {
@@ -51,7 +71,10 @@ function hardVote(): VotingRule {
     name: 'hard-vote',
     decide: ({ votes, voters, weight }) => {
       const d = decideType(votes, { weight, voterOrder: voters });
-      return d.type === undefined ? { score: 0 } : { type: d.type, score: d.score };
+      if (d.type === undefined) return { score: 0, margin: 0 };
+      const winner = d.tally.get(d.type)!;
+      const rival = Math.max(0, ...[...d.tally].filter(([t]) => t !== d.type).map(([, w]) => w));
+      return { type: d.type, score: d.score, margin: d.total > 0 ? (winner - rival) / d.total : 0 };
     },
   };
 }
@@ -60,7 +83,7 @@ function hardVote(): VotingRule {
  * First "is it an entity" (every label vote counts for entity, 'none' against), by weight share
  * against `threshold` with the quorum rule for abstentions; then "which type", by plurality among
  * the entity votes (ties: the voter listed first). Score: the entity share times the winning
- * type's share of the entity votes.
+ * type's share of the entity votes. Margin: entity share minus the share against it.
  */
 function entityThenType(settings: RuleSettings): VotingRule {
   return {
@@ -80,15 +103,16 @@ function entityThenType(settings: RuleSettings): VotingRule {
       const abstainW = voters.filter((v) => !answered.has(v)).reduce((a, v) => a + weight(v, NONE_TYPE), 0);
       const denominator =
         askedW > 0 && answeredW < settings.quorum * askedW ? answeredW + abstainW : answeredW;
-      if (denominator <= 0) return { score: 0 };
+      if (denominator <= 0) return { score: 0, margin: 0 };
       const entityShare = entityW / denominator;
-      if (!(entityShare > settings.threshold)) return { score: 0 };
+      const margin = (entityW - (denominator - entityW)) / denominator;
+      if (!(entityShare > settings.threshold)) return { score: 0, margin };
       const typed = decideType(
         votes.filter((v) => v.type !== NONE_TYPE),
         { weight, voterOrder: voters, minWeight: 0 },
       );
-      if (typed.type === undefined) return { score: 0 };
-      return { type: typed.type, score: entityShare * typed.score };
+      if (typed.type === undefined) return { score: 0, margin };
+      return { type: typed.type, score: entityShare * typed.score, margin };
     },
   };
 }

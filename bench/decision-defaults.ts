@@ -1,0 +1,128 @@
+/**
+ * How the defaults of `decision` and `verification` were chosen: decision variants on the DEV
+ * split of each data set (never test), over the EL4NER replay harness (four real CRF taggers as
+ * backbones, test/support/el4ner-replay-server.ts), through `createMethod` and the HTTP client,
+ * beside the best single backbone and the plain majority vote on the same sentences.
+ * Retrieval is off here: the replayed systems answer the same with or without demonstrations,
+ * so it would only add SpanSim time (bench/ensemble-replay.ts runs the full default, retrieval
+ * included, on test).
+ *
+ *   node --import tsx bench/decision-defaults.ts [set...] [--md out.md]
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createMethod } from '../src/assemble/index.js';
+import { combineSystems } from '../src/el4ner/voting/combine.js';
+import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
+import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
+import { ensureSystems, predictionEntities, repoRoot, sharedData } from '../test/support/replay-systems.js';
+
+const PORT = 47330;
+
+const args = process.argv.slice(2);
+const sets: string[] = [];
+let mdOut: string | undefined;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--md') mdOut = resolve(args[++i]);
+  else sets.push(args[i]);
+}
+
+const VARIANTS: Array<[string, Record<string, unknown>]> = [
+  [
+    'paper: hard-vote, verify all (veto)',
+    { decision: { rule: 'hard-vote' }, verification: { policy: 'all' } },
+  ],
+  ['hard-vote, no verification', { decision: { rule: 'hard-vote' }, stages: { verification: false } }],
+  ['entity-then-type > 0.5, verify all', { decision: { threshold: 0.5 }, verification: { policy: 'all' } }],
+  [
+    'entity-then-type > 0.5, no verification',
+    { decision: { threshold: 0.5 }, stages: { verification: false } },
+  ],
+  [
+    'entity-then-type > 0.25, no verification',
+    { decision: { threshold: 0.25 }, stages: { verification: false } },
+  ],
+  [
+    'entity-then-type > 0.25, selective < 0.5',
+    { decision: { threshold: 0.25 }, verification: { margin: 0.5 } },
+  ],
+  ['entity-then-type > 0, no verification', { stages: { verification: false } }],
+  ['entity-then-type > 0, verify all', { verification: { policy: 'all' } }],
+  [
+    'entity-then-type > 0, verify all, verdict as a feature',
+    { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } },
+  ],
+  ['entity-then-type > 0, selective < 0.5', { verification: { margin: 0.5 } }],
+  ['**default**: entity-then-type > 0, selective < 0', {}],
+];
+
+const pct = (x: number) => (100 * x).toFixed(2);
+const md: string[] = [];
+for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()) {
+  const systems = await ensureSystems(set);
+  const dev = await readJsonlDocuments(join(sharedData, set, 'dev.jsonl'));
+  const per = systems.map((s) => s.predictions.dev.map((p) => predictionEntities(p)));
+  const single = systems.map((s, j) => ({
+    name: s.name,
+    ...strictMicro(
+      dev,
+      dev.map((d, i) => ({ ...d, entities: per[j][i] })),
+    ),
+  }));
+  const best = single.reduce((a, b) => (b.f1 > a.f1 ? b : a));
+  const vote = strictMicro(
+    dev,
+    dev.map((d, i) => ({
+      ...d,
+      entities: combineSystems(
+        d.text,
+        systems.map((s, j) => ({ name: s.name, entities: per[j][i] })),
+        { strategy: 'vote' },
+      ),
+    })),
+  );
+  // a fixed port keeps the cache keys: the variants share extraction and classification answers
+  const server = await startEl4nerReplayServer(systems, { splits: ['dev'], port: PORT + si });
+  const lines = [
+    `### ${set} dev (${dev.length} sentences), ${systems.length} backbones, verifier ${systems[0].name}`,
+    '',
+    '| decision | P | R | F1 | vs best single | vs plain vote |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    `| best single backbone (${best.name}) | ${pct(best.p)} | ${pct(best.r)} | ${pct(best.f1)} | | |`,
+    `| plain vote, strict majority | ${pct(vote.p)} | ${pct(vote.r)} | ${pct(vote.f1)} | | |`,
+  ];
+  try {
+    for (const [name, variant] of VARIANTS) {
+      const config = {
+        models: systems.map((s) => ({
+          name: s.name,
+          engine: 'openai',
+          baseUrl: server.url,
+          model: s.name,
+          maxAttempts: 2,
+        })),
+        labels: [...new Set(per.flat(2).map((e) => e.type))].sort(),
+        cache: { path: join(repoRoot, '.el4ner/bench', `defaults-${set}`, 'responses.sqlite') },
+        concurrency: 16,
+        ...variant,
+        stages: { retrieval: 'none', ...((variant.stages as object) ?? {}) },
+      };
+      const method = await createMethod(config, { log: () => {} });
+      try {
+        const m = (await method.evaluate(dev)).micro;
+        const d = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
+        lines.push(
+          `| ${name} | ${pct(m.p)} | ${pct(m.r)} | ${pct(m.f1)} | ${d(m.f1 - best.f1)} | ${d(m.f1 - vote.f1)} |`,
+        );
+        process.stderr.write(`${set} ${name}: F1 ${pct(m.f1)}\n`);
+      } finally {
+        await method.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  md.push(...lines, '');
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+if (mdOut) writeFileSync(mdOut, `${md.join('\n')}\n`);

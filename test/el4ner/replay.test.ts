@@ -1,0 +1,109 @@
+/**
+ * The EL4NER replay harness: real CRF taggers (test/support/replay-systems.ts, trained once into
+ * .el4ner/replay/) answer the pipeline's prompts over real HTTP. Each system alone reproduces its
+ * own predictions exactly through the pipeline, so an ensemble rule measured on the harness is
+ * measured on the systems' real, correlated errors and nothing else.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { classifyPrompt } from '../../src/el4ner/stages/classify.js';
+import { extractPrompt } from '../../src/el4ner/stages/extract.js';
+import { jointPrompt } from '../../src/el4ner/stages/joint.js';
+import { verifyPrompt } from '../../src/el4ner/stages/verify.js';
+import { readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
+import {
+  replayAnswer,
+  startEl4nerReplayServer,
+  systemEntitiesByText,
+} from '../support/el4ner-replay-server.js';
+import { pipelineFor } from '../support/method.js';
+import {
+  ensureSystems,
+  predictionEntities,
+  type ReplaySystem,
+  sharedData,
+} from '../support/replay-systems.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
+
+const N = 250;
+
+describe('EL4NER replay harness (WNUT-17 dev)', () => {
+  let systems: ReplaySystem[];
+  let server: ScriptedServer;
+  let dev: Awaited<ReturnType<typeof readJsonlDocuments>>;
+  before(async () => {
+    systems = (await ensureSystems('wnut17')).slice(0, 3);
+    server = await startEl4nerReplayServer(systems, { chatty: [systems[1].name] });
+    dev = (await readJsonlDocuments(`${sharedData}/wnut17/dev.jsonl`)).slice(0, N);
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const configFor = (names: string[], extra: Record<string, unknown> = {}) =>
+    parseConfig({
+      models: systems.map((s) => ({
+        name: s.name,
+        engine: 'openai',
+        baseUrl: server.url,
+        model: s.name,
+        maxAttempts: 1,
+      })),
+      backbones: names,
+      labels: ['corporation', 'creative-work', 'group', 'location', 'person', 'product'],
+      cache: { enabled: false },
+      ...extra,
+    });
+
+  it('each system alone reproduces its own score exactly through the pipeline (one of them answering chattily)', async () => {
+    for (const s of systems) {
+      const own = strictMicro(
+        dev,
+        s.predictions.dev.slice(0, N).map((p, i) => ({ ...dev[i], entities: predictionEntities(p) })),
+      );
+      const p = await pipelineFor({ config: configFor([s.name], { stages: { verification: false } }) });
+      try {
+        const r = (await p.evaluate(dev)).final.micro;
+        assert.deepEqual([r.tp, r.fp, r.fn], [own.tp, own.fp, own.fn], s.name);
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
+  it('answers as the system: its spans, its type or none, yes only for its own type', () => {
+    const s = systems[0];
+    const byText = systemEntitiesByText(s, ['dev']);
+    const sentence = s.predictions.dev.find((p) => predictionEntities(p).length > 0)!;
+    const ents = predictionEntities(sentence);
+    const labels = ['corporation', 'creative-work', 'group', 'location', 'person', 'product'];
+    const ctx = { labels, demos: [] };
+    const ask = (prompt: {
+      messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+      jsonSchema: { name: string };
+    }) =>
+      replayAnswer(byText, prompt.messages, prompt.jsonSchema.name) as Record<
+        string,
+        Array<Record<string, unknown>>
+      >;
+    const spans = ask(extractPrompt(ctx, sentence.text)).spans;
+    assert.equal(spans.length, ents.length);
+    const notASpan = { start: 0, end: 0, text: 'not a span at all' };
+    const types = ask(classifyPrompt(ctx, sentence.text, [ents[0], notASpan]));
+    assert.deepEqual(
+      types.answers.map((a) => a.type),
+      [ents[0].type, 'none'],
+    );
+    const other = ents[0].type === 'person' ? 'location' : 'person';
+    const verdicts = ask(verifyPrompt(ctx, sentence.text, [ents[0], { ...ents[0], type: other }]));
+    assert.deepEqual(
+      verdicts.answers.map((a) => a.answer),
+      ['yes', 'no'],
+    );
+    // a chunk packing two sentences gets the entities of both, shifted
+    const second = s.predictions.dev.filter((p) => predictionEntities(p).length > 0)[1];
+    const packed = ask(jointPrompt(ctx, `${sentence.text} ${second.text}`)).entities;
+    assert.equal(packed.length, ents.length + predictionEntities(second).length);
+  });
+});
