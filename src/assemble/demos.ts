@@ -5,17 +5,24 @@
  * `--no-cache`; documents handed in (tests, tune) are indexed in memory.
  */
 import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import type { FailureLog } from '../core/failures.js';
 import type { NerDocument } from '../core/types.js';
+import { createLlmPreExtractor, type LlmPreExtractor } from '../el4ner/stages/retrieve.js';
+import { createEngines } from '../engines/registry.js';
 import type { Engine } from '../engines/types.js';
+import { readDocuments } from '../formats/index.js';
 import { resolveWeights } from '../pos/weights.js';
 import { type DemoSource, demoSourceFromRetriever, staticDemoSource } from '../retrieval/demo-source.js';
-import { EngineEmbedder, LexicalEmbedder } from '../retrieval/embedders.js';
+import { EngineEmbedder, LexicalEmbedder, type SpanEmbedder } from '../retrieval/embedders.js';
 import type { IndexOptions, PreExtract } from '../retrieval/index.js';
+import { buildOrLoadIndex, type PoolIndex } from '../retrieval/index.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { DemonstrationRetriever } from '../retrieval/retriever.js';
+import { backbonesOf, requireEngine } from './engines.js';
 
 export interface DemoOptions {
   /** Pool documents to index in memory instead of `config.pool`. */
@@ -38,13 +45,22 @@ export function indexFolder(config: Config, pool: string, cachePath?: string): s
 
 export const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
-export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<DemoSource> {
-  const embedder = opts.embedEngine ? new EngineEmbedder(opts.embedEngine) : new LexicalEmbedder();
-  const indexOpts: IndexOptions = {
+/** The embedder of a config: its embedding model, else the offline lexical character n-gram embedder. */
+export function embedderFor(embedEngine?: Engine, lexical: { dim?: number } = {}): SpanEmbedder {
+  return embedEngine ? new EngineEmbedder(embedEngine) : new LexicalEmbedder(lexical);
+}
+
+/** How a config's pool is indexed (the same for `el4ner index` and every method). */
+export function indexOptionsFor(
+  config: Config,
+  embedder: SpanEmbedder,
+  preExtract?: { fn: PreExtract; identity: string },
+): IndexOptions {
+  return {
     embedder,
     spans: config.retrieval.poolSpans,
-    preExtract: opts.preExtract,
-    preExtractIdentity: opts.preExtractIdentity,
+    preExtract: preExtract?.fn,
+    preExtractIdentity: preExtract?.identity,
     weights: config.retrieval.weights,
     posOf: config.retrieval.posOf,
     ...(config.retrieval.index
@@ -55,6 +71,37 @@ export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<
         }
       : {}),
   };
+}
+
+/**
+ * Zero-shot pre-extraction of pool spans by the backbones (`retrieval.poolSpans: llm`), with the
+ * labels of the config, else of the pool.
+ */
+export async function poolPreExtractor(
+  config: Config,
+  engines: ReadonlyMap<string, Engine>,
+  pool: readonly NerDocument[] | string | undefined,
+): Promise<LlmPreExtractor> {
+  const backbones = backbonesOf(config, engines.keys()).map((b) => requireEngine(engines, b, 'backbones'));
+  let labels = config.labels?.length ? [...config.labels] : [];
+  if (labels.length === 0 && Array.isArray(pool)) labels = poolLabels(pool);
+  else if (labels.length === 0 && typeof pool === 'string' && !isFolder(pool))
+    labels = poolLabels((await readPoolFile(pool)).docs);
+  return createLlmPreExtractor(
+    backbones,
+    labels,
+    config.labelDescriptions,
+    new Map(config.models.map((m) => [m.name, m.maxTokens])),
+  );
+}
+
+export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<DemoSource> {
+  const embedder = embedderFor(opts.embedEngine);
+  const indexOpts = indexOptionsFor(
+    config,
+    embedder,
+    opts.preExtract ? { fn: opts.preExtract, identity: opts.preExtractIdentity ?? 'unnamed' } : undefined,
+  );
   let retriever: DemonstrationRetriever;
   if (opts.docs) retriever = await DemonstrationRetriever.build(opts.docs, indexOpts);
   else if (!config.pool) return staticDemoSource([]);
@@ -141,4 +188,68 @@ export function memoizedDemoSource(source: DemoSource): DemoSource {
       return hit;
     },
   };
+}
+
+export interface PoolIndexRequest {
+  /** The labelled pool file. */
+  pool: string;
+  /** The index folder to write. */
+  out: string;
+  /** Dimension of the lexical embedder (no embedding model). */
+  dim?: number;
+  /** Rebuild even when the folder is up to date. */
+  force?: boolean;
+  onProgress?: IndexOptions['onProgress'];
+}
+
+export interface PoolIndexResult {
+  index: PoolIndex;
+  rebuilt: boolean;
+  reason?: string;
+  /** The embedding model, or 'lexical'. */
+  embedder: string;
+  /** Pre-extraction calls that failed (`retrieval.poolSpans: llm`). */
+  preExtractFailures?: FailureLog;
+}
+
+/**
+ * `el4ner index`: the pool of a config indexed into a folder with the settings every method uses
+ * (built engines only when the embedding model or LLM pre-extraction needs them).
+ */
+export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Promise<PoolIndexResult> {
+  const needEngines = config.embedding !== undefined || config.retrieval.poolSpans === 'llm';
+  const engines = needEngines ? await createEngines(config) : undefined;
+  try {
+    const embedEngine = config.embedding
+      ? requireEngine(engines!.engines, config.embedding.model, 'embedding.model')
+      : undefined;
+    if (embedEngine && req.dim !== undefined)
+      throw new ConfigError('--dim applies to the lexical embedder only');
+    const pre =
+      config.retrieval.poolSpans === 'llm'
+        ? await poolPreExtractor(config, engines!.engines, req.pool)
+        : undefined;
+    const opts = indexOptionsFor(
+      config,
+      embedderFor(embedEngine, { dim: req.dim }),
+      pre && { fn: pre, identity: pre.identity },
+    );
+    if (req.force) await rm(join(req.out, 'manifest.json'), { force: true });
+    const r = await buildOrLoadIndex(
+      { poolFile: req.pool },
+      req.out,
+      { ...opts, onProgress: req.onProgress },
+      (p) => readDocuments(p),
+      { lazySentences: true },
+    );
+    return {
+      index: r.index,
+      rebuilt: r.rebuilt,
+      reason: r.reason,
+      embedder: config.embedding?.model ?? 'lexical',
+      ...(pre ? { preExtractFailures: pre.failures } : {}),
+    };
+  } finally {
+    await engines?.close();
+  }
 }

@@ -18,7 +18,6 @@ import { ConfigError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
 import type { NerDocument, Span } from '../core/types.js';
 import { createEl4nerMethod } from '../el4ner/pipeline.js';
-import { createLlmPreExtractor, preExtractIdentity } from '../el4ner/stages/retrieve.js';
 import type { El4nerParts, SlmVoter, VerificationSettings } from '../el4ner/state.js';
 import { type ResolvedStages, resolveStages, type StageOverrides } from '../el4ner/switches.js';
 import { unitWeight, weightsFromConfig } from '../el4ner/voting/decide.js';
@@ -31,7 +30,7 @@ import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { createSlmMethod, tagDocument } from '../slm/method.js';
-import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels } from './demos.js';
+import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels, poolPreExtractor } from './demos.js';
 import {
   type AssembledEngines,
   assembleEngines,
@@ -207,14 +206,6 @@ async function demosFor(
   });
 }
 
-/** Labels for pool pre-extraction, which runs before the pool is indexed. */
-async function preExtractLabels(config: Config, options: MethodOptions): Promise<string[]> {
-  if (config.labels?.length) return [...config.labels];
-  if (Array.isArray(options.demos)) return poolLabels(options.demos as readonly NerDocument[]);
-  if (config.pool && !isFolder(config.pool)) return poolLabels((await readPoolFile(config.pool)).docs);
-  return [];
-}
-
 /** Each model's configured maxTokens (prompts sized from their items ask for more, never for less). */
 function modelMaxTokens(config: Config): Map<string, number> {
   return new Map(config.models.map((m) => [m.name, m.maxTokens]));
@@ -251,17 +242,23 @@ async function assembleEl4ner(
   if (slm && backbones.includes(slm.name))
     throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
 
-  let preExtract: Parameters<typeof demosFor>[5];
-  if (config.retrieval.poolSpans === 'llm') {
-    const bb = backbones.map((b) => requireEngine(engines.engines, b, 'backbones'));
-    const labels = await preExtractLabels(config, options);
-    const fn = createLlmPreExtractor(bb, labels, config.labelDescriptions, modelMaxTokens(config));
-    preExtract = { fn, identity: preExtractIdentity(bb, labels) };
-  }
-  const demos = await demosFor(config, switches, engines, options, log, preExtract);
-  if (preExtract)
-    for (const line of (preExtract.fn as ReturnType<typeof createLlmPreExtractor>).failures.lines())
-      log(`pre-extracting pool spans: ${line}`);
+  const pre =
+    config.retrieval.poolSpans === 'llm'
+      ? await poolPreExtractor(
+          config,
+          engines.engines,
+          Array.isArray(options.demos) ? (options.demos as readonly NerDocument[]) : config.pool,
+        )
+      : undefined;
+  const demos = await demosFor(
+    config,
+    switches,
+    engines,
+    options,
+    log,
+    pre && { fn: pre, identity: pre.identity },
+  );
+  for (const line of pre?.failures.lines() ?? []) log(`pre-extracting pool spans: ${line}`);
 
   const labels = config.labels?.length ? [...config.labels] : demos ? poolLabels(demos.docs()) : [];
   if (labels.length === 0)

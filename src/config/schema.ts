@@ -112,11 +112,11 @@ export const retrievalSchema = z
     k: z.number().int().min(0).max(64).default(5),
     /**
      * POS weights of query spans: 'default' = PROPN 4, NOUN 2, PRON 1; 'paper-rank' = PROPN 1, NOUN 2,
-     * PRON 4. Unset: the pool index's own setting ('default' for a pool file).
+     * PRON 4; 'uniform' = all 1 (no weighting). Unset: the pool index's own setting ('default' for a pool file).
      */
     weights: z
       .union([
-        z.enum(['default', 'paper-rank']),
+        z.enum(['default', 'paper-rank', 'uniform']),
         z
           .object({ PROPN: z.number(), NOUN: z.number(), PRON: z.number(), other: z.number().default(1) })
           .strict(),
