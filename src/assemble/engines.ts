@@ -1,7 +1,9 @@
 /** The engines of a method: built from `config.models`, or handed in (tests, `el4ner tune`). */
-import type { Config } from '../config/schema.js';
+import type { Config, ModelConfig } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import type { ResponseCache } from '../engines/cache.js';
 import { CostLedger } from '../engines/cost.js';
+import { buildEngine } from '../engines/kinds.js';
 import { createEngines, wrapEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/types.js';
 
@@ -17,6 +19,8 @@ export interface EngineSource {
 export interface AssembledEngines {
   engines: ReadonlyMap<string, Engine>;
   ledger: CostLedger;
+  /** The response cache of engines built here (none for handed-in engines or without a cache). */
+  cache?: ResponseCache;
   /** Closes what was built here (handed-in engines are the caller's to close). */
   close(): Promise<void>;
 }
@@ -62,4 +66,12 @@ export function requireEngine(engines: ReadonlyMap<string, Engine>, name: string
   const e = engines.get(name);
   if (!e) throw new ConfigError(`${key}: no engine for model "${name}"`);
   return e;
+}
+
+/**
+ * One model's bare engine for a probe (`el4ner doctor`, start-up checks): no cache, no circuit
+ * breaker and one attempt per call, so a failure is reported rather than waited out.
+ */
+export function probeEngine(m: ModelConfig, timeoutMs: number): Promise<Engine> {
+  return buildEngine({ ...m, maxAttempts: 1, timeoutMs: Math.min(m.timeoutMs, timeoutMs) } as ModelConfig);
 }

@@ -10,8 +10,8 @@
  */
 import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
+import { probeEngine } from '../assemble/engines.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
-import { buildEngine } from '../engines/kinds.js';
 import type { Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
@@ -153,12 +153,7 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
   }
   let engine: Engine | undefined;
   try {
-    // one attempt per call: the doctor reports failures, it does not wait them out
-    engine = await buildEngine({
-      ...m,
-      maxAttempts: 1,
-      timeoutMs: Math.min(m.timeoutMs, timeoutMs),
-    } as ModelConfig);
+    engine = await probeEngine(m, timeoutMs);
     const t0 = Date.now();
     await engine.chat({
       messages: ask('What is the capital of France? One word.'),

@@ -76,7 +76,7 @@ export type CachePeek = (model: string, req: ChatRequest) => boolean;
 export function cachePeek(
   config: Config,
   cache: ResponseCache | undefined,
-  engines: Map<string, Engine>,
+  engines: ReadonlyMap<string, Engine>,
 ): CachePeek {
   if (!cache) return () => false;
   return (model, request) => {
@@ -96,7 +96,7 @@ export function cachePeek(
 
 /** The same engines, each request going through the budget. */
 export function guardEngines(
-  engines: Map<string, Engine>,
+  engines: ReadonlyMap<string, Engine>,
   budget: CallBudget,
   isCached: CachePeek = () => false,
 ): Map<string, Engine> {

@@ -70,7 +70,7 @@ export interface MeasureOptions {
   config: Config;
   voters: readonly string[];
   labelled: readonly NerDocument[];
-  engines: Map<string, Engine>;
+  engines: ReadonlyMap<string, Engine>;
   ledger: CostLedger;
   demos?: DemoSource | readonly NerDocument[];
   log?: (m: string) => void;

@@ -79,7 +79,7 @@ export interface SelectOptions {
   topByDomain: number;
   topByPerformance: number;
   seed: number;
-  engines: Map<string, Engine>;
+  engines: ReadonlyMap<string, Engine>;
   ledger: CostLedger;
   demos?: DemoSource | readonly NerDocument[];
   log?: (m: string) => void;
@@ -91,7 +91,7 @@ export async function domainSimilarities(
   config: Config,
   experts: readonly Expert[],
   targetTexts: readonly string[],
-  engines: Map<string, Engine>,
+  engines: ReadonlyMap<string, Engine>,
   log: (m: string) => void = () => {},
 ): Promise<{ mode: 'embedding' | 'lexical'; values: Array<number | null> }> {
   if (config.embedding) {

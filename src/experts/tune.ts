@@ -116,7 +116,7 @@ export interface TuneOptions {
   dev: readonly NerDocument[];
   budget: CallBudget;
   /** Unguarded engines (from createEngines, with the same ledger as the budget). */
-  engines: Map<string, Engine>;
+  engines: ReadonlyMap<string, Engine>;
   ledger: CostLedger;
   /** Whether a response cache is in use (cheaper estimates for repeated upstream settings). */
   cache: boolean;

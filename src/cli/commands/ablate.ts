@@ -35,10 +35,10 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not read or write the response cache')
     .option('--concurrency <n>', 'sentences processed at once (default: config concurrency)', positiveInt)
     .action(async (flags: AblateFlags) => {
-      const [{ loadConfig }, { readDocuments }, { createEngines }, assemble, ab] = await Promise.all([
+      const [{ loadConfig }, { readDocuments }, { assembleEngines }, assemble, ab] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
-        import('../../engines/registry.js'),
+        import('../../assemble/engines.js'),
         import('../../assemble/index.js'),
         import('../../el4ner/ablation.js'),
       ]);
@@ -63,7 +63,7 @@ export function register(program: Command): void {
       if (gold.length === 0) throw new InputError('no documents', flags.test);
       const noCache = flags.cache === false;
       const cachePath = typeof flags.cache === 'string' ? flags.cache : undefined;
-      const engines = await createEngines(config, { noCache, cachePath });
+      const engines = await assembleEngines(config, { noCache, cachePath });
       const log = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
       const counter = new ab.UsageCounter();
       const counted = counter.wrap(engines.engines);

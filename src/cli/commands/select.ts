@@ -46,10 +46,10 @@ export function register(program: Command): void {
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
     .action(async (flags: SelectFlags) => {
-      const [{ loadConfig }, { readDocuments }, { createEngines }, reg, sel, cf] = await Promise.all([
+      const [{ loadConfig }, { readDocuments }, { assembleEngines }, reg, sel, cf] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
-        import('../../engines/registry.js'),
+        import('../../assemble/engines.js'),
         import('../../experts/registry.js'),
         import('../../experts/select.js'),
         import('../../experts/config-file.js'),
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       if (flags.configOut) prepareOutputFile(flags.configOut, 'config');
       const target = await readDocuments(flags.target);
       const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
-      const engines = await createEngines(config, {
+      const engines = await assembleEngines(config, {
         noCache: flags.cache === false,
         cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,
       });

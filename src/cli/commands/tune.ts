@@ -65,7 +65,7 @@ export function register(program: Command): void {
       const [
         { loadConfig },
         { readDocuments },
-        { createEngines },
+        { assembleEngines },
         t,
         { CallBudget, cachePeek },
         { seededSample },
@@ -73,7 +73,7 @@ export function register(program: Command): void {
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
-        import('../../engines/registry.js'),
+        import('../../assemble/engines.js'),
         import('../../experts/tune.js'),
         import('../../experts/budget.js'),
         import('../../experts/select.js'),
@@ -88,7 +88,7 @@ export function register(program: Command): void {
       const dev = seededSample(devDocs, flags.sample, flags.seed);
       const noCache = flags.cache === false;
       const cachePath = typeof flags.cache === 'string' ? flags.cache : undefined;
-      const engines = await createEngines(config, { noCache, cachePath });
+      const engines = await assembleEngines(config, { noCache, cachePath });
       const log = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
       try {
         const result = await t.tune({
