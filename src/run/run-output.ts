@@ -100,7 +100,7 @@ async function streamOutput(path: string): Promise<RunOutput> {
   const stream = await openStream(path);
   const own = stream === process.stdout || stream === process.stderr;
   let failed: Error | undefined;
-  if (!own) stream.on('error', (e) => (failed = new InputError(`cannot write: ${e.message}`, path)));
+  if (!own) stream.on('error', (e) => (failed ??= new InputError(`cannot write: ${e.message}`, path)));
   let written = 0;
   let closing: Promise<void> | undefined;
   return {
@@ -115,16 +115,35 @@ async function streamOutput(path: string): Promise<RunOutput> {
     has: () => false,
     write(row) {
       if (failed) throw failed;
-      written++;
-      if (!stream.write(`${JSON.stringify(row)}\n`))
-        return new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+      // counted once the stream has taken the bytes, so a failed device reports what really got out
+      const ok = stream.write(`${JSON.stringify(row)}\n`, (e) => {
+        if (!e) written++;
+        else if (!own) failed ??= new InputError(`cannot write: ${e.message}`, path);
+      });
+      if (!ok)
+        return new Promise<void>((resolve, reject) => {
+          const onError = (e: Error) => reject(failed ?? e);
+          stream.once('error', onError);
+          stream.once('drain', () => {
+            stream.off('error', onError);
+            resolve();
+          });
+        });
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
         if (own) resolve();
-        else stream.end(() => resolve());
+        else
+          stream.end((e?: Error | null) => {
+            if (e) failed ??= new InputError(`cannot write: ${e.message}`, path);
+            resolve();
+          });
+        stream.once('error', () => resolve());
       });
-      return closing;
+      // a write that failed after its row was handed over fails the run here, not silently
+      return closing.then(() => {
+        if (failed) throw failed;
+      });
     },
   };
 }
@@ -166,6 +185,7 @@ export async function openRunOutput(path: string, opts: OpenRunOutputOptions): P
     }
     const writer = ResumableJsonlWriter.open(path, { resume: !opts.overwrite });
     let written = 0;
+    let closed = false;
     return {
       target: path,
       resumable: true,
@@ -181,6 +201,8 @@ export async function openRunOutput(path: string, opts: OpenRunOutputOptions): P
         written++;
       },
       async close() {
+        if (closed) return;
+        closed = true;
         try {
           writer.close();
         } finally {

@@ -150,6 +150,8 @@ describe('el4ner run under faults', () => {
     const file = config('verifier.json', [model('a'), model('b'), model('v', { maxAttempts: 1 })], {
       backbones: ['a', 'b'],
       verifier: 'v',
+      // the paper's policy: every decided entity goes to the verifier (selective skips unanimous ones)
+      verification: { policy: 'all' },
     });
     srv.setFaults({});
     const cleanOut = path.join(dir, 'verifier-clean.jsonl');
@@ -329,7 +331,7 @@ describe('el4ner run: why no model answered, start-up checks', () => {
       ['run', '--config', file, '--input', 'input.jsonl', '--output', '/dev/full', '--overwrite'],
       dir,
     );
-    assert.notEqual(r.code, 0);
+    assert.notEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /stopped after 0 document\(s\) written to \/dev\/full/);
     assert.match(r.stderr, /^model a\s+\d+/m);
     assert.match(r.stderr, /^total\s/m);

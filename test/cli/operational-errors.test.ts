@@ -137,9 +137,33 @@ describe('operational errors', () => {
         cache: { enabled: false },
       }),
     );
+    // the start-up checks name the cause before any document is tried
     const r = el4ner(['run', '--config', dead, '--input', docs, '--output', join(dir, 'dead.jsonl')]);
     assert.equal(r.code, 4, r.stderr);
-    oneLine(r.stderr, /no engine answered for document "conll2003-test-0"/);
+    oneLine(r.stderr, /start-up checks failed/);
+    assert.match(r.stderr, /model gone: .*connection refused/);
+    assert.ok(!existsSync(join(dir, 'dead.jsonl')) || readFileSync(join(dir, 'dead.jsonl'), 'utf8') === '');
+    // without them, every document becomes a row with its error and the run exits 9
+    const skipped = el4ner([
+      'run',
+      '--config',
+      dead,
+      '--input',
+      docs,
+      '--output',
+      join(dir, 'dead-skipped.jsonl'),
+      '--no-preflight',
+    ]);
+    assert.equal(skipped.code, 9, skipped.stderr);
+    oneLine(skipped.stderr, /no answer from any model/);
+    const rows = readFileSync(join(dir, 'dead-skipped.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      rows.length > 0 && rows.every((x) => x.degraded && /connection refused|ECONNREFUSED/i.test(x.error)),
+      JSON.stringify(rows[0]),
+    );
 
     const broken = join(dir, 'broken.sqlite');
     writeFileSync(broken, 'this is not an SQLite database, just text that happens to be here\n'.repeat(100));

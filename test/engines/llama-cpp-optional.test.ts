@@ -13,7 +13,7 @@ import { conllLines, hasStack, offlineConfig, repoRoot, tmpDir, trainSmallCrf } 
 
 function installWithout(pkgs: string[]): string {
   const root = tmpDir('el4ner-no-llama-');
-  for (const part of ['src', 'bin', 'package.json', 'tsconfig.json'])
+  for (const part of ['src', 'bin', 'resources', 'package.json', 'tsconfig.json'])
     cpSync(join(repoRoot, part), join(root, part), { recursive: true });
   mkdirSync(join(root, 'node_modules'));
   for (const name of readdirSync(join(repoRoot, 'node_modules'))) {

@@ -126,6 +126,7 @@ export function register(program: Command): void {
         },
       });
       progress.stop();
+      await output.close();
       finished = true;
       const outcome = runOutcome(tally, output.keptDegraded, output.target);
       process.stderr.write(
@@ -136,11 +137,12 @@ export function register(program: Command): void {
       // the cost table of a run stopped by an error too: what was spent, what failed
       if (!finished && !stopping && method)
         process.stderr.write(
-          `el4ner: stopped after ${tally.written} document(s) written to ${output.target}\n${method.formatCost()}\n`,
+          `el4ner: stopped after ${output.written} document(s) written to ${output.target}\n${method.formatCost()}\n`,
         );
       progress?.stop();
       stopHandling();
-      await output.close();
+      // a failed close was already reported by the try block (or is behind its error)
+      await output.close().catch(() => {});
       await method?.close();
     }
   });
