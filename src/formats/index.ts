@@ -8,15 +8,10 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
-import { readBrat, writeBrat } from './brat.js';
-import { formatConll, readConll } from './conll.js';
 import { checkEncoding } from './decode.js';
-import { formatJsonl, readJsonl } from './jsonl.js';
 import { readLines } from './lines.js';
-import { formatSpacy, readSpacy } from './spacy.js';
-import { readText, readTextLines } from './text.js';
+import { defaultOffsets, EXTENSIONS, INPUT, OUTPUT } from './registry.js';
 import {
-  defaultOffsets,
   INPUT_FORMATS,
   type InputFormat,
   OUTPUT_FORMATS,
@@ -25,23 +20,11 @@ import {
   type WriteOptions,
 } from './types.js';
 
+export { defaultOffsets } from './registry.js';
 export { detectSchemeOf } from './scheme.js';
 export { findOverlap } from './token-spans.js';
 export * from './types.js';
 
-const CONLL_EXTENSIONS = new Set([
-  '.conll',
-  '.conllu',
-  '.conll03',
-  '.bio',
-  '.iob',
-  '.iob2',
-  '.bioes',
-  '.bmes',
-  '.tsv',
-  '.col',
-]);
-const JSON_EXTENSIONS = new Set(['.jsonl', '.json', '.ndjson']);
 const TAG = /^(?:O|[BIEMSLU][-_]\S+)$/;
 
 export function isInputFormat(s: string): s is InputFormat {
@@ -99,11 +82,11 @@ export async function detectFormat(path: string, opts: ReadOptions = {}): Promis
     throw new InputError('cannot tell the format of this folder (no .ann or .txt files); give --from', path);
   }
   const ext = extname(path).toLowerCase();
-  if (ext === '.ann') return 'brat';
-  if (ext === '.txt' && existsSync(`${path.slice(0, -4)}.ann`)) return 'brat';
-  if (CONLL_EXTENSIONS.has(ext)) return 'conll';
+  const named = EXTENSIONS.get(ext);
+  if (named === 'brat' || (ext === '.txt' && existsSync(`${path.slice(0, -4)}.ann`))) return 'brat';
+  if (named === 'conll') return 'conll';
   const lines = await head(path, opts);
-  if (JSON_EXTENSIONS.has(ext)) {
+  if (named === 'jsonl') {
     const f = jsonFlavour(lines[0]);
     if (f) return f;
     throw new InputError('the first line is not a JSON object', path, 1);
@@ -125,44 +108,21 @@ export async function detectFormat(path: string, opts: ReadOptions = {}): Promis
  * says otherwise; brat needs files). Input is decoded as UTF-8 (or `encoding`) and checked.
  */
 export async function readDocuments(path: string, options: ReadOptions = {}): Promise<NerDocument[]> {
-  if (path === '-') {
-    if (options.format === 'brat') throw new InputError('brat input needs its .txt/.ann files, not stdin');
-  } else if (!existsSync(path)) throw new InputError('no such file or folder', path);
+  if (path !== '-' && !existsSync(path)) throw new InputError('no such file or folder', path);
   if (options.encoding !== undefined) checkEncoding(options.encoding);
   const format = options.format ?? (path === '-' ? 'jsonl' : await detectFormat(path, options));
-  const offsets = options.offsets ?? defaultOffsets(format);
-  const encoding = options.encoding;
-  switch (format) {
-    case 'jsonl':
-      return readJsonl(path, { offsets, encoding });
-    case 'spacy':
-      return readSpacy(path, { offsets, encoding });
-    case 'conll':
-      return readConll(path, options);
-    case 'brat':
-      return readBrat(path, {
-        offsets,
-        discontinuous: options.discontinuous,
-        onWarning: options.onWarning,
-        encoding,
-      });
-    case 'text':
-      return readText(path, { encoding });
-    case 'lines':
-      if (path !== '-' && (await stat(path)).isDirectory())
-        throw new InputError('--from lines reads one file (one document per line), not a folder', path);
-      return readTextLines(path, { encoding });
-    default:
-      throw new InputError(`unknown input format ${JSON.stringify(format)}`);
-  }
+  const entry = INPUT[format];
+  if (!entry) throw new InputError(`unknown input format ${JSON.stringify(format)}`);
+  if (path === '-' && !entry.stdin)
+    throw new InputError(`${format} input needs its files (brat: .txt and .ann), not stdin`);
+  return entry.read(path, { ...options, offsets: options.offsets ?? defaultOffsets(format) });
 }
 
 /** Guesses the output format from the path: .jsonl/.json -> jsonl, CoNLL extensions -> conll, .ann or no extension -> brat. */
 export function outputFormatOf(path: string): OutputFormat | null {
   const ext = extname(path).toLowerCase();
-  if (JSON_EXTENSIONS.has(ext)) return 'jsonl';
-  if (CONLL_EXTENSIONS.has(ext)) return 'conll';
-  if (ext === '.ann') return 'brat';
+  const named = EXTENSIONS.get(ext);
+  if (named) return named;
   if (existsSync(path)) return null;
   return ext === '' ? 'brat' : null;
 }
@@ -172,17 +132,9 @@ export function formatDocuments(
   docs: readonly NerDocument[],
   options: WriteOptions & { format: OutputFormat },
 ): string {
-  const offsets = options.offsets ?? defaultOffsets(options.format);
-  switch (options.format) {
-    case 'jsonl':
-      return formatJsonl(docs, offsets);
-    case 'spacy':
-      return formatSpacy(docs, offsets);
-    case 'conll':
-      return formatConll(docs, options);
-    default:
-      throw new InputError(`${options.format} is not a single-file format`);
-  }
+  const entry = OUTPUT[options.format];
+  if (entry?.kind !== 'text') throw new InputError(`${options.format} is not a single-file format`);
+  return entry.format(docs, { ...options, offsets: options.offsets ?? defaultOffsets(options.format) });
 }
 
 /** Writes documents; returns the files written. Nothing is written when a document cannot be. */
@@ -194,7 +146,8 @@ export async function writeDocuments(
   const format = options.format ?? outputFormatOf(path);
   if (!format)
     throw new InputError('cannot tell the output format from the path; give the format (--to)', path);
-  if (format === 'brat') return writeBrat(path, docs, options.offsets ?? defaultOffsets('brat'));
+  const entry = OUTPUT[format];
+  if (entry.kind === 'files') return entry.write(path, docs, options.offsets ?? defaultOffsets(format));
   const text = formatDocuments(docs, { ...options, format });
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);

@@ -48,10 +48,6 @@ export interface WriteOptions extends ConllOptions {
   offsets?: OffsetUnit;
 }
 
-export function defaultOffsets(format: InputFormat | OutputFormat): OffsetUnit {
-  return format === 'spacy' || format === 'brat' ? 'codepoint' : 'utf16';
-}
-
 export function defaultWarn(w: FormatWarning): void {
   const where = w.line !== undefined ? `${w.file}:${w.line}` : w.file;
   process.stderr.write(`el4ner: warning: ${where}: ${w.message}\n`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { OffsetUnit } from '../../core/offsets.js';
 import type { TagScheme } from '../../core/types.js';
+import { OUTPUT_FORMATS } from '../../formats/types.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 const SCHEMES: readonly TagScheme[] = ['BIO', 'IOB1', 'BIOES', 'BMES'];
@@ -49,7 +50,10 @@ export function register(program: Command): void {
       'input file or folder (brat/text: a folder or one file); "-" reads stdin (needs --from)',
     )
     .argument('<output>', 'output file, or a folder for brat; "-" writes jsonl/conll/spacy to stdout')
-    .option('--to <format>', 'output format: jsonl|conll|spacy|brat (default: from the output extension)')
+    .option(
+      '--to <format>',
+      `output format: ${OUTPUT_FORMATS.join('|')} (default: from the output extension)`,
+    )
     .option(
       '--scheme <scheme>',
       'CoNLL output tag scheme: BIO|IOB1|BIOES|BMES (default: the input tags, else BIO)',
@@ -72,7 +76,9 @@ export function register(program: Command): void {
     );
     const read = inputReadOptions(flags);
     if (flags.to !== undefined && !isOutputFormat(flags.to)) {
-      throw new InputError(`--to must be one of jsonl, conll, spacy, brat; got ${JSON.stringify(flags.to)}`);
+      throw new InputError(
+        `--to must be one of ${OUTPUT_FORMATS.join(', ')}; got ${JSON.stringify(flags.to)}`,
+      );
     }
     let scheme: TagScheme | undefined;
     if (flags.scheme !== undefined) {

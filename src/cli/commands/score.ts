@@ -1,6 +1,8 @@
 /** `el4ner score`: entity-level, MUC-style and token-level scores of predictions against gold. */
+
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { INPUT_FORMATS } from '../../formats/types.js';
 import { nonNegativeInt } from '../args.js';
 
 interface ScoreOptions {
@@ -20,8 +22,8 @@ export function register(program: Command): void {
     .description('score predicted entities against gold entities')
     .requiredOption('--gold <file>', 'gold documents')
     .requiredOption('--pred <file>', 'predicted documents; a gold document without one counts as empty')
-    .option('--gold-format <format>', 'format of --gold: jsonl|conll|spacy|brat (default: detected)')
-    .option('--pred-format <format>', 'format of --pred: jsonl|conll|spacy|brat (default: detected)')
+    .option('--gold-format <format>', `format of --gold: ${INPUT_FORMATS.join('|')} (default: detected)`)
+    .option('--pred-format <format>', `format of --pred: ${INPUT_FORMATS.join('|')} (default: detected)`)
     .option(
       '--match <how>',
       'pair documents by "id" or by "order" (default auto: by order when either file is CoNLL, whose ids are positions)',
@@ -45,7 +47,7 @@ export function register(program: Command): void {
         if (format === undefined) return detectFormat(file);
         if (!isInputFormat(format)) {
           throw new InputError(
-            `--${flag} must be one of jsonl, conll, spacy, brat, text; got ${JSON.stringify(format)}`,
+            `--${flag} must be one of ${INPUT_FORMATS.join(', ')}; got ${JSON.stringify(format)}`,
           );
         }
         return format;
