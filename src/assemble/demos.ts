@@ -12,7 +12,6 @@ import { ConfigError } from '../core/errors.js';
 import type { FailureLog } from '../core/failures.js';
 import type { NerDocument } from '../core/types.js';
 import { createLlmPreExtractor, type LlmPreExtractor } from '../el4ner/stages/retrieve.js';
-import { createEngines } from '../engines/registry.js';
 import type { Engine } from '../engines/types.js';
 import { readDocuments } from '../formats/index.js';
 import { resolveWeights } from '../pos/weights.js';
@@ -22,7 +21,7 @@ import type { IndexOptions, PreExtract } from '../retrieval/index.js';
 import { buildOrLoadIndex, type PoolIndex } from '../retrieval/index.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { DemonstrationRetriever } from '../retrieval/retriever.js';
-import { backbonesOf, requireEngine } from './engines.js';
+import { assembleEngines, backbonesOf, requireEngine } from './engines.js';
 
 export interface DemoOptions {
   /** Pool documents to index in memory instead of `config.pool`. */
@@ -218,7 +217,7 @@ export interface PoolIndexResult {
  */
 export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Promise<PoolIndexResult> {
   const needEngines = config.embedding !== undefined || config.retrieval.poolSpans === 'llm';
-  const engines = needEngines ? await createEngines(config) : undefined;
+  const engines = needEngines ? await assembleEngines(config, {}) : undefined;
   try {
     const embedEngine = config.embedding
       ? requireEngine(engines!.engines, config.embedding.model, 'embedding.model')
