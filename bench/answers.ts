@@ -110,7 +110,10 @@ function bias(requests: readonly ScriptedRequest[]): Bias {
     const kind = schemaName(r);
     const user = r.messages.find((m) => m.role === 'user')?.content ?? '';
     const examples = user.slice(0, user.lastIndexOf('Sentence: '));
+    // the earlier layout: one JSON answer per example, in the stage's own shape
     const answers = [...examples.matchAll(/^Answer: (\{.*\})$/gm)].map((m) => JSON.parse(m[1]));
+    // the prefix-cache layout: stage-neutral examples, `=> entities | not: spans | not TYPE: span`
+    const neutral = [...user.matchAll(/^=> (.*)$/gm)].map((m) => neutralExample(m[1]));
     const p = parsePrompt(r.messages, kind);
     const gold = goldOf(byText, p.sentence);
     const isGold = (it: (typeof p.items)[number], type?: string) => {
@@ -119,6 +122,17 @@ function bias(requests: readonly ScriptedRequest[]): Bias {
         (g) => at && g.start === at.start && g.end === at.end && (type === undefined || g.type === type),
       );
     };
+    for (const ex of neutral) {
+      if (kind === 'types') {
+        c.exItems += ex.entities + ex.notEntities;
+        c.exNone += ex.notEntities;
+      } else if (kind === 'verdicts') {
+        // for the check step a non-entity is a "no" under any type, as a wrong type is
+        c.vexItems += ex.entities + ex.wrongTypes + ex.notEntities;
+        c.vexNo += ex.wrongTypes + ex.notEntities;
+      }
+    }
+    if (kind === 'spans' && neutral.some((ex) => ex.entities === 0)) c.extEmpty++;
     if (kind === 'types') {
       for (const a of answers)
         for (const x of a.answers) {
@@ -152,6 +166,18 @@ function bias(requests: readonly ScriptedRequest[]): Bias {
     verifyQueriesNo: share(c.vqNo, c.vqItems),
     extractWithEmptyExample: share(c.extEmpty, c.ext),
   };
+}
+
+/** Counts of one stage-neutral example line (after "=> "): its entities, non-entities and wrong types. */
+function neutralExample(line: string): { entities: number; notEntities: number; wrongTypes: number } {
+  const parts = line.split(' | ');
+  const count = (part: string) => part.split('; ').filter((x) => x.trim() !== '').length;
+  const out = { entities: parts[0] === 'none' ? 0 : count(parts[0]), notEntities: 0, wrongTypes: 0 };
+  for (const p of parts.slice(1)) {
+    if (p.startsWith('not: ')) out.notEntities += count(p.slice(5));
+    else if (/^not [^:]+: /.test(p)) out.wrongTypes += count(p.replace(/^not [^:]+: /, ''));
+  }
+  return out;
 }
 
 interface Row {
