@@ -45,6 +45,20 @@ async function loadUsearch(): Promise<Usearch> {
   }
 }
 
+/** An empty HNSW graph with the settings both `build` and `view` must agree on. */
+async function emptyGraph(dim: number, o: Required<AnnOptions>) {
+  const { Index } = await loadUsearch();
+  return new Index({
+    dimensions: dim,
+    metric: 'ip' as never,
+    quantization: 'f32' as never,
+    connectivity: o.connectivity,
+    expansion_add: o.expansionAdd,
+    expansion_search: Math.max(o.expansionSearch, o.candidates),
+    multi: false,
+  });
+}
+
 export class ApproximateSpanSim {
   private readonly sentSpanPtr: Int32Array;
   private readonly rowSentPtr: Int32Array;
@@ -86,16 +100,7 @@ export class ApproximateSpanSim {
     threads = availableParallelism(),
   ): Promise<ApproximateSpanSim> {
     const o = { ...ANN_DEFAULTS, ...opts };
-    const { Index } = await loadUsearch();
-    const graph = new Index({
-      dimensions: store.dim,
-      metric: 'ip' as never,
-      quantization: 'f32' as never,
-      connectivity: o.connectivity,
-      expansion_add: o.expansionAdd,
-      expansion_search: Math.max(o.expansionSearch, o.candidates),
-      multi: false,
-    });
+    const graph = await emptyGraph(store.dim, o);
     if (store.rows > 0) {
       const keys = new BigUint64Array(store.rows);
       for (let r = 0; r < store.rows; r++) keys[r] = BigInt(r);
@@ -112,16 +117,7 @@ export class ApproximateSpanSim {
     opts: AnnOptions = {},
   ): Promise<ApproximateSpanSim> {
     const o = { ...ANN_DEFAULTS, ...opts };
-    const { Index } = await loadUsearch();
-    const graph = new Index({
-      dimensions: store.dim,
-      metric: 'ip' as never,
-      quantization: 'f32' as never,
-      connectivity: o.connectivity,
-      expansion_add: o.expansionAdd,
-      expansion_search: Math.max(o.expansionSearch, o.candidates),
-      multi: false,
-    });
+    const graph = await emptyGraph(store.dim, o);
     graph.view(path);
     if (graph.size() !== store.rows)
       throw new Error(`${path}: ${graph.size()} vectors, the index has ${store.rows}`);
