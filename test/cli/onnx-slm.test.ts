@@ -4,7 +4,6 @@
  * to the config file), real HTTP servers for the LLMs.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,31 +12,14 @@ import type { Entity, NerDocument } from '../../src/core/types.js';
 import { llmScore, slmConfidence } from '../../src/fusion/fuse.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import { loadSlm } from '../../src/slm/load.js';
+import { el4nerAsync } from '../support/cli.js';
 import { writeModelFolder } from '../support/onnx/folder.js';
 import { wordPieceTokenizer } from '../support/onnx/tokenizers.js';
-import { repoRoot, startOracleServer } from '../support/oracle-server.js';
+import { startOracleServer } from '../support/oracle-server.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 
-const cli = path.join(repoRoot, 'bin/el4ner.js');
-
-function el4ner(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// a child process, so the scripted servers of this test process keep answering
+const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 600_000 });
 
 /** A document whose entities are given as [surface, type] in order of appearance. */
 function doc(id: string, text: string, ents: [string, string][]): NerDocument {

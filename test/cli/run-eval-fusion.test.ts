@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,29 +8,12 @@ import type { NerDocument } from '../../src/core/types.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
 import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
-import { repoRoot, sharedDocs } from '../fusion/helpers.js';
+import { sharedDocs } from '../fusion/helpers.js';
+import { el4nerAsync } from '../support/cli.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 
-const cli = path.join(repoRoot, 'bin/el4ner.js');
-
-function el4ner(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// a child process, so the scripted servers of this test process keep answering
+const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 600_000 });
 
 const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
 const readRows = (file: string) =>
