@@ -16,7 +16,7 @@
  */
 import { nameSpan } from '../answers/grounding.js';
 import { type NerDocument, NONE_TYPE, type Span } from '../core/types.js';
-import type { JsonSchema } from '../engines/types.js';
+import type { ChatRequest, JsonSchema } from '../engines/types.js';
 import { negativeSpans, sortedEntities, verificationItems } from './negatives.js';
 
 export { sortedEntities };
@@ -136,19 +136,24 @@ function exampleOf(d: NerDocument, labels: readonly string[]): string {
 }
 
 /**
- * The user message: the sentence, the demonstrations (stage-neutral, when the step uses them),
- * then the step and its items last.
+ * The messages of one stage's request, laid out for prefix caching: the task-wide system message,
+ * then the sentence, the stage-neutral demonstrations (when `ctx` has them: pre-extraction is
+ * zero-shot), and the step with its items last.
  */
-export function userMessage(
+export function stageMessages(
+  ctx: Pick<PromptContext, 'labels' | 'descriptions'> & { demos?: PromptContext['demos'] },
   sentence: string,
   step: string,
-  opts: { ctx?: PromptContext; items?: { head: string; lines: string } } = {},
-): string {
-  const examples = opts.ctx?.demos.length
-    ? `Examples:\n${opts.ctx.demos.map((d) => exampleOf(d, opts.ctx!.labels)).join('\n')}\n\n`
+  items?: { head: string; lines: string },
+): ChatRequest['messages'] {
+  const examples = ctx.demos?.length
+    ? `Examples:\n${ctx.demos.map((d) => exampleOf(d, ctx.labels)).join('\n')}\n\n`
     : '';
-  const items = opts.items ? `\n${opts.items.head}:\n${opts.items.lines}` : '';
-  return `Sentence: ${sentence}\n\n${examples}${step}${items}\nAnswer:`;
+  const list = items ? `\n${items.head}:\n${items.lines}` : '';
+  return [
+    { role: 'system', content: taskInstructions(ctx) },
+    { role: 'user', content: `Sentence: ${sentence}\n\n${examples}${step}${list}\nAnswer:` },
+  ];
 }
 
 /**

@@ -16,9 +16,8 @@ import {
   numberedSpans,
   type PromptContext,
   STEPS,
+  stageMessages,
   strictObject,
-  taskInstructions,
-  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { type StagePlan, spanKey } from '../state.js';
@@ -43,16 +42,10 @@ export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
 export function classifyPrompt(ctx: PromptContext, sentence: string, spans: readonly Span[]): Prompt {
   const longest = Math.max(NONE_TYPE.length, ...ctx.labels.map((l) => l.length));
   return {
-    messages: [
-      { role: 'system', content: taskInstructions(ctx) },
-      {
-        role: 'user',
-        content: userMessage(sentence, STEPS.type, {
-          ctx,
-          items: { head: 'Spans', lines: numberedSpans(sentence, spans) },
-        }),
-      },
-    ],
+    messages: stageMessages(ctx, sentence, STEPS.type, {
+      head: 'Spans',
+      lines: numberedSpans(sentence, spans),
+    }),
     jsonSchema: { name: 'types', schema: typeAnswerSchema(ctx.labels) },
     maxTokens: itemListTokens(spans.length, 24 + longest),
   };

@@ -14,9 +14,8 @@ import {
   SPAN_ITEM,
   STEPS,
   spanListTokens,
+  stageMessages,
   strictObject,
-  taskInstructions,
-  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import type { El4nerParts, StagePlan } from '../state.js';
@@ -27,10 +26,7 @@ export const spanAnswerSchema: JsonSchema = strictObject({ spans: { type: 'array
 /** Span extraction with demonstrations (entity-free ones show `Entities: none`). */
 export function extractPrompt(ctx: PromptContext, sentence: string): Prompt {
   return {
-    messages: [
-      { role: 'system', content: taskInstructions(ctx) },
-      { role: 'user', content: userMessage(sentence, STEPS.find, { ctx }) },
-    ],
+    messages: stageMessages(ctx, sentence, STEPS.find),
     jsonSchema: { name: 'spans', schema: spanAnswerSchema },
     maxTokens: spanListTokens(sentence),
   };

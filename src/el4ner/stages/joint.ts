@@ -10,14 +10,7 @@ import { parseJointAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
-import {
-  type PromptContext,
-  STEPS,
-  spanListTokens,
-  strictObject,
-  taskInstructions,
-  userMessage,
-} from '../prompts.js';
+import { type PromptContext, STEPS, spanListTokens, stageMessages, strictObject } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { spanKey } from '../state.js';
 import { unionSpans } from '../voting/union.js';
@@ -40,10 +33,7 @@ export function jointAnswerSchema(labels: readonly string[]): JsonSchema {
 /** Joint extract-and-type (decomposition off): one call finds and types the entities. */
 export function jointPrompt(ctx: PromptContext, sentence: string): Prompt {
   return {
-    messages: [
-      { role: 'system', content: taskInstructions(ctx) },
-      { role: 'user', content: userMessage(sentence, STEPS.joint, { ctx }) },
-    ],
+    messages: stageMessages(ctx, sentence, STEPS.joint),
     jsonSchema: { name: 'entities', schema: jointAnswerSchema(ctx.labels) },
     maxTokens: spanListTokens(sentence, 12 + Math.max(0, ...ctx.labels.map((l) => l.length))),
   };

@@ -11,7 +11,7 @@ import type { Span } from '../../core/types.js';
 import type { Engine } from '../../engines/types.js';
 import { askModel, type CallSink, engineOf, newRunLogs, type Prompt, type RunLogs } from '../calls.js';
 import { modelDocument } from '../model-text.js';
-import { type PromptContext, STEPS, spanListTokens, taskInstructions, userMessage } from '../prompts.js';
+import { type PromptContext, STEPS, spanListTokens, stageMessages } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { unionSpans } from '../voting/union.js';
 import { spanAnswerSchema, spanReader } from './extract.js';
@@ -19,10 +19,8 @@ import { spanAnswerSchema, spanReader } from './extract.js';
 /** Zero-shot pre-extraction of candidate spans (no demonstrations). */
 export function preExtractPrompt(ctx: Omit<PromptContext, 'demos'>, sentence: string): Prompt {
   return {
-    messages: [
-      { role: 'system', content: taskInstructions(ctx) },
-      { role: 'user', content: userMessage(sentence, STEPS.find) },
-    ],
+    // zero-shot: the context's labels only, never its demonstrations
+    messages: stageMessages({ labels: ctx.labels, descriptions: ctx.descriptions }, sentence, STEPS.find),
     jsonSchema: { name: 'prespans', schema: spanAnswerSchema },
     maxTokens: spanListTokens(sentence),
   };

@@ -19,9 +19,8 @@ import {
   numberedTyped,
   type PromptContext,
   STEPS,
+  stageMessages,
   strictObject,
-  taskInstructions,
-  userMessage,
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import type { Candidate, VerificationSettings } from '../state.js';
@@ -45,16 +44,10 @@ export function verifyPrompt(
   entities: ReadonlyArray<Span & { type: string }>,
 ): Prompt {
   return {
-    messages: [
-      { role: 'system', content: taskInstructions(ctx) },
-      {
-        role: 'user',
-        content: userMessage(sentence, STEPS.check, {
-          ctx,
-          items: { head: 'Entities', lines: numberedTyped(sentence, entities) },
-        }),
-      },
-    ],
+    messages: stageMessages(ctx, sentence, STEPS.check, {
+      head: 'Entities',
+      lines: numberedTyped(sentence, entities),
+    }),
     jsonSchema: { name: 'verdicts', schema: verifyAnswerSchema },
     maxTokens: itemListTokens(entities.length, 26),
   };
