@@ -155,9 +155,15 @@ export const OVERLAP_POLICIES = ['auto', 'flat', 'nested'] as const;
 
 export const decisionSchema = z
   .object({
-    /** entity-then-type: entity vs none first, then the type; hard-vote: the paper's vote ('none' is a type like the others). */
+    /**
+     * entity-then-type: entity vs none first, then the type; hard-vote: the paper's vote ('none'
+     * is a type like the others); type-vote: the plain vote (the plurality type's share of the voters).
+     */
     rule: z.enum(VOTING_RULE_NAMES).default(DEFAULT_DECISION.rule),
-    /** entity-then-type: share of the answering vote weight that must say "entity" (strictly more). */
+    /**
+     * entity-then-type: share of the answering vote weight that must say "entity"; type-vote:
+     * share of the asked voters' weight the plurality type must have (both strictly more).
+     */
     threshold: z.number().min(0).max(1).default(DEFAULT_DECISION.threshold),
     /** entity-then-type: below this share of voters answering, abstentions count as 'none'. */
     quorum: z.number().min(0).max(1).default(DEFAULT_DECISION.quorum),

@@ -48,6 +48,11 @@ export interface MethodReport {
   documents: number;
   /** Strict micro P/R/F1 of the final output. */
   micro: { p: number; r: number; f1: number; tp: number; fp: number; fn: number };
+  /**
+   * Strict counts per gold document, in order, for paired comparisons (tune's bootstrap); set by
+   * EL4NER and the tagger alone.
+   */
+  perDocument?: Array<{ tp: number; fp: number; fn: number }>;
   /** The method's own report (JSON-serialisable). */
   details: unknown;
   /** A plain-text rendering for the terminal. */

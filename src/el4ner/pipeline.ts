@@ -28,6 +28,7 @@ import {
 } from '../core/method.js';
 import { orderedPool } from '../core/ordered-pool.js';
 import { compareEntities, type NerDocument, type Span } from '../core/types.js';
+import { perDocumentCounts } from '../eval/strict.js';
 import { newRunLogs, type RepairCount, RepairLog, type RunLogs, reaskList } from './calls.js';
 import { buildReport, formatPipelineReport } from './report.js';
 import type { Stage } from './stage.js';
@@ -337,6 +338,7 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
         kind: 'el4ner',
         documents: goldDocs.length,
         micro: report.final.micro,
+        perDocument: perDocumentCounts(goldDocs, result.docs),
         details: report,
         text: formatPipelineReport(report),
       };

@@ -69,3 +69,36 @@ export function bootstrapMicroF1(
   const alpha = (1 - level) / 2;
   return { f1_low: quantile(sorted, alpha), f1_high: quantile(sorted, 1 - alpha), n, seed, level };
 }
+
+/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
+export function bootstrapWinShare(
+  a: readonly Counts[],
+  b: readonly Counts[],
+  options: { resamples?: number; seed?: number } = {},
+): number {
+  const n = a.length;
+  if (n === 0) return 0;
+  const resamples = options.resamples ?? 1000;
+  const next = mulberry32(options.seed ?? 1);
+  const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+  let wins = 0;
+  for (let r = 0; r < resamples; r++) {
+    let atp = 0;
+    let afp = 0;
+    let afn = 0;
+    let btp = 0;
+    let bfp = 0;
+    let bfn = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(next() * n);
+      atp += a[i].tp;
+      afp += a[i].fp;
+      afn += a[i].fn;
+      btp += b[i].tp;
+      bfp += b[i].fp;
+      bfn += b[i].fn;
+    }
+    if (f1(atp, afp, afn) > f1(btp, bfp, bfn)) wins++;
+  }
+  return wins / resamples;
+}

@@ -63,3 +63,14 @@ export function countDocument(gold: readonly Entity[], pred: readonly Entity[]):
   );
   return { byType, total, span };
 }
+
+/** Strict counts of each document (gold and predicted in the same order). */
+export function perDocumentCounts(
+  gold: ReadonlyArray<{ entities: readonly Entity[] }>,
+  pred: ReadonlyArray<{ entities: readonly Entity[] }>,
+): Counts[] {
+  return gold.map((g, i) => {
+    const { tp, fp, fn } = countDocument(g.entities, pred[i]?.entities ?? []).total;
+    return { tp, fp, fn };
+  });
+}

@@ -15,13 +15,19 @@
  * left. The engines are guarded (budget.ts): a request that could pass the limit is refused, so
  * the budget is never exceeded; a candidate that saw refusals is 'incomplete' and cannot be chosen.
  *
- * Search on the choosing part: the default config first, then coordinate steps, each keeping a
- * change only when strict micro-F1 strictly improves: drop the backbone with the worst span F1
- * (repeat while it helps); each model as verifier and no verification; k in a wide grid; the
- * decision grid (hard vote; entity-then-type at several thresholds) x (verification all,
- * selective at two margins, off); reliability weights on / off; then a calibrated score: the
- * candidates of one run are fitted by a logistic model (voting/calibration.ts), cross-fitted in
- * two folds so that its F1 and its threshold are measured on answers it was not fitted on.
+ * Search on the choosing part. A change has to earn its place: it is kept only when its strict
+ * micro-F1 is higher and it wins in at least `confidence` (default 0.9) of paired bootstrap
+ * resamples of the choosing part's sentences, so a gain of a few hundredths, which the held-out
+ * part and test data do not repeat, changes nothing. The search starts from the plain vote of
+ * the configured backbones (rule type-vote at the best "at least m of n", no verification: the
+ * baseline an ensemble has to beat, and the cheapest decision); the default config replaces it
+ * only when it is significantly better. Then coordinate steps: drop the backbone with the worst
+ * span F1 (repeat while it helps); each model as verifier and no verification; k in a wide grid;
+ * the decision grid (hard vote; entity-then-type at several thresholds; type-vote at every m of
+ * n) x (verification all, selective at two margins, off); reliability weights on / off; then a
+ * calibrated score: the candidates of one run are fitted by a logistic model
+ * (voting/calibration.ts), cross-fitted in two folds so that its F1 and its threshold are
+ * measured on answers it was not fitted on.
  */
 
 import { chatModels } from '../assemble/engines.js';
@@ -37,6 +43,7 @@ import { type OverlapPolicy, resolveOverlaps } from '../el4ner/voting/overlaps.j
 import type { VotingRuleName } from '../el4ner/voting/rules.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
+import { bootstrapWinShare } from '../eval/bootstrap.js';
 import { type Counts, prf } from '../eval/prf.js';
 import { mulberry32 } from '../eval/random.js';
 import { countDocument } from '../eval/strict.js';
@@ -54,7 +61,7 @@ export interface TuneSettings {
   /** Per-voter per-type weights for weighted voting; undefined: hard voting. */
   weights?: Record<string, Record<string, number>>;
   rule: VotingRuleName;
-  /** entity-then-type: entity share needed. */
+  /** entity-then-type: entity share needed; type-vote: the type's share of the voters. */
   threshold: number;
   policy: 'all' | 'selective';
   margin: number;
@@ -64,7 +71,15 @@ export interface TuneSettings {
   minScore: number;
 }
 
-export type TuneStep = 'default' | 'backbones' | 'verifier' | 'k' | 'decision' | 'weights' | 'calibration';
+export type TuneStep =
+  | 'default'
+  | 'plain-vote'
+  | 'backbones'
+  | 'verifier'
+  | 'k'
+  | 'decision'
+  | 'weights'
+  | 'calibration';
 
 export interface CandidateRecord {
   id: number;
@@ -80,6 +95,12 @@ export interface CandidateRecord {
   recall?: number;
   /** Requests refused by the budget guard during this candidate. */
   refused?: number;
+  /**
+   * Compared with the best candidate at the time (`against`, its id): the share of paired
+   * bootstrap resamples of the choosing part in which this one scored higher.
+   */
+  winShare?: number;
+  against?: number;
   note?: string;
 }
 
@@ -106,6 +127,8 @@ export interface TuneResult {
   candidates: CandidateRecord[];
   /** Calls spent measuring per-model reliability for the weights. */
   weightCalls: number;
+  /** Bootstrap win share a change needed. */
+  confidence: number;
   /** Fusion mode (fusion.llm without fusion.voter): the lambda search instead of the ensemble steps. */
   fusion?: LambdaTuning & { calls: number; status: 'evaluated' | 'skipped' | 'incomplete' };
   notes: string[];
@@ -128,16 +151,28 @@ export interface TuneOptions {
   holdout?: number;
   /** Seed of the split (default 13). */
   seed?: number;
+  /** Bootstrap win share a change needs over the current best (default 0.9; 0: any gain). */
+  confidence?: number;
   log?: (m: string) => void;
 }
 
 export const DEFAULT_K_VALUES = [0, 1, 2, 3, 5, 8, 12, 16] as const;
 
-/** The decision grid: the paper's hard vote, entity-then-type at these thresholds. */
-const DECISION_RULES: ReadonlyArray<{ rule: VotingRuleName; threshold: number }> = [
-  { rule: 'hard-vote', threshold: 0.5 },
-  ...[0, 0.25, 0.5, 0.75].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
-];
+export const DEFAULT_CONFIDENCE = 0.9;
+
+/** type-vote thresholds for n voters: (m - 0.5) / n keeps a type at least m of them gave. */
+export function plainVoteThresholds(n: number): Array<{ rule: 'type-vote'; threshold: number }> {
+  return Array.from({ length: n }, (_, i) => ({ rule: 'type-vote' as const, threshold: (i + 0.5) / n }));
+}
+
+/** The decision grid: the paper's hard vote, entity-then-type at these thresholds, the plain votes. */
+function decisionRules(voters: number): Array<{ rule: VotingRuleName; threshold: number }> {
+  return [
+    { rule: 'hard-vote', threshold: 0.5 },
+    ...[0, 0.25, 0.5, 0.75].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
+    ...plainVoteThresholds(voters),
+  ];
+}
 
 /** Verification policies tried with a verifier (null: off). */
 const POLICIES: ReadonlyArray<Pick<TuneSettings, 'policy' | 'margin'> | null> = [
@@ -219,7 +254,12 @@ function describe(s: TuneSettings): string {
   const verifier = s.verifier
     ? `verifier ${s.verifier} (${s.policy === 'selective' ? `selective < ${s.margin}` : 'all'}, ${s.use})`
     : 'verification off';
-  const rule = s.rule === 'hard-vote' ? 'hard-vote' : `entity-then-type > ${s.threshold}`;
+  const rule =
+    s.rule === 'hard-vote'
+      ? 'hard-vote'
+      : s.rule === 'type-vote'
+        ? `type-vote (at least ${Math.floor(s.threshold * s.backbones.length + 1e-9) + 1} of ${s.backbones.length})`
+        : `entity-then-type > ${s.threshold}`;
   const score = s.calibration
     ? `, calibrated >= ${s.minScore}`
     : s.minScore > 0
@@ -259,19 +299,20 @@ function scoreAt(
   candidates: ReadonlyArray<readonly Scored[]>,
   minScore: number,
   overlaps: OverlapPolicy,
-): Counts & { f1: number; p: number; r: number } {
+): Counts & { f1: number; p: number; r: number; perDocument: Counts[] } {
   const c = { tp: 0, fp: 0, fn: 0 };
-  gold.forEach((g, i) => {
+  const perDocument = gold.map((g, i) => {
     const kept = resolveOverlaps(
       candidates[i].filter((e) => (e.score ?? 0) >= minScore),
       overlaps,
     );
-    const d = countDocument(g.entities, kept).total;
-    c.tp += d.tp;
-    c.fp += d.fp;
-    c.fn += d.fn;
+    const { tp, fp, fn } = countDocument(g.entities, kept).total;
+    c.tp += tp;
+    c.fp += fp;
+    c.fn += fn;
+    return { tp, fp, fn };
   });
-  return { ...c, ...prf(c) };
+  return { ...c, ...prf(c), perDocument };
 }
 
 const MIN_SCORES = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100);
@@ -285,7 +326,15 @@ export function fitCalibratedScore(
   gold: readonly NerDocument[],
   candidates: ReadonlyArray<readonly Scored[]>,
   overlaps: OverlapPolicy,
-): { weights: Record<string, number>; minScore: number; f1: number; p: number; r: number; examples: number } {
+): {
+  weights: Record<string, number>;
+  minScore: number;
+  f1: number;
+  p: number;
+  r: number;
+  examples: number;
+  perDocument: Counts[];
+} {
   const goldKeys = gold.map((g) => new Set(g.entities.map((e) => `${e.start}:${e.end}:${e.type}`)));
   const examples = (docs: number[]) =>
     docs.flatMap((i) =>
@@ -318,6 +367,7 @@ export function fitCalibratedScore(
     p: best.p,
     r: best.r,
     examples: all.length,
+    perDocument: best.perDocument,
   };
 }
 
@@ -339,6 +389,9 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const candidates: CandidateRecord[] = [];
   const done = new Map<string, CandidateRecord>();
   const reports = new Map<number, PipelineReport>();
+  /** Strict counts per choosing-part sentence of each evaluated candidate, for the bootstrap. */
+  const perDocument = new Map<number, Counts[]>();
+  const confidence = opts.confidence ?? DEFAULT_CONFIDENCE;
   const evaluated = new Set<string>();
   const chatModelNames = defaultBackbones({ ...config, backbones: undefined });
   const result: TuneResult = {
@@ -352,6 +405,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     heldOut: { default: null, best: null },
     candidates,
     weightCalls: 0,
+    confidence,
     notes,
   };
 
@@ -388,8 +442,15 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         log: () => {},
       });
       const out = withTraces
-        ? { traces: (await method.tag(docs)).traces as ChunkTrace[], report: undefined }
-        : { traces: undefined, report: (await method.evaluate(docs)).details as PipelineReport };
+        ? {
+            traces: (await method.tag(docs)).traces as ChunkTrace[],
+            report: undefined,
+            perDocument: undefined,
+          }
+        : await (async () => {
+            const r = await method.evaluate(docs);
+            return { traces: undefined, report: r.details as PipelineReport, perDocument: r.perDocument };
+          })();
       return { ...out, calls: ledger.summary().total.calls - before, refused: budget.refused };
     } catch (e) {
       return {
@@ -439,6 +500,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       rec.status = r.refused > 0 ? 'incomplete' : 'evaluated';
       if (rec.status === 'evaluated') {
         reports.set(rec.id, report);
+        if (r.perDocument) perDocument.set(rec.id, r.perDocument);
         evaluated.add(upstreamKey(s));
       }
       log(
@@ -454,7 +516,40 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const first = await evaluate('default', base, `default: ${describe(base)}`);
   let best: CandidateRecord | null = first.status === 'evaluated' ? first : null;
   if (!best) notes.push('the default config could not be evaluated within the budget; nothing was changed');
-  const better = (c: CandidateRecord) => c.status === 'evaluated' && best !== null && c.f1! > best.f1!;
+  /** `c` beats `than` by F1 and in at least `confidence` of paired bootstrap resamples. */
+  const beats = (c: CandidateRecord, than: CandidateRecord) => {
+    if (c.status !== 'evaluated' || than.status !== 'evaluated' || !(c.f1! > than.f1!)) return false;
+    const a = perDocument.get(c.id);
+    const b = perDocument.get(than.id);
+    if (!a || !b) return true;
+    c.winShare = bootstrapWinShare(a, b, { seed });
+    c.against = than.id;
+    return c.winShare >= confidence;
+  };
+  const better = (c: CandidateRecord) => best !== null && beats(c, best);
+
+  // 0. The plain vote of the same backbones (no verification): the default must beat it clearly.
+  if (best && base.backbones.length > 1) {
+    let plain: CandidateRecord | null = null;
+    for (const d of plainVoteThresholds(base.backbones.length)) {
+      const c = await evaluate('plain-vote', {
+        ...base,
+        ...d,
+        verifier: null,
+        weights: undefined,
+        use: 'veto',
+        calibration: undefined,
+        minScore: 0,
+      });
+      if (c.status === 'evaluated' && (!plain || c.f1! > plain.f1!)) plain = c;
+    }
+    if (plain && !beats(first, plain)) {
+      best = plain;
+      notes.push(
+        `the search starts from the plain vote (${plain.description}): the default did not beat it in ${confidence} of bootstrap resamples`,
+      );
+    }
+  }
 
   if (best) {
     // 1. Backbones: drop the one whose spans match gold worst, while that helps.
@@ -496,7 +591,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     // 4. The decision: voting rule and threshold x verification policy (no new upstream calls).
     const b2 = best;
     const verifier = b2.settings.verifier ?? config.verifier ?? b2.settings.backbones[0];
-    for (const d of DECISION_RULES)
+    for (const d of decisionRules(b2.settings.backbones.length))
       for (const p of POLICIES) {
         const s: TuneSettings = {
           ...b2.settings,
@@ -590,6 +685,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     rec.precision = fit.p;
     rec.recall = fit.r;
     rec.status = 'evaluated';
+    perDocument.set(rec.id, fit.perDocument);
     log(`${rec.description}: strict F1 ${(100 * fit.f1).toFixed(2)}, ${rec.calls} calls`);
     return rec;
   }
@@ -647,6 +743,7 @@ async function tuneFusion(
     heldOut: { default: null, best: null },
     candidates: [],
     weightCalls: 0,
+    confidence: opts.confidence ?? DEFAULT_CONFIDENCE,
     notes,
   };
   notes.push('fusion mode (fusion.llm without fusion.voter): only fusion.lambda is tuned');
@@ -727,13 +824,18 @@ export function formatTune(r: TuneResult): string {
     return lines.join('\n');
   }
   if (r.candidates.length === 0) return [...lines, 'nothing evaluated'].join('\n');
-  lines.push('  #  step         status      F1      calls  estimate  settings');
-  for (const c of r.candidates)
+  lines.push('  #  step         status      F1     wins (vs #)  calls  estimate  settings');
+  for (const c of r.candidates) {
+    const wins = c.winShare === undefined ? '-' : `${c.winShare.toFixed(2)} (#${c.against})`;
     lines.push(
-      `${String(c.id).padStart(3)}  ${c.step.padEnd(11)}  ${c.status.padEnd(10)}  ${c.f1 === undefined ? '     -' : (100 * c.f1).toFixed(2).padStart(6)}  ${String(c.calls).padStart(5)}  ${String(c.estimate).padStart(8)}  ${c.description}`,
+      `${String(c.id).padStart(3)}  ${c.step.padEnd(11)}  ${c.status.padEnd(10)}  ${c.f1 === undefined ? '     -' : (100 * c.f1).toFixed(2).padStart(6)}  ${wins.padStart(11)}  ${String(c.calls).padStart(5)}  ${String(c.estimate).padStart(8)}  ${c.description}`,
     );
+  }
   lines.push(
     `held out (${r.split.heldOut || r.split.choose} sentences): default F1 ${pct(r.heldOut.default?.f1)}, best candidate F1 ${pct(r.heldOut.best?.f1)}`,
+  );
+  lines.push(
+    `a change was kept when it won in at least ${r.confidence} of paired bootstrap resamples (wins) against the best before it`,
   );
   lines.push(`chosen: ${describe(r.chosen)}`);
   return lines.join('\n');

@@ -21,6 +21,7 @@
  * better single system only where the dev data clearly says so.
  */
 import type { Entity, TagScheme } from '../core/types.js';
+import { bootstrapWinShare } from '../eval/bootstrap.js';
 import { type Counts, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import {
@@ -138,51 +139,6 @@ export function evaluateLambda(
 ): LambdaPoint {
   const { perDocument, llmTokens } = documentCounts(items, lambda, lambdaOutside, kind, scheme, plans);
   return { lambda, f1: prf(sumCounts(perDocument)).f1, llmTokens };
-}
-
-/** mulberry32: a small seeded generator, so the guard gives the same answer every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
-export function bootstrapWinShare(
-  a: readonly Counts[],
-  b: readonly Counts[],
-  options: { resamples?: number; seed?: number } = {},
-): number {
-  const n = a.length;
-  if (n === 0) return 0;
-  const resamples = options.resamples ?? 1000;
-  const next = random(options.seed ?? 1);
-  const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
-  let wins = 0;
-  for (let r = 0; r < resamples; r++) {
-    let atp = 0;
-    let afp = 0;
-    let afn = 0;
-    let btp = 0;
-    let bfp = 0;
-    let bfn = 0;
-    for (let k = 0; k < n; k++) {
-      const i = Math.floor(next() * n);
-      atp += a[i].tp;
-      afp += a[i].fp;
-      afn += a[i].fn;
-      btp += b[i].tp;
-      bfp += b[i].fp;
-      bfn += b[i].fn;
-    }
-    if (f1(atp, afp, afn) > f1(btp, bfp, bfn)) wins++;
-  }
-  return wins / resamples;
 }
 
 /**

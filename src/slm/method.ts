@@ -15,6 +15,7 @@ import type { NerDocument, Token } from '../core/types.js';
 import { CostLedger } from '../engines/cost.js';
 import { evaluate } from '../eval/evaluate.js';
 import { formatReport } from '../eval/format.js';
+import { perDocumentCounts } from '../eval/strict.js';
 
 /** What the methods need of a supervised tagger (the CRF, the ONNX token classifier: src/slm/load.ts). */
 export interface DocumentTagger {
@@ -74,6 +75,7 @@ export function createSlmMethod(
         kind: 'slm',
         documents: docs.length,
         micro: report.micro,
+        perDocument: perDocumentCounts(docs, pred),
         details: report,
         text: formatReport(report),
       };

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
+import { combineSystems } from '../../src/el4ner/voting/combine.js';
 import { unitWeight } from '../../src/el4ner/voting/decide.js';
+import { mulberry32 } from '../../src/eval/random.js';
+import { plainVoteThresholds } from '../../src/experts/tune.js';
 import { VOTING_RULE_NAMES, votingRule } from '../../src/el4ner/voting/rules.js';
 import { pipelineFor } from '../support/method.js';
 import { goldByText, oracleEngine } from '../support/oracle.js';
@@ -13,7 +16,7 @@ const votes = (...types: Array<[string, string]>) => types.map(([voter, type]) =
 
 describe('voting rules registry', () => {
   it('the config takes the rule names from the registry', () => {
-    assert.deepEqual(VOTING_RULE_NAMES, ['hard-vote', 'entity-then-type']);
+    assert.deepEqual(VOTING_RULE_NAMES, ['hard-vote', 'entity-then-type', 'type-vote']);
     assert.equal(parseConfig({ decision: { rule: 'entity-then-type' } }).decision.rule, 'entity-then-type');
     assert.throws(() => parseConfig({ decision: { rule: 'coin-flip' } }), /decision\.rule/);
   });
@@ -71,6 +74,56 @@ describe('voting rules registry', () => {
       }).type,
       'PER',
     );
+  });
+
+  it('type-vote: the plurality type needs its share of every voter asked; abstentions count against', () => {
+    const twoOfThree = votingRule('type-vote', { threshold: 1.5 / 3 });
+    assert.equal(
+      twoOfThree.decide({ votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']), voters, weight: unitWeight })
+        .type,
+      undefined,
+      'PER / LOC / none: no type has two votes',
+    );
+    const kept = twoOfThree.decide({
+      votes: votes(['a', 'LOC'], ['b', 'PER'], ['c', 'PER']),
+      voters,
+      weight: unitWeight,
+    });
+    assert.equal(kept.type, 'PER');
+    assert.ok(Math.abs(kept.score - 2 / 3) < 1e-9);
+    assert.ok(Math.abs(kept.margin - 1 / 3) < 1e-9);
+    // a abstains: one PER vote is one of three asked, not one of one answering
+    assert.equal(
+      twoOfThree.decide({ votes: votes(['b', 'PER']), voters, weight: unitWeight }).type,
+      undefined,
+    );
+    assert.equal(
+      votingRule('type-vote', { threshold: 0.5 / 3 }).decide({ votes: votes(['b', 'PER']), voters, weight: unitWeight })
+        .type,
+      'PER',
+    );
+  });
+
+  it('type-vote at "at least m of n" gives what `el4ner ensemble --strategy vote --min-votes m` gives', () => {
+    const rand = mulberry32(7);
+    const names = ['a', 'b', 'c', 'd'];
+    const types = ['PER', 'LOC', 'ORG', 'none', 'abstain'];
+    for (let trial = 0; trial < 400; trial++) {
+      const said = names.map((voter) => ({ voter, type: types[Math.floor(rand() * types.length)] }));
+      const systems = said.map(({ voter, type }) => ({
+        name: voter,
+        entities: type === 'none' || type === 'abstain' ? [] : [{ start: 0, end: 4, type, text: 'Rome' }],
+      }));
+      for (const [i, d] of plainVoteThresholds(names.length).entries()) {
+        const expected = combineSystems('Rome', systems, { strategy: 'vote', minVotes: i + 1 })[0]?.type;
+        const got = votingRule('type-vote', { threshold: d.threshold }).decide({
+          votes: said.filter((v) => v.type !== 'abstain'),
+          voters: names,
+          weight: unitWeight,
+        }).type;
+        assert.equal(got, expected, `${JSON.stringify(said)} at least ${i + 1}`);
+      }
+    }
   });
 
   it('margins: 1 when unanimous, the share for minus the share against; the default threshold 0 keeps a minority span with a negative margin', () => {

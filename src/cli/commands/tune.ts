@@ -18,6 +18,7 @@ interface TuneFlags {
   report?: string;
   cache?: string | boolean;
   holdout: number;
+  confidence: number;
   kValues?: number[];
 }
 
@@ -25,6 +26,13 @@ function fraction(v: string): number {
   const x = Number(v);
   if (!/^\s*[\d.]+\s*$/.test(v) || !(x >= 0 && x < 1))
     throw new InputError(`--holdout must be a number from 0 to below 1, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+function share(v: string): number {
+  const x = Number(v);
+  if (!/^\s*[\d.]+\s*$/.test(v) || !(x >= 0 && x <= 1))
+    throw new InputError(`--confidence must be a number from 0 to 1, got ${JSON.stringify(v)}`);
   return x;
 }
 
@@ -52,6 +60,12 @@ export function register(program: Command): void {
       'share of the sample held out to report on (0: choose and report on all)',
       fraction,
       0.5,
+    )
+    .option(
+      '--confidence <share>',
+      'paired bootstrap win share a change needs over the current best on the choosing part (0: any gain)',
+      share,
+      0.9,
     )
     .option(
       '--k-values <list>',
@@ -101,6 +115,7 @@ export function register(program: Command): void {
           isCached: cachePeek(config, engines.cache, engines.engines),
           holdout: flags.holdout,
           seed: flags.seed,
+          confidence: flags.confidence,
           ...(flags.kValues ? { kValues: flags.kValues } : {}),
           log,
         });

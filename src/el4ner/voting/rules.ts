@@ -39,7 +39,10 @@ export interface VotingRule {
 }
 
 export interface RuleSettings {
-  /** entity-then-type: share of the answering weight that must say "entity" (strictly more than). */
+  /**
+   * entity-then-type: share of the answering weight that must say "entity" (strictly more than);
+   * type-vote: share of the asked voters' weight the plurality type must have (strictly more than).
+   */
   threshold: number;
   /**
    * entity-then-type: share of the asked voters' weight that must have answered for abstentions
@@ -117,10 +120,37 @@ function entityThenType(settings: RuleSettings): VotingRule {
   };
 }
 
+/**
+ * The plain vote of `el4ner ensemble --strategy vote` as a pipeline rule: the plurality type
+ * among the label votes (ties: the voter listed first) is kept when its weight is more than
+ * `threshold` of the weight of every voter asked (abstentions count against, like 'none'), so
+ * with n voters, threshold (m - 0.5) / n keeps a type at least m of them gave. Score: that share.
+ * Margin: the share for the type minus the share of everything else.
+ */
+function typeVote(settings: RuleSettings): VotingRule {
+  return {
+    name: 'type-vote',
+    decide: ({ votes, voters, weight }) => {
+      const askedW = voters.reduce((a, v) => a + weight(v, NONE_TYPE), 0);
+      if (askedW <= 0) return { score: 0, margin: 0 };
+      const typed = decideType(
+        votes.filter((v) => v.type !== NONE_TYPE),
+        { weight, voterOrder: voters, minWeight: 0 },
+      );
+      if (typed.type === undefined) return { score: 0, margin: -1 };
+      const share = typed.tally.get(typed.type)! / askedW;
+      const margin = 2 * share - 1;
+      if (!(share > settings.threshold)) return { score: 0, margin };
+      return { type: typed.type, score: share, margin };
+    },
+  };
+}
+
 /** The registry: config `decision.rule` takes its names from here. */
 export const VOTING_RULES = {
   'hard-vote': (_settings: RuleSettings) => hardVote(),
   'entity-then-type': (settings: RuleSettings) => entityThenType(settings),
+  'type-vote': (settings: RuleSettings) => typeVote(settings),
 } satisfies Record<string, (settings: RuleSettings) => VotingRule>;
 
 export type VotingRuleName = keyof typeof VOTING_RULES;
