@@ -123,7 +123,12 @@ export interface TuneResult {
   /** What was returned: the best candidate, or the default when it did not hold up on the held-out part. */
   chosen: TuneSettings;
   /** Default and best on the held-out part (null when not measured, e.g. the budget ran out). */
-  heldOut: { default: HeldOutScore | null; best: HeldOutScore | null };
+  heldOut: {
+    default: HeldOutScore | null;
+    best: HeldOutScore | null;
+    /** The search's starting point, measured when the best fell below the default. */
+    start?: HeldOutScore | null;
+  };
   candidates: CandidateRecord[];
   /** Calls spent measuring per-model reliability for the weights. */
   weightCalls: number;
@@ -354,20 +359,41 @@ export function fitCalibratedScore(
         return { ...e, score: 1 / (1 + Math.exp(-Math.max(-35, Math.min(35, z)))) };
       });
   }
-  let best = { minScore: 0.5, ...scoreAt(gold, outOfFold, 0.5, overlaps) };
-  for (const t of MIN_SCORES) {
-    const s = scoreAt(gold, outOfFold, t, overlaps);
-    if (s.f1 > best.f1) best = { minScore: t, ...s };
+  const bestThreshold = (docs: readonly number[]) => {
+    const g = docs.map((i) => gold[i]);
+    const c = docs.map((i) => outOfFold[i]);
+    let best = { t: 0.5, f1: scoreAt(g, c, 0.5, overlaps).f1 };
+    for (const t of MIN_SCORES) {
+      const f1 = scoreAt(g, c, t, overlaps).f1;
+      if (f1 > best.f1) best = { t, f1 };
+    }
+    return best.t;
+  };
+  // The reported F1 must not profit from choosing the threshold on the same scores: each fold is
+  // cut at the threshold that was best on the other fold.
+  const cutAt = gold.map(() => 0.5);
+  for (const [f, docs] of folds.entries()) {
+    const t = bestThreshold(folds[1 - f]);
+    for (const i of docs) cutAt[i] = t;
   }
+  const c = { tp: 0, fp: 0, fn: 0 };
+  const perDocument = gold.map((g, i) => {
+    const d = scoreAt([g], [outOfFold[i]], cutAt[i], overlaps);
+    c.tp += d.tp;
+    c.fp += d.fp;
+    c.fn += d.fn;
+    return { tp: d.tp, fp: d.fp, fn: d.fn };
+  });
+  const measured = prf(c);
   const all = examples(gold.map((_, i) => i));
   return {
     weights: fitCalibration(all).weights,
-    minScore: best.minScore,
-    f1: best.f1,
-    p: best.p,
-    r: best.r,
+    minScore: bestThreshold(gold.map((_, i) => i)),
+    f1: measured.f1,
+    p: measured.p,
+    r: measured.r,
     examples: all.length,
-    perDocument: best.perDocument,
+    perDocument,
   };
 }
 
@@ -515,6 +541,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   if (config.fusion?.llm && !config.fusion.voter) return tuneFusion(opts, guarded, base, notes);
   const first = await evaluate('default', base, `default: ${describe(base)}`);
   let best: CandidateRecord | null = first.status === 'evaluated' ? first : null;
+  /** Where the coordinate steps start: the default, or the plain vote. */
+  let start: CandidateRecord | null = best;
   if (!best) notes.push('the default config could not be evaluated within the budget; nothing was changed');
   /** `c` beats `than` by F1 and in at least `confidence` of paired bootstrap resamples. */
   const beats = (c: CandidateRecord, than: CandidateRecord) => {
@@ -545,6 +573,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     }
     if (plain && !beats(first, plain)) {
       best = plain;
+      start = plain;
       notes.push(
         `the search starts from the plain vote (${plain.description}): the default did not beat it in ${confidence} of bootstrap resamples`,
       );
@@ -712,9 +741,22 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       result.chosen = base;
       notes.push(
         d && b
-          ? `the best candidate scored ${(100 * b.f1).toFixed(2)} on the held-out part, below the default's ${(100 * d.f1).toFixed(2)}: the default is kept`
+          ? `the best candidate scored ${(100 * b.f1).toFixed(2)} on the held-out part, below the default's ${(100 * d.f1).toFixed(2)}`
           : 'the held-out part could not be scored within the budget: the default is kept',
       );
+      // Back off to where the search started (the plain vote), if that holds up against the default.
+      const s = start && d && b ? start.settings : undefined;
+      const backOff =
+        s && settingsKey(s) !== settingsKey(best.settings) && settingsKey(s) !== settingsKey(base)
+          ? await measure(s)
+          : null;
+      result.heldOut.start = backOff;
+      if (backOff && d && backOff.f1 >= d.f1) {
+        result.chosen = s!;
+        notes.push(
+          `the search's starting point (${start!.description}) scored ${(100 * backOff.f1).toFixed(2)} there, at least the default's: it is returned`,
+        );
+      } else if (d && b) notes.push('the default is kept');
     }
   }
   result.callsUsed = budget.used;
@@ -832,7 +874,7 @@ export function formatTune(r: TuneResult): string {
     );
   }
   lines.push(
-    `held out (${r.split.heldOut || r.split.choose} sentences): default F1 ${pct(r.heldOut.default?.f1)}, best candidate F1 ${pct(r.heldOut.best?.f1)}`,
+    `held out (${r.split.heldOut || r.split.choose} sentences): default F1 ${pct(r.heldOut.default?.f1)}, best candidate F1 ${pct(r.heldOut.best?.f1)}${r.heldOut.start !== undefined ? `, the search's start F1 ${pct(r.heldOut.start?.f1)}` : ''}`,
   );
   lines.push(
     `a change was kept when it won in at least ${r.confidence} of paired bootstrap resamples (wins) against the best before it`,

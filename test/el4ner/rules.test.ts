@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { combineSystems } from '../../src/el4ner/voting/combine.js';
 import { unitWeight } from '../../src/el4ner/voting/decide.js';
+import { VOTING_RULE_NAMES, votingRule } from '../../src/el4ner/voting/rules.js';
 import { mulberry32 } from '../../src/eval/random.js';
 import { plainVoteThresholds } from '../../src/experts/tune.js';
-import { VOTING_RULE_NAMES, votingRule } from '../../src/el4ner/voting/rules.js';
 import { pipelineFor } from '../support/method.js';
 import { goldByText, oracleEngine } from '../support/oracle.js';
 import { conllDir, readJsonl } from './helpers.js';
@@ -79,8 +79,11 @@ describe('voting rules registry', () => {
   it('type-vote: the plurality type needs its share of every voter asked; abstentions count against', () => {
     const twoOfThree = votingRule('type-vote', { threshold: 1.5 / 3 });
     assert.equal(
-      twoOfThree.decide({ votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']), voters, weight: unitWeight })
-        .type,
+      twoOfThree.decide({
+        votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']),
+        voters,
+        weight: unitWeight,
+      }).type,
       undefined,
       'PER / LOC / none: no type has two votes',
     );
@@ -98,8 +101,11 @@ describe('voting rules registry', () => {
       undefined,
     );
     assert.equal(
-      votingRule('type-vote', { threshold: 0.5 / 3 }).decide({ votes: votes(['b', 'PER']), voters, weight: unitWeight })
-        .type,
+      votingRule('type-vote', { threshold: 0.5 / 3 }).decide({
+        votes: votes(['b', 'PER']),
+        voters,
+        weight: unitWeight,
+      }).type,
       'PER',
     );
   });
