@@ -16,7 +16,8 @@
  * against it).
  */
 import { mulberry32 } from '../eval/random.js';
-import type { SparseStore, VectorStore } from './vectors.js';
+import { DenseKernel } from './dense-kernel.js';
+import type { DenseStore, SparseStore, VectorStore } from './vectors.js';
 
 export interface ScoredIndex {
   index: number;
@@ -142,7 +143,14 @@ export class SpanSimScorer {
   private stamp = 0;
   private dots = new Float64Array(0);
 
-  constructor(readonly table: SpanTable) {
+  /**
+   * @param denseFilter dense stores: find the exact top k through the float32 SIMD filter (the
+   *   default; false: the float64 scan of every row, as the tests' reference does)
+   */
+  constructor(
+    readonly table: SpanTable,
+    private readonly denseFilter = true,
+  ) {
     const { vectors, spanVector, spanSentence, sentences } = table;
     if (spanVector.length !== spanSentence.length)
       throw new Error('spanVector and spanSentence differ in length');
@@ -212,6 +220,11 @@ export class SpanSimScorer {
     const rows = vectors.rows;
     if (m === 0 || k <= 0 || sentences < 2048 || rows < 256)
       return topK(this.scores(queryVectors, weights), k, exclude);
+    if (vectors.kind === 'dense' && this.denseFilter) {
+      const kernel = DenseKernel.for(vectors);
+      const refined = kernel && this.filteredTopK(kernel, vectors, queryVectors, weights, k, exclude);
+      if (refined) return refined;
+    }
     const dots = this.rowDots(vectors, queryVectors);
     let wsum = 0;
     for (let i = 0; i < m; i++) wsum += weights[i];
@@ -247,6 +260,113 @@ export class SpanSimScorer {
         return best.map((b) => ({ index: cand[b.index], score: b.score }));
     }
     return topK(this.scores(queryVectors, weights), k, exclude);
+  }
+
+  /**
+   * Dense stores: the float32 SIMD scan (dense-kernel.ts) gives every row's dot products with a
+   * bound on their error, hence every sentence's SpanSim within `err`. A sentence of the exact
+   * top k scores at least the k-th approximate score minus 2·err, so only the sentences above that
+   * cut are scored again, from float64 dot products in the plain loop's order, with the arithmetic
+   * of `scores`: the result is exactly `topK(scores(...), k, exclude)`. Which sentences can reach
+   * the cut is found as in `topK` (the rows above the L-th largest approximate product per query
+   * span), else by a pass over every sentence. Undefined (use the float64 scan) when fewer than k
+   * sentences are left or a weight is negative.
+   */
+  private filteredTopK(
+    kernel: DenseKernel,
+    store: DenseStore,
+    queryVectors: readonly Float32Array[],
+    weights: ArrayLike<number>,
+    k: number,
+    exclude?: ReadonlySet<number>,
+  ): ScoredIndex[] | undefined {
+    const { sentences } = this.table;
+    const { rows } = store;
+    const m = queryVectors.length;
+    let wsum = 0;
+    let errSum = 0;
+    for (let i = 0; i < m; i++) {
+      if (!(weights[i] >= 0)) return undefined;
+      wsum += weights[i];
+    }
+    const { dots: approx, bound } = kernel.dots(queryVectors);
+    for (let i = 0; i < m; i++) errSum += weights[i] * bound[i];
+    const inv = wsum > 0 ? 1 / wsum : 0;
+    const err = errSum * inv;
+    const perQuery = Array.from({ length: m }, (_, i) => approx.subarray(i * rows, (i + 1) * rows));
+    const approxScore = (s: number) => {
+      const { sentRowPtr, sentRows } = this;
+      const e = sentRowPtr[s + 1];
+      if (sentRowPtr[s] === e) return 0;
+      let acc = 0;
+      for (let i = 0; i < m; i++) {
+        const di = perQuery[i];
+        let p = sentRowPtr[s];
+        let b = di[sentRows[p++]];
+        for (; p < e; p++) if (di[sentRows[p]] > b) b = di[sentRows[p]];
+        acc += weights[i] * b;
+      }
+      return acc * inv;
+    };
+    const cutBelow = (last: number) => last - 2 * err - 1e-12 * (Math.abs(last) + 1);
+    this.ensureRowSentences();
+    const rowSentPtr = this.rowSentPtr!;
+    const rowSents = this.rowSents!;
+    const sentStamp = this.sentStamp!;
+    let finalists: number[] | undefined;
+    for (let L = 16; L <= rows / 4 && !finalists; L *= 4) {
+      let ub = 0;
+      const stamp = ++this.stamp;
+      const cand: number[] = [];
+      for (let i = 0; i < m; i++) {
+        const { tau, top } = largest(perQuery[i], 1, 0, rows, L);
+        ub += weights[i] * Math.max(tau, 0);
+        for (const r of top) {
+          if (!(perQuery[i][r] > tau)) continue;
+          for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
+            const sent = rowSents[p];
+            if (sentStamp[sent] !== stamp) {
+              sentStamp[sent] = stamp;
+              if (!exclude?.has(sent)) cand.push(sent);
+            }
+          }
+        }
+      }
+      if (cand.length < k) continue;
+      cand.sort((a, b) => a - b);
+      const sc = cand.map(approxScore);
+      const cut = cutBelow(topK(sc, k)[k - 1].score);
+      // a sentence outside `cand` scores at most ub · inv (approximately): below the cut, none can enter
+      if (ub * inv < cut - 1e-12 * (Math.abs(cut) + 1)) finalists = cand.filter((_, c) => sc[c] >= cut);
+    }
+    if (!finalists) {
+      const all = new Float64Array(sentences);
+      for (let s = 0; s < sentences; s++) all[s] = approxScore(s);
+      const kth = topK(all, k, exclude);
+      if (kth.length < k) return undefined;
+      const cut = cutBelow(kth[k - 1].score);
+      finalists = [];
+      for (let s = 0; s < sentences; s++) if (all[s] >= cut && !exclude?.has(s)) finalists.push(s);
+    }
+    // float64 products of the finalists' rows only, into the scratch buffer at their places
+    if (this.dots.length < rows * m) this.dots = new Float64Array(rows * m);
+    const dots = this.dots;
+    const { sentRowPtr, sentRows } = this;
+    const { data, dim } = store;
+    for (const s of finalists)
+      for (let p = sentRowPtr[s]; p < sentRowPtr[s + 1]; p++) {
+        const b = sentRows[p] * dim;
+        for (let i = 0; i < m; i++) {
+          const q = queryVectors[i];
+          let d = 0;
+          for (let t = 0; t < dim; t++) d += q[t] * data[b + t];
+          dots[sentRows[p] * m + i] = d;
+        }
+      }
+    const sc = new Float64Array(finalists.length);
+    for (let c = 0; c < finalists.length; c++)
+      sc[c] = this.sentenceScore(finalists[c], dots, m, weights, inv);
+    return topK(sc, k).map((b) => ({ index: finalists[b.index], score: b.score }));
   }
 
   /** One sentence's SpanSim from the row dot products: the arithmetic of `scores`, in its order. */
@@ -313,7 +433,7 @@ export class SpanSimScorer {
  * smallest of them (-Infinity when there are fewer than L rows).
  */
 function largest(
-  dots: Float64Array,
+  dots: Float64Array | Float32Array,
   m: number,
   i: number,
   rows: number,

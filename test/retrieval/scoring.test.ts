@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { NerDocument } from '../../src/core/types.js';
 import { mulberry32 } from '../../src/eval/random.js';
 import { posWeight } from '../../src/pos/weights.js';
+import { DenseKernel } from '../../src/retrieval/dense-kernel.js';
 import type { SpanEmbedder } from '../../src/retrieval/embedders.js';
 import { LexicalEmbedder } from '../../src/retrieval/embedders.js';
 import { buildIndex, type PoolIndex } from '../../src/retrieval/index.js';
@@ -248,5 +249,115 @@ describe('SpanSim with other embedders, against the dense scan', () => {
     const one = b.finish();
     assert.equal(one.kind, 'sparse');
     assert.deepEqual([...storeRow(one, 0)], [0, 1, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+/**
+ * Vectors of 'wN' are random; 'wN~j' is 'wN' moved by about j · 1e-7 (below float32's resolution
+ * of a sum of products, so its scores tie with those of 'wN' within the filter's error bound).
+ */
+class NearTieEmbedder implements SpanEmbedder {
+  readonly identity: string;
+  constructor(private readonly dim: number) {
+    this.identity = `near-tie:${dim}`;
+  }
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.map((t) => {
+      const [word, twin] = t.split('~');
+      const rnd = mulberry32(Number(word.slice(1)) * 31 + this.dim);
+      const v = Float32Array.from({ length: this.dim }, () => rnd() * 2 - 1);
+      const jitter = mulberry32(Number(twin ?? 0) + 7);
+      if (twin) for (let i = 0; i < this.dim; i++) v[i] += (jitter() - 0.5) * 2e-7 * Number(twin) * 8;
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    });
+  }
+}
+
+/** The same sentence with some words replaced by a near twin. */
+function nearTwins(d: NerDocument, rnd: () => number): NerDocument {
+  let text = d.text;
+  const entities = [];
+  let shift = 0;
+  for (const e of d.entities) {
+    const twin = rnd() < 0.5 ? `${e.text}~${1 + Math.floor(rnd() * 3)}` : e.text;
+    const start = e.start + shift;
+    text = text.slice(0, start) + twin + text.slice(start + e.text.length);
+    shift += twin.length - e.text.length;
+    entities.push({ ...e, start, end: start + twin.length, text: twin });
+  }
+  return { ...d, text, entities };
+}
+
+describe('dense stores: the float32 SIMD filter finds exactly the float64 top k', () => {
+  it('same top k as the dense scan of today, with ties, exclusions, tails and more than 16 query spans', async () => {
+    const rnd = mulberry32(5);
+    // dim 64: whole 16-float steps; 36: a 4-float tail; 30: no SIMD (not a multiple of 4)
+    for (const dim of [64, 36, 30]) {
+      const embedder = new NearTieEmbedder(dim);
+      const half = randomPool(rnd, 1300, 400).map((d) => nearTwins(d, rnd));
+      // every sentence twice: each score is tied at least two ways
+      const docs = [...half, ...half].map((d, i) => ({ ...d, id: String(i) }));
+      const index = await buildIndex(docs, { embedder, sentenceVectors: false });
+      assert.equal(index.spanVectors.kind, 'dense');
+      assert.ok(index.spanVectors.rows >= 256);
+      const table = {
+        vectors: index.spanVectors,
+        spanVector: index.spanVector,
+        spanSentence: index.spanSentence,
+        sentences: docs.length,
+      };
+      const filtered = new SpanSimScorer(table);
+      const dense = denseSpanMatrix(index);
+      for (let q = 0; q < 12; q++) {
+        const m = q === 11 ? 20 : 1 + Math.floor(rnd() * 5);
+        // query spans near pool spans (as real queries are), so the top scores sit close together
+        const vectors = await embedder.embed(
+          Array.from({ length: m }, () => `w${Math.floor(rnd() * 400)}~9`),
+        );
+        const w = vectors.map(() => [1, 2, 4][Math.floor(rnd() * 3)]);
+        const want = referenceSpanSimScores(vectors, w, dense, index.spanSentence, docs.length, dim);
+        for (const k of [1, 5, 16]) {
+          const exclude = new Set(topK(want, 3).map((h) => h.index));
+          assert.deepEqual(filtered.topK(vectors, w, k), topK(want, k), `dim ${dim} query ${q} k ${k}`);
+          assert.deepEqual(filtered.topK(vectors, w, k, exclude), topK(want, k, exclude));
+        }
+      }
+      assert.equal(DenseKernel.for(index.spanVectors) === null, dim % 4 !== 0, 'the filter ran where it can');
+    }
+  });
+
+  it('each float32 product is within its bound of the float64 plain loop, query-major', () => {
+    const rnd = mulberry32(8);
+    const rows = 300;
+    const dim = 68;
+    const data = Float32Array.from({ length: rows * dim }, () => rnd() * 2 - 1);
+    const copy = Float32Array.from(data);
+    const store = { kind: 'dense' as const, rows, dim, data, precision: 'f32' as const };
+    const kernel = DenseKernel.for(store);
+    assert.ok(kernel, 'WebAssembly SIMD runs on Node 20');
+    assert.deepEqual(store.data, copy);
+    assert.notEqual(store.data, data, 'the rows moved into the kernel memory');
+    const queries = Array.from({ length: 19 }, () => Float32Array.from({ length: dim }, () => rnd() * 2 - 1));
+    const { dots, bound } = kernel.dots(queries);
+    let worst = 0;
+    for (let i = 0; i < queries.length; i++)
+      for (let r = 0; r < rows; r++) {
+        let d = 0;
+        for (let t = 0; t < dim; t++) d += queries[i][t] * copy[r * dim + t];
+        const gap = Math.abs(dots[i * rows + r] - d);
+        assert.ok(gap <= bound[i], `query ${i} row ${r}: ${gap} > ${bound[i]}`);
+        worst = Math.max(worst, gap / bound[i]);
+      }
+    assert.ok(worst > 0, 'float32 sums differ from float64 ones somewhere: the bound is exercised');
+    assert.equal(DenseKernel.for({ ...store, dim: 30, data: new Float32Array(rows * 30) }), null);
+  });
+
+  it('the committed kernel bytes are what dense-kernel.wat compiles to', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/build-wasm.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--check']);
+    assert.match(stdout, /matches/);
   });
 });
