@@ -103,6 +103,7 @@ for (const set of sets.length ? sets : ['conll2003', 'wnut17']) {
       const kept = resolveOverlaps(
         d.entities.filter((e) => (e.score ?? 0) >= t),
         flat,
+        s.backbones,
       );
       n += kept.length;
       const k = countDocument(test[i].entities, kept).total;

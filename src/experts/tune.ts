@@ -304,12 +304,14 @@ function scoreAt(
   candidates: ReadonlyArray<readonly Scored[]>,
   minScore: number,
   overlaps: OverlapPolicy,
+  voters: readonly string[],
 ): Counts & { f1: number; p: number; r: number; perDocument: Counts[] } {
   const c = { tp: 0, fp: 0, fn: 0 };
   const perDocument = gold.map((g, i) => {
     const kept = resolveOverlaps(
       candidates[i].filter((e) => (e.score ?? 0) >= minScore),
       overlaps,
+      voters,
     );
     const { tp, fp, fn } = countDocument(g.entities, kept).total;
     c.tp += tp;
@@ -324,13 +326,15 @@ const MIN_SCORES = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) 
 
 /**
  * Fits a calibration on the candidates of one run: cross-fitted in two folds (each fold scored by
- * a model fitted on the other) to choose the threshold and measure F1 out of fold, then fitted on
- * all of them.
+ * a model fitted on the other); each fold is cut at the threshold best on the other fold, which
+ * gives the out-of-fold F1; then fitted on all of them, with the threshold best on all.
+ * @param voters tie-break order of overlapping spans, as the pipeline's (its backbones)
  */
 export function fitCalibratedScore(
   gold: readonly NerDocument[],
   candidates: ReadonlyArray<readonly Scored[]>,
   overlaps: OverlapPolicy,
+  voters: readonly string[] = [],
 ): {
   weights: Record<string, number>;
   minScore: number;
@@ -362,9 +366,9 @@ export function fitCalibratedScore(
   const bestThreshold = (docs: readonly number[]) => {
     const g = docs.map((i) => gold[i]);
     const c = docs.map((i) => outOfFold[i]);
-    let best = { t: 0.5, f1: scoreAt(g, c, 0.5, overlaps).f1 };
+    let best = { t: 0.5, f1: scoreAt(g, c, 0.5, overlaps, voters).f1 };
     for (const t of MIN_SCORES) {
-      const f1 = scoreAt(g, c, t, overlaps).f1;
+      const f1 = scoreAt(g, c, t, overlaps, voters).f1;
       if (f1 > best.f1) best = { t, f1 };
     }
     return best.t;
@@ -378,7 +382,7 @@ export function fitCalibratedScore(
   }
   const c = { tp: 0, fp: 0, fn: 0 };
   const perDocument = gold.map((g, i) => {
-    const d = scoreAt([g], [outOfFold[i]], cutAt[i], overlaps);
+    const d = scoreAt([g], [outOfFold[i]], cutAt[i], overlaps, voters);
     c.tp += d.tp;
     c.fp += d.fp;
     c.fn += d.fn;
@@ -707,6 +711,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
       choose,
       byDoc,
       await overlapPolicy(config, demos as DemoSource | undefined),
+      s.backbones,
     );
     rec.settings = { ...s, calibration: fit.weights, minScore: fit.minScore };
     rec.description = `calibrated >= ${fit.minScore} (${fit.examples} candidates, 2-fold out-of-fold F1): ${describe(s)}`;

@@ -277,6 +277,22 @@ describe('overlaps', () => {
       resolveOverlaps([e(0, 4, 0.5), e(0, 8, 0.5)], 'flat').map((x) => x.end),
       [8],
     );
+    // ... unless the voter listed first gave the other one its type
+    const voted = (start: number, end: number, by: string) => ({
+      ...e(start, end, 0.5),
+      sources: [
+        { model: by, stage: 'classify', type: 'ORG' },
+        { model: 'z', stage: 'classify', type: 'none' },
+      ],
+    });
+    assert.deepEqual(
+      resolveOverlaps([voted(0, 4, 'a'), voted(0, 8, 'b')], 'flat', ['a', 'b', 'z']).map((x) => x.end),
+      [4],
+    );
+    assert.deepEqual(
+      resolveOverlaps([voted(0, 4, 'b'), voted(0, 8, 'a')], 'flat', ['a', 'b', 'z']).map((x) => x.end),
+      [8],
+    );
     assert.equal(resolveOverlaps(list, 'nested').length, 4);
     assert.equal(hasOverlaps(list), true);
     assert.equal(hasOverlaps([e(0, 10, 1), e(2, 3, 1), e(11, 12, 1)]), true);

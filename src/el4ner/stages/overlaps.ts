@@ -9,6 +9,6 @@ export const overlapsStage: Stage = {
   name: 'overlaps',
   calls: () => 0,
   async run(state, parts) {
-    state.final = resolveOverlaps(state.final, parts.overlaps);
+    state.final = resolveOverlaps(state.final, parts.overlaps, state.voters);
   },
 };

@@ -1,8 +1,10 @@
 /**
  * Overlapping entities on flat label sets (CoNLL-style data, where no entity lies inside
  * another): the best-scored span wins and the spans overlapping it go, then the next best of
- * what is left, and so on. Ties: the longer span, then the earlier one. Nested data (GENIA,
- * LitBank) keeps every span.
+ * what is left, and so on. Ties go to the span whose type the voter listed first gave (the rule
+ * the type vote breaks its ties by), then to the longer span, then the earlier one. On the
+ * replayed taggers of CoNLL-2003 dev this tie-break scores 90.66 against 90.54 for "the longer
+ * span" (docs/decisions.md). Nested data (GENIA, LitBank) keeps every span.
  */
 import type { Entity } from '../../core/types.js';
 
@@ -10,18 +12,34 @@ export type OverlapPolicy = 'flat' | 'nested';
 
 const overlap = (a: Entity, b: Entity) => a.start < b.end && b.start < a.end;
 
-function better(a: Entity, b: Entity): number {
-  return (
-    (b.score ?? 0) - (a.score ?? 0) ||
-    b.end - b.start - (a.end - a.start) ||
-    a.start - b.start ||
-    (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)
-  );
+/** Position in `voters` of the first voter that gave the entity its type (voters.length if none). */
+function firstVoter(e: Entity, voters: readonly string[]): number {
+  let best = voters.length;
+  for (const s of e.sources ?? []) {
+    if (s.type !== e.type) continue;
+    const i = voters.indexOf(s.model);
+    if (i >= 0 && i < best) best = i;
+  }
+  return best;
 }
 
-/** The entities kept under the policy (input order kept). */
-export function resolveOverlaps<T extends Entity>(entities: readonly T[], policy: OverlapPolicy): T[] {
+/**
+ * The entities kept under the policy (input order kept).
+ * @param voters the voters in tie-break order (earlier wins), as the pipeline lists them
+ */
+export function resolveOverlaps<T extends Entity>(
+  entities: readonly T[],
+  policy: OverlapPolicy,
+  voters: readonly string[] = [],
+): T[] {
   if (policy === 'nested' || entities.length < 2) return [...entities];
+  const first = new Map(entities.map((e) => [e, firstVoter(e, voters)]));
+  const better = (a: T, b: T) =>
+    (b.score ?? 0) - (a.score ?? 0) ||
+    first.get(a)! - first.get(b)! ||
+    b.end - b.start - (a.end - a.start) ||
+    a.start - b.start ||
+    (a.type < b.type ? -1 : a.type > b.type ? 1 : 0);
   const kept: T[] = [];
   for (const e of [...entities].sort(better)) if (!kept.some((k) => overlap(k, e))) kept.push(e);
   const keep = new Set(kept);
