@@ -14,6 +14,7 @@
  *
  *   nice -n 10 node --import tsx bench/retrieval.ts [--queries 200] [--old-queries 40]
  *     [--sizes 10000,100000,1000000] [--quality 500] [--k 5] [--skip-lexical] [--skip-dense] [--skip-quality]
+ *     [--skip-approximate]
  *
  * Synthetic pools: the sentences of every English train split in ../shared/data (CoNLL-2003,
  * WNUT-17, CrossNER x5, LitBank, MIT Movie, MIT Movie trivia; GENIA dev+test, which has no train
@@ -554,6 +555,7 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
     old.cpu.map((x, i) => x - oldQ[i].prepCpu),
   );
 
+  if (flag('skip-approximate')) return; // the HNSW graph takes minutes to build
   // Approximate index: built once, searched with several candidate counts.
   t = performance.now();
   const withAnn = await buildIndex(docs, { embedder, sentenceVectors: false, approximate: true });
