@@ -31,7 +31,9 @@ for (const set of sets) {
         const withSources = voted.map((e) => ({
           ...e,
           sources: sys
-            .filter((s) => s.entities.some((x) => x.start === e.start && x.end === e.end && x.type === e.type))
+            .filter((s) =>
+              s.entities.some((x) => x.start === e.start && x.end === e.end && x.type === e.type),
+            )
             .map((s) => ({ model: s.name, stage: 'classify', type: e.type })),
         }));
         const shorterFirst = (e: Entity) => ({ ...e, score: (e.score ?? 0) - (e.end - e.start) * 1e-9 });

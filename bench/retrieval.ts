@@ -478,6 +478,7 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
   const top64: { wall: number[]; cpu: number[] } = { wall: [], cpu: [] };
   const exactTop: ScoredIndex[][] = [];
   let sameAsFloat64 = 0;
+  const rescored: number[] = [];
   for (const q of prepared) {
     const x = await timed(() => scorer.rowDots(store, q.vectors));
     scan.wall.push(x.wall);
@@ -494,6 +495,7 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
     top.wall.push(y.wall);
     top.cpu.push(y.cpu);
     exactTop.push(y.value);
+    rescored.push(scorer.lastRescored);
     const z = await timed(() => float64Scorer.topK(q.vectors, q.weights, K));
     top64.wall.push(z.wall);
     top64.cpu.push(z.cpu);
@@ -548,6 +550,9 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
   for (const m of [...scanByM.keys()].sort())
     line(`  queries with ${m}${m === 4 ? '+' : ''} span(s) (${scanByM.get(m)!.length})`, [], scanByM.get(m)!);
   line('exact top-k through the float64 scan (the previous default)', top64.wall, top64.cpu);
+  console.log(
+    `\nSentences the float32 filter left to rescore in float64 per query: median ${median(rescored)}, max ${Math.max(...rescored)} (k = ${K}).`,
+  );
   line('exact, whole retrieve (tagging, embedding, scan, top-k)', full.wall, full.cpu);
   line(
     `today's scan + top-k (${oldQ.length} queries; same top-k ${same}/${oldQ.length})`,

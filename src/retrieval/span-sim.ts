@@ -142,6 +142,8 @@ export class SpanSimScorer {
   private sentStamp?: Int32Array;
   private stamp = 0;
   private dots = new Float64Array(0);
+  /** Dense top-k: sentences the float32 filter left to rescore in float64, in the last search. */
+  lastRescored = 0;
 
   /**
    * @param denseFilter dense stores: find the exact top k through the float32 SIMD filter (the
@@ -363,6 +365,7 @@ export class SpanSimScorer {
           dots[sentRows[p] * m + i] = d;
         }
       }
+    this.lastRescored = finalists.length;
     const sc = new Float64Array(finalists.length);
     for (let c = 0; c < finalists.length; c++)
       sc[c] = this.sentenceScore(finalists[c], dots, m, weights, inv);
