@@ -550,9 +550,7 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
   for (const m of [...scanByM.keys()].sort())
     line(`  queries with ${m}${m === 4 ? '+' : ''} span(s) (${scanByM.get(m)!.length})`, [], scanByM.get(m)!);
   line('exact top-k through the float64 scan (the previous default)', top64.wall, top64.cpu);
-  console.log(
-    `\nSentences the float32 filter left to rescore in float64 per query: median ${median(rescored)}, max ${Math.max(...rescored)} (k = ${K}).`,
-  );
+
   line('exact, whole retrieve (tagging, embedding, scan, top-k)', full.wall, full.cpu);
   line(
     `today's scan + top-k (${oldQ.length} queries; same top-k ${same}/${oldQ.length})`,
@@ -560,6 +558,9 @@ async function dense(all: NerDocument[], dev: NerDocument[]) {
     old.cpu.map((x, i) => x - oldQ[i].prepCpu),
   );
 
+  console.log(
+    `\nSentences the float32 filter left to rescore in float64 per query: median ${median(rescored)}, max ${Math.max(...rescored)} (k = ${K}).`,
+  );
   if (flag('skip-approximate')) return; // the HNSW graph takes minutes to build
   // Approximate index: built once, searched with several candidate counts.
   t = performance.now();

@@ -6,8 +6,9 @@
  * (replay-server.ts); the ensemble work can replay several as backbones.
  *
  * Layout: <cacheDir>/<set>/<system>/{system.json, model.crf, dev.jsonl, test.jsonl}. A system is
- * reused when its system.json holds the same spec and every file is there; otherwise it is
- * trained again. Only the public `trainCrf` options are used, so the systems follow the CRF as it
+ * reused when its system.json holds the same spec and the same recipe (the CRF's default
+ * features, training defaults and model version) and every file is there; otherwise it is
+ * trained again, so a changed default recipe retrains `crf-default` and the rest. Only the public `trainCrf` options are used, so the systems follow the CRF as it
  * changes (a feature key that no longer exists fails the type check, not silently).
  */
 import { existsSync } from 'node:fs';
@@ -18,7 +19,12 @@ import { spansFromTags } from '../../src/core/tags.js';
 import { alignTokens } from '../../src/core/tokenize.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
 import { documentTokens, readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
-import { type CrfTagger, type TrainOptions, trainCrf } from '../../src/slm/tagger.js';
+import { DEFAULT_FEATURES } from '../../src/slm/features.js';
+import { MODEL_VERSION } from '../../src/slm/model-file.js';
+import { type CrfTagger, DEFAULT_TRAIN, type TrainOptions, trainCrf } from '../../src/slm/tagger.js';
+
+/** What the systems' training depends on beyond their spec. */
+const RECIPE = JSON.stringify({ features: DEFAULT_FEATURES, train: DEFAULT_TRAIN, model: MODEL_VERSION });
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const sharedData = resolve(repoRoot, '../shared/data');
@@ -207,6 +213,7 @@ export interface ReplaySystem {
 interface SystemFile {
   set: string;
   spec: SystemSpec;
+  recipe?: string;
   labels: string[];
   scheme: string;
   scores: Record<ReplaySplit, SystemScore>;
@@ -282,7 +289,8 @@ async function loadCached(dir: string, spec: SystemSpec, set: string): Promise<R
   const files = ['model.crf', ...REPLAY_SPLITS.map((s) => `${s}.jsonl`)];
   if (!existsSync(meta) || files.some((f) => !existsSync(join(dir, f)))) return undefined;
   const info = JSON.parse(await readFile(meta, 'utf8')) as SystemFile;
-  if (info.set !== set || JSON.stringify(info.spec) !== JSON.stringify(spec)) return undefined;
+  if (info.set !== set || JSON.stringify(info.spec) !== JSON.stringify(spec) || info.recipe !== RECIPE)
+    return undefined;
   const predictions = {} as Record<ReplaySplit, SystemPrediction[]>;
   for (const s of REPLAY_SPLITS) predictions[s] = await readJsonl<SystemPrediction>(join(dir, `${s}.jsonl`));
   return {
@@ -356,6 +364,7 @@ export async function ensureSystems(
     const info: SystemFile = {
       set,
       spec,
+      recipe: RECIPE,
       labels: tagger.labels,
       scheme: tagger.scheme,
       scores,
