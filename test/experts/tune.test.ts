@@ -17,6 +17,8 @@ import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
 import { splitDev, tune } from '../../src/experts/tune.js';
 import { pipelineFor } from '../support/method.js';
+import { parsePrompt } from '../support/oracle.js';
+import { schemaName } from '../support/oracle-server.js';
 import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
@@ -300,6 +302,82 @@ describe('el4ner tune, held-out guard', () => {
       assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
       assert.deepEqual(result.chosen, result.candidates[0].settings, 'the default came back');
       assert.match(result.notes.join('\n'), /below the default's [\d.]+\nthe default is kept/);
+    } finally {
+      await engines.close();
+    }
+  });
+});
+
+describe('el4ner tune, back-off to the plain vote', () => {
+  // x and z type the first word MISC, y does not and also says none to the last gold entity of
+  // each sentence; so the plain vote (and the default, whose verifier x accepts everything) keep a
+  // spurious entity per sentence. As verifier, y is exactly gold on the sentences chosen on and
+  // says no to everything held out: the search takes it (a clear gain there), the held-out part
+  // rejects it, and tune returns where the search started, the plain vote, which scores as well as
+  // the default there.
+  const sample = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 12).filter(
+    (d) => !d.entities.some((e) => e.start === 0) && d.entities.length > 1,
+  );
+  const { heldOut } = splitDev(sample, 0.5, 13);
+  const held = new Set(heldOut.map((d) => d.text));
+  const lastEntity = new Map(sample.map((d) => [d.text, d.entities[d.entities.length - 1].text]));
+  const firstWord = (s: string) => s.split(' ')[0];
+  let server: ScriptedServer;
+  before(async () => {
+    const extract = (g: readonly { text: string }[], s: string) => [...g.map((e) => e.text), firstWord(s)];
+    const misc = oracleHandler(sample, {
+      extract,
+      classify: (span, gt, s) => gt ?? (span === firstWord(s) ? 'MISC' : 'none'),
+      verify: () => true,
+    });
+    const y = oracleHandler(sample, {
+      extract,
+      classify: (span, gt, s) => (gt && span !== lastEntity.get(s) ? gt : 'none'),
+    });
+    server = await startScriptedServer({
+      chat: scriptByModel({
+        x: misc,
+        y: (req) => {
+          if (schemaName(req) !== 'verdicts') return y(req);
+          const p = parsePrompt(req.messages, 'verdicts');
+          if (!held.has(p.sentence)) return y(req);
+          return { json: { answers: p.items.map((_, i) => ({ id: i + 1, answer: 'no' })) } };
+        },
+        z: misc,
+      }),
+    });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('a choice that fails the held-out part gives way to the plain vote when that holds up', async () => {
+    const config = parseConfig({
+      models: ['x', 'y', 'z'].map((n) => openaiModel(server.url, n)),
+      labels: ['LOC', 'MISC', 'ORG', 'PER'],
+      cache: { enabled: false },
+      verification: { policy: 'all' },
+      stages: { retrieval: 'none' },
+    });
+    const engines = await createEngines(config, { noCache: true });
+    try {
+      const result = await tune({
+        config,
+        dev: sample,
+        budget: new CallBudget(100_000, engines.ledger),
+        engines: engines.engines,
+        ledger: engines.ledger,
+        cache: false,
+      });
+      assert.match(result.notes.join('\n'), /starts from the plain vote/);
+      assert.equal(result.best?.settings.verifier, 'y');
+      assert.ok(result.best!.winShare! >= 0.9);
+      assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
+      assert.ok(result.heldOut.start && result.heldOut.start.f1 >= result.heldOut.default!.f1);
+      const start = result.candidates.find((c) => c.step === 'plain-vote' && c.id === result.best!.against);
+      assert.ok(start, 'the best was compared with the plain vote it started from');
+      assert.deepEqual(result.chosen, start.settings);
+      assert.match(result.notes.join('\n'), /starting point .* it is returned/);
     } finally {
       await engines.close();
     }
