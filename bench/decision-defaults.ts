@@ -53,6 +53,14 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
     { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } },
   ],
   ['entity-then-type > 0, selective < 0.5', { verification: { margin: 0.5 } }],
+  [
+    'type-vote, at least 1 of 4, no verification',
+    { decision: { rule: 'type-vote', threshold: 0.125 }, stages: { verification: false } },
+  ],
+  [
+    'type-vote, at least 2 of 4, no verification',
+    { decision: { rule: 'type-vote', threshold: 0.375 }, stages: { verification: false } },
+  ],
   ['**default**: entity-then-type > 0, selective < 0', {}],
 ];
 
