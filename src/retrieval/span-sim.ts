@@ -231,30 +231,9 @@ export class SpanSimScorer {
     let wsum = 0;
     for (let i = 0; i < m; i++) wsum += weights[i];
     const inv = wsum > 0 ? 1 / wsum : 0;
-    this.ensureRowSentences();
-    const rowSentPtr = this.rowSentPtr!;
-    const rowSents = this.rowSents!;
-    const sentStamp = this.sentStamp!;
     for (let L = 16; L <= rows / 4; L *= 4) {
-      let ub = 0;
-      const stamp = ++this.stamp;
-      const cand: number[] = [];
-      for (let i = 0; i < m; i++) {
-        const { tau, top } = largest(dots, m, i, rows, L);
-        ub += weights[i] * Math.max(tau, 0);
-        for (const r of top) {
-          if (!(dots[r * m + i] > tau)) continue;
-          for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
-            const sent = rowSents[p];
-            if (sentStamp[sent] !== stamp) {
-              sentStamp[sent] = stamp;
-              if (!exclude?.has(sent)) cand.push(sent);
-            }
-          }
-        }
-      }
+      const { cand, ub } = this.sentencesAbove((i) => [dots, m, i], m, rows, L, weights, exclude);
       if (cand.length < k) continue;
-      cand.sort((a, b) => a - b);
       const sc = new Float64Array(cand.length);
       for (let c = 0; c < cand.length; c++) sc[c] = this.sentenceScore(cand[c], dots, m, weights, inv);
       const best = topK(sc, k);
@@ -311,31 +290,10 @@ export class SpanSimScorer {
       return acc * inv;
     };
     const cutBelow = (last: number) => last - 2 * err - 1e-12 * (Math.abs(last) + 1);
-    this.ensureRowSentences();
-    const rowSentPtr = this.rowSentPtr!;
-    const rowSents = this.rowSents!;
-    const sentStamp = this.sentStamp!;
     let finalists: number[] | undefined;
     for (let L = 16; L <= rows / 4 && !finalists; L *= 4) {
-      let ub = 0;
-      const stamp = ++this.stamp;
-      const cand: number[] = [];
-      for (let i = 0; i < m; i++) {
-        const { tau, top } = largest(perQuery[i], 1, 0, rows, L);
-        ub += weights[i] * Math.max(tau, 0);
-        for (const r of top) {
-          if (!(perQuery[i][r] > tau)) continue;
-          for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
-            const sent = rowSents[p];
-            if (sentStamp[sent] !== stamp) {
-              sentStamp[sent] = stamp;
-              if (!exclude?.has(sent)) cand.push(sent);
-            }
-          }
-        }
-      }
+      const { cand, ub } = this.sentencesAbove((i) => [perQuery[i], 1, 0], m, rows, L, weights, exclude);
       if (cand.length < k) continue;
-      cand.sort((a, b) => a - b);
       const sc = cand.map(approxScore);
       const cut = cutBelow(topK(sc, k)[k - 1].score);
       // a sentence outside `cand` scores at most ub · inv (approximately): below the cut, none can enter
@@ -370,6 +328,46 @@ export class SpanSimScorer {
     for (let c = 0; c < finalists.length; c++)
       sc[c] = this.sentenceScore(finalists[c], dots, m, weights, inv);
     return topK(sc, k).map((b) => ({ index: finalists[b.index], score: b.score }));
+  }
+
+  /**
+   * The threshold step of both top-k searches: for each query span i, τ_i is the L-th largest of
+   * its row products (`column(i)`: values[r · stride + offset]); returns the sentences holding a
+   * row above τ_i for some i (sorted, `exclude` left out) and UB = Σ w_i · max(τ_i, 0), above which
+   * no other sentence's weighted sum can be.
+   */
+  private sentencesAbove(
+    column: (i: number) => [values: Float64Array | Float32Array, stride: number, offset: number],
+    m: number,
+    rows: number,
+    L: number,
+    weights: ArrayLike<number>,
+    exclude?: ReadonlySet<number>,
+  ): { cand: number[]; ub: number } {
+    this.ensureRowSentences();
+    const rowSentPtr = this.rowSentPtr!;
+    const rowSents = this.rowSents!;
+    const sentStamp = this.sentStamp!;
+    let ub = 0;
+    const stamp = ++this.stamp;
+    const cand: number[] = [];
+    for (let i = 0; i < m; i++) {
+      const [values, stride, offset] = column(i);
+      const { tau, top } = largest(values, stride, offset, rows, L);
+      ub += weights[i] * Math.max(tau, 0);
+      for (const r of top) {
+        if (!(values[r * stride + offset] > tau)) continue;
+        for (let p = rowSentPtr[r]; p < rowSentPtr[r + 1]; p++) {
+          const sent = rowSents[p];
+          if (sentStamp[sent] !== stamp) {
+            sentStamp[sent] = stamp;
+            if (!exclude?.has(sent)) cand.push(sent);
+          }
+        }
+      }
+    }
+    cand.sort((a, b) => a - b);
+    return { cand, ub };
   }
 
   /** One sentence's SpanSim from the row dot products: the arithmetic of `scores`, in its order. */
