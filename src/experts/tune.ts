@@ -44,7 +44,7 @@ import type { VotingRuleName } from '../el4ner/voting/rules.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import { bootstrapWinShare } from '../eval/bootstrap.js';
-import { type Counts, prf } from '../eval/prf.js';
+import { addCounts, type Counts, prf, zeroCounts } from '../eval/prf.js';
 import { mulberry32 } from '../eval/random.js';
 import { countDocument } from '../eval/strict.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
@@ -306,7 +306,6 @@ function scoreAt(
   overlaps: OverlapPolicy,
   voters: readonly string[],
 ): Counts & { f1: number; p: number; r: number; perDocument: Counts[] } {
-  const c = { tp: 0, fp: 0, fn: 0 };
   const perDocument = gold.map((g, i) => {
     const kept = resolveOverlaps(
       candidates[i].filter((e) => (e.score ?? 0) >= minScore),
@@ -314,11 +313,9 @@ function scoreAt(
       voters,
     );
     const { tp, fp, fn } = countDocument(g.entities, kept).total;
-    c.tp += tp;
-    c.fp += fp;
-    c.fn += fn;
     return { tp, fp, fn };
   });
+  const c = perDocument.reduce((a, d) => addCounts(a, d), zeroCounts());
   return { ...c, ...prf(c), perDocument };
 }
 
@@ -380,15 +377,10 @@ export function fitCalibratedScore(
     const t = bestThreshold(folds[1 - f]);
     for (const i of docs) cutAt[i] = t;
   }
-  const c = { tp: 0, fp: 0, fn: 0 };
-  const perDocument = gold.map((g, i) => {
-    const d = scoreAt([g], [outOfFold[i]], cutAt[i], overlaps, voters);
-    c.tp += d.tp;
-    c.fp += d.fp;
-    c.fn += d.fn;
-    return { tp: d.tp, fp: d.fp, fn: d.fn };
-  });
-  const measured = prf(c);
+  const perDocument = gold.map(
+    (g, i) => scoreAt([g], [outOfFold[i]], cutAt[i], overlaps, voters).perDocument[0],
+  );
+  const measured = prf(perDocument.reduce((a, d) => addCounts(a, d), zeroCounts()));
   const all = examples(gold.map((_, i) => i));
   return {
     weights: fitCalibration(all).weights,

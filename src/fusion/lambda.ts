@@ -22,7 +22,7 @@
  */
 import type { Entity, TagScheme } from '../core/types.js';
 import { bootstrapWinShare } from '../eval/bootstrap.js';
-import { type Counts, prf, zeroCounts } from '../eval/prf.js';
+import { addCounts, type Counts, prf, zeroCounts } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
 import {
   applyPlan,
@@ -119,13 +119,7 @@ function documentCounts(
 }
 
 function sumCounts(cs: readonly Counts[]): Counts {
-  const total = zeroCounts();
-  for (const c of cs) {
-    total.tp += c.tp;
-    total.fp += c.fp;
-    total.fn += c.fn;
-  }
-  return total;
+  return cs.reduce((total, c) => addCounts(total, c), zeroCounts());
 }
 
 /** Dev F1 at one lambda (and `lambdaOutside`, the same unless given). */
