@@ -123,6 +123,13 @@ export function storeDots(store: VectorStore, q: Float32Array): Float64Array {
   return store.kind === 'sparse' ? sparseDots(store, q) : denseDots(store.data, store.rows, store.dim, [q]);
 }
 
+/** Query span i's product of row r is values[r · stride + offset]. */
+type Column = readonly [values: Float64Array | Float32Array, stride: number, offset: number];
+
+/** The columns of a row-major products buffer: dots[r · m + i]. */
+const interleaved = (dots: Float64Array, m: number): Column[] =>
+  Array.from({ length: m }, (_, i): Column => [dots, m, i]);
+
 /**
  * SpanSim of query spans against every pool sentence of a span table. Built once per index: it
  * keeps the map sentence -> rows of its spans and a scratch buffer of dot products.
@@ -231,11 +238,12 @@ export class SpanSimScorer {
     let wsum = 0;
     for (let i = 0; i < m; i++) wsum += weights[i];
     const inv = wsum > 0 ? 1 / wsum : 0;
+    const columns = interleaved(dots, m);
     for (let L = 16; L <= rows / 4; L *= 4) {
-      const { cand, ub } = this.sentencesAbove((i) => [dots, m, i], m, rows, L, weights, exclude);
+      const { cand, ub } = this.sentencesAbove(columns, rows, L, weights, exclude);
       if (cand.length < k) continue;
       const sc = new Float64Array(cand.length);
-      for (let c = 0; c < cand.length; c++) sc[c] = this.sentenceScore(cand[c], dots, m, weights, inv);
+      for (let c = 0; c < cand.length; c++) sc[c] = this.sentenceScore(cand[c], columns, weights, inv);
       const best = topK(sc, k);
       if (best.length === k && best[k - 1].score > ub * inv)
         return best.map((b) => ({ index: cand[b.index], score: b.score }));
@@ -274,25 +282,13 @@ export class SpanSimScorer {
     for (let i = 0; i < m; i++) errSum += weights[i] * bound[i];
     const inv = wsum > 0 ? 1 / wsum : 0;
     const err = errSum * inv;
-    const perQuery = Array.from({ length: m }, (_, i) => approx.subarray(i * rows, (i + 1) * rows));
-    const approxScore = (s: number) => {
-      const { sentRowPtr, sentRows } = this;
-      const e = sentRowPtr[s + 1];
-      if (sentRowPtr[s] === e) return 0;
-      let acc = 0;
-      for (let i = 0; i < m; i++) {
-        const di = perQuery[i];
-        let p = sentRowPtr[s];
-        let b = di[sentRows[p++]];
-        for (; p < e; p++) if (di[sentRows[p]] > b) b = di[sentRows[p]];
-        acc += weights[i] * b;
-      }
-      return acc * inv;
-    };
+    // query-major: query span i's products are one contiguous run of the kernel's output
+    const approxColumns = Array.from({ length: m }, (_, i): Column => [approx, 1, i * rows]);
+    const approxScore = (s: number) => this.sentenceScore(s, approxColumns, weights, inv);
     const cutBelow = (last: number) => last - 2 * err - 1e-12 * (Math.abs(last) + 1);
     let finalists: number[] | undefined;
     for (let L = 16; L <= rows / 4 && !finalists; L *= 4) {
-      const { cand, ub } = this.sentencesAbove((i) => [perQuery[i], 1, 0], m, rows, L, weights, exclude);
+      const { cand, ub } = this.sentencesAbove(approxColumns, rows, L, weights, exclude);
       if (cand.length < k) continue;
       const sc = cand.map(approxScore);
       const cut = cutBelow(topK(sc, k)[k - 1].score);
@@ -325,20 +321,20 @@ export class SpanSimScorer {
       }
     this.lastRescored = finalists.length;
     const sc = new Float64Array(finalists.length);
+    const columns = interleaved(dots, m);
     for (let c = 0; c < finalists.length; c++)
-      sc[c] = this.sentenceScore(finalists[c], dots, m, weights, inv);
+      sc[c] = this.sentenceScore(finalists[c], columns, weights, inv);
     return topK(sc, k).map((b) => ({ index: finalists[b.index], score: b.score }));
   }
 
   /**
    * The threshold step of both top-k searches: for each query span i, τ_i is the L-th largest of
-   * its row products (`column(i)`: values[r · stride + offset]); returns the sentences holding a
+   * its row products (`columns[i]`, as in `sentenceScore`); returns the sentences holding a
    * row above τ_i for some i (sorted, `exclude` left out) and UB = Σ w_i · max(τ_i, 0), above which
    * no other sentence's weighted sum can be.
    */
   private sentencesAbove(
-    column: (i: number) => [values: Float64Array | Float32Array, stride: number, offset: number],
-    m: number,
+    columns: readonly Column[],
     rows: number,
     L: number,
     weights: ArrayLike<number>,
@@ -351,8 +347,8 @@ export class SpanSimScorer {
     let ub = 0;
     const stamp = ++this.stamp;
     const cand: number[] = [];
-    for (let i = 0; i < m; i++) {
-      const [values, stride, offset] = column(i);
+    for (let i = 0; i < columns.length; i++) {
+      const [values, stride, offset] = columns[i];
       const { tau, top } = largest(values, stride, offset, rows, L);
       ub += weights[i] * Math.max(tau, 0);
       for (const r of top) {
@@ -370,11 +366,13 @@ export class SpanSimScorer {
     return { cand, ub };
   }
 
-  /** One sentence's SpanSim from the row dot products: the arithmetic of `scores`, in its order. */
+  /**
+   * One sentence's SpanSim from row products (`columns[i]`: query span i's product of row r is
+   * values[r · stride + offset]): the arithmetic of `scores`, in its order.
+   */
   private sentenceScore(
     s: number,
-    dots: Float64Array,
-    m: number,
+    columns: readonly Column[],
     weights: ArrayLike<number>,
     inv: number,
   ): number {
@@ -382,11 +380,12 @@ export class SpanSimScorer {
     const e = sentRowPtr[s + 1];
     if (sentRowPtr[s] === e) return 0;
     let acc = 0;
-    for (let i = 0; i < m; i++) {
+    for (let i = 0; i < columns.length; i++) {
+      const [values, stride, offset] = columns[i];
       let p = sentRowPtr[s];
-      let b = dots[sentRows[p++] * m + i];
+      let b = values[sentRows[p++] * stride + offset];
       for (; p < e; p++) {
-        const d = dots[sentRows[p] * m + i];
+        const d = values[sentRows[p] * stride + offset];
         if (d > b) b = d;
       }
       acc += weights[i] * b;
