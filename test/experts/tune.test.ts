@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import type { NerDocument } from '../../src/core/types.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
 import { splitDev, tune } from '../../src/experts/tune.js';
@@ -241,6 +242,30 @@ describe('el4ner tune', () => {
   });
 });
 
+/** `tune` over scripted models x, y, z with retrieval off, every entity verified and no cache. */
+async function tuneXyz(url: string, dev: readonly NerDocument[]) {
+  const config = parseConfig({
+    models: ['x', 'y', 'z'].map((n) => openaiModel(url, n)),
+    labels: ['LOC', 'MISC', 'ORG', 'PER'],
+    cache: { enabled: false },
+    verification: { policy: 'all' },
+    stages: { retrieval: 'none' },
+  });
+  const engines = await createEngines(config, { noCache: true });
+  try {
+    return await tune({
+      config,
+      dev,
+      budget: new CallBudget(100_000, engines.ledger),
+      engines: engines.engines,
+      ledger: engines.ledger,
+      cache: false,
+    });
+  } finally {
+    await engines.close();
+  }
+}
+
 describe('el4ner tune, held-out guard', () => {
   // x, y, z extract gold and the first word. z types the first word MISC everywhere; x does so on
   // the held-out sentences only; y never. Every verifier accepts exactly gold. On the part chosen
@@ -275,36 +300,16 @@ describe('el4ner tune, held-out guard', () => {
   });
 
   it('a choice that scores below the default on the held-out part is not returned', async () => {
-    const config = parseConfig({
-      models: ['x', 'y', 'z'].map((n) => openaiModel(server.url, n)),
-      labels: ['LOC', 'MISC', 'ORG', 'PER'],
-      cache: { enabled: false },
-      decision: { rule: 'entity-then-type', threshold: 0 },
-      verification: { policy: 'all' },
-      stages: { retrieval: 'none' },
-    });
-    const engines = await createEngines(config, { noCache: true });
-    try {
-      const result = await tune({
-        config,
-        dev: sample,
-        budget: new CallBudget(100_000, engines.ledger),
-        engines: engines.engines,
-        ledger: engines.ledger,
-        cache: false,
-      });
-      assert.equal(result.split.heldOut, heldOut.length);
-      assert.equal(result.defaultF1, 1);
-      assert.equal(result.best?.step, 'plain-vote');
-      assert.equal(result.best?.f1, 1);
-      assert.match(result.best?.description ?? '', /verification off, .*type-vote \(at least 2 of 3\)/);
-      assert.match(result.notes.join('\n'), /starts from the plain vote/);
-      assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
-      assert.deepEqual(result.chosen, result.candidates[0].settings, 'the default came back');
-      assert.match(result.notes.join('\n'), /below the default's [\d.]+\nthe default is kept/);
-    } finally {
-      await engines.close();
-    }
+    const result = await tuneXyz(server.url, sample);
+    assert.equal(result.split.heldOut, heldOut.length);
+    assert.equal(result.defaultF1, 1);
+    assert.equal(result.best?.step, 'plain-vote');
+    assert.equal(result.best?.f1, 1);
+    assert.match(result.best?.description ?? '', /verification off, .*type-vote \(at least 2 of 3\)/);
+    assert.match(result.notes.join('\n'), /starts from the plain vote/);
+    assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
+    assert.deepEqual(result.chosen, result.candidates[0].settings, 'the default came back');
+    assert.match(result.notes.join('\n'), /below the default's [\d.]+\nthe default is kept/);
   });
 });
 
@@ -352,34 +357,15 @@ describe('el4ner tune, back-off to the plain vote', () => {
   });
 
   it('a choice that fails the held-out part gives way to the plain vote when that holds up', async () => {
-    const config = parseConfig({
-      models: ['x', 'y', 'z'].map((n) => openaiModel(server.url, n)),
-      labels: ['LOC', 'MISC', 'ORG', 'PER'],
-      cache: { enabled: false },
-      verification: { policy: 'all' },
-      stages: { retrieval: 'none' },
-    });
-    const engines = await createEngines(config, { noCache: true });
-    try {
-      const result = await tune({
-        config,
-        dev: sample,
-        budget: new CallBudget(100_000, engines.ledger),
-        engines: engines.engines,
-        ledger: engines.ledger,
-        cache: false,
-      });
-      assert.match(result.notes.join('\n'), /starts from the plain vote/);
-      assert.equal(result.best?.settings.verifier, 'y');
-      assert.ok(result.best!.winShare! >= 0.9);
-      assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
-      assert.ok(result.heldOut.start && result.heldOut.start.f1 >= result.heldOut.default!.f1);
-      const start = result.candidates.find((c) => c.step === 'plain-vote' && c.id === result.best!.against);
-      assert.ok(start, 'the best was compared with the plain vote it started from');
-      assert.deepEqual(result.chosen, start.settings);
-      assert.match(result.notes.join('\n'), /starting point .* it is returned/);
-    } finally {
-      await engines.close();
-    }
+    const result = await tuneXyz(server.url, sample);
+    assert.match(result.notes.join('\n'), /starts from the plain vote/);
+    assert.equal(result.best?.settings.verifier, 'y');
+    assert.ok(result.best!.winShare! >= 0.9);
+    assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
+    assert.ok(result.heldOut.start && result.heldOut.start.f1 >= result.heldOut.default!.f1);
+    const start = result.candidates.find((c) => c.step === 'plain-vote' && c.id === result.best!.against);
+    assert.ok(start, 'the best was compared with the plain vote it started from');
+    assert.deepEqual(result.chosen, start.settings);
+    assert.match(result.notes.join('\n'), /starting point .* it is returned/);
   });
 });
