@@ -6,12 +6,14 @@
  *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--base default|old] [--only name,name] [--max-iter 150] [--json out.json]
  *
  * `--base old` runs every variant on top of the recipe before issue 15 (no word clusters, no shape
- * conjunctions, no O bias) instead of the current default.
+ * conjunctions, no O bias, no document features) instead of the current default.
  *
  * Variants: baseline (the current default recipe), c2 grid, no early stopping, gazetteer off /
  * full (no jackknife), every token lower-cased (no case information), training sentences
- * doubled with a lower-cased copy, a minimal feature set, and the word-cluster and shape-conjunction
- * families of features left out one at a time.
+ * doubled with a lower-cased copy, a minimal feature set, the word-cluster and shape-conjunction
+ * families of features left out one at a time, the document features off or with other windows
+ * (kept whatever the training order), and train + dev (after the baseline, with its iteration
+ * count and O bias).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -38,7 +40,12 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--json') jsonOut = args[++i];
   else if (a === '--base') {
     const b = args[++i];
-    if (b === 'old') base = { clusterSources: [], tuneOBias: false, features: { shapeConjunctions: false } };
+    if (b === 'old')
+      base = {
+        clusterSources: [],
+        tuneOBias: false,
+        features: { shapeConjunctions: false, documentWindows: [] },
+      };
     else if (b !== 'default') throw new Error(`--base takes default or old, got ${b}`);
   } else throw new Error(`unknown argument ${a}`);
 }
@@ -60,6 +67,8 @@ interface Variant {
   /** Transforms train, dev and test alike (or only train when trainOnly). */
   data?: (docs: readonly NerDocument[]) => NerDocument[];
   trainOnly?: boolean;
+  /** Trains on train + dev with the iteration count and O bias of this run's baseline (no dev). */
+  withDev?: boolean;
 }
 
 const variants: Variant[] = [
@@ -114,6 +123,36 @@ const variants: Variant[] = [
     what: 'plus the words within 4 tokens left / right as two bags',
     opts: { features: { disjunctive: 4 } },
   },
+  {
+    name: 'no-doc-context',
+    what: 'no document features (the recipe before them)',
+    opts: { features: { documentWindows: [] } },
+  },
+  {
+    name: 'doc-context',
+    what: 'document features from the 10 sentences before and after (src/slm/context.ts), whatever the order',
+    opts: { features: { documentWindows: [10] }, documentFeatures: 'always' },
+  },
+  {
+    name: 'doc-context-4',
+    what: 'the same from 4 sentences before and after',
+    opts: { features: { documentWindows: [4] }, documentFeatures: 'always' },
+  },
+  {
+    name: 'doc-context-4+12',
+    what: 'the same from 4 and (a second family) from 12 sentences before and after',
+    opts: { features: { documentWindows: [4, 12] }, documentFeatures: 'always' },
+  },
+  {
+    name: 'doc-context-4+disjunctive',
+    what: 'doc-context-4 plus the disjunctive word bags',
+    opts: { features: { documentWindows: [4], disjunctive: 4 }, documentFeatures: 'always' },
+  },
+  {
+    name: 'train+dev',
+    what: "trained on train + dev, the baseline's iteration count and O bias (dev scores are not held out)",
+    withDev: true,
+  },
   { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
 ];
 
@@ -134,10 +173,17 @@ for (const v of variants) {
   const train = tf(train0);
   const dev = v.trainOnly || !v.data ? dev0 : v.data(dev0);
   const test = v.trainOnly || !v.data ? test0 : v.data(test0);
+  let devOpts: Partial<TrainOptions> = { dev };
+  if (v.withDev) {
+    const b = results.find((r) => r.variant === 'baseline');
+    if (!b) throw new Error(`${v.name} needs the baseline in the same run (--only baseline,${v.name})`);
+    train.push(...dev0);
+    devOpts = { dev: undefined, maxIterations: Number(b.iter), oBias: Number(b.oBias) };
+  }
   const tagger = await trainCrf(train, {
     ...DEFAULT_TRAIN,
     maxIterations: maxIter,
-    dev,
+    ...devOpts,
     ...base,
     ...v.opts,
     features: { ...base.features, ...v.opts?.features },
@@ -146,12 +192,9 @@ for (const v of variants) {
     },
   });
   const d = tagger.evaluate(dev);
-  const t = strictMicro(
-    test,
-    test.map((doc) => tagger.predict(doc)),
-  );
+  const t = strictMicro(test, tagger.predictAll(test));
   const iter = Number(tagger.training.keptIteration ?? tagger.training.iterations);
-  results.push({ variant: v.name, iter, dev: d, test: t });
+  results.push({ variant: v.name, iter, oBias: tagger.training.oBias ?? 0, dev: d, test: t });
   console.log(
     `| ${v.name} | ${v.what} | ${iter} | ${fmt(d.p)} | ${fmt(d.r)} | ${fmt(d.f1)} | ${fmt(t.p)} | ${fmt(t.r)} | ${fmt(t.f1)} |`,
   );

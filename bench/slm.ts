@@ -93,7 +93,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const preds = test.map((d) => tagger.predict({ id: d.id, text: d.text, tokens: d.tokens }));
+  const preds = tagger.predictAll(test);
   const tagSeconds = (performance.now() - t1) / 1000;
   const { strictMicro } = await import('../src/slm/data.js');
   const sc = strictMicro(test, preds);

@@ -238,7 +238,7 @@ async function assembleEl4ner(
   const tagger = config.fusion?.slm ? await loadSlm(config.fusion.slm) : undefined;
   let slm = options.slm;
   if (!slm && tagger && config.fusion?.voter)
-    slm = { name: tagger.name, predict: (doc) => tagger.predict(doc) };
+    slm = { name: tagger.name, readsContext: tagger.readsContext, predict: (doc) => tagger.predict(doc) };
   if (slm && backbones.includes(slm.name))
     throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
 
@@ -294,7 +294,13 @@ async function assembleEl4ner(
     concurrency,
     log,
     ...(tagger
-      ? { fallback: { tag: (doc: NerDocument) => tagDocument(tagger, doc), description: tagger.description } }
+      ? {
+          fallback: {
+            tag: (doc: NerDocument) => tagDocument(tagger, doc),
+            description: tagger.description,
+            readsContext: tagger.readsContext,
+          },
+        }
       : {}),
     release: async () => {
       await engines.close();

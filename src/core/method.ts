@@ -4,6 +4,7 @@
  * `createMethod(config)` (src/assemble) and use nothing else of it.
  */
 import type { CostSummary } from '../engines/cost.js';
+import { attachDocumentContext } from './context.js';
 import { isDegraded, type ModelFailure } from './failures.js';
 import type { NerDocument } from './types.js';
 
@@ -79,9 +80,9 @@ export interface Method {
 }
 
 /** Input documents as the methods see them: id, text and tokens only (gold never leaks in). */
-export function inputDocuments(input: MethodInput): NerDocument[] {
-  if (typeof input === 'string') return [{ id: '1', text: input, entities: [] }];
-  return input.map((x, i) =>
+export function inputDocuments(input: MethodInput, opts: { context?: boolean } = {}): NerDocument[] {
+  if (typeof input === 'string') input = [input];
+  const docs: NerDocument[] = input.map((x, i) =>
     typeof x === 'string'
       ? { id: String(i + 1), text: x, entities: [] }
       : {
@@ -90,8 +91,12 @@ export function inputDocuments(input: MethodInput): NerDocument[] {
           entities: [],
           ...(x.tokens ? { tokens: x.tokens } : {}),
           ...(x.meta ? { meta: x.meta } : {}),
+          ...(x.context ? { context: x.context } : {}),
         },
   );
+  // A document read from a file came with its context (src/core/context.ts); one that did not gets
+  // it from this list, when the method's tagger reads it.
+  return opts.context ? attachDocumentContext(docs) : docs;
 }
 
 /**

@@ -3,6 +3,7 @@
  * end exclusive: `text.slice(start, end) === entity.text` always holds. They are the single
  * source of truth; tokens and tags are derived from them.
  */
+import type { DocumentContext } from './context.js';
 import type { DocumentWarning } from './failures.js';
 
 /** How one model voted on an entity (span extraction, typing or verification). */
@@ -43,6 +44,11 @@ export interface NerDocument {
   tags?: string[];
   /** Free-form extra fields kept through a round trip. */
   meta?: Record<string, unknown>;
+  /**
+   * What the documents around this one (in input order) show of its words, for the CRF's
+   * document features (src/core/context.ts). Input only: never written out.
+   */
+  context?: DocumentContext;
   /** How a method's output for this document was degraded or repaired (absent when clean). */
   warnings?: DocumentWarning[];
   /**

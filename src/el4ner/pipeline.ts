@@ -132,8 +132,9 @@ async function processChunk(
   doc: number,
   chunk: Chunk,
   logs: RunLogs,
+  context?: NerDocument['context'],
 ) {
-  const state = newChunkState(doc, chunk.start, chunk.text);
+  const state = newChunkState(doc, chunk.start, chunk.text, context);
   for (const stage of stages) {
     logs.signal?.throwIfAborted();
     await stage.run(state, parts, logs);
@@ -234,7 +235,9 @@ async function tagDocuments(
   opts: TagOptions,
 ): Promise<El4nerTagResult> {
   const t0 = Date.now();
-  const docs = inputDocuments(input);
+  const docs = inputDocuments(input, {
+    context: parts.slm?.readsContext === true || parts.fallback?.readsContext === true,
+  });
   const logs: RunLogs = newRunLogs(opts.signal);
   const limit = pLimit(parts.concurrency);
   const traces: ChunkTrace[][] = docs.map(() => []);
@@ -247,7 +250,7 @@ async function tagDocuments(
     async (doc, di) => {
       const chunks = chunkText(doc.text, parts.maxChars);
       const states = await Promise.all(
-        chunks.map((c) => limit(() => processChunk(stages, parts, di, c, logs))),
+        chunks.map((c) => limit(() => processChunk(stages, parts, di, c, logs, doc.context))),
       );
       traces[di] = states.map(traceOf);
       const r = await documentResult(parts, doc, states, logs, opts.unanswered);

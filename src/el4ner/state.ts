@@ -3,6 +3,7 @@
  * of one configured pipeline (built by src/assemble, never read from files here).
  */
 import type { TypeMapper } from '../answers/labels.js';
+import type { DocumentContext } from '../core/context.js';
 import type { DocumentWarning } from '../core/failures.js';
 import type { Entity, NerDocument, Span } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
@@ -19,9 +20,12 @@ import type { UnionSpan } from './voting/union.js';
 /** A supervised tagger voting as one more backbone (config `fusion.voter`), e.g. the CRF. */
 export interface SlmVoter {
   readonly name: string;
+  /** Whether `predict` reads a document's context (the CRF's document features). */
+  readonly readsContext?: boolean;
   predict(doc: {
     id: string;
     text: string;
+    context?: DocumentContext;
   }): { entities: readonly Entity[] } | Promise<{ entities: readonly Entity[] }>;
 }
 
@@ -51,7 +55,7 @@ export interface El4nerParts {
   concurrency: number;
   log: (message: string) => void;
   /** Tags a document no LLM answered for (the tagger of `fusion.slm`); without it such a document fails. */
-  fallback?: { tag(doc: NerDocument): Promise<NerDocument>; description: string };
+  fallback?: { tag(doc: NerDocument): Promise<NerDocument>; description: string; readsContext?: boolean };
   /** Closes what the assembler built for this pipeline (engines, cache). */
   release?: () => Promise<void>;
 }
@@ -122,6 +126,8 @@ export interface ChunkCounts {
 
 export interface ChunkState {
   readonly doc: number;
+  /** The document's context, for the SLM voter (src/core/context.ts). */
+  readonly context?: DocumentContext;
   /** Offset of the chunk in its document. */
   readonly start: number;
   /** The chunk as the models see it (unspaced CJK); every offset of the state indexes it. */
@@ -168,10 +174,16 @@ export interface Candidate {
 }
 
 /** A fresh state for a chunk of `source` text starting at `start` in its document. */
-export function newChunkState(doc: number, start: number, source: string): ChunkState {
+export function newChunkState(
+  doc: number,
+  start: number,
+  source: string,
+  context?: DocumentContext,
+): ChunkState {
   const view = modelText(source);
   return {
     doc,
+    ...(context ? { context } : {}),
     start,
     text: view.text,
     view,

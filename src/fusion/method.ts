@@ -92,7 +92,7 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     const failures = new FailureLog();
     let fallbacks = 0;
     const docs = await orderedPool(
-      inputDocuments(input),
+      inputDocuments(input, { context: fusion.readsContext }),
       parts.concurrency,
       async (d) => {
         const { doc, stats } = await fusion.tagDocument(d, { signal: o.signal });

@@ -7,6 +7,7 @@
  */
 
 import { chunkText } from '../core/chunks.js';
+import { attachDocumentContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import { orderedPool } from '../core/ordered-pool.js';
 import { detectScheme } from '../core/tags.js';
@@ -122,6 +123,8 @@ export interface Fusion {
   readonly scheme: TagScheme;
   /** Entity types the LLM may use. */
   readonly types: readonly string[];
+  /** Whether the SLM reads a document's context (then lists of documents get theirs first). */
+  readonly readsContext: boolean;
   /** Runs both models on a document (the only step that calls them). */
   analyse(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<DocumentAnalysis>;
   /**
@@ -198,7 +201,12 @@ export function createFusion(options: FusionOptions): Fusion {
   async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
     const tokens = documentTokensOf(doc);
     const tagged =
-      tokens.length === 0 ? { tags: [], marginals: [] } : await slm.tagTokens(tokens.map((t) => t.text));
+      tokens.length === 0
+        ? { tags: [], marginals: [] }
+        : await slm.tagTokens(
+            tokens.map((t) => t.text),
+            doc.context,
+          );
     const fusion: FusionCase = {
       tokens,
       slmTags: tagged.tags,
@@ -347,6 +355,7 @@ export function createFusion(options: FusionOptions): Fusion {
     probability,
     scheme,
     types,
+    readsContext: slm.readsContext === true,
     analyse,
     fuse,
     async tagDocument(doc, opts) {
@@ -354,7 +363,8 @@ export function createFusion(options: FusionOptions): Fusion {
       return fuse(a);
     },
     async tune(dev, opts = {}) {
-      const analyses = opts.analyses ?? (await orderedPool(dev, opts.concurrency ?? 4, (d) => analyse(d)));
+      const docs = slm.readsContext ? attachDocumentContext(dev) : dev;
+      const analyses = opts.analyses ?? (await orderedPool(docs, opts.concurrency ?? 4, (d) => analyse(d)));
       const result = searchLambda(
         analyses.map((a, i) => ({ fusion: a.fusion, text: dev[i].text, gold: dev[i].entities })),
         { kind: probability, scheme, grid: opts.grid },
@@ -438,7 +448,8 @@ export async function fusionEval(
     }
     lambdaSearch = await fusion.tune(options.dev, { grid: options.grid, concurrency: options.concurrency });
   }
-  const analyses = await orderedPool(gold, options.concurrency ?? 4, (d) => fusion.analyse(d));
+  const docs = fusion.readsContext ? attachDocumentContext(gold) : gold;
+  const analyses = await orderedPool(docs, options.concurrency ?? 4, (d) => fusion.analyse(d));
   const slm = new Scorer();
   const fused = new Scorer();
   const llmScorer = new Scorer();

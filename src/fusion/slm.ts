@@ -3,6 +3,7 @@
  * tag it chose with the marginal distribution over `labels`. The CRF and the ONNX token classifier
  * (`loadSlm` in `src/slm/load.ts`) fit this shape; tests use small in-memory taggers.
  */
+import type { DocumentContext } from '../core/context.js';
 import type { TagScheme } from '../core/types.js';
 
 export interface SlmTagging {
@@ -16,8 +17,10 @@ export interface SlmLike {
   readonly labels: readonly string[];
   /** The scheme the SLM writes (BIO when not given). */
   readonly scheme?: TagScheme;
+  /** Whether tagTokens reads a document's context (the CRF's document features). */
+  readonly readsContext?: boolean;
   /** The CRF answers at once; a transformer tagger batches concurrent calls and answers later. */
-  tagTokens(tokens: string[]): SlmTagging | Promise<SlmTagging>;
+  tagTokens(tokens: string[], context?: DocumentContext): SlmTagging | Promise<SlmTagging>;
 }
 
 export { slmTypes, tagType } from '../core/tags.js';

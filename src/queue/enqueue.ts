@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { attachDocumentContext } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
 import { checkRedis, connect } from './connection.js';
@@ -24,7 +25,10 @@ export interface EnqueueResult {
  * Puts documents on the queue in batches. Batch job ids are deterministic (`<job>#<offset>`), so
  * enqueueing the same job twice adds nothing twice.
  */
-export async function enqueueDocuments(docs: NerDocument[], opts: EnqueueOptions): Promise<EnqueueResult> {
+export async function enqueueDocuments(input: NerDocument[], opts: EnqueueOptions): Promise<EnqueueResult> {
+  // The enqueuer does not know the workers' config: every document takes its context along, which
+  // a worker's CRF reads (src/core/context.ts) and anything else ignores.
+  const docs = attachDocumentContext(input);
   const job = validateJobName(opts.job);
   const batchSize = opts.batchSize ?? 50;
   const maxAttempts = opts.maxAttempts ?? 3;

@@ -1,3 +1,4 @@
+import type { DocumentContext } from '../core/context.js';
 import type { Token } from '../core/types.js';
 import { QueueError } from './errors.js';
 
@@ -39,6 +40,8 @@ export interface QueuedDocument {
   text: string;
   tokens?: Token[];
   meta?: Record<string, unknown>;
+  /** Its context in the input (src/core/context.ts), computed when enqueued: a worker sees one batch. */
+  context?: DocumentContext;
 }
 
 /** The part of an input document that travels through the queue (never its gold entities or tags). */
@@ -48,5 +51,6 @@ export function queuedDocument(d: QueuedDocument): QueuedDocument {
     text: d.text,
     ...(d.tokens?.length ? { tokens: d.tokens } : {}),
     ...(d.meta ? { meta: d.meta } : {}),
+    ...(d.context ? { context: d.context } : {}),
   };
 }

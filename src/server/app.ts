@@ -14,6 +14,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
+import { attachDocumentContext } from '../core/context.js';
 import { ConfigError, InputError, NoAnswerError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
 import { redactUrl } from '../core/redact.js';
@@ -269,8 +270,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     { schema: { body: jobRequestSchema } },
     async (req, reply) => {
       const method = await methodFor({});
-      const job = jobs.start(req.body.texts, async (docs, onDone) => {
+      const job = jobs.start(req.body.texts, async (input, onDone) => {
         const out: NerDocument[] = [];
+        // Each text's context comes from the whole job, not from its slice of 16 (src/core/context.ts).
+        const docs = attachDocumentContext(input);
         for (let i = 0; i < docs.length; i += 16) {
           const r = await method.extract(docs.slice(i, i + 16));
           out.push(...r);

@@ -2,7 +2,10 @@
  * NER feature extraction for the CRF: one list of string attributes per token.
  * Kept apart from the CRF, which only sees feature ids.
  */
+
+import type { DocumentContext } from '../core/context.js';
 import { clusterKey, WordClusters } from './clusters.js';
+import { contextAttributes } from './context.js';
 
 export interface FeatureConfig {
   /** Neighbour words looked at on each side (lower case and short shape). */
@@ -25,6 +28,11 @@ export interface FeatureConfig {
   shapeConjunctions: boolean;
   /** Lower-cased words anywhere in the `disjunctive` tokens to the left / right (0: off). */
   disjunctive: number;
+  /**
+   * Non-local features from the sentences within each of these many sentences before and after
+   * (src/slm/context.ts); empty: off.
+   */
+  documentWindows: number[];
 }
 
 export const DEFAULT_FEATURES: FeatureConfig = {
@@ -39,6 +47,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   clusterWindow: 1,
   shapeConjunctions: true,
   disjunctive: 0,
+  documentWindows: [4, 12],
 };
 
 const CJK_CHAR = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
@@ -138,6 +147,7 @@ export function sentenceFeatures(
   cfg: FeatureConfig,
   gaz?: Gazetteer,
   clusters: readonly WordClusters[] = [],
+  context?: DocumentContext,
 ): string[][] {
   const n = tokens.length;
   const lower = tokens.map((t) => t.toLowerCase());
@@ -230,6 +240,8 @@ export function sentenceFeatures(
       if (i > 0) for (const g of gazMatches[i - 1]) f.push(`gz-1=${g}`);
       if (i + 1 < n) for (const g of gazMatches[i + 1]) f.push(`gz+1=${g}`);
     }
+    if (context && cfg.documentWindows.length)
+      contextAttributes(w, sshape[i], context, cfg.documentWindows, f);
     out.push(f);
   }
   return out;

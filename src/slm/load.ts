@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { SlmSpec } from '../config/schema.js';
+import type { DocumentContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { NerDocument, Token } from '../core/types.js';
 import type { SlmLike, SlmTagging } from '../fusion/slm.js';
@@ -21,10 +22,17 @@ export interface Slm extends SlmLike {
   readonly path: string;
   /** For messages: 'CRF' or 'ONNX token classifier'. */
   readonly description: string;
-  tagTokens(tokens: readonly string[]): Promise<SlmTagging>;
-  tokenMarginals(tokens: readonly string[]): Promise<TokenMarginals>;
+  /** Whether the tagger reads a document's context (the CRF's document features). */
+  readonly readsContext: boolean;
+  tagTokens(tokens: readonly string[], context?: DocumentContext): Promise<SlmTagging>;
+  tokenMarginals(tokens: readonly string[], context?: DocumentContext): Promise<TokenMarginals>;
   /** Entities of a document; tokens from doc.tokens, else the project tokenizer (CJK: characters). */
-  predict(doc: { id: string; text: string; tokens?: Token[] }): Promise<NerDocument>;
+  predict(doc: {
+    id: string;
+    text: string;
+    tokens?: Token[];
+    context?: DocumentContext;
+  }): Promise<NerDocument>;
   close(): Promise<void>;
 }
 
@@ -64,8 +72,9 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       description: slmDescription(spec),
       labels: crf.labels,
       scheme: crf.scheme,
-      tagTokens: async (tokens) => crf.tagTokens(tokens),
-      tokenMarginals: async (tokens) => crf.tokenMarginals(tokens),
+      readsContext: crf.readsContext,
+      tagTokens: async (tokens, context) => crf.tagTokens(tokens, context),
+      tokenMarginals: async (tokens, context) => crf.tokenMarginals(tokens, context),
       predict: async (doc) => crf.predict(doc),
       close: async () => {},
     };
@@ -81,6 +90,7 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       description: slmDescription(spec),
       labels: t.labels,
       scheme: t.scheme,
+      readsContext: false,
       tagTokens: (tokens) => t.tagTokens(tokens),
       tokenMarginals: (tokens) => t.tokenMarginals(tokens),
       predict: (doc) => t.predict(doc),

@@ -2,6 +2,8 @@
  * The supervised tagger alone as a method: the offline default (`el4ner run` with no LLM
  * configured). It calls no model, so its cost table is empty.
  */
+
+import type { DocumentContext } from '../core/context.js';
 import {
   type EvaluateOptions,
   inputDocuments,
@@ -20,7 +22,14 @@ import { perDocumentCounts } from '../eval/strict.js';
 /** What the methods need of a supervised tagger (the CRF, the ONNX token classifier: src/slm/load.ts). */
 export interface DocumentTagger {
   readonly labels: readonly string[];
-  predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument | Promise<NerDocument>;
+  /** Whether `predict` reads a document's context (the CRF's document features). */
+  readonly readsContext?: boolean;
+  predict(doc: {
+    id: string;
+    text: string;
+    tokens?: Token[];
+    context?: DocumentContext;
+  }): NerDocument | Promise<NerDocument>;
   close?(): Promise<void>;
 }
 
@@ -33,6 +42,7 @@ export async function tagDocument(tagger: DocumentTagger, doc: NerDocument): Pro
     id: doc.id,
     text: doc.text,
     ...(doc.tokens?.length ? { tokens: doc.tokens } : {}),
+    ...(doc.context ? { context: doc.context } : {}),
   });
 }
 
@@ -49,7 +59,7 @@ export function createSlmMethod(
   };
   const tag = async (input: Parameters<Method['tag']>[0], o: TagOptions = {}) => {
     const t0 = Date.now();
-    const inputs = inputDocuments(input);
+    const inputs = inputDocuments(input, { context: tagger.readsContext });
     const docs: NerDocument[] = [];
     for (let b = 0; b < inputs.length; b += BLOCK) {
       o.signal?.throwIfAborted();

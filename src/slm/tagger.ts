@@ -3,9 +3,11 @@
  * giving Viterbi tags and per-token marginals (used by the LLM fusion).
  */
 import { performance } from 'node:perf_hooks';
+import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
+import { checkDocumentWindows, MIN_ORDER_LIFT, orderCoherence } from './context.js';
 import {
   type CrfShape,
   CrfWorkspace,
@@ -78,6 +80,11 @@ export class CrfTagger {
     return this.shape.numFeatures;
   }
 
+  /** Whether the features read a document's context (src/core/context.ts). */
+  get readsContext(): boolean {
+    return this.featureConfig.documentWindows.length > 0;
+  }
+
   static async load(path: string): Promise<CrfTagger> {
     const { header, hashHi, hashLo, weights } = await readModel(path);
     let clusters: WordClusters[];
@@ -114,18 +121,22 @@ export class CrfTagger {
     });
   }
 
-  /** The attribute strings of each token (what the CRF's feature ids are looked up from). */
-  attributes(tokens: readonly string[]): string[][] {
-    return sentenceFeatures(tokens, this.featureConfig, this.gazetteer, this.clusters);
+  /**
+   * The attribute strings of each token (what the CRF's feature ids are looked up from).
+   * `context`: what the neighbouring documents show (src/core/context.ts); without it a model
+   * with document features tags the sentence as if it stood alone.
+   */
+  attributes(tokens: readonly string[], context?: DocumentContext): string[][] {
+    return sentenceFeatures(tokens, this.featureConfig, this.gazetteer, this.clusters, context);
   }
 
-  encode(tokens: readonly string[]): EncodedSentence {
-    return encodeWith(this.index, this.attributes(tokens));
+  encode(tokens: readonly string[], context?: DocumentContext): EncodedSentence {
+    return encodeWith(this.index, this.attributes(tokens, context));
   }
 
   /** Viterbi tags only (no marginals): the fastest way to tag. */
-  tag(tokens: readonly string[]): string[] {
-    return this.tagAttributes(this.attributes(tokens));
+  tag(tokens: readonly string[], context?: DocumentContext): string[] {
+    return this.tagAttributes(this.attributes(tokens, context));
   }
 
   /** Viterbi tags of a sentence given as the attribute strings of each token. */
@@ -143,8 +154,11 @@ export class CrfTagger {
   }
 
   /** Viterbi tags and per-token marginals (probabilities over `labels`). */
-  tagTokens(tokens: readonly string[]): { tags: string[]; marginals: Float64Array[] } {
-    const s = this.encode(tokens);
+  tagTokens(
+    tokens: readonly string[],
+    context?: DocumentContext,
+  ): { tags: string[]; marginals: Float64Array[] } {
+    const s = this.encode(tokens, context);
     if (s.n === 0) return { tags: [], marginals: [] };
     const ids = this.decodeIds(s);
     // decodeIds left the state scores in the workspace.
@@ -158,26 +172,33 @@ export class CrfTagger {
     return { tags: Array.from(ids, (i) => this.labels[i]), marginals };
   }
 
-  tokenMarginals(tokens: readonly string[]): TokenMarginals {
-    return { labels: this.labels, probs: this.tagTokens(tokens).marginals };
+  tokenMarginals(tokens: readonly string[], context?: DocumentContext): TokenMarginals {
+    return { labels: this.labels, probs: this.tagTokens(tokens, context).marginals };
   }
 
   /**
    * Entities with character offsets. Tokens come from doc.tokens, else from tokenize(text).
    * An entity's score is the mean marginal probability of its Viterbi tags.
    */
-  predict(doc: { id: string; text: string; tokens?: Token[] }): NerDocument {
+  predict(doc: { id: string; text: string; tokens?: Token[]; context?: DocumentContext }): NerDocument {
     const tokens = documentTokens(doc);
-    const tagging = this.tagTokens(tokens.map((t) => t.text));
+    const tagging = this.tagTokens(
+      tokens.map((t) => t.text),
+      doc.context,
+    );
     const entities = entitiesFromTagging(doc.text, tokens, tagging, this.labels, SLM_MODEL_NAME);
     return { id: doc.id, text: doc.text, tokens, entities };
   }
 
+  /** `predict` over a list of documents; one without a context gets it from the list's order. */
+  predictAll(
+    docs: readonly { id: string; text: string; tokens?: Token[]; context?: DocumentContext }[],
+  ): NerDocument[] {
+    return attachDocumentContext(docs).map((d) => this.predict(d));
+  }
+
   evaluate(docs: readonly NerDocument[]): StrictScore {
-    return strictMicro(
-      docs,
-      docs.map((d) => this.predict(d)),
-    );
+    return strictMicro(docs, this.predictAll(docs));
   }
 }
 
@@ -214,6 +235,16 @@ export interface TrainOptions {
   clusterSources?: readonly ('glove' | 'text')[];
   /** With dev: shift label O's bias to the dev-best point of the precision/recall trade-off. Default true. */
   tuneOBias?: boolean;
+  /**
+   * A fixed O bias (the delta `tuneOBias` would choose) applied after training, with or without
+   * dev: for retraining on train + dev with the iteration count and bias a train-only run chose.
+   */
+  oBias?: number;
+  /**
+   * The document features (`features.documentWindows`): 'auto' (default) keeps them only when the
+   * training file's order carries documents (`orderCoherence` lift at least 2), 'always' keeps them.
+   */
+  documentFeatures?: 'auto' | 'always';
   /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
   unlabeled?: Iterable<readonly string[]>;
 }
@@ -240,6 +271,8 @@ export interface PreparedTraining {
   gazetteer: Gazetteer;
   clusters: WordClusters[];
   sentences: { tokens: string[]; tags: string[]; attributes: string[][] }[];
+  /** The `orderCoherence` lift of the training order and what it decided (documentFeatures 'auto'). */
+  documentOrder?: { lift: number; documentFeatures: boolean };
 }
 
 /** Extracts the training sentences' attributes exactly as `trainCrf` trains on them. */
@@ -247,12 +280,34 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
   const log = opts.log ?? (() => {});
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
-  const sentences: { tokens: string[]; tags: string[] }[] = [];
-  for (const doc of train) {
-    const toks = documentTokens(doc);
-    if (toks.length === 0) continue;
-    sentences.push({ tokens: toks.map((t) => t.text), tags: goldTags(doc, toks, scheme) });
+  let coherence: PreparedTraining['documentOrder'];
+  checkDocumentWindows(cfg.documentWindows);
+  const trainTokens = train.map((doc) => documentTokens(doc));
+  if (cfg.documentWindows.length && (opts.documentFeatures ?? 'auto') === 'auto') {
+    const c = orderCoherence(trainTokens.map((ts) => ts.map((t) => t.text)));
+    coherence = { lift: Math.round(c.lift * 100) / 100, documentFeatures: c.lift >= MIN_ORDER_LIFT };
+    log(
+      `crf: neighbouring training sentences share rare words ${c.lift.toFixed(2)}x as often as shuffled ones: ` +
+        (coherence.documentFeatures
+          ? `document features on (windows ${cfg.documentWindows.join(', ')})`
+          : `no documents in the order, document features off (they need ${MIN_ORDER_LIFT}x)`),
+    );
+    if (!coherence.documentFeatures) cfg.documentWindows = [];
   }
+  // Each training sentence's context comes from the training file's order, as at tagging time.
+  const trainContexts = cfg.documentWindows.length
+    ? documentContexts(trainTokens.map((ts) => ts.map((t) => t.text)))
+    : undefined;
+  const sentences: { tokens: string[]; tags: string[]; context?: DocumentContext }[] = [];
+  train.forEach((doc, i) => {
+    const toks = trainTokens[i];
+    if (toks.length === 0) return;
+    sentences.push({
+      tokens: toks.map((t) => t.text),
+      tags: goldTags(doc, toks, scheme),
+      ...(trainContexts ? { context: trainContexts[i] } : {}),
+    });
+  });
   if (sentences.length === 0) throw new Error('no training sentences with tokens');
   const labelSet = new Set<string>();
   for (const s of sentences) for (const t of s.tags) if (t !== 'O') labelSet.add(t);
@@ -293,13 +348,15 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
     labels,
     gazetteer: full,
     clusters,
-    sentences: sentences.map((s, i) => ({
+    ...(coherence ? { documentOrder: coherence } : {}),
+    sentences: sentences.map(({ context, ...s }, i) => ({
       ...s,
       attributes: sentenceFeatures(
         s.tokens,
         cfg,
         opts.gazetteerTraining === 'full' ? full : halves[(i + 1) % 2],
         clusters,
+        context,
       ),
     })),
   };
@@ -373,6 +430,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     c2,
     minCount: opts.minCount ?? 1,
     threads,
+    ...(prep.documentOrder ? { documentOrder: prep.documentOrder } : {}),
   };
   const makeTagger = (w: Float64Array) =>
     new CrfTagger({
@@ -428,8 +486,13 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
         training.keptIteration = best.iteration;
         training.devF1 = best.f1;
       } else training.devF1 = finalScore.f1;
-      if (opts.tuneOBias !== false)
+      if (opts.tuneOBias !== false && opts.oBias === undefined)
         weights = tuneOBias(weights, features.indexOf('b'), shape, devScore, training, log);
+    }
+    if (opts.oBias !== undefined && opts.oBias !== 0) {
+      const b = features.indexOf('b');
+      if (b >= 0) weights[b * shape.numLabels] -= opts.oBias; // label 0 is O
+      training.oBias = opts.oBias;
     }
     training.seconds = Math.round((performance.now() - t0) / 100) / 10;
     return makeTagger(weights);

@@ -84,10 +84,7 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
         seen,
         test.map((d) => d.id),
       );
-      assert.deepEqual(
-        out.map(spans),
-        test.map((d) => spans(crf.predict(plain(d)))),
-      );
+      assert.deepEqual(out.map(spans), crf.predictAll(test.map(plain)).map(spans));
       assert.ok(out.some((d) => d.entities.length > 0));
     } finally {
       await method.close();
@@ -129,10 +126,7 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
         assert.ok(o.every((d) => d.meta?.fallback === 'slm'));
         assert.ok(o.every((d) => d.warnings?.some((w) => w.kind === 'fallback')));
         assert.ok(o.every((d) => d.warnings?.some((w) => w.kind === 'failed' && w.model === 'a')));
-        assert.deepEqual(
-          o.map(spans),
-          docs.map((d) => spans(crf.predict(d))),
-        );
+        assert.deepEqual(o.map(spans), crf.predictAll(docs).map(spans));
       }
       assert.ok(r.failures.some((f) => f.model === 'a') && r.failures.some((f) => f.model === 'b'));
       assert.equal(
@@ -192,7 +186,7 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
       assert.ok(out.some((d) => d.entities.some((e) => e.sources?.some((s) => s.model === 'tagger'))));
       const hits = (docs: NerDocument[]) =>
         docs.reduce((n, d, i) => n + spans(d).filter((s) => spans(test[i]).includes(s)).length, 0);
-      assert.ok(hits(out) > hits(test.map((d) => crf.predict(plain(d)))));
+      assert.ok(hits(out) > hits(crf.predictAll(test.map(plain))));
       assert.ok(method.cost().total.calls >= test.length);
       assert.ok(logs.some((l) => /fusion: CRF .* \+ LLM tagger, lambda 1/.test(l)));
     } finally {
@@ -240,10 +234,7 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
       const docs = test.slice(0, 6).map(plain);
       const r = await method.tag(docs);
       assert.ok(r.docs.every((d) => d.meta?.fallback === 'slm'));
-      assert.deepEqual(
-        r.docs.map(spans),
-        docs.map((d) => spans(crf.predict(d))),
-      );
+      assert.deepEqual(r.docs.map(spans), crf.predictAll(docs).map(spans));
       assert.deepEqual(
         r.failures.map((f) => [f.model, f.stage, f.count]),
         [['tagger', 'fusion', 6]],

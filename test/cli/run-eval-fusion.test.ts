@@ -87,9 +87,25 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     );
     assert.deepEqual(
       rows.map(spans),
-      test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+      crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans),
     );
     assert.ok(rows.filter((d) => d.entities.length > 0).length >= 10);
+    // Each document's context came from the input (the CRF reads it): alone, they come out otherwise.
+    assert.ok(crf.readsContext);
+    assert.notDeepEqual(
+      rows.map(spans),
+      test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+    );
+    // A resumed run sees the same context as the full one.
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    writeFileSync(out, `${lines.slice(0, 12).join('\n')}\n`);
+    const again = await el4ner(
+      ['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out],
+      dir,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /12 document\(s\) already in/);
+    assert.deepEqual(readRows(out).map(spans), rows.map(spans));
   });
 
   it('eval with only fusion.slm scores the CRF alone, with the scores `el4ner score` gives its output', async () => {
@@ -144,7 +160,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
       );
       assert.deepEqual(
         rows.map(spans),
-        test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+        crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans),
       );
     } finally {
       down = false;

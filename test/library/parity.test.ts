@@ -34,11 +34,9 @@ describe('the library runs every config the CLI runs', () => {
       const docs = await method.extract(test);
       assert.deepEqual(
         docs.map((d) => d.entities.map((e) => `${e.start}:${e.end}:${e.type}`)),
-        test.map((d) =>
-          crf
-            .predict({ id: d.id, text: d.text, tokens: d.tokens })
-            .entities.map((e) => `${e.start}:${e.end}:${e.type}`),
-        ),
+        crf
+          .predictAll(test.map((d) => ({ id: d.id, text: d.text, tokens: d.tokens })))
+          .map((p) => p.entities.map((e) => `${e.start}:${e.end}:${e.type}`)),
       );
       assert.ok(docs.some((d) => d.entities.length > 0));
     } finally {

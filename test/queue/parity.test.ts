@@ -1,12 +1,16 @@
 /**
  * The same input through `el4ner run` and through the queue (enqueue, worker, collect) with the
  * same config gives the same rows, byte for byte: the queue carries the input's tokens, which the
- * CRF tags (CoNLL-2003 comes tokenised; the tokenizer would split it differently).
+ * CRF tags (CoNLL-2003 comes tokenised; the tokenizer would split it differently), and each
+ * document's context in the input, which the CRF's document features read (a worker sees one batch).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { Entity } from '../../src/core/types.js';
+import { readJsonlDocuments } from '../../src/slm/data.js';
+import { CrfTagger } from '../../src/slm/tagger.js';
 import { conllLines, el4ner, el4nerAsync, tmpDir, trainSmallCrf } from '../support/cli.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -46,6 +50,17 @@ test('run and the queue give identical output for 200 CoNLL-2003 documents', {
   assert.equal(c.code, 0, c.stderr);
 
   assert.equal(readFileSync(viaQueue, 'utf8'), readFileSync(viaRun, 'utf8'), 'byte-identical rows');
+
+  // the context travelled: this CRF reads it, and each document tagged alone comes out otherwise
+  const tagger = await CrfTagger.load(crf);
+  assert.ok(tagger.readsContext);
+  const spans = (es: readonly Entity[]) => es.map((x) => `${x.start}:${x.end}:${x.type}`).join(' ');
+  const runRows = readFileSync(viaRun, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const alone = (await readJsonlDocuments(input)).map((d) => tagger.predict(d));
+  assert.ok(alone.some((p, i) => spans(p.entities) !== spans(runRows[i].entities)));
 
   // the comparison can fail: without the tokens the CRF gives other answers on this input
   const noTokens = join(dir, 'no-tokens.jsonl');

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { readJsonlDocuments } from '../../src/slm/data.js';
+import { CrfTagger } from '../../src/slm/tagger.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const bin = join(repoRoot, 'bin', 'el4ner.js');
@@ -40,6 +42,8 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     assert.equal(train.status, 0, train.stderr);
     assert.match(train.stderr, /iter 1 loss [\d.]+/);
     assert.match(train.stderr, /dev strict micro: P [\d.]+ R [\d.]+ F1 [\d.]+/);
+    // The first CoNLL-2003 sentences are news stories in order: the document features are on.
+    assert.match(train.stderr, /share rare words [\d.]+x as often as shuffled ones: document features on/);
 
     const tag = spawnSync(
       process.execPath,
@@ -58,6 +62,27 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
       for (const e of r.entities) assert.equal(r.text.slice(e.start, e.end), e.text);
       assert.equal(r.meta.slm.marginals.length, r.meta.slm.tags.length);
     }
+    // Each document tagged with its context in the input file, as the library's predictAll does.
+    const tagger = await CrfTagger.load(model);
+    assert.ok(tagger.readsContext);
+    const expected = tagger.predictAll(await readJsonlDocuments(dev));
+    assert.deepEqual(
+      rows.map((r) =>
+        r.entities.map((e: { start: number; end: number; type: string }) => [e.start, e.end, e.type]),
+      ),
+      expected.map((d) => d.entities.map((e) => [e.start, e.end, e.type])),
+    );
+
+    const windows = spawnSync(
+      process.execPath,
+      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'w.crf'), '--document-windows', '4,40'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(windows.status, 2);
+    assert.match(
+      windows.stderr,
+      /--document-windows: document windows must be whole numbers from 1 to 16, got 40/,
+    );
 
     const bad = spawnSync(process.execPath, [bin, 'tag-slm', '--model', pool, '--input', dev], {
       encoding: 'utf8',

@@ -23,8 +23,16 @@ import { DEFAULT_FEATURES } from '../../src/slm/features.js';
 import { MODEL_VERSION } from '../../src/slm/model-file.js';
 import { type CrfTagger, DEFAULT_TRAIN, type TrainOptions, trainCrf } from '../../src/slm/tagger.js';
 
+/**
+ * The replayed systems stand in for LLMs, which see one sentence at a time: they are trained and
+ * tag without the CRF's document features (src/slm/context.ts), so they answer the same for the
+ * same text. The recipe therefore leaves `documentWindows` out, and the systems cached before
+ * those features existed, trained on exactly these features, stay valid.
+ */
+const { documentWindows: _documentWindows, ...SENTENCE_FEATURES } = DEFAULT_FEATURES;
+
 /** What the systems' training depends on beyond their spec. */
-const RECIPE = JSON.stringify({ features: DEFAULT_FEATURES, train: DEFAULT_TRAIN, model: MODEL_VERSION });
+const RECIPE = JSON.stringify({ features: SENTENCE_FEATURES, train: DEFAULT_TRAIN, model: MODEL_VERSION });
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const sharedData = resolve(repoRoot, '../shared/data');
@@ -336,7 +344,7 @@ export async function ensureSystems(
     const t0 = performance.now();
     let lastLog = t0;
     const tagger = await trainCrf(train, {
-      features: spec.features,
+      features: { documentWindows: [], ...spec.features },
       c2: spec.c2,
       maxIterations: spec.maxIterations,
       dev: spec.devStopping ? data.dev : undefined,

@@ -51,6 +51,7 @@ export function register(program: Command): void {
       { resolve },
       { RunTally, runOutcome },
       { assertPreflight },
+      { attachDocumentContext },
     ] = await Promise.all([
       import('../../config/load.js'),
       import('../../formats/index.js'),
@@ -63,6 +64,7 @@ export function register(program: Command): void {
       import('node:path'),
       import('../../run/degraded.js'),
       import('../../assemble/preflight.js'),
+      import('../../core/context.js'),
     ]);
     if (!flags.config && !flags.slm)
       throw new InputError('give --config (a YAML or JSON file) or --slm (a CRF model)');
@@ -70,7 +72,8 @@ export function register(program: Command): void {
     const config = flags.config ? loadConfig(flags.config) : parseConfig({ fusion: slm }, '--slm');
     if (slm) config.fusion = { ...(config.fusion ?? parseConfig({ fusion: slm }).fusion!), ...slm };
     const settings = methodSettings(flags);
-    const docs = await readDocuments(flags.input, inputReadOptions(flags));
+    // Each document's context comes from the whole input, so a resumed run sees what a full one does.
+    const docs = attachDocumentContext(await readDocuments(flags.input, inputReadOptions(flags)));
     const seen = new Set<string>();
     for (const d of docs) {
       if (seen.has(d.id)) throw new InputError(`document id "${d.id}" appears twice`, flags.input);

@@ -25,6 +25,7 @@ export function register(program: Command): void {
     async (o: InputFlags & { model: string; input: string; out?: string; marginals?: boolean }) => {
       const { createWriteStream, existsSync, statSync } = await import('node:fs');
       const { readDocuments } = await import('../../formats/index.js');
+      const { attachDocumentContext } = await import('../../core/context.js');
       const { loadSlm } = await import('../../slm/load.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       const toStdout = o.out === undefined || o.out === '-';
@@ -32,13 +33,22 @@ export function register(program: Command): void {
       const isFolder = existsSync(o.model) && statSync(o.model).isDirectory();
       const tagger = await loadSlm(isFolder ? { kind: 'onnx', path: o.model } : o.model, { key: '--model' });
       try {
-        const docs = await readDocuments(o.input, inputReadOptions(o));
+        const read = await readDocuments(o.input, inputReadOptions(o));
+        // Each document's context (the CRF's document features) comes from the whole input.
+        const docs = tagger.readsContext ? attachDocumentContext(read) : read;
         const out = toStdout ? process.stdout : createWriteStream(o.out!);
         for (let i = 0; i < docs.length; i += BLOCK) {
           const block = docs.slice(i, i + BLOCK);
           const preds = await Promise.all(block.map((d) => tagger.predict(d)));
           const taggings = o.marginals
-            ? await Promise.all(preds.map((p) => tagger.tagTokens((p.tokens ?? []).map((t) => t.text))))
+            ? await Promise.all(
+                preds.map((p, k) =>
+                  tagger.tagTokens(
+                    (p.tokens ?? []).map((t) => t.text),
+                    block[k].context,
+                  ),
+                ),
+              )
             : [];
           for (const [k, pred] of preds.entries()) {
             const row: Record<string, unknown> = { id: pred.id, text: pred.text, entities: pred.entities };

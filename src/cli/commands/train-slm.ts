@@ -31,6 +31,11 @@ export function register(program: Command): void {
       'word-cluster sets: glove (shipped), text (training + unlabeled text), both "glove,text" (default) or none',
       'glove,text',
     )
+    .option(
+      '--document-windows <list>',
+      'document features from the documents within each of these distances in the input, e.g. "4,12"; none; or auto (default: 4,12 when the training order carries documents)',
+      'auto',
+    )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
     .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), 0.05)
     .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveNumber('max-iter'), 150)
@@ -51,6 +56,7 @@ export function register(program: Command): void {
         scheme?: string;
         unlabeled?: string;
         clusters: string;
+        documentWindows: string;
         c2: number;
         maxIter: number;
         minCount: number;
@@ -76,6 +82,19 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+      const { DEFAULT_FEATURES } = await import('../../slm/features.js');
+      const auto = o.documentWindows === 'auto';
+      const windows = auto
+        ? DEFAULT_FEATURES.documentWindows
+        : o.documentWindows === 'none'
+          ? []
+          : o.documentWindows.split(',').map((x) => Number(x.trim()));
+      const { checkDocumentWindows } = await import('../../slm/context.js');
+      try {
+        checkDocumentWindows(windows);
+      } catch (e) {
+        throw new InputError(`--document-windows: ${(e as Error).message} (or auto, or none)`);
+      }
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
       prepareOutputFile(o.out, 'model file');
@@ -89,6 +108,8 @@ export function register(program: Command): void {
       const tagger = await trainCrf(train, {
         scheme,
         clusterSources: sources as ('glove' | 'text')[],
+        features: { documentWindows: windows },
+        documentFeatures: auto ? 'auto' : 'always',
         unlabeled,
         c2: o.c2,
         maxIterations: Math.max(1, Math.floor(o.maxIter)),

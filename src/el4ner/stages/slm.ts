@@ -18,7 +18,11 @@ export const slmStage: Stage = {
     try {
       // The tagger reads the chunk as given (it was trained on that form); its spans move to the model's text.
       const source = state.view.source;
-      const pred = await slm.predict({ id: `${state.doc}:${state.start}`, text: source });
+      const pred = await slm.predict({
+        id: `${state.doc}:${state.start}`,
+        text: source,
+        ...(state.context ? { context: state.context } : {}),
+      });
       const typed = new Map<string, string>();
       for (const e of [...pred.entities].sort(compareEntities)) {
         const t = parts.typeOf(e.type);
