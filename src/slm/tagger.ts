@@ -96,7 +96,12 @@ export class CrfTagger {
     return new CrfTagger({
       labels: header.labels,
       scheme: header.scheme,
-      featureConfig: { ...DEFAULT_FEATURES, ...header.featureConfig },
+      // A model written before the document features has none.
+      featureConfig: {
+        ...DEFAULT_FEATURES,
+        documentWindows: [],
+        ...(header.featureConfig as Partial<FeatureConfig>),
+      },
       index: FeatureIndex.fromHashes(hashHi, hashLo),
       weights,
       gazetteer: Gazetteer.fromJSON(header.gazetteer),

@@ -81,6 +81,33 @@ test('save / load round trip predicts the same', async () => {
   }
 });
 
+test('a model written before the document features loads without them', async () => {
+  const file = join(dir, 'model.crf');
+  await tagger.save(file);
+  const raw = gunzipSync(await readFile(file));
+  const headerLen = raw.readUInt32LE(8);
+  const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
+  header.featureConfig.documentWindows = [4, 12];
+  const withWindows = join(dir, 'windows.crf');
+  const write = async (path: string, h: unknown) => {
+    const bytes = Buffer.from(JSON.stringify(h), 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(bytes.length, 0);
+    await writeFile(
+      path,
+      gzipSync(Buffer.concat([raw.subarray(0, 8), len, bytes, raw.subarray(12 + headerLen)])),
+    );
+  };
+  await write(withWindows, header);
+  assert.equal((await CrfTagger.load(withWindows)).readsContext, true);
+  delete header.featureConfig.documentWindows;
+  const older = join(dir, 'older.crf');
+  await write(older, header);
+  const loaded = await CrfTagger.load(older);
+  assert.equal(loaded.readsContext, false);
+  assert.deepEqual(loaded.featureConfig.documentWindows, []);
+});
+
 test('loading another format version, a truncated or a corrupt file fails clearly', async () => {
   const file = join(dir, 'model.crf');
   await tagger.save(file);
