@@ -130,23 +130,23 @@ const variants: Variant[] = [
   },
   {
     name: 'doc-context',
-    what: 'document features from the 10 sentences before and after (src/slm/context.ts), whatever the order',
-    opts: { features: { documentWindows: [10] }, documentFeatures: 'always' },
+    what: 'document features from the 10 sentences before and after (src/slm/context.ts)',
+    opts: { features: { documentWindows: [10] } },
   },
   {
     name: 'doc-context-4',
     what: 'the same from 4 sentences before and after',
-    opts: { features: { documentWindows: [4] }, documentFeatures: 'always' },
+    opts: { features: { documentWindows: [4] } },
   },
   {
     name: 'doc-context-4+12',
     what: 'the same from 4 and (a second family) from 12 sentences before and after',
-    opts: { features: { documentWindows: [4, 12] }, documentFeatures: 'always' },
+    opts: { features: { documentWindows: [4, 12] } },
   },
   {
     name: 'doc-context-4+disjunctive',
     what: 'doc-context-4 plus the disjunctive word bags',
-    opts: { features: { documentWindows: [4], disjunctive: 4 }, documentFeatures: 'always' },
+    opts: { features: { documentWindows: [4], disjunctive: 4 } },
   },
   {
     name: 'train+dev',

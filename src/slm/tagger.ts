@@ -7,7 +7,7 @@ import { attachDocumentContext, type DocumentContext, documentContexts } from '.
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
-import { checkDocumentWindows, MIN_ORDER_LIFT, orderCoherence } from './context.js';
+import { checkDocumentWindows } from './context.js';
 import {
   type CrfShape,
   CrfWorkspace,
@@ -245,11 +245,6 @@ export interface TrainOptions {
    * dev: for retraining on train + dev with the iteration count and bias a train-only run chose.
    */
   oBias?: number;
-  /**
-   * The document features (`features.documentWindows`): 'auto' (default) keeps them only when the
-   * training file's order carries documents (`orderCoherence` lift at least 2), 'always' keeps them.
-   */
-  documentFeatures?: 'auto' | 'always';
   /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
   unlabeled?: Iterable<readonly string[]>;
 }
@@ -276,8 +271,6 @@ export interface PreparedTraining {
   gazetteer: Gazetteer;
   clusters: WordClusters[];
   sentences: { tokens: string[]; tags: string[]; attributes: string[][] }[];
-  /** The `orderCoherence` lift of the training order and what it decided (documentFeatures 'auto'). */
-  documentOrder?: { lift: number; documentFeatures: boolean };
 }
 
 /** Extracts the training sentences' attributes exactly as `trainCrf` trains on them. */
@@ -285,20 +278,8 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
   const log = opts.log ?? (() => {});
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
-  let coherence: PreparedTraining['documentOrder'];
   checkDocumentWindows(cfg.documentWindows);
   const trainTokens = train.map((doc) => documentTokens(doc));
-  if (cfg.documentWindows.length && (opts.documentFeatures ?? 'auto') === 'auto') {
-    const c = orderCoherence(trainTokens.map((ts) => ts.map((t) => t.text)));
-    coherence = { lift: Math.round(c.lift * 100) / 100, documentFeatures: c.lift >= MIN_ORDER_LIFT };
-    log(
-      `crf: neighbouring training sentences share rare words ${c.lift.toFixed(2)}x as often as shuffled ones: ` +
-        (coherence.documentFeatures
-          ? `document features on (windows ${cfg.documentWindows.join(', ')})`
-          : `no documents in the order, document features off (they need ${MIN_ORDER_LIFT}x)`),
-    );
-    if (!coherence.documentFeatures) cfg.documentWindows = [];
-  }
   // Each training sentence's context comes from the training file's order, as at tagging time.
   const trainContexts = cfg.documentWindows.length
     ? documentContexts(trainTokens.map((ts) => ts.map((t) => t.text)))
@@ -353,7 +334,6 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
     labels,
     gazetteer: full,
     clusters,
-    ...(coherence ? { documentOrder: coherence } : {}),
     sentences: sentences.map(({ context, ...s }, i) => ({
       ...s,
       attributes: sentenceFeatures(
@@ -435,7 +415,6 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     c2,
     minCount: opts.minCount ?? 1,
     threads,
-    ...(prep.documentOrder ? { documentOrder: prep.documentOrder } : {}),
   };
   const makeTagger = (w: Float64Array) =>
     new CrfTagger({

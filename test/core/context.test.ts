@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attachDocumentContext, documentContexts, MAX_NEIGHBOURS } from '../../src/core/context.js';
 import type { NerDocument } from '../../src/core/types.js';
-import { contextAttributes, orderCoherence } from '../../src/slm/context.js';
+import { contextAttributes } from '../../src/slm/context.js';
 import { shortShape } from '../../src/slm/features.js';
 
 const split = (s: string) => s.split(' ');
@@ -79,19 +79,4 @@ test('attachDocumentContext gives each document its context in the list, and kee
   const kept = attachDocumentContext([{ ...docs[1], context: withCtx[0].context }, docs[0]]);
   assert.equal(kept[0].context, withCtx[0].context);
   assert.equal(kept[1].context?.words.peter.title, 1, 'the other gets its context from this list');
-});
-
-test('orderCoherence tells documents in order from the same sentences shuffled', () => {
-  // 40 "stories" of 6 sentences, each story repeating its own two rare names.
-  const stories: string[][] = [];
-  for (let s = 0; s < 40; s++)
-    for (let k = 0; k < 6; k++)
-      stories.push(split(`the report on Name${s} and Place${s} said ${k} things .`));
-  const ordered = orderCoherence(stories);
-  assert.ok(ordered.lift > 5, `lift ${ordered.lift}`);
-  // The same sentences interleaved: no sentence within 4 of another of its story.
-  const interleaved = Array.from({ length: stories.length }, (_, i) => stories[(i * 7) % stories.length]);
-  assert.ok(orderCoherence(interleaved).lift < 2, `lift ${orderCoherence(interleaved).lift}`);
-  // A handful of sentences cannot make a lift.
-  assert.ok(orderCoherence(stories.slice(0, 6)).lift < 2);
 });

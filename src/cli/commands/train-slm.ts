@@ -33,8 +33,8 @@ export function register(program: Command): void {
     )
     .option(
       '--document-windows <list>',
-      'document features from the documents within each of these distances in the input, e.g. "4,12"; none; or auto (default: 4,12 when the training order carries documents)',
-      'auto',
+      'document features from the documents within each of these distances in the input ("4,12"), or none',
+      '4,12',
     )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
     .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), 0.05)
@@ -82,18 +82,13 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
-      const { DEFAULT_FEATURES } = await import('../../slm/features.js');
-      const auto = o.documentWindows === 'auto';
-      const windows = auto
-        ? DEFAULT_FEATURES.documentWindows
-        : o.documentWindows === 'none'
-          ? []
-          : o.documentWindows.split(',').map((x) => Number(x.trim()));
+      const windows =
+        o.documentWindows === 'none' ? [] : o.documentWindows.split(',').map((x) => Number(x.trim()));
       const { checkDocumentWindows } = await import('../../slm/context.js');
       try {
         checkDocumentWindows(windows);
       } catch (e) {
-        throw new InputError(`--document-windows: ${(e as Error).message} (or auto, or none)`);
+        throw new InputError(`--document-windows: ${(e as Error).message} (or none)`);
       }
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
@@ -109,7 +104,6 @@ export function register(program: Command): void {
         scheme,
         clusterSources: sources as ('glove' | 'text')[],
         features: { documentWindows: windows },
-        documentFeatures: auto ? 'auto' : 'always',
         unlabeled,
         c2: o.c2,
         maxIterations: Math.max(1, Math.floor(o.maxIter)),
