@@ -39,13 +39,15 @@ export interface WordSightings {
 
 export interface DocumentContext {
   reach: number;
-  /** Per lower-cased word of this document (words without letters left out). */
+  /** Per lower-cased word of this document (words without a cased letter left out). */
   words: Record<string, WordSightings>;
 }
 
 const UPPER = /\p{Lu}/u;
 const LOWER = /\p{Ll}/u;
 const LETTER = /\p{L}/u;
+/** Words with a letter that has case; caseless words (CJK characters) show nothing of how they are written. */
+const CASED = /[\p{Lu}\p{Ll}\p{Lt}]/u;
 
 interface Mention {
   key: string;
@@ -68,7 +70,7 @@ function mentionsOf(tokens: readonly string[]): Mention[] {
   const out: Mention[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (!LETTER.test(t)) continue;
+    if (!CASED.test(t)) continue;
     const upper = UPPER.test(t);
     const m: Mention = {
       key: t.toLowerCase(),

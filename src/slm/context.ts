@@ -9,7 +9,8 @@
 import { CONTEXT_REACH, type DocumentContext } from '../core/context.js';
 
 const UPPER = /\p{Lu}/u;
-const LETTER = /\p{L}/u;
+/** A letter with case: the features say how a word is written, which caseless scripts (CJK) cannot show. */
+const CASED = /[\p{Lu}\p{Ll}\p{Lt}]/u;
 
 /** Refuses windows the context does not reach. */
 export function checkDocumentWindows(windows: readonly number[]): void {
@@ -25,7 +26,7 @@ export function contextAttributes(
   windows: readonly number[],
   out: string[],
 ): void {
-  if (!LETTER.test(token)) return;
+  if (!CASED.test(token)) return;
   const s = ctx.words[token.toLowerCase()];
   if (!s) return;
   const capitalised = UPPER.test(token);

@@ -80,3 +80,13 @@ test('attachDocumentContext gives each document its context in the list, and kee
   assert.equal(kept[0].context, withCtx[0].context);
   assert.equal(kept[1].context?.words.peter.title, 1, 'the other gets its context from this list');
 });
+
+test('caseless words (CJK characters) have no context and get no document attributes', () => {
+  const [first] = documentContexts([split('北 京 Beijing'), split('北 京 Beijing is big')], 16);
+  assert.deepEqual(Object.keys(first.words), ['beijing']);
+  const out: string[] = [];
+  contextAttributes('北', shortShape('北'), first, [4], out);
+  assert.deepEqual(out, []);
+  contextAttributes('Beijing', shortShape('Beijing'), first, [4], out);
+  assert.ok(out.includes('d4=tc'), out.join(' '));
+});
