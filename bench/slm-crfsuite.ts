@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { type DocumentContext, documentContexts } from '../src/core/context.js';
 import { spansFromTags } from '../src/core/tags.js';
 import type { Entity, NerDocument } from '../src/core/types.js';
 import { type ClusterSpec, WordClusters } from '../src/slm/clusters.js';
@@ -100,12 +101,16 @@ function peakRssMB(): number {
 async function child(kind: string, dir: string): Promise<void> {
   const test = await readJsonlDocuments(resolve(dataDir, set, 'test.jsonl'));
   const tokens = test.map((d) => documentTokens(d).map((t) => t.text));
+  const { featureConfig } = JSON.parse(readFileSync(join(dir, 'extractor.json'), 'utf8')) as {
+    featureConfig: FeatureConfig;
+  };
+  const readsContext = featureConfig.documentWindows.length > 0;
   const t0 = performance.now();
-  let extract: (toks: string[]) => string[][];
+  let extract: (toks: string[], context?: DocumentContext) => string[][];
   let tagAttrs: (attrs: string[][]) => string[];
   if (kind === 'el4ner') {
     const tagger = await CrfTagger.load(join(dir, 'model.crf'));
-    extract = (toks) => tagger.attributes(toks);
+    extract = (toks, context) => tagger.attributes(toks, context);
     tagAttrs = (attrs) => tagger.tagAttributes(attrs);
   } else if (kind === 'crfsuite') {
     const crfsuite = loadCrfsuite() as CrfsuiteModule;
@@ -116,7 +121,7 @@ async function child(kind: string, dir: string): Promise<void> {
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
     const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    extract = (toks) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters);
+    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context);
     const tagger = new crfsuite.Tagger();
     if (!tagger.open(join(dir, 'model.crfsuite'))) throw new Error('crfsuite could not open its model');
     tagAttrs = (attrs) => tagger.tag(attrs);
@@ -129,20 +134,24 @@ async function child(kind: string, dir: string): Promise<void> {
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
     const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    extract = (toks) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters);
+    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context);
     tagAttrs = (attrs) => attrs.map(() => 'O');
   } else throw new Error(`unknown tagger ${kind}`);
   const loadSeconds = (performance.now() - t0) / 1000;
   let best = Number.POSITIVE_INFINITY;
   let tags: string[][] = [];
+  // Each round computes every sentence's document context from the test file's order too (as
+  // `el4ner tag-slm` does), then tokens -> features -> tags.
+  let contexts: DocumentContext[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();
-    tags = tokens.map((toks) => tagAttrs(extract(toks)));
+    contexts = readsContext ? documentContexts(tokens) : [];
+    tags = tokens.map((toks, i) => tagAttrs(extract(toks, contexts[i])));
     best = Math.min(best, performance.now() - t);
   }
   // Peak memory of tagging proper, before the pre-extracted attributes below exist.
   const maxRssMB = peakRssMB();
-  const attrs = tokens.map(extract);
+  const attrs = tokens.map((toks, i) => extract(toks, contexts[i]));
   let bestTag = Number.POSITIVE_INFINITY;
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();

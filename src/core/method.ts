@@ -79,7 +79,7 @@ export interface Method {
   close(): Promise<void>;
 }
 
-/** Input documents as the methods see them: id, text and tokens only (gold never leaks in). */
+/** Input documents as the methods see them: id, text, tokens, meta and context only (gold never leaks in). */
 export function inputDocuments(input: MethodInput, opts: { context?: boolean } = {}): NerDocument[] {
   if (typeof input === 'string') input = [input];
   const docs: NerDocument[] = input.map((x, i) =>
