@@ -81,28 +81,36 @@ test('save / load round trip predicts the same', async () => {
   }
 });
 
-test('a model written before the document features loads without them', async () => {
+/** Writes `tagger`'s model to `path` with its JSON header changed by `edit` (the rest byte for byte). */
+async function saveWithHeader(
+  path: string,
+  edit: (header: { version: number; featureConfig: Record<string, unknown> }) => void,
+): Promise<void> {
   const file = join(dir, 'model.crf');
   await tagger.save(file);
   const raw = gunzipSync(await readFile(file));
   const headerLen = raw.readUInt32LE(8);
   const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
-  header.featureConfig.documentWindows = [4, 12];
+  edit(header);
+  const bytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(bytes.length, 0);
+  await writeFile(
+    path,
+    gzipSync(Buffer.concat([raw.subarray(0, 8), len, bytes, raw.subarray(12 + headerLen)])),
+  );
+}
+
+test('a model written before the document features loads without them', async () => {
   const withWindows = join(dir, 'windows.crf');
-  const write = async (path: string, h: unknown) => {
-    const bytes = Buffer.from(JSON.stringify(h), 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(bytes.length, 0);
-    await writeFile(
-      path,
-      gzipSync(Buffer.concat([raw.subarray(0, 8), len, bytes, raw.subarray(12 + headerLen)])),
-    );
-  };
-  await write(withWindows, header);
+  await saveWithHeader(withWindows, (h) => {
+    h.featureConfig.documentWindows = [4, 12];
+  });
   assert.equal((await CrfTagger.load(withWindows)).readsContext, true);
-  delete header.featureConfig.documentWindows;
   const older = join(dir, 'older.crf');
-  await write(older, header);
+  await saveWithHeader(older, (h) => {
+    delete h.featureConfig.documentWindows;
+  });
   const loaded = await CrfTagger.load(older);
   assert.equal(loaded.readsContext, false);
   assert.deepEqual(loaded.featureConfig.documentWindows, []);
@@ -114,17 +122,10 @@ test('loading another format version, a truncated or a corrupt file fails clearl
   const raw = gunzipSync(await readFile(file));
 
   // An older format version (version 1 stored attribute names): rewrite the header.
-  const headerLen = raw.readUInt32LE(8);
-  const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
-  header.version = 1;
-  const newHeader = Buffer.from(JSON.stringify(header), 'utf8');
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(newHeader.length, 0);
   const v1 = join(dir, 'v1.crf');
-  await writeFile(
-    v1,
-    gzipSync(Buffer.concat([raw.subarray(0, 8), len, newHeader, raw.subarray(12 + headerLen)])),
-  );
+  await saveWithHeader(v1, (h) => {
+    h.version = 1;
+  });
   await assert.rejects(
     CrfTagger.load(v1),
     (e: Error) =>
