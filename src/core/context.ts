@@ -58,7 +58,8 @@ interface Mention {
   next?: string;
 }
 
-function mentionsOf(tokens: readonly string[]): Mention[] {
+/** An all-caps sentence (a headline): more than 80% of its words with letters are all upper case. */
+export function isCapsHeadline(tokens: readonly string[]): boolean {
   let letters = 0;
   let caps = 0;
   for (const t of tokens) {
@@ -66,7 +67,11 @@ function mentionsOf(tokens: readonly string[]): Mention[] {
     letters++;
     if (UPPER.test(t) && !LOWER.test(t)) caps++;
   }
-  const headline = letters >= 2 && caps / letters > 0.8;
+  return letters >= 2 && caps / letters > 0.8;
+}
+
+function mentionsOf(tokens: readonly string[]): Mention[] {
+  const headline = isCapsHeadline(tokens);
   const out: Mention[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];

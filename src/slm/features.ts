@@ -3,7 +3,7 @@
  * Kept apart from the CRF, which only sees feature ids.
  */
 
-import type { DocumentContext } from '../core/context.js';
+import { type DocumentContext, isCapsHeadline } from '../core/context.js';
 import { clusterKey, WordClusters } from './clusters.js';
 import { contextAttributes } from './context.js';
 
@@ -56,7 +56,6 @@ const DIGITS = /^\p{N}+$/u;
 const HAS_DIGIT = /\p{N}/u;
 const UPPER = /\p{Lu}/u;
 const LOWER = /\p{Ll}/u;
-const LETTER = /\p{L}/u;
 
 export function wordShape(w: string): string {
   let out = '';
@@ -153,17 +152,7 @@ export function sentenceFeatures(
   const lower = tokens.map((t) => t.toLowerCase());
   const sshape = tokens.map(shortShape);
   const codes = clusters.map((c) => tokens.map((t) => c.code(clusterKey(t))));
-  let capsHeadline = false;
-  if (cfg.sentenceCaps) {
-    let letters = 0;
-    let caps = 0;
-    for (const t of tokens) {
-      if (!LETTER.test(t)) continue;
-      letters++;
-      if (isAllCaps(t)) caps++;
-    }
-    capsHeadline = letters >= 2 && caps / letters > 0.8;
-  }
+  const capsHeadline = cfg.sentenceCaps && isCapsHeadline(tokens);
   const gazMatches = cfg.gazetteer && gaz ? gaz.match(tokens) : undefined;
   const out: string[][] = [];
   for (let i = 0; i < n; i++) {
