@@ -14,7 +14,8 @@
  * news story; where lines are unrelated (queries) the CRF learns to give the features little
  * weight.
  */
-import { tokenize } from './tokenize.js';
+import { documentTokens } from './tokenize.js';
+import type { Token } from './types.js';
 
 /** Documents on each side the context reaches. */
 export const CONTEXT_REACH = 16;
@@ -38,7 +39,6 @@ export interface WordSightings {
 }
 
 export interface DocumentContext {
-  reach: number;
   /** Per lower-cased word of this document (words without a cased letter left out). */
   words: Record<string, WordSightings>;
 }
@@ -91,11 +91,6 @@ function mentionsOf(tokens: readonly string[]): Mention[] {
   return out;
 }
 
-/** The words of a document as the tagger sees them (its tokens, else the project tokenizer's). */
-function documentWords(doc: { text: string; tokens?: readonly { text: string }[] }): string[] {
-  return (doc.tokens ?? tokenize(doc.text)).map((t) => t.text);
-}
-
 /** The context of each of a sequence of token lists (each one document). */
 export function documentContexts(
   sentences: readonly (readonly string[])[],
@@ -118,7 +113,7 @@ export function documentContexts(
       const s = sightings(key, i, where.get(key) ?? [], mentions, reach);
       if (s) words[key] = s;
     }
-    return { reach, words };
+    return { words };
   });
 }
 
@@ -159,9 +154,9 @@ function sightings(
  * Returns new objects; the input is not changed.
  */
 export function attachDocumentContext<
-  T extends { text: string; tokens?: readonly { text: string }[]; context?: DocumentContext },
+  T extends { text: string; tokens?: Token[]; context?: DocumentContext },
 >(docs: readonly T[]): T[] {
   if (docs.every((d) => d.context)) return [...docs];
-  const contexts = documentContexts(docs.map(documentWords));
+  const contexts = documentContexts(docs.map((d) => documentTokens(d).map((t) => t.text)));
   return docs.map((d, i) => (d.context ? d : { ...d, context: contexts[i] }));
 }

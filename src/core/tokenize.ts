@@ -192,3 +192,8 @@ export function alignTokens(text: string, tokens: readonly string[], options: Al
   }
   return out;
 }
+
+/** A document's tokens: its own when it has them, else `tokenize(text)`. */
+export function documentTokens(doc: { text: string; tokens?: Token[] }): Token[] {
+  return doc.tokens ?? tokenize(doc.text);
+}

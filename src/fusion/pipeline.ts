@@ -363,8 +363,11 @@ export function createFusion(options: FusionOptions): Fusion {
       return fuse(a);
     },
     async tune(dev, opts = {}) {
-      const docs = slm.readsContext ? attachDocumentContext(dev) : dev;
-      const analyses = opts.analyses ?? (await orderedPool(docs, opts.concurrency ?? 4, (d) => analyse(d)));
+      const analyses =
+        opts.analyses ??
+        (await orderedPool(slm.readsContext ? attachDocumentContext(dev) : dev, opts.concurrency ?? 4, (d) =>
+          analyse(d),
+        ));
       const result = searchLambda(
         analyses.map((a, i) => ({ fusion: a.fusion, text: dev[i].text, gold: dev[i].entities })),
         { kind: probability, scheme, grid: opts.grid },

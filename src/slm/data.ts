@@ -47,9 +47,7 @@ export async function readJsonlDocuments(file: string): Promise<NerDocument[]> {
   return docs;
 }
 
-export function documentTokens(doc: { text: string; tokens?: Token[] }): Token[] {
-  return doc.tokens ?? tokenize(doc.text);
-}
+export { documentTokens } from '../core/tokenize.js';
 
 /**
  * Token spans of a document's entities. Entities not on token boundaries are dropped;
