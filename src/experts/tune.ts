@@ -19,9 +19,10 @@
  * micro-F1 is higher and it wins in at least `confidence` (default 0.9) of paired bootstrap
  * resamples of the choosing part's sentences, so a gain of a few hundredths, which the held-out
  * part and test data do not repeat, changes nothing. The search starts from the plain vote of
- * the configured backbones (rule type-vote at the best "at least m of n", no verification: the
- * baseline an ensemble has to beat, and the cheapest decision); the default config replaces it
- * only when it is significantly better. Then coordinate steps: drop the backbone with the worst
+ * the configured backbones (rule type-vote, no verification: the baseline an ensemble has to
+ * beat, and the cheapest decision) at the strict majority, or at the best other "at least m of n"
+ * when that is significantly better; the default config replaces it only when it is
+ * significantly better. Then coordinate steps: drop the backbone with the worst
  * span F1 (repeat while it helps); each model as verifier and no verification; k in a wide grid;
  * the decision grid (hard vote; entity-then-type at several thresholds; type-vote at every m of
  * n) x (verification all, selective at two margins, off); reliability weights on / off; then a
@@ -553,9 +554,12 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const better = (c: CandidateRecord) => best !== null && beats(c, best);
 
   // 0. The plain vote of the same backbones (no verification): the default must beat it clearly.
+  // It starts at the strict majority (`el4ner ensemble --strategy vote`); another "m of n" takes
+  // its place only when it beats it clearly too.
   if (best && base.backbones.length > 1) {
-    let plain: CandidateRecord | null = null;
-    for (const d of plainVoteThresholds(base.backbones.length)) {
+    const n = base.backbones.length;
+    const votes: CandidateRecord[] = [];
+    for (const d of plainVoteThresholds(n)) {
       const c = await evaluate('plain-vote', {
         ...base,
         ...d,
@@ -565,8 +569,13 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         calibration: undefined,
         minScore: 0,
       });
-      if (c.status === 'evaluated' && (!plain || c.f1! > plain.f1!)) plain = c;
+      if (c.status === 'evaluated') votes.push(c);
     }
+    const byF1 = [...votes].sort((a, b) => b.f1! - a.f1!);
+    const majorityAt = plainVoteThresholds(n)[Math.floor(n / 2)].threshold;
+    let plain = votes.find((c) => c.settings.threshold === majorityAt) ?? byF1[0] ?? null;
+    const rival = byF1.find((c) => c !== plain);
+    if (plain && rival && beats(rival, plain)) plain = rival;
     if (plain && !beats(first, plain)) {
       best = plain;
       start = plain;

@@ -16,7 +16,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { NerDocument } from '../../src/core/types.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
-import { splitDev, tune } from '../../src/experts/tune.js';
+import { type CandidateRecord, splitDev, tune } from '../../src/experts/tune.js';
 import { pipelineFor } from '../support/method.js';
 import { parsePrompt } from '../support/oracle.js';
 import { schemaName } from '../support/oracle-server.js';
@@ -158,16 +158,23 @@ describe('el4ner tune', () => {
       ks.map((c: { settings: { k: number } }) => c.settings.k),
       [0, 1, 2, 3, 8, 12, 16],
     );
-    // 8 rules (hard vote, 4 entity-then-type, 3 type-vote) x 4 policies, less the five already run:
-    // the default itself, no verification (the verifier step) and the three plain votes
-    assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'decision').length, 27);
+    // the search starts from the strict majority (2 of 3) and drops c, then b (a alone is perfect):
+    // 6 rules for one backbone (hard vote, 4 entity-then-type, 1 type-vote) x 4 policies, less the
+    // two already run (verification off from the backbones step, verifier a from the verifier step)
+    assert.deepEqual(
+      report.candidates
+        .filter((c: { step: string }) => c.step === 'backbones')
+        .map((c: CandidateRecord) => c.settings.backbones),
+      [['b', 'a'], ['a']],
+    );
+    assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'decision').length, 22);
     assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'calibration').length, 1);
     assert.match(stdout, /held out \(5 sentences\): default F1 [\d.]+, best candidate F1 [\d.]+/);
     assert.match(stdout, /chosen: /);
     const tuned = loadConfig(out);
     // the relative cache path was rebased onto the new file's folder
     assert.equal(tuned.cache.path, path.join(dir, 'cache/responses.sqlite'));
-    assert.equal(tuned.stages.classification, 'weighted-vote');
+    assert.deepEqual(tuned.backbones, ['a'], 'the perfect backbone alone');
     assert.equal(tuned.pool, path.join(dir, 'pool.jsonl'));
     const { heldOut } = splitDev(dev, 0.5, 13);
     const defaultF1 = await devF1(loadConfig(path.join(dir, 'el4ner-pool.yaml')), heldOut);
@@ -307,6 +314,9 @@ describe('el4ner tune, held-out guard', () => {
     assert.equal(result.best?.f1, 1);
     assert.match(result.best?.description ?? '', /verification off, .*type-vote \(at least 2 of 3\)/);
     assert.match(result.notes.join('\n'), /starts from the plain vote/);
+    const weighted = result.candidates.find((c) => c.step === 'weights');
+    assert.equal(weighted?.status, 'evaluated', 'three backbones stay, so weighted voting is tried');
+    assert.ok(weighted!.settings.weights?.x, 'with a weight per voter and type');
     assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
     assert.deepEqual(result.chosen, result.candidates[0].settings, 'the default came back');
     assert.match(result.notes.join('\n'), /below the default's [\d.]+\nthe default is kept/);
