@@ -106,4 +106,32 @@ describe('EL4NER replay harness (WNUT-17 dev)', () => {
     const packed = ask(jointPrompt(ctx, `${sentence.text} ${second.text}`)).entities;
     assert.equal(packed.length, ents.length + predictionEntities(second).length);
   });
+
+  it('types each mention of a repeated string as the system typed that mention', () => {
+    // a tagger's answer from CoNLL-2003 test: the same word, two mentions, two types
+    const text = 'Newmont said it wants a deal with Santa Fe , Newmont said .';
+    const at = (w: string, from = 0) => ({
+      start: text.indexOf(w, from),
+      end: text.indexOf(w, from) + w.length,
+      text: w,
+    });
+    const first = { ...at('Newmont'), type: 'ORG' };
+    const second = { ...at('Newmont', 1), type: 'PER' };
+    const byText = new Map([[text, [first, { ...at('Santa Fe'), type: 'LOC' }, second]]]);
+    const ctx = { labels: ['LOC', 'MISC', 'ORG', 'PER'], demos: [] };
+    const ask = (prompt: ReturnType<typeof classifyPrompt>) =>
+      replayAnswer(byText, prompt.messages, prompt.jsonSchema!.name) as {
+        answers: Array<Record<string, unknown>>;
+      };
+    const types = ask(classifyPrompt(ctx, text, [second, first]));
+    assert.deepEqual(
+      types.answers.map((a) => a.type),
+      ['PER', 'ORG'],
+    );
+    const verdicts = ask(verifyPrompt(ctx, text, [{ ...second, type: 'ORG' }, first]));
+    assert.deepEqual(
+      verdicts.answers.map((a) => a.answer),
+      ['no', 'yes'],
+    );
+  });
 });

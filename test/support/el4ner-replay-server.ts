@@ -3,8 +3,9 @@
  * whose models are replayed NER systems (replay-systems.ts: real CRFs with different features,
  * training data and regularisation). It answers the EL4NER prompts as the chosen system would:
  * - pre-extraction and extraction: the system's spans in the asked text;
- * - classification: the system's type for each listed span, or `none` when it did not tag it;
- * - verification: yes when the system gives that span that type;
+ * - classification: the system's type for each listed mention (the k-th occurrence when a string
+ *   repeats), or `none` when it did not tag that mention;
+ * - verification: yes when the system gives that mention that type;
  * - joint extraction: the system's typed entities.
  * The model name picks the system. The sentence of a prompt is mapped back to the system's
  * predictions by its text (a chunk packing several sentences gets the entities of each), the way
@@ -18,7 +19,7 @@
 import type { Entity } from '../../src/core/types.js';
 import { NONE_TYPE } from '../../src/core/types.js';
 import type { ChatMessage } from '../../src/engines/types.js';
-import { goldMentions, goldOf, parsePrompt } from './oracle.js';
+import { goldMentions, goldOf, locateItem, type PromptItem, parsePrompt } from './oracle.js';
 import { predictionEntities, type ReplaySplit, type ReplaySystem } from './replay-systems.js';
 import {
   type ScriptedReply,
@@ -46,18 +47,23 @@ export function replayAnswer(
 ): unknown {
   const p = parsePrompt(messages, schemaName);
   const entities = goldOf(byText, p.sentence);
-  const typeOf = (span: string) => entities.find((e) => e.text === span)?.type;
+  // The item's mention, read as a model reads "Newmont (occurrence 2 of 2)": the system's type of
+  // that very mention, so two mentions it typed differently get their own answers.
+  const typeOf = (item: PromptItem) => {
+    const at = locateItem(p.sentence, item);
+    return at ? entities.find((e) => e.start === at.start && e.end === at.end)?.type : undefined;
+  };
   switch (p.kind) {
     case 'prespans':
     case 'spans':
       return { spans: goldMentions(p.sentence, entities) };
     case 'types':
-      return { answers: p.items.map((it, i) => ({ id: i + 1, type: typeOf(it.text) ?? NONE_TYPE })) };
+      return { answers: p.items.map((it, i) => ({ id: i + 1, type: typeOf(it) ?? NONE_TYPE })) };
     case 'verdicts':
       return {
         answers: p.items.map((it, i) => ({
           id: i + 1,
-          answer: entities.some((e) => e.text === it.text && e.type === it.type) ? 'yes' : 'no',
+          answer: typeOf(it) === it.type ? 'yes' : 'no',
         })),
       };
     case 'entities':
