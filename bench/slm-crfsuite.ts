@@ -30,6 +30,7 @@ import type { Entity, NerDocument } from '../src/core/types.js';
 import { type ClusterSpec, WordClusters } from '../src/slm/clusters.js';
 import { documentTokens, readJsonlDocuments, strictMicro } from '../src/slm/data.js';
 import { type FeatureConfig, Gazetteer, sentenceFeatures } from '../src/slm/features.js';
+import { Lexicon, type LexiconSpec } from '../src/slm/lexicons.js';
 import { CrfTagger, DEFAULT_TRAIN, prepareTraining, trainCrf } from '../src/slm/tagger.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -118,10 +119,12 @@ async function child(kind: string, dir: string): Promise<void> {
       featureConfig: FeatureConfig;
       gazetteer: [string, string[]][];
       clusters: ClusterSpec[];
+      lexicons?: LexiconSpec[];
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
     const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context);
+    const lexicons = (ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
+    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context, lexicons);
     const tagger = new crfsuite.Tagger();
     if (!tagger.open(join(dir, 'model.crfsuite'))) throw new Error('crfsuite could not open its model');
     tagAttrs = (attrs) => tagger.tag(attrs);
@@ -131,10 +134,12 @@ async function child(kind: string, dir: string): Promise<void> {
       featureConfig: FeatureConfig;
       gazetteer: [string, string[]][];
       clusters: ClusterSpec[];
+      lexicons?: LexiconSpec[];
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
     const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context);
+    const lexicons = (ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
+    extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context, lexicons);
     tagAttrs = (attrs) => attrs.map(() => 'O');
   } else throw new Error(`unknown tagger ${kind}`);
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -206,6 +211,7 @@ async function main(): Promise<void> {
         featureConfig: prep.featureConfig,
         gazetteer: prep.gazetteer.toJSON(),
         clusters: prep.clusters.map((c) => c.spec),
+        lexicons: prep.lexicons.map((l) => l.spec),
       }),
     );
     const trainer = new crfsuite.Trainer({ debug: false });

@@ -43,6 +43,7 @@ for (let i = 0; i < args.length; i++) {
     if (b === 'old')
       base = {
         clusterSources: [],
+        lexicons: [],
         tuneOBias: false,
         features: { shapeConjunctions: false, documentWindows: [] },
       };
@@ -104,6 +105,7 @@ const variants: Variant[] = [
         shapeConjunctions: false,
       },
       clusterSources: [],
+      lexicons: [],
     },
   },
   { name: 'no-clusters', what: 'no word clusters', opts: { clusterSources: [] } },
@@ -154,6 +156,11 @@ const variants: Variant[] = [
     withDev: true,
   },
   { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
+  {
+    name: 'no-lexicons',
+    what: 'no name and place lists (src/slm/lexicons.ts; the recipe before them)',
+    opts: { lexicons: [] },
+  },
 ];
 
 const trainFile = resolve(dataDir, set, 'train.jsonl');

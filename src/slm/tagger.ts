@@ -24,6 +24,7 @@ import { entitiesFromTagging } from './entities.js';
 import { FeatureIndex } from './feature-index.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
+import { DEFAULT_LEXICONS, Lexicon, loadLexicon } from './lexicons.js';
 import { ModelFileError, readModel, writeModel } from './model-file.js';
 import { type GradientEngine, LocalGradient, ParallelGradient } from './objective.js';
 
@@ -46,6 +47,7 @@ export class CrfTagger {
   readonly weights: Float32Array;
   readonly gazetteer: Gazetteer;
   readonly clusters: WordClusters[];
+  readonly lexicons: Lexicon[];
   readonly training: Record<string, unknown>;
   private readonly shape: CrfShape;
   private readonly ws: CrfWorkspace;
@@ -58,6 +60,7 @@ export class CrfTagger {
     weights: Float32Array;
     gazetteer: Gazetteer;
     clusters?: WordClusters[];
+    lexicons?: Lexicon[];
     training?: Record<string, unknown>;
   }) {
     this.labels = init.labels;
@@ -67,6 +70,7 @@ export class CrfTagger {
     this.weights = init.weights;
     this.gazetteer = init.gazetteer;
     this.clusters = init.clusters ?? [];
+    this.lexicons = init.lexicons ?? [];
     this.training = init.training ?? {};
     this.shape = { numLabels: init.labels.length, numFeatures: init.index.size };
     if (init.weights.length !== paramCount(this.shape)) {
@@ -88,8 +92,11 @@ export class CrfTagger {
   static async load(path: string): Promise<CrfTagger> {
     const { header, hashHi, hashLo, weights } = await readModel(path);
     let clusters: WordClusters[];
+    let lexicons: Lexicon[];
     try {
       clusters = (header.clusters ?? []).map((c) => WordClusters.fromSpec(c));
+      // A model written before the lexicons has none.
+      lexicons = (header.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
     } catch (err) {
       throw new ModelFileError(`${path}: ${(err as Error).message}`);
     }
@@ -106,6 +113,7 @@ export class CrfTagger {
       weights,
       gazetteer: Gazetteer.fromJSON(header.gazetteer),
       clusters,
+      lexicons,
       training: header.training,
     });
   }
@@ -118,6 +126,7 @@ export class CrfTagger {
         featureConfig: this.featureConfig,
         gazetteer: this.gazetteer.toJSON(),
         clusters: this.clusters.map((c) => c.spec),
+        lexicons: this.lexicons.map((l) => l.spec),
         training: this.training,
       },
       hashHi: this.index.hi,
@@ -132,7 +141,14 @@ export class CrfTagger {
    * with document features tags the sentence as if it stood alone.
    */
   attributes(tokens: readonly string[], context?: DocumentContext): string[][] {
-    return sentenceFeatures(tokens, this.featureConfig, this.gazetteer, this.clusters, context);
+    return sentenceFeatures(
+      tokens,
+      this.featureConfig,
+      this.gazetteer,
+      this.clusters,
+      context,
+      this.lexicons,
+    );
   }
 
   encode(tokens: readonly string[], context?: DocumentContext): EncodedSentence {
@@ -238,6 +254,8 @@ export interface TrainOptions {
    * and 'text' (learned from the training sentences plus `unlabeled`). Default both.
    */
   clusterSources?: readonly ('glove' | 'text')[];
+  /** Lexicons the features read (resources/lexicons/<name>.tsv.gz). Default DEFAULT_LEXICONS. */
+  lexicons?: readonly string[];
   /** With dev: shift label O's bias to the dev-best point of the precision/recall trade-off. Default true. */
   tuneOBias?: boolean;
   /**
@@ -270,6 +288,7 @@ export interface PreparedTraining {
   /** The gazetteer of every training entity (the one a trained tagger uses). */
   gazetteer: Gazetteer;
   clusters: WordClusters[];
+  lexicons: Lexicon[];
   sentences: { tokens: string[]; tags: string[]; attributes: string[][] }[];
 }
 
@@ -328,12 +347,14 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
     );
     clusters.push(tc);
   }
+  const lexicons = (opts.lexicons ?? DEFAULT_LEXICONS).map((name) => loadLexicon(name));
   return {
     scheme,
     featureConfig: cfg,
     labels,
     gazetteer: full,
     clusters,
+    lexicons,
     sentences: sentences.map(({ context, ...s }, i) => ({
       ...s,
       attributes: sentenceFeatures(
@@ -342,6 +363,7 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
         opts.gazetteerTraining === 'full' ? full : halves[(i + 1) % 2],
         clusters,
         context,
+        lexicons,
       ),
     })),
   };
@@ -385,7 +407,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const t0 = performance.now();
   const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
   const prep = prepareTraining(train, opts);
-  const { scheme, labels, clusters, sentences, featureConfig: cfg, gazetteer: full } = prep;
+  const { scheme, labels, clusters, lexicons, sentences, featureConfig: cfg, gazetteer: full } = prep;
   const labelId = new Map(labels.map((l, i) => [l, i]));
 
   const dict = new FeatureDictionaryBuilder();
@@ -425,6 +447,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
       weights: Float32Array.from(w),
       gazetteer: full,
       clusters,
+      lexicons,
       training,
     });
 

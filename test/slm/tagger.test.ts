@@ -84,7 +84,11 @@ test('save / load round trip predicts the same', async () => {
 /** Writes `tagger`'s model to `path` with its JSON header changed by `edit` (the rest byte for byte). */
 async function saveWithHeader(
   path: string,
-  edit: (header: { version: number; featureConfig: Record<string, unknown> }) => void,
+  edit: (header: {
+    version: number;
+    featureConfig: Record<string, unknown>;
+    lexicons?: { name: string; sha256: string }[];
+  }) => void,
 ): Promise<void> {
   const file = join(dir, 'model.crf');
   await tagger.save(file);
@@ -114,6 +118,35 @@ test('a model written before the document features loads without them', async ()
   const loaded = await CrfTagger.load(older);
   assert.equal(loaded.readsContext, false);
   assert.deepEqual(loaded.featureConfig.documentWindows, []);
+});
+
+test('a model records its lexicons; one written before them loads without; another lexicon file is refused', async () => {
+  assert.deepEqual(
+    tagger.lexicons.map((l) => l.spec.name),
+    ['en-names-places'],
+    'the default recipe reads the shipped lists',
+  );
+  const older = join(dir, 'no-lexicons.crf');
+  await saveWithHeader(older, (h) => {
+    delete h.lexicons;
+  });
+  const loaded = await CrfTagger.load(older);
+  assert.equal(loaded.lexicons.length, 0);
+  assert.ok(
+    !loaded
+      .attributes(['Jakarta'])
+      .flat()
+      .some((a) => a.startsWith('lx')),
+  );
+  const other = join(dir, 'other-lexicon.crf');
+  await saveWithHeader(other, (h) => {
+    h.lexicons = [{ name: 'en-names-places', sha256: '0'.repeat(64) }];
+  });
+  await assert.rejects(
+    CrfTagger.load(other),
+    (e: Error) =>
+      e instanceof ModelFileError && /lexicon "en-names-places"/.test(e.message) && /retrain/.test(e.message),
+  );
 });
 
 test('loading another format version, a truncated or a corrupt file fails clearly', async () => {

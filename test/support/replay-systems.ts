@@ -27,7 +27,8 @@ import { type CrfTagger, DEFAULT_TRAIN, type TrainOptions, trainCrf } from '../.
  * The replayed systems stand in for LLMs, which see one sentence at a time: they are trained and
  * tag without the CRF's document features (src/slm/context.ts), so they answer the same for the
  * same text. The recipe therefore leaves `documentWindows` out, and the systems cached before
- * those features existed, trained on exactly these features, stay valid.
+ * those features existed, trained on exactly these features, stay valid. They read no lexicons
+ * either (src/slm/lexicons.ts): the systems cached before the lexicons stay valid too.
  */
 const { documentWindows: _documentWindows, ...SENTENCE_FEATURES } = DEFAULT_FEATURES;
 
@@ -345,6 +346,7 @@ export async function ensureSystems(
     let lastLog = t0;
     const tagger = await trainCrf(train, {
       features: { documentWindows: [], ...spec.features },
+      lexicons: [],
       c2: spec.c2,
       maxIterations: spec.maxIterations,
       dev: spec.devStopping ? data.dev : undefined,

@@ -32,6 +32,11 @@ export function register(program: Command): void {
       'glove,text',
     )
     .option(
+      '--lexicons <names>',
+      'name and place lists shipped with el4ner (resources/lexicons): en-names-places (default) or none',
+      'en-names-places',
+    )
+    .option(
       '--document-windows <list>',
       'document features from the documents within each of these distances in the input ("4,12"), or none',
       '4,12',
@@ -56,6 +61,7 @@ export function register(program: Command): void {
         scheme?: string;
         unlabeled?: string;
         clusters: string;
+        lexicons: string;
         documentWindows: string;
         c2: number;
         maxIter: number;
@@ -82,6 +88,11 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+      const lexicons = o.lexicons === 'none' ? [] : o.lexicons.split(',').map((x) => x.trim());
+      const { shippedExists } = await import('../../slm/resources.js');
+      for (const x of lexicons)
+        if (!shippedExists('lexicons', x))
+          throw new InputError(`--lexicons: no lexicon "${x}" ships with el4ner (en-names-places, or none)`);
       const windows =
         o.documentWindows === 'none' ? [] : o.documentWindows.split(',').map((x) => Number(x.trim()));
       const { checkDocumentWindows } = await import('../../slm/context.js');
@@ -103,6 +114,7 @@ export function register(program: Command): void {
       const tagger = await trainCrf(train, {
         scheme,
         clusterSources: sources as ('glove' | 'text')[],
+        lexicons,
         features: { documentWindows: windows },
         unlabeled,
         c2: o.c2,

@@ -1,0 +1,36 @@
+/**
+ * Files shipped with el4ner in resources/<folder>/<name>.tsv.gz (word clusters, lexicons): where
+ * they are, and their text with the sha256 a model records to refer to them.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+export type ShippedFolder = 'clusters' | 'lexicons';
+
+export function shippedPath(folder: ShippedFolder, name: string): string {
+  // src/slm and dist/slm both sit two levels below the package root.
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'resources', folder, `${name}.tsv.gz`);
+}
+
+export function shippedExists(folder: ShippedFolder, name: string): boolean {
+  return existsSync(shippedPath(folder, name));
+}
+
+/** The file's text and the sha256 of its gzipped bytes; `what` names it in the error when it is missing. */
+export function readShipped(
+  folder: ShippedFolder,
+  name: string,
+  what: string,
+): { file: string; text: string; sha256: string } {
+  const file = shippedPath(folder, name);
+  if (!existsSync(file)) throw new Error(`${what} "${name}" not found (${file})`);
+  const raw = readFileSync(file);
+  return {
+    file,
+    text: gunzipSync(raw).toString('utf8'),
+    sha256: createHash('sha256').update(raw).digest('hex'),
+  };
+}

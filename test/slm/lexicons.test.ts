@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_FEATURES, sentenceFeatures } from '../../src/slm/features.js';
+import { Lexicon, loadLexicon, parseLexiconText } from '../../src/slm/lexicons.js';
+
+test('the shipped lists know names and places the training data may never show', () => {
+  const lex = loadLexicon('en-names-places');
+  assert.ok(lex.size > 40_000, `${lex.size} entries`);
+  const tokens = ['maria', 'flew', 'from', 'jakarta', 'to', 'new', 'york', 'city', 'in', 'june'];
+  const m = lex.match(tokens);
+  assert.ok(m[0].includes('B-first'));
+  assert.ok(m[3].includes('B-city'));
+  // the longest match wins: the city "New York City", not the state's name
+  assert.deepEqual(
+    [m[5], m[6], m[7]].map((x) => x.filter((t) => t.endsWith('city'))),
+    [['B-city'], ['I-city'], ['I-city']],
+  );
+  assert.deepEqual(m[2], [], 'a function word is in no list');
+});
+
+test('in cased text only capitalised matches count; in text without capitals every match does', () => {
+  const lex = loadLexicon('en-names-places');
+  const cased = lex.match(['Will', 'said', 'he', 'will', 'visit', 'Jakarta']);
+  assert.ok(cased[0].includes('B-first'), 'the name');
+  assert.deepEqual(cased[3], [], 'the verb, lower case in a cased sentence');
+  assert.ok(cased[5].includes('B-city'));
+  const caseless = lex.match(['will', 'said', 'he', 'will', 'visit', 'jakarta']);
+  assert.ok(
+    caseless[0].includes('B-first') && caseless[3].includes('B-first') && caseless[5].includes('B-city'),
+  );
+});
+
+test('lexicon attributes: the list with the token shape, and the neighbours lists', () => {
+  const lex = loadLexicon('en-names-places');
+  const f = sentenceFeatures(
+    ['flights', 'to', 'Jakarta', 'today'],
+    DEFAULT_FEATURES,
+    undefined,
+    [],
+    undefined,
+    [lex],
+  );
+  assert.ok(f[2].includes('lx0=B-city'));
+  assert.ok(f[2].includes('lx0|ss=B-city|Xx'));
+  assert.ok(f[1].includes('lx0+1=B-city'));
+  assert.ok(f[3].includes('lx0-1=B-city'));
+  // tweets write place names in lower case: the match is the same, the shape tells them apart
+  const lower = sentenceFeatures(['to', 'jakarta'], DEFAULT_FEATURES, undefined, [], undefined, [lex]);
+  assert.ok(lower[1].includes('lx0=B-city') && lower[1].includes('lx0|ss=B-city|x'));
+  const none = sentenceFeatures(['to', 'Jakarta'], DEFAULT_FEATURES);
+  assert.ok(!none.flat().some((a) => a.startsWith('lx')), 'no lexicon, no attributes');
+});
+
+test('a malformed lexicon line is reported with its file and line', () => {
+  assert.throws(
+    () => parseLexiconText('# lists\nparis\tcity\nlondon city\n', 'lists.tsv'),
+    /lists\.tsv:3: expected "entry<TAB>list"/,
+  );
+  const g = parseLexiconText('# lists\nsan jose\tcity\n', 'lists.tsv');
+  assert.deepEqual(g.match(['san', 'jose']), [['B-city'], ['I-city']]);
+});
+
+test('a model trained with other lists than the shipped ones is refused', () => {
+  const shipped = loadLexicon('en-names-places').spec;
+  assert.equal(Lexicon.fromSpec(shipped), loadLexicon('en-names-places'));
+  assert.throws(
+    () => Lexicon.fromSpec({ ...shipped, sha256: 'f'.repeat(64) }),
+    /differs .* retrain the model/,
+  );
+});
