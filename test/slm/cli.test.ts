@@ -82,6 +82,19 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
       /--document-windows: document windows must be whole numbers from 1 to 16, got 40/,
     );
 
+    assert.deepEqual(
+      tagger.lexicons.map((l) => l.spec.name),
+      ['en-names-places'],
+      'train-slm reads the shipped lists by default',
+    );
+    const lists = spawnSync(
+      process.execPath,
+      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'l.crf'), '--lexicons', 'en-cities'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(lists.status, 2);
+    assert.match(lists.stderr, /--lexicons: no lexicon "en-cities" ships with el4ner/);
+
     const bad = spawnSync(process.execPath, [bin, 'tag-slm', '--model', pool, '--input', dev], {
       encoding: 'utf8',
     });
