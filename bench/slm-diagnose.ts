@@ -3,10 +3,12 @@
  * on train, with dev for early stopping, and prints dev and test strict micro P/R/F1 of each.
  * Choices are read off the dev columns; test is printed to explain the figure, not to tune.
  *
- *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--base default|old] [--only name,name] [--max-iter 150] [--json out.json]
+ *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--base default|old|lexicons] [--only name,name]
+ *     [--max-iter 150] [--json out.json]
  *
  * `--base old` runs every variant on top of the recipe before issue 15 (no word clusters, no shape
- * conjunctions, no O bias, no document features) instead of the current default.
+ * conjunctions, no O bias, no document features) instead of the current default; `--base
+ * lexicons` on top of the default plus the name and place lists (`train-slm --lexicons`).
  *
  * Variants: baseline (the current default recipe), c2 grid, no early stopping, gazetteer off /
  * full (no jackknife), every token lower-cased (no case information), training sentences
@@ -47,7 +49,8 @@ for (let i = 0; i < args.length; i++) {
         tuneOBias: false,
         features: { shapeConjunctions: false, documentWindows: [] },
       };
-    else if (b !== 'default') throw new Error(`--base takes default or old, got ${b}`);
+    else if (b === 'lexicons') base = { lexicons: ['en-names-places'] };
+    else if (b !== 'default') throw new Error(`--base takes default, old or lexicons, got ${b}`);
   } else throw new Error(`unknown argument ${a}`);
 }
 
@@ -157,9 +160,9 @@ const variants: Variant[] = [
   },
   { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
   {
-    name: 'no-lexicons',
-    what: 'no name and place lists (src/slm/lexicons.ts; the recipe before them)',
-    opts: { lexicons: [] },
+    name: 'lexicons',
+    what: 'plus the name and place lists (src/slm/lexicons.ts)',
+    opts: { lexicons: ['en-names-places'] },
   },
 ];
 

@@ -2,7 +2,8 @@
  * CRF tagger benchmark: trains on each set's train split (dev, when there is one, picks the
  * best iteration), scores strict micro P/R/F1 on test, and times training and tagging.
  *
- *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--clusters glove,text|none] [--threads N] [--json out.json]
+ *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--clusters glove,text|none]
+ *     [--lexicons en-names-places|none] [--threads N] [--json out.json]
  *
  * Without set names it runs every shared set that has a train split.
  */
@@ -40,6 +41,7 @@ let c2: number = DEFAULT_TRAIN.c2;
 let jsonOut: string | undefined;
 let threads = 1;
 let clusterSources: ('glove' | 'text')[] | undefined;
+let lexicons: string[] | undefined;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--max-iter') maxIter = Number(args[++i]);
@@ -49,6 +51,9 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--clusters') {
     const v = args[++i];
     clusterSources = v === 'none' ? [] : (v.split(',') as ('glove' | 'text')[]);
+  } else if (a === '--lexicons') {
+    const v = args[++i];
+    lexicons = v === 'none' ? [] : v.split(',');
   } else sets.push(a);
 }
 
@@ -87,6 +92,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
     evalEvery: 10,
     threads,
     clusterSources,
+    lexicons,
     log: (l) => {
       if (/^(crf:|final|keeping|O bias)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
     },
@@ -127,4 +133,5 @@ for (const r of rows) {
     `| ${r.set} | ${r.train} | ${r.test} | ${r.scheme} | ${r.features} | ${r.iterations} | ${r.oBias} | ${fmt(r.p)} | ${fmt(r.r)} | ${fmt(r.f1)} | ${r.trainSeconds.toFixed(1)} | ${Math.round(r.sentencesPerSecond)} |`,
   );
 }
-if (jsonOut) await writeFile(jsonOut, JSON.stringify({ c2, maxIter, clusterSources, rows }, null, 2));
+if (jsonOut)
+  await writeFile(jsonOut, JSON.stringify({ c2, maxIter, clusterSources, lexicons, rows }, null, 2));

@@ -1,12 +1,12 @@
 /**
  * Name and place lists for the CRF (the lexicon features): a token sequence that is a first name, a
- * surname, a city, a country or a brand in lists from outside the training data. The gazetteer
- * knows only the training entities; a lexicon also knows the "Jakarta" or "Netflix" the training
- * data never showed, which matters most where test entities are new (WNUT-17).
+ * surname, a city or a country in lists from outside the training data. The gazetteer knows only
+ * the training entities; a lexicon also knows the "Jakarta" the training data never showed, which
+ * matters most where test entities are new (WNUT-17).
  *
  * Entries are lower-cased and matched longest-first over the lower-cased tokens (tweets write
- * "london"); in cased text only capitalised matches count, and the token's shape goes with the
- * match.
+ * "london"); the token's shape goes with the match, so the CRF weighs "Will" and "will" apart.
+ * Off by default: they gain on WNUT-17 and lose on LitBank (docs/slm.md).
  * The lists ship in resources/lexicons/<name>.tsv.gz ("entry<TAB>list" lines, built by
  * scripts/build-lexicons.ts from npm packages); a model refers to them by name and sha256.
  */
@@ -18,8 +18,8 @@ export interface LexiconSpec {
   sha256: string;
 }
 
-/** The lexicons every new model reads unless told otherwise (`train-slm --lexicons`). */
-export const DEFAULT_LEXICONS: readonly string[] = ['en-names-places'];
+/** The lexicons a new model reads unless told otherwise (`train-slm --lexicons`): none. */
+export const DEFAULT_LEXICONS: readonly string[] = [];
 
 export class Lexicon {
   constructor(
@@ -31,23 +31,9 @@ export class Lexicon {
     return this.entries.size;
   }
 
-  /**
-   * Per token, `B-list` / `I-list` of the longest matches over the lower-cased tokens. In a sentence
-   * with capital letters only matches that begin with a capitalised token count: there "will" or
-   * "man" is a word, not a name or a city (bench/lexicon-matches.ts: on the CoNLL-2003 and WNUT-17
-   * training data 0-6% of the lower-case name and city matches lie in an entity, 32-97% of the
-   * capitalised ones); a sentence without any (lower-cased tweets, MIT movie queries) has no such
-   * signal, and every match counts.
-   */
+  /** Per token, `B-list` / `I-list` of the longest matches over the lower-cased tokens. */
   match(tokens: readonly string[]): string[][] {
-    const all = this.entries.match(tokens.map((t) => t.toLowerCase()));
-    if (!tokens.some((t) => CAPITAL.test(t))) return all;
-    let keep = false;
-    return all.map((m, i) => {
-      if (m.length === 0) return m;
-      if (m[0].startsWith('B-')) keep = CAPITAL.test(tokens[i][0] ?? '');
-      return keep ? m : [];
-    });
+    return this.entries.match(tokens.map((t) => t.toLowerCase()));
   }
 
   static fromSpec(spec: LexiconSpec): Lexicon {
@@ -75,8 +61,6 @@ export function parseLexiconText(text: string, file: string): Gazetteer {
   }
   return g;
 }
-
-const CAPITAL = /\p{Lu}/u;
 
 const cache = new Map<string, Lexicon>();
 

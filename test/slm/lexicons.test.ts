@@ -18,18 +18,6 @@ test('the shipped lists know names and places the training data may never show',
   assert.deepEqual(m[2], [], 'a function word is in no list');
 });
 
-test('in cased text only capitalised matches count; in text without capitals every match does', () => {
-  const lex = loadLexicon('en-names-places');
-  const cased = lex.match(['Will', 'said', 'he', 'will', 'visit', 'Jakarta']);
-  assert.ok(cased[0].includes('B-first'), 'the name');
-  assert.deepEqual(cased[3], [], 'the verb, lower case in a cased sentence');
-  assert.ok(cased[5].includes('B-city'));
-  const caseless = lex.match(['will', 'said', 'he', 'will', 'visit', 'jakarta']);
-  assert.ok(
-    caseless[0].includes('B-first') && caseless[3].includes('B-first') && caseless[5].includes('B-city'),
-  );
-});
-
 test('lexicon attributes: the list with the token shape, and the neighbours lists', () => {
   const lex = loadLexicon('en-names-places');
   const f = sentenceFeatures(

@@ -89,9 +89,10 @@ async function saveWithHeader(
     featureConfig: Record<string, unknown>;
     lexicons?: { name: string; sha256: string }[];
   }) => void,
+  from: CrfTagger = tagger,
 ): Promise<void> {
   const file = join(dir, 'model.crf');
-  await tagger.save(file);
+  await from.save(file);
   const raw = gunzipSync(await readFile(file));
   const headerLen = raw.readUInt32LE(8);
   const header = JSON.parse(raw.subarray(12, 12 + headerLen).toString('utf8'));
@@ -121,27 +122,41 @@ test('a model written before the document features loads without them', async ()
 });
 
 test('a model records its lexicons; one written before them loads without; another lexicon file is refused', async () => {
+  assert.deepEqual(tagger.lexicons, [], 'the default recipe reads no lists');
+  const withLists = await trainCrf(docs.slice(0, 40), { maxIterations: 3, lexicons: ['en-names-places'] });
+  const file = join(dir, 'lexicons.crf');
+  await withLists.save(file);
+  const loaded = await CrfTagger.load(file);
   assert.deepEqual(
-    tagger.lexicons.map((l) => l.spec.name),
-    ['en-names-places'],
-    'the default recipe reads the shipped lists',
+    loaded.lexicons.map((l) => l.spec),
+    withLists.lexicons.map((l) => l.spec),
   );
+  assert.ok(loaded.attributes(['to', 'Jakarta'])[1].includes('lx0=B-city'));
+  assert.deepEqual(loaded.tagTokens(['to', 'Jakarta']).tags, withLists.tagTokens(['to', 'Jakarta']).tags);
   const older = join(dir, 'no-lexicons.crf');
-  await saveWithHeader(older, (h) => {
-    delete h.lexicons;
-  });
-  const loaded = await CrfTagger.load(older);
-  assert.equal(loaded.lexicons.length, 0);
+  await saveWithHeader(
+    older,
+    (h) => {
+      delete h.lexicons;
+    },
+    withLists,
+  );
+  const old = await CrfTagger.load(older);
+  assert.equal(old.lexicons.length, 0);
   assert.ok(
-    !loaded
-      .attributes(['Jakarta'])
+    !old
+      .attributes(['to', 'Jakarta'])
       .flat()
       .some((a) => a.startsWith('lx')),
   );
   const other = join(dir, 'other-lexicon.crf');
-  await saveWithHeader(other, (h) => {
-    h.lexicons = [{ name: 'en-names-places', sha256: '0'.repeat(64) }];
-  });
+  await saveWithHeader(
+    other,
+    (h) => {
+      h.lexicons = [{ name: 'en-names-places', sha256: '0'.repeat(64) }];
+    },
+    withLists,
+  );
   await assert.rejects(
     CrfTagger.load(other),
     (e: Error) =>

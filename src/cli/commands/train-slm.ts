@@ -33,8 +33,8 @@ export function register(program: Command): void {
     )
     .option(
       '--lexicons <names>',
-      'name and place lists shipped with el4ner (resources/lexicons): en-names-places (default) or none',
-      'en-names-places',
+      'name and place lists shipped with el4ner (resources/lexicons): en-names-places, or none (default)',
+      'none',
     )
     .option(
       '--document-windows <list>',
