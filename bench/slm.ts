@@ -3,7 +3,7 @@
  * best iteration), scores strict micro P/R/F1 on test, and times training and tagging.
  *
  *   node --import tsx bench/slm.ts [set...] [--max-iter N] [--c2 X] [--clusters glove,text|none]
- *     [--lexicons en-names-places|none] [--threads N] [--json out.json]
+ *     [--lexicons en-names-places|auto|none] [--threads N] [--json out.json]
  *
  * Without set names it runs every shared set that has a train split.
  */
@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readJsonlDocuments } from '../src/slm/data.js';
-import { DEFAULT_TRAIN, trainCrf } from '../src/slm/tagger.js';
+import { DEFAULT_TRAIN, trainCrf, trainCrfChoosingLexicons } from '../src/slm/tagger.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
 const dataDir = resolve(repoRoot, '../shared/data');
@@ -42,6 +42,8 @@ let jsonOut: string | undefined;
 let threads = 1;
 let clusterSources: ('glove' | 'text')[] | undefined;
 let lexicons: string[] | undefined;
+/** `--lexicons auto`: trained with and without the lists, the better on dev kept (sets with a dev split). */
+let chooseLexicons = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--max-iter') maxIter = Number(args[++i]);
@@ -53,7 +55,8 @@ for (let i = 0; i < args.length; i++) {
     clusterSources = v === 'none' ? [] : (v.split(',') as ('glove' | 'text')[]);
   } else if (a === '--lexicons') {
     const v = args[++i];
-    lexicons = v === 'none' ? [] : v.split(',');
+    chooseLexicons = v === 'auto';
+    lexicons = v === 'none' ? [] : chooseLexicons ? ['en-names-places'] : v.split(',');
   } else sets.push(a);
 }
 
@@ -85,7 +88,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
   const dev = existsSync(devFile) ? await readJsonlDocuments(devFile) : undefined;
   const test = await readJsonlDocuments(testFile);
   const t0 = performance.now();
-  const tagger = await trainCrf(train, {
+  const options = {
     c2,
     maxIterations: maxIter,
     dev,
@@ -93,10 +96,15 @@ for (const set of sets.length ? sets : ALL_SETS) {
     threads,
     clusterSources,
     lexicons,
-    log: (l) => {
-      if (/^(crf:|final|keeping|O bias)/.test(l) || / dev F1 /.test(l)) console.error(`${set}: ${l}`);
+    log: (l: string) => {
+      if (/^(crf:|final|keeping|O bias|lexicons)/.test(l) || / dev F1 /.test(l))
+        console.error(`${set}: ${l}`);
     },
-  });
+  };
+  const tagger =
+    chooseLexicons && dev
+      ? await trainCrfChoosingLexicons(train, { ...options, dev }, lexicons ?? [])
+      : await trainCrf(train, { ...options, lexicons: chooseLexicons ? [] : lexicons });
   const trainSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const preds = tagger.predictAll(test);

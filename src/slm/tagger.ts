@@ -507,3 +507,31 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     await engine.close();
   }
 }
+
+/**
+ * `train-slm --lexicons auto`: trains with and without the lexicons and keeps the model with the
+ * higher dev F1 (after its O bias), because the lists gain on some domains and lose on others
+ * (docs/slm.md). Twice the training time; the choice is recorded in `training.lexiconChoice`.
+ */
+export async function trainCrfChoosingLexicons(
+  train: readonly NerDocument[],
+  opts: TrainOptions & { dev: readonly NerDocument[] },
+  lexicons: readonly string[],
+): Promise<CrfTagger> {
+  const log = opts.log ?? (() => {});
+  const without = await trainCrf(train, { ...opts, lexicons: [] });
+  const withLists = await trainCrf(train, { ...opts, lexicons });
+  const f1Without = Number(without.training.devF1);
+  const f1With = Number(withLists.training.devF1);
+  const kept = f1With > f1Without ? withLists : without;
+  kept.training.lexiconChoice = {
+    devF1With: f1With,
+    devF1Without: f1Without,
+    kept: kept.lexicons.length > 0,
+  };
+  log(
+    `lexicons ${lexicons.join(',')}: dev F1 ${f1With.toFixed(4)} with them, ${f1Without.toFixed(4)} without; ` +
+      `${kept === withLists ? 'kept' : 'left out'}`,
+  );
+  return kept;
+}

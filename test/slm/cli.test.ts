@@ -90,6 +90,48 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     );
     assert.equal(lists.status, 2);
     assert.match(lists.stderr, /--lexicons: no lexicon "en-cities" ships with el4ner/);
+    const autoNoDev = spawnSync(
+      process.execPath,
+      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'a.crf'), '--lexicons', 'auto'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(autoNoDev.status, 2);
+    assert.match(autoNoDev.stderr, /--lexicons auto needs --dev/);
+    // auto: trained with and without the lists, the model with the better dev F1 kept and saying so
+    const autoModel = join(dir, 'auto.crf');
+    const auto = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'train-slm',
+        '--pool',
+        pool,
+        '--dev',
+        dev,
+        '--out',
+        autoModel,
+        '--max-iter',
+        '6',
+        '--lexicons',
+        'auto',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(auto.status, 0, auto.stderr);
+    const m = /lexicons en-names-places: dev F1 ([\d.]+) with them, ([\d.]+) without; (kept|left out)/.exec(
+      auto.stderr,
+    );
+    assert.ok(m, auto.stderr.slice(-2000));
+    const chosen = await CrfTagger.load(autoModel);
+    const choice = chosen.training.lexiconChoice as {
+      devF1With: number;
+      devF1Without: number;
+      kept: boolean;
+    };
+    assert.equal(choice.kept, Number(m[1]) > Number(m[2]));
+    assert.equal(choice.kept, m[3] === 'kept');
+    assert.equal(chosen.lexicons.length > 0, choice.kept);
+    assert.equal(choice.devF1With.toFixed(4), m[1]);
 
     const bad = spawnSync(process.execPath, [bin, 'tag-slm', '--model', pool, '--input', dev], {
       encoding: 'utf8',

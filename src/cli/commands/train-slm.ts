@@ -33,7 +33,7 @@ export function register(program: Command): void {
     )
     .option(
       '--lexicons <names>',
-      'name and place lists shipped with el4ner (resources/lexicons): en-names-places, or none (default)',
+      'name and place lists shipped with el4ner (resources/lexicons): en-names-places, auto (trained with and without, the better on --dev kept), or none (default)',
       'none',
     )
     .option(
@@ -71,7 +71,7 @@ export function register(program: Command): void {
       },
     ) => {
       const { readDocuments } = await import('../../formats/index.js');
-      const { trainCrf } = await import('../../slm/tagger.js');
+      const { trainCrf, trainCrfChoosingLexicons } = await import('../../slm/tagger.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       let scheme: 'BIO' | 'BIOES' | 'BMES' | undefined;
       if (o.scheme !== undefined) {
@@ -88,11 +88,20 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
-      const lexicons = o.lexicons === 'none' ? [] : o.lexicons.split(',').map((x) => x.trim());
+      const chooseLexicons = o.lexicons === 'auto';
+      if (chooseLexicons && !o.dev)
+        throw new InputError('--lexicons auto needs --dev: it keeps the model that scores better there');
+      const lexicons = chooseLexicons
+        ? ['en-names-places']
+        : o.lexicons === 'none'
+          ? []
+          : o.lexicons.split(',').map((x) => x.trim());
       const { shippedExists } = await import('../../slm/resources.js');
       for (const x of lexicons)
         if (!shippedExists('lexicons', x))
-          throw new InputError(`--lexicons: no lexicon "${x}" ships with el4ner (en-names-places, or none)`);
+          throw new InputError(
+            `--lexicons: no lexicon "${x}" ships with el4ner (en-names-places, auto or none)`,
+          );
       const windows =
         o.documentWindows === 'none' ? [] : o.documentWindows.split(',').map((x) => Number(x.trim()));
       const { checkDocumentWindows } = await import('../../slm/context.js');
@@ -111,7 +120,7 @@ export function register(program: Command): void {
         process.stderr.write(`unlabeled: ${unlabeled?.length ?? 0} sentences from ${o.unlabeled}\n`);
       const dev = o.dev ? await readDocuments(o.dev, read) : undefined;
       const started = Date.now();
-      const tagger = await trainCrf(train, {
+      const options = {
         scheme,
         clusterSources: sources as ('glove' | 'text')[],
         lexicons,
@@ -123,8 +132,12 @@ export function register(program: Command): void {
         evalEvery: Math.max(1, Math.floor(o.evalEvery)),
         dev,
         threads: Math.max(1, Math.floor(o.threads)),
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+        log: (line: string) => process.stderr.write(`${line}\n`),
+      };
+      const tagger =
+        chooseLexicons && dev
+          ? await trainCrfChoosingLexicons(train, { ...options, dev }, lexicons)
+          : await trainCrf(train, options);
       const seconds = (Date.now() - started) / 1000;
       if (dev) {
         const sc = tagger.evaluate(dev);
