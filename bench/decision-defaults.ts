@@ -10,22 +10,17 @@
  *   node --import tsx bench/decision-defaults.ts [set...] [--md out.md]
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createMethod } from '../src/assemble/index.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
 import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
 import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import { ensureSystems, predictionEntities, repoRoot, sharedData } from '../test/support/replay-systems.js';
+import { setsAndMarkdown } from './set-args.js';
 
 const PORT = 47330;
 
-const args = process.argv.slice(2);
-const sets: string[] = [];
-let mdOut: string | undefined;
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--md') mdOut = resolve(args[++i]);
-  else sets.push(args[i]);
-}
+const { sets, mdOut } = setsAndMarkdown(process.argv.slice(2));
 
 const VARIANTS: Array<[string, Record<string, unknown>]> = [
   [

@@ -9,7 +9,7 @@
  *   node --import tsx bench/score-calibration.ts [set...] [--md out.md]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createMethod } from '../src/assemble/index.js';
 import type { NerDocument } from '../src/core/types.js';
 import { type OverlapPolicy, resolveOverlaps } from '../src/el4ner/voting/overlaps.js';
@@ -17,14 +17,9 @@ import { countDocument } from '../src/eval/strict.js';
 import { readJsonlDocuments } from '../src/slm/data.js';
 import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import { ensureSystems, repoRoot, sharedData } from '../test/support/replay-systems.js';
+import { setsAndMarkdown } from './set-args.js';
 
-const args = process.argv.slice(2);
-const sets: string[] = [];
-let mdOut: string | undefined;
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--md') mdOut = resolve(args[++i]);
-  else sets.push(args[i]);
-}
+const { sets, mdOut } = setsAndMarkdown(process.argv.slice(2));
 const pct = (x: number) => (100 * x).toFixed(2);
 const md: string[] = [];
 

@@ -10,19 +10,14 @@
  *   node --import tsx bench/vote-precision.ts [set...] [--md out.md]
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { NerDocument } from '../src/core/types.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
 import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
 import { ensureSystems, predictionEntities, sharedData } from '../test/support/replay-systems.js';
+import { setsAndMarkdown } from './set-args.js';
 
-const args = process.argv.slice(2);
-const sets: string[] = [];
-let mdOut: string | undefined;
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--md') mdOut = resolve(args[++i]);
-  else sets.push(args[i]);
-}
+const { sets, mdOut } = setsAndMarkdown(process.argv.slice(2));
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
