@@ -9,6 +9,9 @@
  * same loop with feature extraction only (no CRF), so the memory above it is the model's own.
  *
  *   node --import tsx bench/slm-crfsuite.ts [--set conll2003] [--max-iter 100] [--c2 0.05] [--rounds 3]
+ *     [--lexicons en-names-places]
+ *
+ * `--lexicons` gives both CRFs the name and place list features (train-slm --lexicons).
  *
  * `crfsuite` is not a dependency (it compiles C++ with node-gyp): install it for this benchmark with
  *   npm install --no-save crfsuite
@@ -64,6 +67,7 @@ const opt = (name: string, dflt: string) => {
 };
 const set = opt('set', 'conll2003');
 const rounds = Number(opt('rounds', '3'));
+const lexiconNames = opt('lexicons', 'none') === 'none' ? [] : opt('lexicons', 'none').split(',');
 
 interface ChildResult {
   tagger: string;
@@ -198,13 +202,13 @@ async function main(): Promise<void> {
   try {
     // el4ner, no dev set: the last iteration is kept, as CRFsuite does.
     let t = performance.now();
-    const ours = await trainCrf(train, { c2, maxIterations: maxIter });
+    const ours = await trainCrf(train, { c2, maxIterations: maxIter, lexicons: lexiconNames });
     const oursTrain = (performance.now() - t) / 1000;
     await ours.save(join(dir, 'model.crf'));
     console.error(`el4ner: trained in ${oursTrain.toFixed(1)} s, ${ours.numFeatures} attributes`);
 
     t = performance.now();
-    const prep = prepareTraining(train, { c2, maxIterations: maxIter });
+    const prep = prepareTraining(train, { c2, maxIterations: maxIter, lexicons: lexiconNames });
     writeFileSync(
       join(dir, 'extractor.json'),
       JSON.stringify({

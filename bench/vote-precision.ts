@@ -46,7 +46,7 @@ function agreementPosteriors(proposed: readonly boolean[][]): number[] {
   return post;
 }
 const lines: string[] = [
-  '| set, split | plain vote F1: strict majority / union | F1 / 2 at the majority | spans proposed by exactly 1, 2, 3, 4 taggers: count @ precision | agreement estimate F1 |',
+  '| set, split | plain vote F1: strict majority / union (overlaps kept) | F1 / 2 at the majority | spans proposed by exactly 1, 2, 3, 4 taggers: count @ precision | agreement estimate F1 |',
   '| --- | ---: | ---: | --- | ---: |',
 ];
 for (const set of sets.length ? sets : ['conll2003', 'wnut17']) {

@@ -21,7 +21,7 @@ import { createEl4nerMethod } from '../el4ner/pipeline.js';
 import type { El4nerParts, SlmVoter, VerificationSettings } from '../el4ner/state.js';
 import { type ResolvedStages, resolveStages, type StageOverrides } from '../el4ner/switches.js';
 import { unitWeight, weightsFromConfig } from '../el4ner/voting/decide.js';
-import { hasOverlaps, type OverlapPolicy } from '../el4ner/voting/overlaps.js';
+import { type OverlapPolicy, policyOfData } from '../el4ner/voting/overlaps.js';
 import { votingRule } from '../el4ner/voting/rules.js';
 import type { Engine } from '../engines/types.js';
 import { readDocuments } from '../formats/index.js';
@@ -322,5 +322,5 @@ export async function overlapPolicy(config: Config, demos: DemoSource | undefine
   if (o !== 'auto') return o;
   let docs = demos?.docs();
   if (!docs && config.pool && !isFolder(config.pool)) docs = (await readPoolFile(config.pool)).docs;
-  return docs?.some((d) => hasOverlaps(d.entities)) ? 'nested' : 'flat';
+  return policyOfData(docs ?? []);
 }

@@ -299,4 +299,49 @@ describe('EL4NER over scripted HTTP backbones', () => {
       /--weights needs 2/,
     );
   });
+
+  it('`el4ner ensemble` resolves overlapping votes on flat outputs, keeps nesting when a system nests', async () => {
+    const text = 'New York City Marathon runners';
+    const e = (start: number, end: number, type: string) => ({
+      start,
+      end,
+      type,
+      text: text.slice(start, end),
+    });
+    const file = (name: string, entities: ReturnType<typeof e>[]) => {
+      const f = path.join(dir, name);
+      writeFileSync(f, `${JSON.stringify({ id: 'd1', text, entities })}\n`);
+      return f;
+    };
+    // three flat taggers that disagree on the extent: "New York City" twice, "New York" once
+    const a = file('ov-a.jsonl', [e(0, 13, 'LOC')]);
+    const b = file('ov-b.jsonl', [e(0, 8, 'LOC')]);
+    const c = file('ov-c.jsonl', [e(0, 13, 'LOC')]);
+    const bin = path.join(repoRoot, 'bin/el4ner.js');
+    const out = path.join(dir, 'ov-out.jsonl');
+    const ensemble = async (files: string[], ...flags: string[]) => {
+      const r = await run(process.execPath, [
+        bin,
+        'ensemble',
+        ...files.flatMap((f) => ['--pred', f]),
+        '--output',
+        out,
+        '--min-votes',
+        '1',
+        ...flags,
+      ]);
+      const row = JSON.parse(readFileSync(out, 'utf8').trim()) as NerDocument;
+      return { stderr: r.stderr, spans: row.entities.map((x) => `${x.start}:${x.end}`).sort() };
+    };
+    const flat = await ensemble([a, b, c]);
+    assert.deepEqual(flat.spans, ['0:13'], 'the span two of three proposed wins');
+    assert.match(flat.stderr, /best-voted span of overlapping ones kept/);
+    // the result is a valid flat output: the CoNLL writer takes it
+    await run(process.execPath, [bin, 'convert', out, path.join(dir, 'ov-out.conll')]);
+    assert.deepEqual((await ensemble([a, b, c], '--overlaps', 'nested')).spans, ['0:13', '0:8']);
+    // a system whose own output nests: the data is nested, everything is kept
+    const nested = file('ov-nested.jsonl', [e(0, 22, 'EVENT'), e(0, 13, 'LOC')]);
+    assert.deepEqual((await ensemble([a, b, nested])).spans, ['0:13', '0:22', '0:8']);
+    await assert.rejects(ensemble([a, b], '--overlaps', 'maybe'), /--overlaps must be auto, flat or nested/);
+  });
 });

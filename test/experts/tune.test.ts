@@ -16,7 +16,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { NerDocument } from '../../src/core/types.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
-import { type CandidateRecord, splitDev, tune } from '../../src/experts/tune.js';
+import { type CandidateRecord, devFolds, splitDev, tune } from '../../src/experts/tune.js';
 import { pipelineFor } from '../support/method.js';
 import { parsePrompt } from '../support/oracle.js';
 import { schemaName } from '../support/oracle-server.js';
@@ -72,6 +72,7 @@ describe('el4ner tune', () => {
     }
   }
 
+  /** One split (5 sentences to choose on, 5 held out), so the call counts below are per 5 sentences. */
   async function tuneWith(budget: number, opts: { cache: 'real' | 'none' | 'claimed'; confidence?: number }) {
     const config = parseConfig(raw);
     const engines = await createEngines(config, {
@@ -88,6 +89,7 @@ describe('el4ner tune', () => {
         ledger: engines.ledger,
         cache: opts.cache !== 'none',
         isCached: cachePeek(config, engines.cache, engines.engines),
+        folds: 1,
         ...(opts.confidence !== undefined ? { confidence: opts.confidence } : {}),
       });
       return { result, requests: server.requests.length - before };
@@ -116,7 +118,7 @@ describe('el4ner tune', () => {
     assert.equal(budget.remaining, 0);
   });
 
-  it('the CLI never exceeds the budget, reports on the held-out half and writes a config that loads and beats the default', async () => {
+  it('the CLI never exceeds the budget, cross-validates its choice and writes a config that loads and beats the default', async () => {
     const before = server.requests.length;
     const budget = 3000;
     const out = path.join(dir, 'tuned', 'tuned.yaml');
@@ -148,11 +150,12 @@ describe('el4ner tune', () => {
     assert.ok(requests <= budget, `${requests} requests for a budget of ${budget}`);
     const report = JSON.parse(readFileSync(path.join(dir, 'tune-report.json'), 'utf8'));
     assert.equal(report.callsUsed, requests);
-    assert.deepEqual(report.split, { choose: 5, heldOut: 5, seed: 13 });
+    // cross-validated (the default, 2 folds): the search chooses on all 10 sentences
+    assert.deepEqual(report.split, { choose: 10, heldOut: 10, seed: 13, folds: 2 });
     assert.equal(report.candidates[0].step, 'default');
     assert.equal(report.candidates[0].settings.verifier, 'c');
     // no span is contested (every backbone extracts gold), so selective verification asks nothing
-    assert.equal(report.candidates[0].calls, 45, '5 sentences x (3 + 3 + 3)');
+    assert.equal(report.candidates[0].calls, 90, '10 sentences x (3 + 3 + 3)');
     const ks = report.candidates.filter((c: { step: string }) => c.step === 'k');
     assert.deepEqual(
       ks.map((c: { settings: { k: number } }) => c.settings.k),
@@ -169,20 +172,40 @@ describe('el4ner tune', () => {
     );
     assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'decision').length, 22);
     assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'calibration').length, 1);
-    assert.match(stdout, /held out \(5 sentences\): default F1 [\d.]+, best candidate F1 [\d.]+/);
+    assert.match(
+      stdout,
+      /held out \(10 sentences, each scored with the choice of the search that did not see it\): default F1 [\d.]+, best candidate F1 [\d.]+/,
+    );
+    // each fold's search (on the other 5 sentences) found the perfect backbone too, and its score
+    // on the 5 it did not see is what the held-out line pools
+    assert.equal(report.folds.length, 2);
+    for (const f of report.folds) {
+      assert.equal(f.heldOut, 5);
+      assert.match(f.chosen, /backbones a, /);
+    }
     assert.match(stdout, /chosen: /);
     const tuned = loadConfig(out);
     // the relative cache path was rebased onto the new file's folder
     assert.equal(tuned.cache.path, path.join(dir, 'cache/responses.sqlite'));
     assert.deepEqual(tuned.backbones, ['a'], 'the perfect backbone alone');
     assert.equal(tuned.pool, path.join(dir, 'pool.jsonl'));
-    const { heldOut } = splitDev(dev, 0.5, 13);
-    const defaultF1 = await devF1(loadConfig(path.join(dir, 'el4ner-pool.yaml')), heldOut);
-    const tunedF1 = await devF1(tuned, heldOut);
+    // every sentence is held out once: the pooled default is the default on the whole sample
+    const defaultF1 = await devF1(loadConfig(path.join(dir, 'el4ner-pool.yaml')), dev);
+    const tunedF1 = await devF1(tuned, dev);
     assert.equal(report.heldOut.default.f1, defaultF1);
     assert.equal(report.heldOut.best.f1, tunedF1);
     assert.equal(tunedF1, 1);
     assert.ok(defaultF1 < 1);
+    const folds = devFolds(dev, 2, 13);
+    assert.deepEqual(
+      folds.map((f) => f.length),
+      [5, 5],
+    );
+    assert.deepEqual(
+      folds[0],
+      splitDev(dev, 0.5, 13).heldOut,
+      'with 2 folds the first is the held-out half of the split',
+    );
   });
 
   it('a gain the paired bootstrap does not confirm changes nothing', async () => {
@@ -250,7 +273,7 @@ describe('el4ner tune', () => {
 });
 
 /** `tune` over scripted models x, y, z with retrieval off, every entity verified and no cache. */
-async function tuneXyz(url: string, dev: readonly NerDocument[]) {
+async function tuneXyz(url: string, dev: readonly NerDocument[], folds: number) {
   const config = parseConfig({
     models: ['x', 'y', 'z'].map((n) => openaiModel(url, n)),
     labels: ['LOC', 'MISC', 'ORG', 'PER'],
@@ -267,6 +290,7 @@ async function tuneXyz(url: string, dev: readonly NerDocument[]) {
       engines: engines.engines,
       ledger: engines.ledger,
       cache: false,
+      folds,
     });
   } finally {
     await engines.close();
@@ -307,7 +331,7 @@ describe('el4ner tune, held-out guard', () => {
   });
 
   it('a choice that scores below the default on the held-out part is not returned', async () => {
-    const result = await tuneXyz(server.url, sample);
+    const result = await tuneXyz(server.url, sample, 1);
     assert.equal(result.split.heldOut, heldOut.length);
     assert.equal(result.defaultF1, 1);
     assert.equal(result.best?.step, 'plain-vote');
@@ -367,7 +391,7 @@ describe('el4ner tune, back-off to the plain vote', () => {
   });
 
   it('a choice that fails the held-out part gives way to the plain vote when that holds up', async () => {
-    const result = await tuneXyz(server.url, sample);
+    const result = await tuneXyz(server.url, sample, 1);
     assert.match(result.notes.join('\n'), /starts from the plain vote/);
     assert.equal(result.best?.settings.verifier, 'y');
     assert.ok(result.best!.winShare! >= 0.9);
@@ -375,6 +399,27 @@ describe('el4ner tune, back-off to the plain vote', () => {
     assert.ok(result.heldOut.start && result.heldOut.start.f1 >= result.heldOut.default!.f1);
     const start = result.candidates.find((c) => c.step === 'plain-vote' && c.id === result.best!.against);
     assert.ok(start, 'the best was compared with the plain vote it started from');
+    assert.deepEqual(result.chosen, start.settings);
+    assert.match(result.notes.join('\n'), /starting point .* it is returned/);
+  });
+
+  it('cross-validated: a search whose choice fails a fold it did not see gives way to the plain vote', async () => {
+    // fold 1 is the held-out half above: the search on the other fold takes verifier y, which says
+    // no to everything on fold 1; the search on fold 1 takes another choice, which holds up.
+    const result = await tuneXyz(server.url, sample, 2);
+    assert.deepEqual(result.split, { choose: sample.length, heldOut: sample.length, seed: 13, folds: 2 });
+    const [f1, f2] = result.folds!;
+    assert.match(f1.chosen, /verifier y/);
+    assert.equal(f1.best!.tp, 0, 'y rejects every entity of the fold it did not see');
+    assert.ok(f2.best!.f1 >= f2.default!.f1);
+    // pooled: the counts of both folds, each scored with the other fold's choice
+    assert.equal(result.heldOut.best!.tp, f1.best!.tp + f2.best!.tp);
+    assert.equal(result.heldOut.default!.tp, f1.default!.tp + f2.default!.tp);
+    assert.ok(result.heldOut.best!.f1 < result.heldOut.default!.f1);
+    // so the search on all sentences is not trusted: its start (the plain vote) held up and comes back
+    assert.notDeepEqual(result.chosen, result.best!.settings);
+    assert.ok(result.heldOut.start!.f1 >= result.heldOut.default!.f1);
+    const start = result.candidates.find((c) => c.step === 'plain-vote' && c.settings.threshold === 0.5)!;
     assert.deepEqual(result.chosen, start.settings);
     assert.match(result.notes.join('\n'), /starting point .* it is returned/);
   });

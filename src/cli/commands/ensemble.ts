@@ -8,6 +8,7 @@ interface EnsembleFlags {
   minVotes?: string;
   weights?: string;
   names?: string;
+  overlaps: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -26,18 +27,29 @@ export function register(program: Command): void {
     .option('--min-votes <n>', 'votes (summed weights) needed to keep an entity; default: a strict majority')
     .option('--weights <list>', 'one weight per --pred, comma-separated, e.g. 1,1,2')
     .option('--names <list>', 'system names used in the sources, comma-separated (default: the file names)')
+    .option(
+      '--overlaps <policy>',
+      'flat: of overlapping entities the best-voted is kept | nested: all are kept | auto: nested when a system output overlaps',
+      'auto',
+    )
     .action(async (flags: EnsembleFlags) => {
-      const [{ readDocuments }, { combinePredictionFiles }, { writeFile }, { prepareOutputFile }] =
-        await Promise.all([
-          import('../../formats/index.js'),
-          import('../../el4ner/voting/prediction-files.js'),
-          import('node:fs/promises'),
-          import('../../run/output-path.js'),
-        ]);
+      const [
+        { readDocuments },
+        { combinePredictionFiles, ensembleOverlapPolicy },
+        { writeFile },
+        { prepareOutputFile },
+      ] = await Promise.all([
+        import('../../formats/index.js'),
+        import('../../el4ner/voting/prediction-files.js'),
+        import('node:fs/promises'),
+        import('../../run/output-path.js'),
+      ]);
       prepareOutputFile(flags.output);
       if (!['union', 'vote', 'span-vote-then-type'].includes(flags.strategy))
         throw new InputError('--strategy must be union, vote or span-vote-then-type');
       if (flags.pred.length < 2) throw new InputError('give at least two --pred files');
+      if (!['auto', 'flat', 'nested'].includes(flags.overlaps))
+        throw new InputError('--overlaps must be auto, flat or nested');
       let weights: number[] | undefined;
       if (flags.weights !== undefined) {
         weights = flags.weights.split(',').map((w) => Number(w.trim()));
@@ -57,18 +69,20 @@ export function register(program: Command): void {
         throw new InputError(`--names needs ${flags.pred.length} names`);
       const systems = [];
       for (const file of flags.pred) systems.push({ file, docs: await readDocuments(file) });
+      const overlaps = ensembleOverlapPolicy(systems, flags.overlaps as 'auto' | 'flat' | 'nested');
       const out = combinePredictionFiles(systems, {
         strategy: flags.strategy as 'union' | 'vote' | 'span-vote-then-type',
         minVotes,
         weights,
         names,
+        overlaps,
       });
       await writeFile(
         flags.output,
         out.map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`).join(''),
       );
       process.stderr.write(
-        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output}\n`,
+        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output} (overlaps: ${overlaps === 'flat' ? 'the best-voted span of overlapping ones kept' : 'all kept'})\n`,
       );
     });
 }

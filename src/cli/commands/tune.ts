@@ -1,7 +1,7 @@
 /**
  * `el4ner tune`: backbones, verifier, k, the decision (rule, threshold, verification policy), vote
- * weights and a calibrated score chosen on part of a dev sample, reported on the held-out rest,
- * within a call budget.
+ * weights and a calibrated score chosen on a dev sample and checked on sentences the choice did not
+ * see (cross-validated, or one held-out part), within a call budget.
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -18,6 +18,7 @@ interface TuneFlags {
   report?: string;
   cache?: string | boolean;
   holdout: number;
+  folds: number;
   confidence: number;
   kValues?: number[];
 }
@@ -47,7 +48,7 @@ export function register(program: Command): void {
   program
     .command('tune')
     .description(
-      'choose backbones, verifier, k, the decision rule and threshold, the verification policy, vote weights and a calibrated score on part of a labelled dev sample, report on the held-out rest, within a budget of LLM calls; writes a runnable config',
+      'choose backbones, verifier, k, the decision rule and threshold, the verification policy, vote weights and a calibrated score on a labelled dev sample, checked on sentences the choice did not see (cross-validated), within a budget of LLM calls; writes a runnable config',
     )
     .requiredOption('--config <file>', 'configuration file (YAML or JSON)')
     .requiredOption('--dev <file>', 'labelled dev documents')
@@ -56,8 +57,14 @@ export function register(program: Command): void {
     .option('--sample <n>', 'dev sentences sampled', positiveInt, 20)
     .option('--seed <s>', 'sampling and split seed', nonNegativeInt, 13)
     .option(
+      '--folds <n>',
+      'cross-validation folds: the search chooses on all of the sample, and what it returns is checked by the same search on each fold left out (1: one split by --holdout)',
+      positiveInt,
+      2,
+    )
+    .option(
       '--holdout <fraction>',
-      'share of the sample held out to report on (0: choose and report on all)',
+      'with --folds 1: share of the sample held out to report on (0: choose and report on all)',
       fraction,
       0.5,
     )
@@ -114,6 +121,7 @@ export function register(program: Command): void {
           cache: engines.cache !== undefined,
           isCached: cachePeek(config, engines.cache, engines.engines),
           holdout: flags.holdout,
+          folds: flags.folds,
           seed: flags.seed,
           confidence: flags.confidence,
           ...(flags.kValues ? { kValues: flags.kValues } : {}),
@@ -132,7 +140,7 @@ export function register(program: Command): void {
           flags.out,
           result.fusion
             ? `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}), budget ${flags.budget}: dev strict F1 ${f1(result.fusion.f1)} (default ${f1(result.defaultF1)}), ${result.callsUsed} call(s)`
-            : `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}, ${result.split.choose} to choose on, ${result.split.heldOut} held out), budget ${flags.budget}: held-out strict F1 ${f1(result.heldOut.best?.f1)} (default ${f1(result.heldOut.default?.f1)}), ${result.callsUsed} call(s)`,
+            : `el4ner tune on ${dev.length} sentence(s) of ${flags.dev} (seed ${flags.seed}, ${result.split.folds ? `cross-validated in ${result.split.folds} folds` : `${result.split.choose} to choose on, ${result.split.heldOut} held out`}), budget ${flags.budget}: held-out strict F1 ${f1(result.heldOut.best?.f1)} (default ${f1(result.heldOut.default?.f1)}), ${result.callsUsed} call(s)`,
         );
         loadConfig(flags.out);
         if (flags.report) await writeFile(flags.report, `${JSON.stringify(result, null, 2)}\n`);

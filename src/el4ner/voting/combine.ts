@@ -6,6 +6,7 @@
 import type { Entity, SourceVote } from '../../core/types.js';
 import { compareEntities, NONE_TYPE } from '../../core/types.js';
 import { decideType, type Vote, type WeightFn } from './decide.js';
+import { type OverlapPolicy, resolveOverlaps } from './overlaps.js';
 
 export type EnsembleStrategy = 'union' | 'vote' | 'span-vote-then-type';
 
@@ -20,6 +21,12 @@ export interface CombineOptions {
   minVotes?: number;
   /** One weight per system (same order); default 1 each. */
   weights?: readonly number[];
+  /**
+   * flat: of overlapping entities the one with the most votes is kept (ties: the type the system
+   * listed first gave, then the longer span), as the pipeline does; nested (the default here,
+   * where one text cannot tell the data's nature): all are kept.
+   */
+  overlaps?: OverlapPolicy;
 }
 
 /**
@@ -104,5 +111,5 @@ export function combineSystems(
       out.push(make(s.start, s.end, d.type, totalWeight ? spanWeight / totalWeight : 0, sourcesFor(d.type)));
     }
   }
-  return out.sort(compareEntities);
+  return resolveOverlaps(out, opts.overlaps ?? 'nested', names).sort(compareEntities);
 }

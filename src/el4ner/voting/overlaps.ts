@@ -46,6 +46,15 @@ export function resolveOverlaps<T extends Entity>(
   return entities.filter((e) => keep.has(e));
 }
 
+/**
+ * The policy `auto` stands for: nested when the data's own entities overlap anywhere (GENIA,
+ * LitBank), else flat. The pipeline reads its pool; `el4ner ensemble` the systems' outputs.
+ */
+export function policyOfData(docs: Iterable<{ readonly entities: readonly Entity[] }>): OverlapPolicy {
+  for (const d of docs) if (hasOverlaps(d.entities)) return 'nested';
+  return 'flat';
+}
+
 /** Whether any two entities of one document overlap (the data's own nature: nested or flat). */
 export function hasOverlaps(entities: readonly Entity[]): boolean {
   const s = [...entities].sort((a, b) => a.start - b.start || b.end - a.end);

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { NerDocument } from '../../core/types.js';
 import { type CombineOptions, combineSystems } from './combine.js';
+import { type OverlapPolicy, policyOfData } from './overlaps.js';
 
 export interface PredictionFile {
   file: string;
@@ -20,11 +21,20 @@ function systemNames(files: readonly PredictionFile[], names?: readonly string[]
   return base.map((b, i) => (base.indexOf(b) === i && base.lastIndexOf(b) === i ? b : `${b}#${i + 1}`));
 }
 
+/** `auto`: nested when any system's output has overlapping entities, else flat. */
+export function ensembleOverlapPolicy(
+  files: readonly PredictionFile[],
+  requested: OverlapPolicy | 'auto' = 'auto',
+): OverlapPolicy {
+  return requested === 'auto' ? policyOfData(files.flatMap((f) => f.docs)) : requested;
+}
+
 export function combinePredictionFiles(
   files: readonly PredictionFile[],
-  opts: CombineOptions & { names?: readonly string[] },
+  opts: Omit<CombineOptions, 'overlaps'> & { names?: readonly string[]; overlaps?: OverlapPolicy | 'auto' },
 ): NerDocument[] {
   const names = systemNames(files, opts.names);
+  const combine = { ...opts, overlaps: ensembleOverlapPolicy(files, opts.overlaps) };
   const first = files[0];
   const byId = files.map((f) => {
     const m = new Map<string, NerDocument>();
@@ -49,6 +59,6 @@ export function combinePredictionFiles(
         );
       return { name: names[i], entities: other.entities };
     });
-    return { id: doc.id, text: doc.text, entities: combineSystems(doc.text, systems, opts) };
+    return { id: doc.id, text: doc.text, entities: combineSystems(doc.text, systems, combine) };
   });
 }
