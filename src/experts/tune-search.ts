@@ -109,7 +109,8 @@ export interface RunnerOptions {
 export class TuneRunner {
   /** Upstream settings (backbones, k) some search ran, with the sentences it ran them on. */
   private readonly ran = new Map<string, Set<NerDocument>>();
-  private readonly hasDemos: boolean;
+  /** Whether demonstrations can be drawn (a demonstration source or a pool). */
+  readonly hasDemos: boolean;
 
   constructor(private readonly o: RunnerOptions) {
     this.hasDemos = Boolean(o.demos) || Boolean(o.config.pool);
@@ -385,7 +386,7 @@ class Search {
   private async ks(): Promise<void> {
     const { config } = this.o;
     const retrievalMode = config.retrieval.mode ?? config.stages.retrieval;
-    if (!(this.o.demos || config.pool) || retrievalMode === 'none') {
+    if (!this.runner.hasDemos || retrievalMode === 'none') {
       this.notes.push('k not tuned: no demonstration pool or retrieval none');
       return;
     }
@@ -422,8 +423,7 @@ class Search {
     if (from.weights) this.keepIfBetter(await this.evaluate('weights', { ...from, weights: undefined }));
     const { config, budget, ledger } = this.o;
     const retrievalMode = config.retrieval.mode ?? config.stages.retrieval;
-    const hasDemos = Boolean(this.o.demos) || Boolean(config.pool);
-    const pre = retrievalMode === 'span-level' && from.k > 0 && hasDemos ? 1 : 0;
+    const pre = retrievalMode === 'span-level' && from.k > 0 && this.runner.hasDemos ? 1 : 0;
     const need =
       from.backbones.length * this.part.length * (pre + 2) +
       this.runner.estimate({ ...from, weights: {} }, this.part);
