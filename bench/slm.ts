@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readJsonlDocuments } from '../src/slm/data.js';
-import { DEFAULT_TRAIN, trainCrf, trainCrfChoosingLexicons } from '../src/slm/tagger.js';
+import { DEFAULT_TRAIN, trainCrfRecipe } from '../src/slm/tagger.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
 const dataDir = resolve(repoRoot, '../shared/data');
@@ -73,6 +73,8 @@ interface Row {
   f1: number;
   trainSeconds: number;
   sentencesPerSecond: number;
+  /** A set without dev: the held-out share of train that picked the iteration and O bias. */
+  heldOutDev?: unknown;
 }
 
 const rows: Row[] = [];
@@ -101,10 +103,12 @@ for (const set of sets.length ? sets : ALL_SETS) {
         console.error(`${set}: ${l}`);
     },
   };
-  const tagger =
-    chooseLexicons && dev
-      ? await trainCrfChoosingLexicons(train, { ...options, dev }, lexicons ?? [])
-      : await trainCrf(train, { ...options, lexicons: chooseLexicons ? [] : lexicons });
+  // the recipe of `train-slm`: a set without a dev split holds a tenth of train out to stop on
+  const tagger = await trainCrfRecipe(train, {
+    ...options,
+    lexicons: chooseLexicons && !dev ? [] : lexicons,
+    chooseLexicons: chooseLexicons && dev !== undefined,
+  });
   const trainSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const preds = tagger.predictAll(test);
@@ -119,6 +123,7 @@ for (const set of sets.length ? sets : ALL_SETS) {
     features: tagger.numFeatures,
     iterations: Number(tagger.training.keptIteration ?? tagger.training.iterations),
     oBias: Number(tagger.training.oBias ?? 0),
+    ...(tagger.training.heldOutDev ? { heldOutDev: tagger.training.heldOutDev } : {}),
     p: sc.p,
     r: sc.r,
     f1: sc.f1,

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
-import { mulberry32 } from '../eval/random.js';
+import { seededOrder } from '../eval/random.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { cosine, embeddingCentroid, lexicalSimilarity } from './domain.js';
 import { applyMerge, type MergePlan, planMerge, type ScoredExpert } from './merge.js';
@@ -44,13 +44,7 @@ export interface SelectionResult {
 /** A seeded sample of n items (Fisher-Yates on a copy), in their original order. */
 export function seededSample<T>(items: readonly T[], n: number, seed: number): T[] {
   if (n >= items.length) return [...items];
-  const idx = items.map((_, i) => i);
-  const rand = mulberry32(seed);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx
+  return seededOrder(items.length, seed)
     .slice(0, n)
     .sort((a, b) => a - b)
     .map((i) => items[i]);

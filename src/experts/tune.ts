@@ -27,7 +27,7 @@ import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import { addCounts, type Counts, prf, zeroCounts } from '../eval/prf.js';
-import { mulberry32 } from '../eval/random.js';
+import { seededOrder } from '../eval/random.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import { type LambdaTuning, tuneFusionLambda } from './fusion-lambda.js';
@@ -128,17 +128,6 @@ export interface TuneOptions {
   log?: (m: string) => void;
 }
 
-/** The seeded order of the dev sample that both the split and the folds cut. */
-function shuffled(n: number, seed: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  const rand = mulberry32(seed);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx;
-}
-
 /** Seeded split of the dev sample: the part to choose on and the held-out part. */
 export function splitDev<T>(
   dev: readonly T[],
@@ -148,7 +137,7 @@ export function splitDev<T>(
   const nHeld = Math.round(dev.length * holdout);
   if (dev.length < 4 || nHeld < 1 || nHeld >= dev.length)
     return { choose: [...dev], heldOut: [...dev], split: false };
-  const held = new Set(shuffled(dev.length, seed).slice(0, nHeld));
+  const held = new Set(seededOrder(dev.length, seed).slice(0, nHeld));
   return {
     choose: dev.filter((_, i) => !held.has(i)),
     heldOut: dev.filter((_, i) => held.has(i)),
@@ -162,7 +151,7 @@ export function splitDev<T>(
  */
 export function devFolds<T>(dev: readonly T[], folds: number, seed: number): T[][] {
   if (folds < 2 || dev.length < 2 * folds) return [];
-  const order = shuffled(dev.length, seed);
+  const order = seededOrder(dev.length, seed);
   const foldOf = new Map<number, number>();
   for (let f = 0; f < folds; f++)
     for (const i of order.slice(
@@ -251,7 +240,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         `the best candidate scored ${pct(b.f1)} on the held-out part, below the default's ${pct(d.f1)}`,
       );
       const s = check.start;
-      if (s && start && s.f1 >= d.f1) {
+      if (s && start && settingsKey(start.settings) !== settingsKey(base) && s.f1 >= d.f1) {
         result.chosen = start.settings;
         notes.push(
           `the search's starting point (${start.description}) scored ${pct(s.f1)} there, at least the default's: it is returned`,

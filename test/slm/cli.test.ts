@@ -123,6 +123,50 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
   }
 });
 
+test('train-slm without --dev holds a share of the pool out to stop on, then trains on all of it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
+  try {
+    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 100).join('\n')}\n`);
+    const model = join(dir, 'held.crf');
+    const held = el4ner('train-slm', '--pool', pool, '--out', model, '--max-iter', '30', '--eval-every', '3');
+    assert.equal(held.status, 0, held.stderr);
+    assert.match(held.stderr, /no dev set given: 10 of the 100 training sentences held out to stop on/);
+    const m = /retraining on all 100 sentences for (\d+) iterations, O bias (-?[\d.]+)/.exec(held.stderr);
+    assert.ok(m, held.stderr.slice(-2000));
+    const tagger = await CrfTagger.load(model);
+    const h = tagger.training.heldOutDev as {
+      sentences: number;
+      iterations: number;
+      oBias: number;
+      share: number;
+    };
+    assert.equal(h.sentences, 10);
+    assert.equal(h.share, 0.1);
+    assert.equal(h.iterations, Number(m[1]));
+    assert.equal(h.oBias, Number(m[2]));
+    // the model itself: every sentence, for the iteration count the held-out run chose
+    assert.equal(tagger.training.sentences, 100);
+    assert.equal(tagger.training.iterations, h.iterations);
+    assert.equal(Number(tagger.training.oBias ?? 0), h.oBias);
+
+    const whole = join(dir, 'whole.crf');
+    const budget = el4ner('train-slm', '--pool', pool, '--out', whole, '--max-iter', '8', '--dev-share', '0');
+    assert.equal(budget.status, 0, budget.stderr);
+    assert.doesNotMatch(budget.stderr, /held out/);
+    const all = await CrfTagger.load(whole);
+    assert.equal(all.training.heldOutDev, undefined);
+    assert.equal(all.training.iterations, 8, 'the whole budget, as before');
+
+    const bad = el4ner('train-slm', '--pool', pool, '--out', whole, '--dev-share', '0.9');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--dev-share must be a number from 0 to 0.5, got "0.9"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('train-slm --unlabeled learns its text clusters from the given corpus too; bad lines name file and line', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
   try {

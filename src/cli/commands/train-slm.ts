@@ -21,6 +21,11 @@ export function register(program: Command): void {
       'training documents (JSONL with text, tokens, tags or entities; CoNLL, ...)',
     )
     .option('--dev <file>', 'development documents: scored during training, best iteration kept')
+    .option(
+      '--dev-share <share>',
+      'without --dev: share of the training documents held out to pick the iteration and O bias, then trained on all of them (0: the whole --max-iter budget, last iteration kept)',
+      '0.1',
+    )
     .requiredOption('--out <file>', 'model file to write')
     .option(
       '--unlabeled <file>',
@@ -57,6 +62,7 @@ export function register(program: Command): void {
       o: InputFlags & {
         pool: string;
         dev?: string;
+        devShare: string;
         out: string;
         scheme?: string;
         unlabeled?: string;
@@ -71,7 +77,7 @@ export function register(program: Command): void {
       },
     ) => {
       const { readDocuments } = await import('../../formats/index.js');
-      const { trainCrf, trainCrfChoosingLexicons } = await import('../../slm/tagger.js');
+      const { trainCrfRecipe } = await import('../../slm/tagger.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       let scheme: 'BIO' | 'BIOES' | 'BMES' | undefined;
       if (o.scheme !== undefined) {
@@ -88,6 +94,9 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+      const devShare = Number(o.devShare);
+      if (!/^\s*[\d.]+\s*$/.test(o.devShare) || !(devShare >= 0 && devShare <= 0.5))
+        throw new InputError(`--dev-share must be a number from 0 to 0.5, got ${JSON.stringify(o.devShare)}`);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
         throw new InputError('--lexicons auto needs --dev: it keeps the model that scores better there');
@@ -134,10 +143,7 @@ export function register(program: Command): void {
         threads: Math.max(1, Math.floor(o.threads)),
         log: (line: string) => process.stderr.write(`${line}\n`),
       };
-      const tagger =
-        chooseLexicons && dev
-          ? await trainCrfChoosingLexicons(train, { ...options, dev }, lexicons)
-          : await trainCrf(train, options);
+      const tagger = await trainCrfRecipe(train, { ...options, chooseLexicons, devShare });
       const seconds = (Date.now() - started) / 1000;
       if (dev) {
         const sc = tagger.evaluate(dev);
