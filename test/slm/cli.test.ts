@@ -14,10 +14,18 @@ const conllTrain = resolve(repoRoot, '../shared/data/conll2003/train.jsonl');
 /** Runs the CLI (`el4ner ...args`) and waits for it. */
 const el4ner = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
-test('train-slm writes a model that tag-slm uses; bad model files are input errors', async () => {
+/** Runs `body` in a fresh temporary folder (removed after), with the CoNLL-2003 training lines. */
+async function inTempDir(body: (dir: string, lines: string[]) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
   try {
-    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+    await body(dir, (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('train-slm writes a model that tag-slm uses; bad model files are input errors', () =>
+  inTempDir(async (dir, lines) => {
     const pool = join(dir, 'pool.jsonl');
     const dev = join(dir, 'dev.jsonl');
     await writeFile(pool, `${lines.slice(0, 120).join('\n')}\n`);
@@ -118,15 +126,10 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     const bad = el4ner('tag-slm', '--model', pool, '--input', dev);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /not an el4ner CRF model/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('train-slm without --dev holds a share of the pool out to stop on, then trains on all of it', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
-  try {
-    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+test('train-slm without --dev holds a share of the pool out to stop on, then trains on all of it', () =>
+  inTempDir(async (dir, lines) => {
     const pool = join(dir, 'pool.jsonl');
     await writeFile(pool, `${lines.slice(0, 100).join('\n')}\n`);
     const model = join(dir, 'held.crf');
@@ -162,15 +165,10 @@ test('train-slm without --dev holds a share of the pool out to stop on, then tra
     const bad = el4ner('train-slm', '--pool', pool, '--out', whole, '--dev-share', '0.9');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--dev-share must be a number from 0 to 0.5, got "0.9"/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('train-slm --unlabeled learns its text clusters from the given corpus too; bad lines name file and line', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
-  try {
-    const lines = (await readFile(conllTrain, 'utf8')).split('\n').filter(Boolean);
+test('train-slm --unlabeled learns its text clusters from the given corpus too; bad lines name file and line', () =>
+  inTempDir(async (dir, lines) => {
     const pool = join(dir, 'pool.jsonl');
     await writeFile(pool, `${lines.slice(0, 60).join('\n')}\n`);
     const unlabeled = join(dir, 'unlabeled.txt');
@@ -205,7 +203,4 @@ test('train-slm --unlabeled learns its text clusters from the given corpus too; 
     });
     assert.equal(none.status, 2);
     assert.match(none.stderr, /--unlabeled needs the text clusters/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
