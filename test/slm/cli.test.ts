@@ -31,19 +31,10 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     await writeFile(pool, `${lines.slice(0, 120).join('\n')}\n`);
     await writeFile(dev, `${lines.slice(120, 160).join('\n')}\n`);
     const model = join(dir, 'model.crf');
-    const train = el4ner(
-      'train-slm',
-      '--pool',
-      pool,
-      '--dev',
-      dev,
-      '--out',
-      model,
-      '--max-iter',
-      '12',
-      '--eval-every',
-      '5',
-    );
+    /** train-slm on the pool with the dev file, writing `out`. */
+    const trainWithDev = (out: string, ...flags: string[]) =>
+      el4ner('train-slm', '--pool', pool, '--dev', dev, '--out', out, ...flags);
+    const train = trainWithDev(model, '--max-iter', '12', '--eval-every', '5');
     assert.equal(train.status, 0, train.stderr);
     assert.match(train.stderr, /iter 1 loss [\d.]+/);
     assert.match(train.stderr, /dev strict micro: P [\d.]+ R [\d.]+ F1 [\d.]+/);
@@ -94,19 +85,7 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     assert.match(autoNoDev.stderr, /--lexicons auto needs --dev/);
     // auto: trained with and without the lists, the model with the better dev F1 kept and saying so
     const autoModel = join(dir, 'auto.crf');
-    const auto = el4ner(
-      'train-slm',
-      '--pool',
-      pool,
-      '--dev',
-      dev,
-      '--out',
-      autoModel,
-      '--max-iter',
-      '6',
-      '--lexicons',
-      'auto',
-    );
+    const auto = trainWithDev(autoModel, '--max-iter', '6', '--lexicons', 'auto');
     assert.equal(auto.status, 0, auto.stderr);
     const m = /lexicons en-names-places: dev F1 ([\d.]+) with them, ([\d.]+) without; (kept|left out)/.exec(
       auto.stderr,
