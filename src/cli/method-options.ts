@@ -8,6 +8,7 @@ import {
 } from '../config/schema.js';
 import { InputError } from '../core/errors.js';
 import { type StageOverrides, stageOverridesFromFlags } from '../el4ner/switches.js';
+import { numberInRange } from './args.js';
 
 export interface MethodFlags {
   config: string;
@@ -61,14 +62,8 @@ export function methodSettings(flags: MethodFlags): {
       );
     concurrency = Number(flags.concurrency);
   }
-  let threshold: number | undefined;
-  if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (!/^\s*[\d.]+\s*$/.test(flags.threshold) || !(threshold >= 0 && threshold <= 1))
-      throw new InputError(
-        `--threshold must be a number from 0 to 1, got ${JSON.stringify(flags.threshold)}`,
-      );
-  }
+  const threshold =
+    flags.threshold === undefined ? undefined : numberInRange('--threshold', flags.threshold, 0, 1);
   const policy = flags.verificationPolicy;
   if (policy !== undefined && !(VERIFICATION_POLICIES as readonly string[]).includes(policy))
     throw new InputError(

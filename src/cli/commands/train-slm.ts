@@ -1,6 +1,7 @@
 /** `el4ner train-slm`: trains the CRF tagger on JSONL documents and reports dev strict micro-F1. */
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { numberInRange } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 function positiveNumber(name: string) {
@@ -94,9 +95,7 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
-      const devShare = Number(o.devShare);
-      if (!/^\s*[\d.]+\s*$/.test(o.devShare) || !(devShare >= 0 && devShare <= 0.5))
-        throw new InputError(`--dev-share must be a number from 0 to 0.5, got ${JSON.stringify(o.devShare)}`);
+      const devShare = numberInRange('--dev-share', o.devShare, 0, 0.5);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
         throw new InputError('--lexicons auto needs --dev: it keeps the model that scores better there');

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-import { nonNegativeInt, positiveInt } from '../args.js';
+import { nonNegativeInt, numberInRange, positiveInt } from '../args.js';
 
 interface TuneFlags {
   config: string;
@@ -23,19 +23,9 @@ interface TuneFlags {
   kValues?: number[];
 }
 
-function fraction(v: string): number {
-  const x = Number(v);
-  if (!/^\s*[\d.]+\s*$/.test(v) || !(x >= 0 && x < 1))
-    throw new InputError(`--holdout must be a number from 0 to below 1, got ${JSON.stringify(v)}`);
-  return x;
-}
+const fraction = (v: string) => numberInRange('--holdout', v, 0, 1, true);
 
-function share(v: string): number {
-  const x = Number(v);
-  if (!/^\s*[\d.]+\s*$/.test(v) || !(x >= 0 && x <= 1))
-    throw new InputError(`--confidence must be a number from 0 to 1, got ${JSON.stringify(v)}`);
-  return x;
-}
+const share = (v: string) => numberInRange('--confidence', v, 0, 1);
 
 function intList(v: string): number[] {
   const xs = v.split(',').map((x) => x.trim());
