@@ -178,6 +178,40 @@ export function tokenMarginal(t: number, ws: CrfWorkspace, out: Float64Array): v
   for (let y = 0; y < L; y++) out[y] /= sum;
 }
 
+/**
+ * After forwardBackward: the probability that tokens `start .. start + path.length - 1` carry
+ * exactly the labels of `path` and that the token after them (when there is one) carries none of
+ * `notAfter`. With the scaled quantities, p(path) = alpha_s(path_0) * prod_t [T(path_{t-1}, path_t)
+ * psi_t(path_t) / c_t] * beta'(path_last), where beta' sums the next position over the allowed
+ * labels only (beta itself when the path ends the sentence).
+ */
+export function segmentProbability(
+  ws: CrfWorkspace,
+  n: number,
+  start: number,
+  path: ArrayLike<number>,
+  notAfter: ReadonlySet<number> = new Set(),
+): number {
+  const L = ws.L;
+  const { alpha, beta, psi, scale, expTrans } = ws;
+  const end = start + path.length;
+  if (path.length === 0 || start < 0 || end > n) return 0;
+  let p = alpha[start * L + path[0]];
+  for (let t = start + 1; t < end; t++) {
+    const a = path[t - start - 1];
+    const b = path[t - start];
+    p *= (expTrans[a * L + b] * psi[t * L + b]) / scale[t];
+  }
+  const last = path[path.length - 1];
+  if (end === n) return p * beta[(n - 1) * L + last];
+  let next = 0;
+  for (let b = 0; b < L; b++) {
+    if (notAfter.has(b)) continue;
+    next += expTrans[last * L + b] * psi[end * L + b] * beta[end * L + b];
+  }
+  return (p * next) / scale[end];
+}
+
 /** Viterbi over ws.scores with the transition weights in w; writes label ids into out. Returns the best score. */
 export function viterbi(w: Weights, shape: CrfShape, n: number, ws: CrfWorkspace, out: Int32Array): number {
   const L = shape.numLabels;

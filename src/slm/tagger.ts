@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
-import { detectScheme, spansFromTags } from '../core/tags.js';
+import { detectScheme, spansFromTags, tagsFromSpans } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { seededOrder } from '../eval/random.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
@@ -16,6 +16,7 @@ import {
   type EncodedSentence,
   forwardBackward,
   paramCount,
+  segmentProbability,
   tokenMarginal,
   viterbi,
 } from './crf.js';
@@ -192,6 +193,38 @@ export class CrfTagger {
       marginals.push(m);
     }
     return { tags: Array.from(ids, (i) => this.labels[i]), marginals };
+  }
+
+  /**
+   * For each token span (`end` exclusive), the probability that the CRF tags exactly that span as
+   * one entity of each type: its tags spell the span in the model's scheme (`B-X I-X ...`,
+   * `B-X ... E-X` or `S-X`) and the next token does not continue it. Exact, from the
+   * forward-backward pass (not a product of token marginals). 1 minus their sum is the
+   * probability that the span is not an entity as a whole.
+   */
+  spanProbabilities(
+    tokens: readonly string[],
+    spans: readonly { start: number; end: number }[],
+    context?: DocumentContext,
+  ): Array<Record<string, number>> {
+    const s = this.encode(tokens, context);
+    if (s.n === 0) return spans.map(() => ({}));
+    computeScores(this.weights, this.shape, s, this.ws);
+    forwardBackward(s.n, this.ws);
+    const id = new Map(this.labels.map((l, i) => [l, i]));
+    const types = [...new Set(this.labels.filter((l) => l !== 'O').map((l) => l.slice(2)))];
+    return spans.map(({ start, end }) => {
+      const out: Record<string, number> = {};
+      for (const type of types) {
+        const path = tagsFromSpans(end - start, [{ start: 0, end: end - start, type }], this.scheme).map(
+          (t) => id.get(t) ?? -1,
+        );
+        if (path.some((i) => i < 0)) continue;
+        const continues = new Set(['I', 'M', 'E'].flatMap((prefix) => id.get(`${prefix}-${type}`) ?? []));
+        out[type] = segmentProbability(this.ws, s.n, start, path, continues);
+      }
+      return out;
+    });
   }
 
   tokenMarginals(tokens: readonly string[], context?: DocumentContext): TokenMarginals {

@@ -8,6 +8,7 @@ import {
   type EncodedSentence,
   forwardBackward,
   paramCount,
+  segmentProbability,
   sentenceNllGrad,
   sequenceScore,
   tokenMarginal,
@@ -121,6 +122,37 @@ test('NLL is -log p(gold) and its gradient matches finite differences', () => {
       minus[i] -= h;
       const fd = (nllAt(plus) - nllAt(minus)) / (2 * h);
       assert.ok(Math.abs(fd - g[i]) < 1e-5, `seed ${seed} param ${i}: analytic ${g[i]} vs numeric ${fd}`);
+    }
+  }
+});
+
+test('segmentProbability matches brute-force enumeration (a label path, with and without the labels barred after it)', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const n = 2 + (seed % 4);
+    const L = 3;
+    const { shape, w, s } = randomCase(300 + seed, n, L, 6);
+    const ws = new CrfWorkspace(L);
+    ws.prepareTransitions(w, shape);
+    computeScores(w, shape, s, ws);
+    const logZ = forwardBackward(n, ws);
+    const all = enumerate(w, shape, s);
+    const rand = mulberry32(seed);
+    for (let trial = 0; trial < 8; trial++) {
+      const start = Math.floor(rand() * n);
+      const len = 1 + Math.floor(rand() * (n - start));
+      const path = Int32Array.from({ length: len }, () => Math.floor(rand() * L));
+      const barred = new Set([Math.floor(rand() * L)]);
+      for (const notAfter of [new Set<number>(), barred]) {
+        const brute = all
+          .filter(
+            (a) =>
+              path.every((y, i) => a.seq[start + i] === y) &&
+              (start + len === n || !notAfter.has(a.seq[start + len])),
+          )
+          .reduce((acc, a) => acc + Math.exp(a.score - logZ), 0);
+        const got = segmentProbability(ws, n, start, path, notAfter);
+        assert.ok(Math.abs(got - brute) < 1e-9, `seed ${seed} start ${start} len ${len}: ${got} vs ${brute}`);
+      }
     }
   }
 });

@@ -35,6 +35,25 @@ test('a CRF trained on 200 CoNLL sentences fits them', () => {
   assert.ok(sc.f1 > 0.9, `training-set F1 ${sc.f1}`);
 });
 
+test('spanProbabilities: over every span, the probabilities of a type add up to its expected number of B- tags', () => {
+  // Each B-X starts exactly one maximal B-X I-X* run, so the exact span probabilities summed over
+  // all spans equal the summed B-X marginals; a product of token marginals would not.
+  const tokens = ['Peter', 'Blackburn', 'of', 'the', 'European', 'Commission', 'visited', 'New', 'York', '.'];
+  const spans = tokens.flatMap((_, i) => tokens.slice(i).map((__, j) => ({ start: i, end: i + j + 1 })));
+  const probs = tagger.spanProbabilities(tokens, spans);
+  const { marginals } = tagger.tagTokens(tokens);
+  for (const type of ['PER', 'ORG', 'LOC', 'MISC']) {
+    const b = tagger.labels.indexOf(`B-${type}`);
+    const expected = marginals.reduce((a, m) => a + m[b], 0);
+    const summed = probs.reduce((a, p) => a + p[type], 0);
+    assert.ok(Math.abs(summed - expected) < 1e-6, `${type}: ${summed} vs ${expected}`);
+  }
+  // The Viterbi entities are likely spans, and no span's types exceed probability 1.
+  const peter = probs[spans.findIndex((s) => s.start === 0 && s.end === 2)];
+  assert.ok(peter.PER > 0.5, `Peter Blackburn as PER: ${peter.PER}`);
+  for (const p of probs) assert.ok(Object.values(p).reduce((a, x) => a + x, 0) <= 1 + 1e-9);
+});
+
 test('tagTokens gives Viterbi tags and per-token marginals that sum to 1', () => {
   const { tags, marginals } = tagger.tagTokens(['Peter', 'Blackburn', 'visited', 'Germany', '.']);
   assert.equal(tags.length, 5);
