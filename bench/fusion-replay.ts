@@ -1,6 +1,7 @@
 /**
- * SLM + LLM fusion on replayed real taggers: the default CRF is the SLM, another real tagger (a
- * CRF trained with other features, data and c2; see test/support/replay-systems.ts) is replayed
+ * SLM + LLM fusion on replayed real taggers: the CRF as `el4ner train-slm` trains it by default
+ * (`crf-recipe`, document features on) is the SLM, another real tagger (a sentence-level CRF
+ * trained with other features, data and c2; see test/support/replay-systems.ts) is replayed
  * as the inline-tagging LLM by an OpenAI-compatible HTTP server, with token logprobs from its
  * marginals. Each row runs the CLI, `el4ner eval` with `fusion.lambda: auto`: lambda is chosen
  * on dev (with the bootstrap guard of src/fusion/lambda.ts), the scores are on test. When the
@@ -8,7 +9,10 @@
  * scored at those lambdas too, so the row also shows what the plain argmax would have scored.
  *
  *   node --import tsx bench/fusion-replay.ts [set...] [--llm a,b] [--probability category,boundary,mean]
- *     [--cache DIR] [--fresh] [--threads N] [--json out.json]
+ *     [--slm crf-recipe|crf-default] [--cache DIR] [--fresh] [--threads N] [--json out.json]
+ *
+ * `--slm crf-default` takes the sentence-level default CRF as the SLM (the table before the SLM
+ * read its document features).
  *
  * Sets default to conll2003 and wnut17. The systems are trained once (CoNLL-2003 takes a few
  * minutes) and cached in .el4ner/replay/.
@@ -27,6 +31,7 @@ import { startReplayServer } from '../test/support/replay-server.js';
 import {
   defaultReplayCache,
   ensureSystems,
+  RECIPE_SYSTEM,
   REPLAY_SYSTEMS,
   replaySystemsFor,
   repoRoot,
@@ -41,6 +46,8 @@ let cacheDir = defaultReplayCache;
 let fresh = false;
 let threads = 1;
 let jsonOut: string | undefined;
+/** The SLM: the CRF as train-slm trains it (document features on), or a sentence-level replay system. */
+let slmName = RECIPE_SYSTEM.name;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--llm') llmNames = args[++i].split(',');
@@ -49,11 +56,12 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--fresh') fresh = true;
   else if (a === '--threads') threads = Number(args[++i]);
   else if (a === '--json') jsonOut = args[++i];
+  else if (a === '--slm') slmName = args[++i];
   else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
   else sets.push(a);
 }
-const SLM_NAME = REPLAY_SYSTEMS[0].name;
-const llms = llmNames ?? [...REPLAY_SYSTEMS.slice(1).map((s) => s.name), 'crf-cross-corpus'];
+const llms =
+  llmNames ?? [...REPLAY_SYSTEMS.map((s) => s.name), 'crf-cross-corpus'].filter((n) => n !== slmName);
 
 function run(cmd: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
@@ -95,7 +103,9 @@ const systemRows: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'el4ner-fusion-replay-'));
 try {
   for (const set of sets.length ? sets : ['conll2003', 'wnut17']) {
-    const specs = replaySystemsFor(set).filter((s) => s.name === SLM_NAME || llms.includes(s.name));
+    const specs = [RECIPE_SYSTEM, ...replaySystemsFor(set)].filter(
+      (s) => s.name === slmName || llms.includes(s.name),
+    );
     const systems = await ensureSystems(set, specs, {
       cacheDir,
       fresh,
@@ -107,7 +117,7 @@ try {
         `| ${set} | ${s.name} | ${s.spec.description} | ${(100 * s.scores.dev.f1).toFixed(2)} | ${(100 * s.scores.test.f1).toFixed(2)} | ${s.training.seconds ?? '?'} |`,
       );
     }
-    const slm = systems.find((s) => s.name === SLM_NAME);
+    const slm = systems.find((s) => s.name === slmName);
     if (!slm) throw new Error('the SLM system is missing');
     const server = await startReplayServer(systems);
     try {

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { attachDocumentContext } from '../../src/core/context.js';
 import { spansFromTags } from '../../src/core/tags.js';
 import { alignTokens } from '../../src/core/tokenize.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
@@ -124,6 +125,20 @@ const CROSSNER_TO_CONLL: Record<string, string> = {
   magazine: 'MISC',
   conference: 'MISC',
   product: 'MISC',
+};
+
+/**
+ * The CRF as `el4ner train-slm` trains it by default (document features on; the same features,
+ * data, c2 and dev stopping as `crf-default` otherwise): the SLM that fusion runs in production,
+ * never replayed as an LLM.
+ */
+export const RECIPE_SYSTEM: SystemSpec = {
+  name: 'crf-recipe',
+  description:
+    "train-slm's default recipe: default features with the document features, all of train, c2 0.05, 150 iterations at most, iteration chosen on dev",
+  devStopping: true,
+  maxIterations: 150,
+  features: { documentWindows: [...DEFAULT_FEATURES.documentWindows] },
 };
 
 /**
@@ -247,11 +262,16 @@ async function readSplit(set: string, split: string): Promise<NerDocument[]> {
   return readJsonlDocuments(join(sharedData, set, `${split}.jsonl`));
 }
 
+/** A system with document features (crf-recipe) reads each sentence's neighbours in the split, as `el4ner eval` gives them. */
+function withContext(tagger: CrfTagger, docs: readonly NerDocument[]): NerDocument[] {
+  return tagger.readsContext ? attachDocumentContext(docs) : [...docs];
+}
+
 function predict(tagger: CrfTagger, docs: readonly NerDocument[]): SystemPrediction[] {
-  return docs.map((d) => {
+  return withContext(tagger, docs).map((d) => {
     const tokens = documentTokens(d).map((t) => t.text);
     const { tags, marginals } = tokens.length
-      ? tagger.tagTokens(tokens)
+      ? tagger.tagTokens(tokens, d.context)
       : { tags: [] as string[], marginals: [] as Float64Array[] };
     return { id: d.id, text: d.text, tokens, tags, marginals: marginals.map((m) => Array.from(m, round)) };
   });
@@ -268,10 +288,7 @@ export function predictionEntities(p: SystemPrediction): Entity[] {
 }
 
 function score(gold: readonly NerDocument[], tagger: CrfTagger): SystemScore {
-  const s = strictMicro(
-    gold,
-    gold.map((d) => tagger.predict(d)),
-  );
+  const s = strictMicro(gold, tagger.predictAll(withContext(tagger, gold)));
   return { p: s.p, r: s.r, f1: s.f1, tp: s.tp, fp: s.fp, fn: s.fn };
 }
 
