@@ -2,8 +2,9 @@
  * EL4NER ensemble decisions on replayed real taggers. Four CRFs trained with different features,
  * training data and c2 (test/support/replay-systems.ts) are the backbones, replayed by an
  * OpenAI-compatible HTTP server (test/support/el4ner-replay-server.ts): extraction gives the
- * system's spans, classification the system's type or none, verification yes when the system
- * gives that span that type. Everything below runs the CLI (`el4ner ablate`, `el4ner tune`,
+ * system's spans, classification the system's type or none (asked for logprobs, with its CRF's
+ * probability of every type for that span), verification yes when the system gives that span
+ * that type. Everything below runs the CLI (`el4ner ablate`, `el4ner tune`,
  * `el4ner eval`) as a user would, over the project's HTTP client and response cache.
  *
  * Rows, on the test split:
@@ -11,8 +12,9 @@
  * - the plain vote of `el4ner ensemble --strategy vote` (combineSystems, overlaps resolved as that
  *   command does on flat outputs) at its default (a strict majority) and at every vote threshold,
  *   the threshold chosen on dev marked, with the F1 it had with overlaps kept;
- * - EL4NER with default settings, with the paper's decision (hard vote, verification of every
- *   entity), and tuned on dev by `el4ner tune` (chosen on half of dev, checked on the other half);
+ * - EL4NER with default settings, the same with soft votes, with the paper's decision (hard vote,
+ *   verification of every entity), and tuned on dev by `el4ner tune` (chosen on all of dev,
+ *   checked by cross-validation; it may choose soft votes);
  * - the ablation rows of `el4ner ablate`.
  * Nothing is chosen on test.
  *
@@ -83,7 +85,7 @@ function el4ner(argv: string[]): Promise<string> {
     child.stderr.on('data', (d) => {
       err += d;
       for (const line of String(d).split('\n'))
-        if (/^el4ner: (full|sentence|no-|single|default|drop|calib|held|tables)/.test(line)) log(line);
+        if (/^el4ner: (full|sentence|no-|single|default|drop|calib|held|tables|soft)/.test(line)) log(line);
     });
     child.on('error', fail);
     child.on('close', (code) =>
@@ -178,7 +180,9 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
     };
     const configFile = join(work, 'config.yaml');
     const paperFile = join(work, 'paper.yaml');
+    const softFile = join(work, 'soft.yaml');
     writeFileSync(configFile, JSON.stringify(base, null, 1));
+    writeFileSync(softFile, JSON.stringify({ ...base, decision: { votes: 'soft' } }, null, 1));
     writeFileSync(
       paperFile,
       JSON.stringify({ ...base, decision: { rule: 'hard-vote' }, verification: { policy: 'all' } }, null, 1),
@@ -196,6 +200,9 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
     const paperReport = join(work, 'paper-test.json');
     await el4ner(['eval', '--config', paperFile, '--test', testFile, '--report', paperReport, ...cut]);
     const paper = JSON.parse(readFileSync(paperReport, 'utf8')) as PipelineReport & { kind: string };
+    const softReport = join(work, 'soft-test.json');
+    await el4ner(['eval', '--config', softFile, '--test', testFile, '--report', softReport, ...cut]);
+    const soft = JSON.parse(readFileSync(softReport, 'utf8')) as PipelineReport;
 
     const tunedFile = join(work, 'tuned.yaml');
     const tuneReport = join(work, 'tune.json');
@@ -252,6 +259,11 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
       row("EL4NER, the paper's decision (hard vote, verify all)", paper.final.micro),
       row('**EL4NER, default settings**', full, `${full.perSentence.calls.toFixed(2)} calls / sentence`),
       row(
+        'EL4NER, default settings with soft votes (`decision.votes: soft`)',
+        soft.final.micro,
+        `${soft.grounding.softVotes} votes with probabilities`,
+      ),
+      row(
         '**EL4NER, tuned on dev** (`el4ner tune`)',
         tuned.final.micro,
         tuneResult.chosen
@@ -276,6 +288,7 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
       el4ner: {
         default: full,
         paper: paper.final.micro,
+        soft: soft.final.micro,
         tuned: tuned.final.micro,
         tune: { chosen: tuneResult.chosen, heldOut: tuneResult.heldOut, split: tuneResult.split },
       },

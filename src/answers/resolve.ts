@@ -29,6 +29,8 @@ export interface AnswerReader<T> {
   read(json: unknown): Reading<T>;
   /** Validates the normalised value: an error message, or undefined when it is fine. */
   validate?(value: T): string | undefined;
+  /** Adds what the usable answer's response carries beyond its JSON (token logprobs, say). */
+  withResponse?(value: T, response: ChatResponse): T;
 }
 
 export interface Resolved<T> {
@@ -145,7 +147,8 @@ export async function resolveAnswer<T>(
     const r = readResponse(response, reader);
     if (r.value !== undefined) {
       const repairs = n > 1 ? [...r.repairs, `asked again after: ${problem}`] : r.repairs;
-      return { value: r.value, repairs, requests: n, response };
+      const value = reader.withResponse ? reader.withResponse(r.value, response) : r.value;
+      return { value, repairs, requests: n, response };
     }
     problem = r.problem ?? 'nothing usable';
     options.onUnusable?.(problem);

@@ -277,6 +277,7 @@ async function assembleEl4ner(
     demos: switches.retrieval === 'none' ? undefined : demos,
     slm,
     rule: votingRule(config.decision.rule, config.decision),
+    votes: config.decision.votes,
     weight: switches.classification === 'weighted-vote' ? weightsFromConfig(config.voteWeights) : unitWeight,
     verification: {
       ...config.verification,

@@ -3,7 +3,12 @@
  * unknown keys are errors so that typos never pass silently.
  */
 import { z } from 'zod';
-import { DEFAULT_DECISION, DEFAULT_VERIFICATION, VOTING_RULE_NAMES } from '../el4ner/voting/rules.js';
+import {
+  DEFAULT_DECISION,
+  DEFAULT_VERIFICATION,
+  VOTE_KINDS,
+  VOTING_RULE_NAMES,
+} from '../el4ner/voting/rules.js';
 
 /** The enums of the stage switches (CLI flags and their help are derived from these). */
 export const RETRIEVAL_MODES = ['span-level', 'sentence-embedding', 'random', 'none'] as const;
@@ -167,6 +172,11 @@ export const decisionSchema = z
     threshold: z.number().min(0).max(1).default(DEFAULT_DECISION.threshold),
     /** entity-then-type: below this share of voters answering, abstentions count as 'none'. */
     quorum: z.number().min(0).max(1).default(DEFAULT_DECISION.quorum),
+    /**
+     * hard: each classifier's answer is one vote; soft: it is spread over the labels and 'none' by
+     * the probabilities the model gave them (token logprobs; answers without them stay hard).
+     */
+    votes: z.enum(VOTE_KINDS).default(DEFAULT_DECISION.votes),
     /** Entities whose final score is below this are dropped (`el4ner run --threshold`). */
     minScore: z.number().min(0).max(1).default(0),
     /**

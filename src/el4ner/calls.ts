@@ -15,6 +15,8 @@ export interface Prompt {
   jsonSchema: { name: string; schema: JsonSchema };
   /** Completion tokens the answer may need (sized from the items asked); never below the model's own maxTokens. */
   maxTokens?: number;
+  /** Ask for token logprobs with this many alternatives per token (soft votes read them). */
+  topLogprobs?: number;
 }
 
 /** Answers of one model in one stage that needed repairs, and how often each kind of repair was made. */
@@ -161,6 +163,7 @@ export async function askModel<T>(
         stage,
         temperature: 0,
         ...(maxTokens !== undefined ? { maxTokens } : {}),
+        ...(prompt.topLogprobs !== undefined ? { logprobs: true, topLogprobs: prompt.topLogprobs } : {}),
       },
       reader,
       { signal: logs.signal },

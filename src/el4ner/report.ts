@@ -54,7 +54,14 @@ export interface PipelineReport {
   /** After verification: entities removed by the score threshold and by the overlap rule. */
   cut: { before: Prf & Counts; removed: number };
   final: { micro: Prf & Counts; perType: EvalReport['per_type']; macroF1: number };
-  grounding: { hallucinated: number; ambiguous: number; invalidTypes: number; missingAnswers: number };
+  grounding: {
+    hallucinated: number;
+    ambiguous: number;
+    invalidTypes: number;
+    missingAnswers: number;
+    /** Classifier votes cast with probabilities (soft votes). */
+    softVotes: number;
+  };
   failures: ModelFailure[];
   /** How usable the answers were, per model and stage. */
   answers: {
@@ -125,7 +132,7 @@ function tallyTraces(gold: readonly NerDocument[], traces: readonly ChunkTrace[]
     perModelSpans: new Map(),
     matched: 0,
     correct: 0,
-    grounding: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
+    grounding: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0, softVotes: 0 },
     votedByDoc: gold.map((g) => ({ id: g.id, text: g.text, entities: [] })),
     candidatesByDoc: gold.map((g) => ({ id: g.id, text: g.text, entities: [] })),
   };
@@ -151,6 +158,7 @@ function tallyTraces(gold: readonly NerDocument[], traces: readonly ChunkTrace[]
     t.grounding.ambiguous += tr.ambiguous;
     t.grounding.invalidTypes += tr.invalidTypes;
     t.grounding.missingAnswers += tr.missingAnswers;
+    t.grounding.softVotes += tr.softVotes;
   }
   return t;
 }
@@ -290,7 +298,7 @@ export function formatPipelineReport(r: PipelineReport): string {
   for (const [t, s] of Object.entries(r.final.perType))
     lines.push(`            ${t.padEnd(10)} P ${pct(s.p)}  R ${pct(s.r)}  F1 ${pct(s.f1)}  (${s.support})`);
   lines.push(
-    `grounding   hallucinated ${r.grounding.hallucinated}, ambiguous ${r.grounding.ambiguous}, unknown types ${r.grounding.invalidTypes}`,
+    `grounding   hallucinated ${r.grounding.hallucinated}, ambiguous ${r.grounding.ambiguous}, unknown types ${r.grounding.invalidTypes}${r.grounding.softVotes ? `, soft votes ${r.grounding.softVotes}` : ''}`,
   );
   lines.push(
     `cost        ${r.cost.perSentence.calls.toFixed(2)} calls, ${r.cost.perSentence.promptTokens.toFixed(0)}+${r.cost.perSentence.completionTokens.toFixed(0)} tokens, ${r.cost.perSentence.seconds.toFixed(3)} s per sentence`,

@@ -14,7 +14,7 @@ import type { ResolvedStages } from './switches.js';
 import type { CalibrationModel, Features } from './voting/calibration.js';
 import type { Vote } from './voting/decide.js';
 import type { OverlapPolicy } from './voting/overlaps.js';
-import type { VotingRule, WeightFn } from './voting/rules.js';
+import type { VoteKind, VotingRule, WeightFn } from './voting/rules.js';
 import type { UnionSpan } from './voting/union.js';
 
 /** A supervised tagger voting as one more backbone (config `fusion.voter`), e.g. the CRF. */
@@ -45,6 +45,8 @@ export interface El4nerParts {
   demos?: DemoSource;
   slm?: SlmVoter;
   rule: VotingRule;
+  /** soft: classifiers are asked for token logprobs and their votes carry probabilities. */
+  votes: VoteKind;
   weight: WeightFn;
   verification: VerificationSettings;
   scoring: ScoringSettings;
@@ -111,6 +113,7 @@ export interface ChunkTrace {
   ambiguous: number;
   invalidTypes: number;
   missingAnswers: number;
+  softVotes: number;
 }
 
 export interface ChunkCounts {
@@ -122,6 +125,8 @@ export interface ChunkCounts {
   invalidTypes: number;
   /** Spans a classifier answered nothing for. */
   missingAnswers: number;
+  /** Classifier votes cast with probabilities (`decision.votes: soft` and an answer with logprobs). */
+  softVotes: number;
 }
 
 export interface ChunkState {
@@ -196,7 +201,7 @@ export function newChunkState(
     voted: [],
     candidates: [],
     final: [],
-    counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0 },
+    counts: { hallucinated: 0, ambiguous: 0, invalidTypes: 0, missingAnswers: 0, softVotes: 0 },
     answered: new Set(),
     unusable: new Set(),
     zeroShot: new Map(),

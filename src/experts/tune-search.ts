@@ -36,6 +36,7 @@ import {
   POLICIES,
   plainVoteThresholds,
   settingsKey,
+  softDecisionRules,
   type TuneSettings,
   upstreamKey,
 } from './tune-settings.js';
@@ -47,6 +48,7 @@ export type TuneStep =
   | 'verifier'
   | 'k'
   | 'decision'
+  | 'soft-votes'
   | 'weights'
   | 'calibration';
 
@@ -233,6 +235,7 @@ class Search {
       await this.verifiers();
       await this.ks();
       await this.decisions();
+      await this.softVotes();
       await this.weights();
       const calibrated = await this.calibrate(this.best!.settings);
       this.keepIfBetter(calibrated);
@@ -414,6 +417,36 @@ class Search {
         };
         this.keepIfBetter(await this.evaluate('decision', s));
       }
+  }
+
+  // 4b. Soft votes: each classifier's vote spread by the probabilities it gave the types (token
+  // logprobs; one new classification call per backbone and sentence), over their own threshold
+  // grid, then the verification policies for the best of them. Skipped when no logprobs come back.
+  private async softVotes(): Promise<void> {
+    const from = this.best!.settings;
+    if (from.votes === 'soft') return;
+    const first = softDecisionRules()[0];
+    const probe = await this.evaluate('soft-votes', { ...from, ...first, votes: 'soft' });
+    if (probe.status !== 'evaluated') return;
+    if (!this.reports.get(probe.id)?.grounding.softVotes) {
+      this.notes.push('soft votes not tried: the classifiers returned no token logprobs');
+      return;
+    }
+    let best = probe;
+    for (const d of softDecisionRules().slice(1)) {
+      const c = await this.evaluate('soft-votes', { ...from, ...d, votes: 'soft' });
+      if (c.status === 'evaluated' && c.f1! > best.f1!) best = c;
+    }
+    const verifier = from.verifier ?? this.o.config.verifier ?? from.backbones[0];
+    for (const p of POLICIES) {
+      const c = await this.evaluate('soft-votes', {
+        ...best.settings,
+        verifier: p ? verifier : null,
+        ...(p ?? {}),
+      });
+      if (c.status === 'evaluated' && c.f1! > best.f1!) best = c;
+    }
+    this.keepIfBetter(best);
   }
 
   // 5. Weights: reliability measured per backbone alone, then weighted vote on / off.

@@ -4,7 +4,7 @@
  */
 import { chatModels } from '../assemble/engines.js';
 import type { Config } from '../config/schema.js';
-import type { VotingRuleName } from '../el4ner/voting/rules.js';
+import type { VoteKind, VotingRuleName } from '../el4ner/voting/rules.js';
 import type { RawConfig } from './config-file.js';
 import type { LambdaTuning } from './fusion-lambda.js';
 
@@ -18,6 +18,8 @@ export interface TuneSettings {
   rule: VotingRuleName;
   /** entity-then-type: entity share needed; type-vote: the type's share of the voters. */
   threshold: number;
+  /** soft: the classifiers' votes carry their probabilities (token logprobs). */
+  votes: VoteKind;
   policy: 'all' | 'selective';
   margin: number;
   use: 'veto' | 'feature';
@@ -39,6 +41,17 @@ export function decisionRules(voters: number): Array<{ rule: VotingRuleName; thr
     { rule: 'hard-vote', threshold: 0.5 },
     ...[0, 0.25, 0.5, 0.75].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
     ...plainVoteThresholds(voters),
+  ];
+}
+
+/**
+ * The soft-vote grid: the mean probability of "entity" (entity-then-type) and of the best type
+ * (type-vote) above these thresholds.
+ */
+export function softDecisionRules(): Array<{ rule: VotingRuleName; threshold: number }> {
+  return [
+    ...[0.5, 0.1, 0.2, 0.3, 0.4, 0.6].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
+    ...[0.3, 0.4, 0.5, 0.6].map((threshold) => ({ rule: 'type-vote' as const, threshold })),
   ];
 }
 
@@ -77,6 +90,7 @@ export function defaultSettings(config: Config): TuneSettings {
       : {}),
     rule: config.decision.rule,
     threshold: config.decision.threshold,
+    votes: config.decision.votes,
     policy: v.policy === 'off' ? 'all' : v.policy,
     margin: v.margin,
     use: v.use,
@@ -108,6 +122,7 @@ export function applySettings(config: Config, s: TuneSettings): Config {
       ...decision,
       rule: s.rule,
       threshold: s.threshold,
+      votes: s.votes,
       minScore: s.minScore,
       ...(s.calibration ? { calibration: { weights: s.calibration } } : {}),
     },
@@ -115,7 +130,8 @@ export function applySettings(config: Config, s: TuneSettings): Config {
   };
 }
 
-export const upstreamKey = (s: TuneSettings) => `${s.backbones.join(',')}|${s.k}`;
+/** What the calls before verification depend on (soft votes ask the classifiers for logprobs). */
+export const upstreamKey = (s: TuneSettings) => `${s.backbones.join(',')}|${s.k}|${s.votes}`;
 export const settingsKey = (s: TuneSettings) => JSON.stringify({ ...s, backbones: s.backbones.join(',') });
 
 export function describe(s: TuneSettings): string {
@@ -126,14 +142,16 @@ export function describe(s: TuneSettings): string {
     s.rule === 'hard-vote'
       ? 'hard-vote'
       : s.rule === 'type-vote'
-        ? `type-vote (at least ${Math.floor(s.threshold * s.backbones.length + 1e-9) + 1} of ${s.backbones.length})`
+        ? s.votes === 'soft'
+          ? `type-vote > ${s.threshold}`
+          : `type-vote (at least ${Math.floor(s.threshold * s.backbones.length + 1e-9) + 1} of ${s.backbones.length})`
         : `entity-then-type > ${s.threshold}`;
   const score = s.calibration
     ? `, calibrated >= ${s.minScore}`
     : s.minScore > 0
       ? `, score >= ${s.minScore}`
       : '';
-  return `backbones ${s.backbones.join('+')}, ${verifier}, k ${s.k}, ${rule}, ${s.weights ? 'weighted' : 'unweighted'}${score}`;
+  return `backbones ${s.backbones.join('+')}, ${verifier}, k ${s.k}, ${rule}${s.votes === 'soft' ? ' (soft votes)' : ''}, ${s.weights ? 'weighted' : 'unweighted'}${score}`;
 }
 
 /** The user's raw config (as written) with the chosen settings. */
@@ -170,6 +188,7 @@ export function applySettingsRaw(
     ...decision,
     rule: s.rule,
     threshold: s.threshold,
+    votes: s.votes,
     minScore: s.minScore,
     ...(s.calibration ? { calibration: { weights: s.calibration, ...(fitted ? { fitted } : {}) } } : {}),
   };

@@ -22,62 +22,12 @@
  * (no logprobs, a markup character no token covers) makes the probability undefined, and an
  * undefined probability never lets the LLM override the SLM.
  */
-import type { TokenLogprob, TopLogprob } from '../engines/types.js';
+import { type LocatedToken, tokenIndexAt } from '../answers/token-logprobs.js';
 import type { InlineMarkup } from './inline-tagging.js';
 
+export { type LocatedToken, locateTokens, tokenIndexAt } from '../answers/token-logprobs.js';
+
 export type ProbabilityKind = 'category' | 'boundary' | 'mean';
-
-export interface LocatedToken {
-  start: number;
-  end: number;
-  logprob: number;
-  text: string;
-  /** The alternatives the server listed for this position (may include the token itself). */
-  top?: TopLogprob[];
-}
-
-/**
- * Character offsets of each returned token in `text`. When the tokens concatenate to the text
- * (the normal case) offsets are cumulative; otherwise each token is searched a little ahead of
- * the previous one, and a token not found (byte pieces of a split character, say) gets an empty
- * range so it covers nothing.
- */
-export function locateTokens(text: string, tokens: readonly TokenLogprob[]): LocatedToken[] {
-  const out: LocatedToken[] = [];
-  const joined = tokens.map((t) => t.token).join('');
-  let cursor = 0;
-  if (joined === text) {
-    for (const t of tokens) {
-      out.push({
-        start: cursor,
-        end: cursor + t.token.length,
-        logprob: t.logprob,
-        text: t.token,
-        top: t.top,
-      });
-      cursor += t.token.length;
-    }
-    return out;
-  }
-  for (const t of tokens) {
-    const idx = t.token === '' ? -1 : text.indexOf(t.token, cursor);
-    if (idx >= 0 && idx - cursor <= 8) {
-      out.push({ start: idx, end: idx + t.token.length, logprob: t.logprob, text: t.token, top: t.top });
-      cursor = idx + t.token.length;
-    } else {
-      out.push({ start: cursor, end: cursor, logprob: t.logprob, text: t.token, top: t.top });
-    }
-  }
-  return out;
-}
-
-/** Index of the token covering character `offset`, or -1. */
-export function tokenIndexAt(located: readonly LocatedToken[], offset: number): number {
-  for (let i = 0; i < located.length; i++) {
-    if (located[i].start <= offset && offset < located[i].end) return i;
-  }
-  return -1;
-}
 
 function p(located: readonly LocatedToken[], i: number): number {
   return Math.exp(located[i].logprob);

@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
+import { alignTokens } from '../../src/core/tokenize.js';
 import { classifyPrompt } from '../../src/el4ner/stages/classify.js';
 import { extractPrompt } from '../../src/el4ner/stages/extract.js';
 import { jointPrompt } from '../../src/el4ner/stages/joint.js';
 import { verifyPrompt } from '../../src/el4ner/stages/verify.js';
 import { readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
+import { CrfTagger } from '../../src/slm/tagger.js';
 import {
   replayAnswer,
   startEl4nerReplayServer,
@@ -69,6 +71,42 @@ describe('EL4NER replay harness (WNUT-17 dev)', () => {
       } finally {
         await p.close();
       }
+    }
+  });
+
+  it('soft votes: asked for logprobs, a system types each span with its CRF span probabilities, read back exactly', async () => {
+    // One voter, entity-then-type: an entity's score is the voter's probability of its type, so
+    // every score must equal the system's own span probability (server -> wire -> token
+    // logprobs -> vote); the kept entities are the system's own (threshold 0 keeps every union span).
+    const s = systems[0];
+    const tagger = await CrfTagger.load(s.modelFile);
+    const docs = dev.slice(0, 80);
+    const p = await pipelineFor({
+      config: configFor([s.name], { stages: { verification: false }, decision: { votes: 'soft' } }),
+    });
+    try {
+      const out = await p.extract(docs);
+      let checked = 0;
+      out.forEach((d, i) => {
+        const tokens = s.predictions.dev[i].tokens;
+        const aligned = alignTokens(d.text, tokens, { allowGaps: true });
+        assert.deepEqual(
+          d.entities.map((e) => [e.start, e.end]),
+          predictionEntities(s.predictions.dev[i]).map((e) => [e.start, e.end]),
+        );
+        for (const e of d.entities) {
+          const span = {
+            start: aligned.findIndex((t) => t.start === e.start),
+            end: aligned.findIndex((t) => t.end === e.end) + 1,
+          };
+          const [probs] = tagger.spanProbabilities(tokens, [span]);
+          assert.ok(Math.abs(e.score! - probs[e.type]) < 1e-6, `${e.text}: ${e.score} vs ${probs[e.type]}`);
+          checked++;
+        }
+      });
+      assert.ok(checked >= 20, `only ${checked} entities checked`);
+    } finally {
+      await p.close();
     }
   });
 

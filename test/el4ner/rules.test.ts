@@ -21,6 +21,35 @@ describe('voting rules registry', () => {
     assert.throws(() => parseConfig({ decision: { rule: 'coin-flip' } }), /decision\.rule/);
   });
 
+  it('soft votes: each voter counts by its probabilities, a soft "none" still lends its types their mass', () => {
+    const soft = [
+      { voter: 'a', type: 'PER', probs: { PER: 0.6, LOC: 0.1, none: 0.3 } },
+      { voter: 'b', type: 'none', probs: { PER: 0.3, LOC: 0.1, none: 0.6 } },
+      { voter: 'c', type: 'none', probs: { PER: 0.05, LOC: 0.05, none: 0.9 } },
+    ];
+    // Entity mass 0.7 + 0.4 + 0.1 = 1.2 of 3 voters: 0.4; hard, one of three.
+    const ett = (threshold: number) =>
+      votingRule('entity-then-type', { threshold }).decide({ votes: soft, voters, weight: unitWeight });
+    assert.equal(ett(0.35).type, 'PER');
+    assert.equal(ett(0.45).type, undefined);
+    // Score: entity share 0.4 times PER's share of the entity mass (0.95 / 1.2).
+    assert.ok(Math.abs(ett(0.35).score - (0.4 * 0.95) / 1.2) < 1e-12);
+    assert.ok(Math.abs(ett(0.35).margin - (1.2 - 1.8) / 3) < 1e-12);
+    // The plain vote's share of PER: 0.95 / 3; hard-vote: PER 0.95 against none 1.8.
+    assert.equal(
+      votingRule('type-vote', { threshold: 0.3 }).decide({ votes: soft, voters, weight: unitWeight }).type,
+      'PER',
+    );
+    assert.equal(
+      votingRule('type-vote', { threshold: 0.33 }).decide({ votes: soft, voters, weight: unitWeight }).type,
+      undefined,
+    );
+    assert.equal(votingRule('hard-vote').decide({ votes: soft, voters, weight: unitWeight }).type, undefined);
+    // A vote without probabilities is the hard vote it always was.
+    const mixed = [soft[0], { voter: 'b', type: 'PER' }, { voter: 'c', type: 'none' }];
+    assert.equal(votingRule('hard-vote').decide({ votes: mixed, voters, weight: unitWeight }).type, 'PER');
+  });
+
   it('hard-vote (the paper): a PER / LOC / none split drops the span', () => {
     const d = votingRule('hard-vote').decide({
       votes: votes(['a', 'PER'], ['b', 'LOC'], ['c', 'none']),

@@ -8,8 +8,9 @@ import { nameSpan } from '../../answers/grounding.js';
 import type { TypeMapper } from '../../answers/labels.js';
 import type { AnswerReader } from '../../answers/resolve.js';
 import { readTypeAnswer } from '../../answers/shapes.js';
+import { choiceDistributionsById, locateTokens } from '../../answers/token-logprobs.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
-import type { JsonSchema } from '../../engines/types.js';
+import type { ChatResponse, JsonSchema } from '../../engines/types.js';
 import { ask, type Prompt } from '../calls.js';
 import {
   itemListTokens,
@@ -21,6 +22,8 @@ import {
 } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { type StagePlan, spanKey } from '../state.js';
+import type { Vote } from '../voting/decide.js';
+import type { VoteKind } from '../voting/rules.js';
 import { promptContext } from './extract.js';
 
 export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
@@ -39,7 +42,12 @@ export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
  * Span classification: every candidate span of the sentence typed in one call. The shared
  * examples show each pool sentence's entities with their types and spans that are not entities.
  */
-export function classifyPrompt(ctx: PromptContext, sentence: string, spans: readonly Span[]): Prompt {
+export function classifyPrompt(
+  ctx: PromptContext,
+  sentence: string,
+  spans: readonly Span[],
+  votes: VoteKind = 'hard',
+): Prompt {
   const longest = Math.max(NONE_TYPE.length, ...ctx.labels.map((l) => l.length));
   return {
     messages: stageMessages(ctx, sentence, STEPS.type, {
@@ -48,12 +56,16 @@ export function classifyPrompt(ctx: PromptContext, sentence: string, spans: read
     }),
     jsonSchema: { name: 'types', schema: typeAnswerSchema(ctx.labels) },
     maxTokens: itemListTokens(spans.length, 24 + longest),
+    // Every choice should be listed where the type is written: the labels and 'none' (at most 20).
+    ...(votes === 'soft' ? { topLogprobs: Math.min(20, ctx.labels.length + 1) } : {}),
   };
 }
 
 export interface TypedSpans {
   /** Label or 'none' per 1-based span id. */
   types: Map<number, string>;
+  /** Soft votes: the model's probability of each label and 'none' per span id, from its token logprobs. */
+  probs?: Map<number, Record<string, number>>;
   /** Spans answered with a type that maps to no label. */
   invalid: number;
   /** Spans with no answer. */
@@ -68,6 +80,7 @@ export function typeReader(
   text: string,
   spans: readonly Span[],
   typeOf: TypeMapper,
+  soft?: { labels: readonly string[] },
 ): AnswerReader<TypedSpans> {
   const items = spans.map((s) => {
     const n = nameSpan(text, s);
@@ -107,6 +120,18 @@ export function typeReader(
       [...v.types.keys()].every((id) => Number.isInteger(id) && id >= 1 && id <= spans.length)
         ? undefined
         : 'an answer for an item that was not asked',
+    ...(soft
+      ? {
+          withResponse(v: TypedSpans, response: ChatResponse): TypedSpans {
+            if (!response.logprobs?.length) return v;
+            const located = locateTokens(response.text, response.logprobs);
+            const all = choiceDistributionsById(response.text, located, 'type', [...soft.labels, NONE_TYPE]);
+            // Only where the probabilities agree with the type read for that span.
+            const probs = new Map([...all].filter(([id, p]) => v.types.has(id) && p[v.types.get(id)!] > 0));
+            return probs.size > 0 ? { ...v, probs } : v;
+          },
+        }
+      : {}),
   };
 }
 
@@ -123,8 +148,13 @@ export const classifyStage: Stage = {
     state.voters = slmVotes && parts.slm ? [...models, parts.slm.name] : [...models];
     if (state.union.length === 0) return;
     const spans = state.union;
-    const prompt = classifyPrompt(promptContext(parts, state.demos), state.text, spans);
-    const reader = typeReader(state.text, spans, parts.typeOf);
+    const prompt = classifyPrompt(promptContext(parts, state.demos), state.text, spans, parts.votes);
+    const reader = typeReader(
+      state.text,
+      spans,
+      parts.typeOf,
+      parts.votes === 'soft' ? { labels: parts.labels } : undefined,
+    );
     const answers = await Promise.all(
       models.map((m) => ask(parts, m, 'classify', prompt, reader, logs, state)),
     );
@@ -132,9 +162,10 @@ export const classifyStage: Stage = {
       if (!a) return;
       state.counts.invalidTypes += a.invalid;
       state.counts.missingAnswers += a.missing;
+      state.counts.softVotes += a.probs?.size ?? 0;
       spans.forEach((s, j) => {
         const t = a.types.get(j + 1);
-        if (t !== undefined) addVote(state.votes, spanKey(s), models[i], t);
+        if (t !== undefined) addVote(state.votes, spanKey(s), models[i], t, a.probs?.get(j + 1));
       });
     });
     if (slmVotes && parts.slm && state.slm)
@@ -144,12 +175,14 @@ export const classifyStage: Stage = {
 };
 
 export function addVote(
-  votes: Map<string, Array<{ voter: string; type: string }>>,
+  votes: Map<string, Vote[]>,
   key: string,
   voter: string,
   type: string,
+  probs?: Record<string, number>,
 ) {
+  const vote: Vote = probs ? { voter, type, probs } : { voter, type };
   const list = votes.get(key);
-  if (list) list.push({ voter, type });
-  else votes.set(key, [{ voter, type }]);
+  if (list) list.push(vote);
+  else votes.set(key, [vote]);
 }

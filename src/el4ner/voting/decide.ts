@@ -10,13 +10,25 @@
  * - `minWeight`, when given, replaces the comparison with `none` by an absolute threshold
  *   (used by `el4ner ensemble --min-votes`).
  * The entity's score is the vote share: winner weight / total weight of the voters who answered.
+ * A soft vote (with `probs`) spreads its weight over the types by its probabilities.
  */
 import { NONE_TYPE } from '../../core/types.js';
 
 export interface Vote {
   voter: string;
-  /** A label or 'none'. */
+  /** A label or 'none': what the voter answered. */
   type: string;
+  /**
+   * Soft vote (config `decision.votes: soft`): the voter's probability of each label and of
+   * 'none' for this span, read from its token logprobs. Without it the vote puts all its weight
+   * on `type`.
+   */
+  probs?: Readonly<Record<string, number>>;
+}
+
+/** What a vote gives each type: its probabilities when it has them, else all of it to its type. */
+export function voteMass(v: Vote): Array<[string, number]> {
+  return v.probs ? Object.entries(v.probs) : [[v.type, 1]];
 }
 
 export type WeightFn = (voter: string, type: string) => number;
@@ -64,9 +76,11 @@ export function decideType(votes: readonly Vote[], opts: DecideOptions = {}): Vo
   const firstVoter = new Map<string, string>();
   let total = 0;
   for (const v of votes) {
-    const w = weight(v.voter, v.type);
-    total += w;
-    tally.set(v.type, (tally.get(v.type) ?? 0) + w);
+    for (const [type, p] of voteMass(v)) {
+      const w = weight(v.voter, type) * p;
+      total += w;
+      tally.set(type, (tally.get(type) ?? 0) + w);
+    }
     const cur = firstVoter.get(v.type);
     if (cur === undefined || rank(v.voter) < rank(cur) || (rank(v.voter) === rank(cur) && v.voter < cur))
       firstVoter.set(v.type, v.voter);

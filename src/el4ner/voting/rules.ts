@@ -8,7 +8,7 @@
  * nothing for this span, or its type maps to no label).
  */
 import { NONE_TYPE } from '../../core/types.js';
-import { decideType, type Vote, type WeightFn } from './decide.js';
+import { decideType, type Vote, voteMass, type WeightFn } from './decide.js';
 
 export type { Vote, WeightFn } from './decide.js';
 export { unitWeight, weightsFromConfig } from './decide.js';
@@ -54,13 +54,19 @@ export interface RuleSettings {
 
 export const DEFAULT_RULE_SETTINGS: RuleSettings = { threshold: 0, quorum: 0.5 };
 
+/** How a classifier's answer counts: one vote for its type, or its probabilities (token logprobs). */
+export const VOTE_KINDS = ['hard', 'soft'] as const;
+export type VoteKind = (typeof VOTE_KINDS)[number];
+
 /**
  * The defaults of config `decision` and `verification` (docs/decisions.md gives the measurements
  * behind them). The paper's setting is `rule: hard-vote` with `verification.policy: all`.
  */
-export const DEFAULT_DECISION = { rule: 'entity-then-type', ...DEFAULT_RULE_SETTINGS } as const satisfies {
-  rule: VotingRuleName;
-} & RuleSettings;
+export const DEFAULT_DECISION = {
+  rule: 'entity-then-type',
+  ...DEFAULT_RULE_SETTINGS,
+  votes: 'hard',
+} as const satisfies { rule: VotingRuleName; votes: VoteKind } & RuleSettings;
 
 export const DEFAULT_VERIFICATION = { policy: 'selective', margin: 0, use: 'veto' } as const satisfies {
   policy: 'all' | 'selective' | 'off';
@@ -97,9 +103,11 @@ function entityThenType(settings: RuleSettings): VotingRule {
       const answered = new Set<string>();
       for (const v of votes) {
         answered.add(v.voter);
-        const w = weight(v.voter, v.type);
-        if (v.type === NONE_TYPE) noneW += w;
-        else entityW += w;
+        for (const [type, p] of voteMass(v)) {
+          const w = weight(v.voter, type) * p;
+          if (type === NONE_TYPE) noneW += w;
+          else entityW += w;
+        }
       }
       const askedW = voters.reduce((a, v) => a + weight(v, NONE_TYPE), 0);
       const answeredW = entityW + noneW;
@@ -110,12 +118,11 @@ function entityThenType(settings: RuleSettings): VotingRule {
       const entityShare = entityW / denominator;
       const margin = (entityW - (denominator - entityW)) / denominator;
       if (!(entityShare > settings.threshold)) return { score: 0, margin };
-      const typed = decideType(
-        votes.filter((v) => v.type !== NONE_TYPE),
-        { weight, voterOrder: voters, minWeight: 0 },
-      );
+      // Every vote's entity mass counts here: a soft 'none' still gives its types their probabilities.
+      const typed = decideType(votes, { weight, voterOrder: voters, minWeight: 0 });
       if (typed.type === undefined) return { score: 0, margin };
-      return { type: typed.type, score: entityShare * typed.score, margin };
+      const typeShare = typed.tally.get(typed.type)! / entityW;
+      return { type: typed.type, score: entityShare * typeShare, margin };
     },
   };
 }
@@ -133,10 +140,7 @@ function typeVote(settings: RuleSettings): VotingRule {
     decide: ({ votes, voters, weight }) => {
       const askedW = voters.reduce((a, v) => a + weight(v, NONE_TYPE), 0);
       if (askedW <= 0) return { score: 0, margin: 0 };
-      const typed = decideType(
-        votes.filter((v) => v.type !== NONE_TYPE),
-        { weight, voterOrder: voters, minWeight: 0 },
-      );
+      const typed = decideType(votes, { weight, voterOrder: voters, minWeight: 0 });
       if (typed.type === undefined) return { score: 0, margin: -1 };
       const share = typed.tally.get(typed.type)! / askedW;
       const margin = 2 * share - 1;
