@@ -57,6 +57,20 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
     { decision: { rule: 'type-vote', threshold: 0.375 }, stages: { verification: false } },
   ],
   ['**default**: entity-then-type > 0, selective < 0', {}],
+  // Soft votes: each classifier's vote spread by its CRF's span probabilities (token logprobs).
+  ['soft votes: default (entity-then-type > 0, selective < 0)', { decision: { votes: 'soft' } }],
+  ...[0.2, 0.3, 0.4, 0.5].map((threshold): [string, Record<string, unknown>] => [
+    `soft votes: entity-then-type > ${threshold}, no verification`,
+    { decision: { votes: 'soft', threshold }, stages: { verification: false } },
+  ]),
+  [
+    'soft votes: entity-then-type > 0.2, selective < 0',
+    { decision: { votes: 'soft', threshold: 0.2 } },
+  ],
+  ...[0.3, 0.5].map((threshold): [string, Record<string, unknown>] => [
+    `soft votes: type-vote > ${threshold}, no verification`,
+    { decision: { votes: 'soft', rule: 'type-vote', threshold }, stages: { verification: false } },
+  ]),
 ];
 
 const pct = (x: number) => (100 * x).toFixed(2);
