@@ -105,30 +105,30 @@ export function choiceDistribution(
 
 /**
  * For every flat JSON object in an answer's text with an integer `"id"` and a string under `key`
- * that is one of `choices` (case aside), the model's probabilities of the choices there
- * (`choiceDistribution` at the value's first character). Objects in another shape, or without
- * logprobs for their value, are left out: their votes stay plain.
+ * that is one of `choices` (case aside), the choice written and the model's probabilities of the
+ * choices there (`choiceDistribution` at the value's first character); the first object of an id
+ * counts. Objects in another shape, or without logprobs for their value, are left out.
  */
 export function choiceDistributionsById(
   text: string,
   located: readonly LocatedToken[],
   key: string,
   choices: readonly string[],
-): Map<number, Record<string, number>> {
-  const out = new Map<number, Record<string, number>>();
+): Map<number, { written: string; probs: Record<string, number> }> {
+  const out = new Map<number, { written: string; probs: Record<string, number> }>();
   const valueAt = new RegExp(`"${key}"\\s*:\\s*"`);
   for (const object of text.matchAll(/\{[^{}]*\}/g)) {
     const body = object[0];
     const id = /"id"\s*:\s*"?(\d+)/.exec(body);
     const value = valueAt.exec(body);
-    if (!id || !value) continue;
+    if (!id || !value || out.has(Number(id[1]))) continue;
     const from = value.index + value[0].length;
     const close = body.indexOf('"', from);
     if (close < 0) continue;
     const written = choices.find((c) => c.toLowerCase() === body.slice(from, close).toLowerCase());
     if (written === undefined) continue;
-    const dist = choiceDistribution(located, (object.index ?? 0) + from, choices, written);
-    if (dist) out.set(Number(id[1]), dist);
+    const probs = choiceDistribution(located, (object.index ?? 0) + from, choices, written);
+    if (probs) out.set(Number(id[1]), { written, probs });
   }
   return out;
 }

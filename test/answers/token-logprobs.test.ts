@@ -37,11 +37,12 @@ describe('choice probabilities from token logprobs', () => {
     const text = tokens.map((t) => t.token).join('');
     const d = choiceDistributionsById(text, locateTokens(text, tokens), 'type', labels);
     assert.deepEqual([...d.keys()], [2, 1]);
+    assert.deepEqual([d.get(2)?.written, d.get(1)?.written], ['PER', 'none']);
     // normalised over the listed choices (0.9 of the mass for id 2)
-    close(d.get(2)?.PER, 0.6 / 0.9);
-    close(d.get(2)?.ORG, 0.2 / 0.9);
-    close(d.get(1)?.none, 0.9 / 0.95);
-    close(d.get(1)?.LOC, 0.05 / 0.95);
+    close(d.get(2)?.probs.PER, 0.6 / 0.9);
+    close(d.get(2)?.probs.ORG, 0.2 / 0.9);
+    close(d.get(1)?.probs.none, 0.9 / 0.95);
+    close(d.get(1)?.probs.LOC, 0.05 / 0.95);
   });
 
   it('a token that merges the opening quote with the type: the alternatives are read after the same quote', () => {
@@ -55,7 +56,7 @@ describe('choice probabilities from token logprobs', () => {
       tok('"}'),
     ];
     const text = tokens.map((t) => t.token).join('');
-    const d = choiceDistributionsById(text, locateTokens(text, tokens), 'type', labels).get(1)!;
+    const d = choiceDistributionsById(text, locateTokens(text, tokens), 'type', labels).get(1)!.probs;
     // ' "' does not continue the quote: not counted; 'LOC"' ends the value, so it is LOC exactly
     close(d.ORG, 0.5 / 0.9);
     close(d.PER, 0.3 / 0.9);
@@ -86,7 +87,19 @@ describe('choice probabilities from token logprobs', () => {
     assert.equal(choiceDistribution(located, 99, choices, 'person'), undefined);
   });
 
-  it('answers in another shape, or whose type is no choice, are left to the hard vote', () => {
+  it('answers in another shape, or whose type is no choice, are left to the hard vote; an id counts once', () => {
+    const tokens2 = [
+      tok('{"id":1,"type":"'),
+      tok('PER', 0.7),
+      tok('"} {"id":1,"type":"'),
+      tok('ORG', 0.9),
+      tok('"}'),
+    ];
+    const text2 = tokens2.map((t) => t.token).join('');
+    assert.equal(
+      choiceDistributionsById(text2, locateTokens(text2, tokens2), 'type', labels).get(1)?.written,
+      'PER',
+    );
     const text = '{"answers":[{"type":"PER"},{"id":3,"type":"Person"}]}';
     const tokens = [tok(text)];
     assert.equal(choiceDistributionsById(text, locateTokens(text, tokens), 'type', labels).size, 0);

@@ -52,7 +52,9 @@ describe('soft votes on the embedded engine (tiny GGUF)', () => {
       });
       assert.ok(r.logprobs && r.logprobs.length > 0, 'no logprobs');
       const written = (JSON.parse(r.text) as { type: string }).type;
-      const dist = choiceDistributionsById(r.text, locateTokens(r.text, r.logprobs), 'type', choices).get(1);
+      const dist = choiceDistributionsById(r.text, locateTokens(r.text, r.logprobs), 'type', choices).get(
+        1,
+      )?.probs;
       assert.ok(dist, `no distribution read from ${JSON.stringify(r.logprobs.map((t) => t.token))}`);
       const total = Object.values(dist).reduce((a, p) => a + p, 0);
       assert.ok(Math.abs(total - 1) < 1e-9, `probabilities add up to ${total}`);

@@ -125,9 +125,11 @@ export function typeReader(
           withResponse(v: TypedSpans, response: ChatResponse): TypedSpans {
             if (!response.logprobs?.length) return v;
             const located = locateTokens(response.text, response.logprobs);
-            const all = choiceDistributionsById(response.text, located, 'type', [...soft.labels, NONE_TYPE]);
-            // Only where the probabilities agree with the type read for that span.
-            const probs = new Map([...all].filter(([id, p]) => v.types.has(id) && p[v.types.get(id)!] > 0));
+            const read = choiceDistributionsById(response.text, located, 'type', [...soft.labels, NONE_TYPE]);
+            // Only where the probabilities were given to the very type read for that span.
+            const probs = new Map(
+              [...read].filter(([id, d]) => v.types.get(id) === d.written).map(([id, d]) => [id, d.probs]),
+            );
             return probs.size > 0 ? { ...v, probs } : v;
           },
         }
