@@ -21,6 +21,7 @@ import {
   viterbi,
 } from './crf.js';
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
+import { DEFAULT_TRAIN } from './defaults.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
 import { entitiesFromTagging } from './entities.js';
 import { FeatureIndex } from './feature-index.js';
@@ -37,6 +38,8 @@ export interface TokenMarginals {
   /** Per token: probability over labels (same order as `labels`). */
   probs: Float64Array[];
 }
+
+export { DEFAULT_TRAIN } from './defaults.js';
 
 export const SLM_MODEL_NAME = 'crf';
 
@@ -263,6 +266,11 @@ export interface TrainOptions {
   /** L2 coefficient: the objective is NLL + c2 * ||w||^2. Default 0.05. */
   c2?: number;
   maxIterations?: number;
+  /**
+   * With dev: stop when dev F1 has not improved for this many iterations (the best is kept
+   * anyway). Default DEFAULT_TRAIN.patience.
+   */
+  patience?: number;
   /** Attributes seen fewer times in training are dropped. Default 1 (keep all). */
   minCount?: number;
   features?: Partial<FeatureConfig>;
@@ -300,14 +308,6 @@ export interface TrainOptions {
   /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
   unlabeled?: Iterable<readonly string[]>;
 }
-
-/** The default training recipe (what `train-slm` and the benchmark use unless told otherwise). */
-export const DEFAULT_TRAIN: {
-  c2: number;
-  maxIterations: number;
-  evalEvery: number;
-  clusterSources: readonly ('glove' | 'text')[];
-} = { c2: 0.05, maxIterations: 150, evalEvery: 10, clusterSources: ['glove', 'text'] };
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
   const scheme = detectScheme(docs.flatMap((d) => d.tags ?? []));
@@ -491,6 +491,7 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
       : new LocalGradient(shape, encoded, c2);
   const dev = opts.dev;
   const evalEvery = opts.evalEvery ?? DEFAULT_TRAIN.evalEvery;
+  const patience = opts.patience ?? DEFAULT_TRAIN.patience;
   let best: { f1: number; iteration: number; w: Float64Array } | undefined;
   const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
   let last = performance.now();
@@ -510,6 +511,10 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
           if (!best || sc.f1 > best.f1)
             best = { f1: sc.f1, iteration: it.iteration, w: Float64Array.from(it.x) };
           last = performance.now();
+          if (it.iteration - best.iteration >= patience) {
+            log(`${line}; no dev gain in ${patience} iterations: stopping`);
+            return false;
+          }
         }
         log(line);
         return undefined;

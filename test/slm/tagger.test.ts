@@ -293,3 +293,27 @@ test('with dev, the O bias is chosen on dev and the recorded dev F1 is the retur
   assert.equal(plain.training.oBias, undefined);
   assert.ok(Number(t.training.devF1) >= Number(plain.training.devF1));
 });
+
+test('with dev, training stops once dev F1 has not risen for `patience` iterations, and keeps the best', async () => {
+  const all = await readJsonlDocuments(conllTrain);
+  const dev = all.slice(200, 260);
+  const lines: string[] = [];
+  const t = await trainCrf(docs.slice(0, 60), {
+    maxIterations: 400,
+    evalEvery: 2,
+    patience: 6,
+    dev,
+    tuneOBias: false,
+    log: (l) => lines.push(l),
+  });
+  assert.equal(t.training.stop, 'stopped', lines.slice(-3).join('\n'));
+  const scored = lines
+    .map((l) => /^iter (\d+) .* dev F1 ([\d.]+)/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ iteration: Number(m[1]), f1: Number(m[2]) }));
+  const best = scored.reduce((a, b) => (b.f1 > a.f1 ? b : a));
+  const stoppedAt = Number(t.training.iterations);
+  assert.equal(stoppedAt - best.iteration, 6);
+  assert.ok(stoppedAt < 400);
+  assert.ok(Math.abs(Number(t.training.devF1) - best.f1) < 1e-4);
+});

@@ -1,6 +1,7 @@
 /** `el4ner train-slm`: trains the CRF tagger on JSONL documents and reports dev strict micro-F1. */
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { DEFAULT_TRAIN } from '../../slm/defaults.js';
 import { numberInRange } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
@@ -48,8 +49,19 @@ export function register(program: Command): void {
       '4,12',
     )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
-    .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), 0.05)
-    .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveNumber('max-iter'), 150)
+    .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), DEFAULT_TRAIN.c2)
+    .option(
+      '--max-iter <n>',
+      'maximum L-BFGS iterations',
+      positiveNumber('max-iter'),
+      DEFAULT_TRAIN.maxIterations,
+    )
+    .option(
+      '--patience <n>',
+      'with a dev set (or a held-out share): stop when dev F1 has not improved for this many iterations',
+      positiveNumber('patience'),
+      DEFAULT_TRAIN.patience,
+    )
     .option('--min-count <n>', 'drop features seen fewer times in training', positiveNumber('min-count'), 1)
     .option('--eval-every <n>', 'score dev every n iterations', positiveNumber('eval-every'), 10)
     .option(
@@ -72,6 +84,7 @@ export function register(program: Command): void {
         documentWindows: string;
         c2: number;
         maxIter: number;
+        patience: number;
         minCount: number;
         evalEvery: number;
         threads: number;
@@ -136,6 +149,7 @@ export function register(program: Command): void {
         unlabeled,
         c2: o.c2,
         maxIterations: Math.max(1, Math.floor(o.maxIter)),
+        patience: Math.max(1, Math.floor(o.patience)),
         minCount: Math.max(1, Math.floor(o.minCount)),
         evalEvery: Math.max(1, Math.floor(o.evalEvery)),
         dev,
