@@ -4,7 +4,7 @@
  * Choices are read off the dev columns; test is printed to explain the figure, not to tune.
  *
  *   node --import tsx bench/slm-diagnose.ts [--set wnut17] [--base default|old|lexicons] [--only name,name]
- *     [--max-iter 150] [--json out.json]
+ *     [--max-iter N (the recipe's budget)] [--json out.json]
  *
  * `--base old` runs every variant on top of the recipe before issue 15 (no word clusters, no shape
  * conjunctions, no O bias, no document features) instead of the current default; `--base
@@ -31,7 +31,7 @@ const dataDir = resolve(repoRoot, '../shared/data');
 const args = process.argv.slice(2);
 let set = 'wnut17';
 let only: string[] | undefined;
-let maxIter = 150;
+let maxIter: number = DEFAULT_TRAIN.maxIterations;
 let jsonOut: string | undefined;
 let base: Partial<TrainOptions> = {};
 for (let i = 0; i < args.length; i++) {

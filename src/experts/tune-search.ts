@@ -121,7 +121,8 @@ export class TuneRunner {
   /**
    * Calls `s` costs on `docs`: per sentence the calls of the stages it runs (the stage modules
    * count them), plus one embedding call when an embedding model embeds the query spans; only
-   * the verification calls when a cache holds the upstream answers for all of `docs`.
+   * the verification calls when a cache holds the upstream answers for all of `docs` (and the
+   * classification calls too for soft votes over a hard run's answers).
    */
   estimate(s: TuneSettings, docs: readonly NerDocument[]): number {
     const { config } = this.o;
@@ -139,9 +140,15 @@ export class TuneRunner {
       Object.values(calls).reduce((a, c) => a + c, 0) -
       ver +
       (config.embedding && s.k > 0 && this.hasDemos ? 1 : 0);
-    const seen = this.ran.get(upstreamKey(s));
-    const cached = this.o.cache && seen !== undefined && docs.every((d) => seen.has(d));
-    return docs.length * ((cached ? 0 : upstream) + ver);
+    const ranOn = (key: string) => {
+      const seen = this.ran.get(key);
+      return this.o.cache && seen !== undefined && docs.every((d) => seen.has(d));
+    };
+    if (ranOn(upstreamKey(s))) return docs.length * ver;
+    // Soft votes after the same hard run: only the classification calls are new (they ask for logprobs).
+    if (s.votes === 'soft' && ranOn(upstreamKey({ ...s, votes: 'hard' })))
+      return docs.length * ((calls.classify ?? 0) + ver);
+    return docs.length * (upstream + ver);
   }
 
   /** Runs the settings on `docs` through the pipeline (guarded engines); `error` when it could not finish. */

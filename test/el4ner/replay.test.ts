@@ -5,6 +5,9 @@
  * measured on the systems' real, correlated errors and nothing else.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { alignTokens } from '../../src/core/tokenize.js';
@@ -12,6 +15,9 @@ import { classifyPrompt } from '../../src/el4ner/stages/classify.js';
 import { extractPrompt } from '../../src/el4ner/stages/extract.js';
 import { jointPrompt } from '../../src/el4ner/stages/joint.js';
 import { verifyPrompt } from '../../src/el4ner/stages/verify.js';
+import { createEngines } from '../../src/engines/registry.js';
+import { CallBudget, cachePeek } from '../../src/experts/budget.js';
+import { tune } from '../../src/experts/tune.js';
 import { readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
 import { CrfTagger } from '../../src/slm/tagger.js';
 import {
@@ -107,6 +113,41 @@ describe('EL4NER replay harness (WNUT-17 dev)', () => {
       assert.ok(checked >= 20, `only ${checked} entities checked`);
     } finally {
       await p.close();
+    }
+  });
+
+  it('tune tries soft votes when the classifiers send logprobs, and counts only the new classification calls for them', async () => {
+    const docs = dev.slice(0, 40);
+    const config = configFor(
+      systems.map((s) => s.name),
+      { cache: { enabled: true } },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'el4ner-tune-soft-'));
+    const engines = await createEngines(config, { cachePath: join(dir, 'responses.sqlite') });
+    try {
+      const result = await tune({
+        config,
+        dev: docs,
+        budget: new CallBudget(100_000, engines.ledger),
+        engines: engines.engines,
+        ledger: engines.ledger,
+        cache: true,
+        isCached: cachePeek(config, engines.cache, engines.engines),
+        folds: 1,
+        kValues: [],
+      });
+      const soft = result.candidates.filter((c) => c.step === 'soft-votes');
+      // the first soft candidate probes; 9 more thresholds, then the policies of the best
+      assert.ok(soft.length >= 10, `${soft.length} soft-vote candidates`);
+      assert.ok(soft.every((c) => c.status === 'evaluated' && c.settings.votes === 'soft'));
+      // over the hard run's cached answers only the classification calls are new: 3 a sentence at most
+      const part = result.split.choose;
+      assert.equal(soft[0].estimate, 3 * part);
+      assert.ok(soft[0].calls > 0 && soft[0].calls <= soft[0].estimate, `${soft[0].calls} calls`);
+      assert.ok(!result.notes.some((n) => n.startsWith('soft votes not tried')));
+    } finally {
+      await engines.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

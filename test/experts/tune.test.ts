@@ -172,6 +172,9 @@ describe('el4ner tune', () => {
     );
     assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'decision').length, 22);
     assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'calibration').length, 1);
+    // these servers send no logprobs: one soft-vote candidate finds that out, and no grid follows
+    assert.equal(report.candidates.filter((c: { step: string }) => c.step === 'soft-votes').length, 1);
+    assert.ok(report.notes.includes('soft votes not tried: the classifiers returned no token logprobs'));
     assert.match(
       stdout,
       /held out \(10 sentences, each scored with the choice of the search that did not see it\): default F1 [\d.]+, best candidate F1 [\d.]+/,
