@@ -22,54 +22,64 @@ const PORT = 47330;
 
 const { sets, mdOut } = setsAndMarkdown(process.argv.slice(2));
 
+/** A hard-vote variant: its `decision` with `votes: hard` (the default votes are soft). */
+const hard = (v: Record<string, unknown>): Record<string, unknown> => ({
+  ...v,
+  decision: { votes: 'hard', ...((v.decision as object) ?? {}) },
+});
+
 const VARIANTS: Array<[string, Record<string, unknown>]> = [
-  [
-    'paper: hard-vote, verify all (veto)',
-    { decision: { rule: 'hard-vote' }, verification: { policy: 'all' } },
-  ],
-  ['hard-vote, no verification', { decision: { rule: 'hard-vote' }, stages: { verification: false } }],
-  ['entity-then-type > 0.5, verify all', { decision: { threshold: 0.5 }, verification: { policy: 'all' } }],
-  [
-    'entity-then-type > 0.5, no verification',
-    { decision: { threshold: 0.5 }, stages: { verification: false } },
-  ],
-  [
-    'entity-then-type > 0.25, no verification',
-    { decision: { threshold: 0.25 }, stages: { verification: false } },
-  ],
-  [
-    'entity-then-type > 0.25, selective < 0.5',
-    { decision: { threshold: 0.25 }, verification: { margin: 0.5 } },
-  ],
-  ['entity-then-type > 0, no verification', { stages: { verification: false } }],
-  ['entity-then-type > 0, verify all', { verification: { policy: 'all' } }],
-  [
-    'entity-then-type > 0, verify all, verdict as a feature',
-    { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } },
-  ],
-  ['entity-then-type > 0, selective < 0.5', { verification: { margin: 0.5 } }],
-  [
-    'type-vote, at least 1 of 4, no verification',
-    { decision: { rule: 'type-vote', threshold: 0.125 }, stages: { verification: false } },
-  ],
-  [
-    'type-vote, at least 2 of 4, no verification',
-    { decision: { rule: 'type-vote', threshold: 0.375 }, stages: { verification: false } },
-  ],
-  ['**default**: entity-then-type > 0, selective < 0', {}],
+  ...(
+    [
+      [
+        'paper: hard-vote, verify all (veto)',
+        { decision: { rule: 'hard-vote' }, verification: { policy: 'all' } },
+      ],
+      ['hard-vote, no verification', { decision: { rule: 'hard-vote' }, stages: { verification: false } }],
+      [
+        'entity-then-type > 0.5, verify all',
+        { decision: { threshold: 0.5 }, verification: { policy: 'all' } },
+      ],
+      [
+        'entity-then-type > 0.5, no verification',
+        { decision: { threshold: 0.5 }, stages: { verification: false } },
+      ],
+      [
+        'entity-then-type > 0.25, no verification',
+        { decision: { threshold: 0.25 }, stages: { verification: false } },
+      ],
+      [
+        'entity-then-type > 0.25, selective < 0.5',
+        { decision: { threshold: 0.25 }, verification: { margin: 0.5 } },
+      ],
+      ['entity-then-type > 0, no verification', { stages: { verification: false } }],
+      ['entity-then-type > 0, verify all', { verification: { policy: 'all' } }],
+      [
+        'entity-then-type > 0, verify all, verdict as a feature',
+        { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } },
+      ],
+      ['entity-then-type > 0, selective < 0.5', { verification: { margin: 0.5 } }],
+      [
+        'type-vote, at least 1 of 4, no verification',
+        { decision: { rule: 'type-vote', threshold: 0.125 }, stages: { verification: false } },
+      ],
+      [
+        'type-vote, at least 2 of 4, no verification',
+        { decision: { rule: 'type-vote', threshold: 0.375 }, stages: { verification: false } },
+      ],
+      ['hard votes: entity-then-type > 0, selective < 0 (the default before soft votes)', {}],
+    ] as Array<[string, Record<string, unknown>]>
+  ).map(([name, v]): [string, Record<string, unknown>] => [name, hard(v)]),
   // Soft votes: each classifier's vote spread by its CRF's span probabilities (token logprobs).
-  ['soft votes: default (entity-then-type > 0, selective < 0)', { decision: { votes: 'soft' } }],
+  ['**default**: soft votes, entity-then-type > 0, selective < 0', {}],
   ...[0.2, 0.3, 0.4, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: entity-then-type > ${threshold}, no verification`,
-    { decision: { votes: 'soft', threshold }, stages: { verification: false } },
+    { decision: { threshold }, stages: { verification: false } },
   ]),
-  [
-    'soft votes: entity-then-type > 0.2, selective < 0',
-    { decision: { votes: 'soft', threshold: 0.2 } },
-  ],
+  ['soft votes: entity-then-type > 0.2, selective < 0', { decision: { threshold: 0.2 } }],
   ...[0.3, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: type-vote > ${threshold}, no verification`,
-    { decision: { votes: 'soft', rule: 'type-vote', threshold }, stages: { verification: false } },
+    { decision: { rule: 'type-vote', threshold }, stages: { verification: false } },
   ]),
 ];
 

@@ -326,7 +326,29 @@ export class OpenAIEngine implements Engine {
     this.embedBatchSize = opts.embedBatchSize ?? 64;
   }
 
+  /**
+   * Servers that refuse token logprobs (some hosted models, some engines) answer 400 or 422: the
+   * request is sent again without them, and after a refusal this engine stops asking. The answer
+   * then simply has no logprobs, as from a server that ignores them (soft votes stay hard, fusion
+   * keeps the SLM).
+   */
+  private logprobsRefused = false;
+
   async chat(request: ChatRequest, options: ChatOptions = {}): Promise<ChatResponse> {
+    const plain = (): ChatRequest => ({ ...request, logprobs: false, topLogprobs: undefined });
+    if (!request.logprobs) return this.chatOnce(request, options);
+    if (this.logprobsRefused) return this.chatOnce(plain(), options);
+    try {
+      return await this.chatOnce(request, options);
+    } catch (e) {
+      if (!(e instanceof EngineError) || (e.status !== 400 && e.status !== 422)) throw e;
+      const r = await this.chatOnce(plain(), options);
+      this.logprobsRefused = true;
+      return r;
+    }
+  }
+
+  private async chatOnce(request: ChatRequest, options: ChatOptions): Promise<ChatResponse> {
     const body = buildChatBody(this.cfg.model, this.server, request, this.cfg);
     return this.withRetries('chat', options.signal, async (signal, call) => {
       const started = Date.now();

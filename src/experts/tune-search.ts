@@ -122,7 +122,7 @@ export class TuneRunner {
    * Calls `s` costs on `docs`: per sentence the calls of the stages it runs (the stage modules
    * count them), plus one embedding call when an embedding model embeds the query spans; only
    * the verification calls when a cache holds the upstream answers for all of `docs` (and the
-   * classification calls too for soft votes over a hard run's answers).
+   * classification calls too after a run with the other kind of votes).
    */
   estimate(s: TuneSettings, docs: readonly NerDocument[]): number {
     const { config } = this.o;
@@ -145,8 +145,9 @@ export class TuneRunner {
       return this.o.cache && seen !== undefined && docs.every((d) => seen.has(d));
     };
     if (ranOn(upstreamKey(s))) return docs.length * ver;
-    // Soft votes after the same hard run: only the classification calls are new (they ask for logprobs).
-    if (s.votes === 'soft' && ranOn(upstreamKey({ ...s, votes: 'hard' })))
+    // After a run with the other kind of votes only the classification calls are new (soft votes
+    // ask for logprobs, hard ones do not).
+    if (ranOn(upstreamKey({ ...s, votes: s.votes === 'soft' ? 'hard' : 'soft' })))
       return docs.length * ((calls.classify ?? 0) + ver);
     return docs.length * (upstream + ver);
   }
@@ -338,6 +339,7 @@ class Search {
       const c = await this.evaluate('plain-vote', {
         ...this.base,
         ...d,
+        votes: 'hard',
         verifier: null,
         weights: undefined,
         use: 'veto',
@@ -407,7 +409,7 @@ class Search {
     }
   }
 
-  // 4. The decision: voting rule and threshold x verification policy (no new upstream calls).
+  // 4. The decision with hard votes: voting rule and threshold x verification policy (no new upstream calls).
   private async decisions(): Promise<void> {
     const from = this.best!.settings;
     const verifier = from.verifier ?? this.o.config.verifier ?? from.backbones[0];
@@ -416,6 +418,7 @@ class Search {
         const s: TuneSettings = {
           ...from,
           ...d,
+          votes: 'hard',
           verifier: p ? verifier : null,
           ...(p ?? {}),
           use: 'veto',
@@ -430,8 +433,7 @@ class Search {
   // logprobs; one new classification call per backbone and sentence), over their own threshold
   // grid, then the verification policies for the best of them. Skipped when no logprobs come back.
   private async softVotes(): Promise<void> {
-    const from = this.best!.settings;
-    if (from.votes === 'soft') return;
+    const from = { ...this.best!.settings, use: 'veto' as const, calibration: undefined, minScore: 0 };
     const first = softDecisionRules()[0];
     const probe = await this.evaluate('soft-votes', { ...from, ...first, votes: 'soft' });
     if (probe.status !== 'evaluated') return;

@@ -117,10 +117,11 @@ describe('EL4NER replay harness (WNUT-17 dev)', () => {
   });
 
   it('tune tries soft votes when the classifiers send logprobs, and counts only the new classification calls for them', async () => {
-    const docs = dev.slice(0, 40);
+    const docs = dev.slice(0, 16);
+    // from hard votes, so the soft step's classification calls are new and counted
     const config = configFor(
       systems.map((s) => s.name),
-      { cache: { enabled: true } },
+      { cache: { enabled: true }, decision: { votes: 'hard' } },
     );
     const dir = mkdtempSync(join(tmpdir(), 'el4ner-tune-soft-'));
     const engines = await createEngines(config, { cachePath: join(dir, 'responses.sqlite') });

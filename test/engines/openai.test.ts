@@ -119,6 +119,59 @@ describe('OpenAIEngine over real HTTP', () => {
     }
   });
 
+  it('a server that refuses logprobs (400) is asked again without them, and not asked for them again', async () => {
+    // what a hosted reasoning model or an engine without logprobs answers
+    const srv = await startScriptedServer({
+      chat: (req: ScriptedRequest) =>
+        req.body.logprobs
+          ? {
+              status: 400,
+              errorBody: {
+                error: {
+                  message: "This model does not support the 'logprobs' parameter.",
+                  type: 'invalid_request_error',
+                },
+              },
+            }
+          : 'typed',
+    });
+    try {
+      const e = new OpenAIEngine(cfg(srv.url), fast);
+      const first = await e.chat({ ...user('x'), logprobs: true, topLogprobs: 5 });
+      assert.equal(first.text, 'typed');
+      assert.equal(first.logprobs, undefined);
+      assert.deepEqual(
+        srv.requests.map((r) => [r.body.logprobs, r.body.top_logprobs]),
+        [
+          [true, 5],
+          [undefined, undefined],
+        ],
+      );
+      const second = await e.chat({ ...user('y'), logprobs: true, topLogprobs: 5 });
+      assert.equal(second.text, 'typed');
+      assert.equal(srv.requests.length, 3, 'the second call goes without logprobs at once');
+      assert.equal(srv.requests[2].body.logprobs, undefined);
+      // a 400 that asking without logprobs does not cure is the error it was
+      const bad = await startScriptedServer({
+        chat: () => ({
+          status: 400,
+          errorBody: { error: { message: 'bad field', type: 'invalid_request_error' } },
+        }),
+      });
+      try {
+        await assert.rejects(
+          new OpenAIEngine(cfg(bad.url), fast).chat({ ...user('x'), logprobs: true }),
+          (err: unknown) => err instanceof EngineError && err.status === 400,
+        );
+        assert.equal(bad.requests.length, 2);
+      } finally {
+        await bad.close();
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('times out a hanging request, retries, then fails clearly', async () => {
     const srv = await startScriptedServer({ chat: () => ({ hang: true }) });
     try {

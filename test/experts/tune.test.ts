@@ -73,8 +73,11 @@ describe('el4ner tune', () => {
   }
 
   /** One split (5 sentences to choose on, 5 held out), so the call counts below are per 5 sentences. */
-  async function tuneWith(budget: number, opts: { cache: 'real' | 'none' | 'claimed'; confidence?: number }) {
-    const config = parseConfig(raw);
+  async function tuneWith(
+    budget: number,
+    opts: { cache: 'real' | 'none' | 'claimed'; confidence?: number; votes?: 'hard' | 'soft' },
+  ) {
+    const config = parseConfig(opts.votes ? { ...raw, decision: { votes: opts.votes } } : raw);
     const engines = await createEngines(config, {
       noCache: opts.cache !== 'real',
       cachePath: opts.cache === 'real' ? path.join(dir, `cache-${budget}.sqlite`) : undefined,
@@ -226,8 +229,10 @@ describe('el4ner tune', () => {
   });
 
   it('a tight budget: the default is evaluated, candidates that would not fit are skipped', async () => {
-    // default on the 5 sentences chosen on: 5 x (3 extract + 3 classify) = 30 calls (nothing to verify)
-    const { result, requests } = await tuneWith(40, { cache: 'real' });
+    // default on the 5 sentences chosen on: 5 x (3 extract + 3 classify) = 30 calls (nothing to verify);
+    // with hard votes, so that the plain votes reuse its classification answers (soft votes ask
+    // for logprobs: another request)
+    const { result, requests } = await tuneWith(40, { cache: 'real', votes: 'hard' });
     assert.ok(requests <= 40, `${requests} requests`);
     assert.equal(result.candidates[0].status, 'evaluated');
     assert.equal(result.candidates[0].calls, 30);
@@ -249,6 +254,22 @@ describe('el4ner tune', () => {
     assert.equal(drop.status, 'skipped');
     assert.equal(drop.estimate, 20);
     assert.ok(result.callsUsed <= 40);
+    // with the default soft votes, the hard plain votes need the classification calls again, once
+    // (a budget no other test uses: a cache file of its own, so the calls are really made)
+    const soft = (await tuneWith(99_999, { cache: 'real' })).result;
+    const plainAfterSoft = soft.candidates.filter((c) => c.step === 'plain-vote');
+    assert.deepEqual(
+      plainAfterSoft.map((c) => [c.status, c.estimate]),
+      [
+        ['evaluated', 15],
+        ['evaluated', 0],
+        ['evaluated', 0],
+      ],
+    );
+    assert.ok(
+      plainAfterSoft[0].calls > 0 && plainAfterSoft[0].calls <= 15,
+      `${plainAfterSoft[0].calls} calls`,
+    );
   });
 
   it('a budget below the default: nothing runs, the default is kept', async () => {

@@ -65,7 +65,7 @@ export type VoteKind = (typeof VOTE_KINDS)[number];
 export const DEFAULT_DECISION = {
   rule: 'entity-then-type',
   ...DEFAULT_RULE_SETTINGS,
-  votes: 'hard',
+  votes: 'soft',
 } as const satisfies { rule: VotingRuleName; votes: VoteKind } & RuleSettings;
 
 export const DEFAULT_VERIFICATION = { policy: 'selective', margin: 0, use: 'veto' } as const satisfies {
