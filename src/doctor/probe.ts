@@ -5,7 +5,7 @@
  * - model known: the configured model name is in that list;
  * - JSON schema: an answer under a JSON schema is exactly JSON of that shape (grammar-constrained
  *   or structured outputs), or only JSON inside prose (el4ner extracts it, at the price of re-asks);
- * - logprobs: the answer carries token log probabilities (SLM+LLM fusion needs them);
+ * - logprobs: the answer carries token log probabilities (soft votes and SLM+LLM fusion read them);
  * - latency: the wall time of one short call.
  */
 import { basename } from 'node:path';
@@ -127,7 +127,8 @@ async function probeLogprobs(engine: Engine): Promise<Check> {
     maxTokens: 4,
     temperature: 0,
   });
-  if (!r.logprobs?.length) return { ok: false, detail: 'no (SLM+LLM fusion needs them)' };
+  if (!r.logprobs?.length)
+    return { ok: false, detail: 'no (soft votes then count as hard ones; SLM+LLM fusion needs them)' };
   const top = Math.max(...r.logprobs.map((t) => t.top?.length ?? 0));
   return { ok: true, detail: `yes${top > 0 ? ` (top ${top})` : ', without alternatives'}` };
 }
