@@ -160,6 +160,11 @@ const variants: Variant[] = [
   },
   { name: 'no-shape-conj', what: 'no shape conjunctions', opts: { features: { shapeConjunctions: false } } },
   {
+    name: 'no-cjk-words',
+    what: 'without the jieba words of Chinese characters',
+    opts: { features: { cjkWords: false } },
+  },
+  {
     name: 'lexicons',
     what: 'plus the name and place lists (src/slm/lexicons.ts)',
     opts: { lexicons: ['en-names-places'] },

@@ -4,6 +4,7 @@
  */
 
 import { type DocumentContext, isCapsHeadline } from '../core/context.js';
+import { cjkWords } from './cjk-words.js';
 import { clusterKey, WordClusters } from './clusters.js';
 import { contextAttributes } from './context.js';
 import type { Lexicon } from './lexicons.js';
@@ -18,6 +19,12 @@ export interface FeatureConfig {
   sentenceCaps: boolean;
   /** Extra character features for CJK tokens (neighbour character bigrams). */
   cjk: boolean;
+  /**
+   * For single-character CJK tokens: the Chinese word each one sits in, by the jieba segmenter
+   * (src/slm/cjk-words.ts): its place in the word, that place with the word's part of speech, the
+   * word, and the place and part of speech of the neighbouring characters' words.
+   */
+  cjkWords: boolean;
   /** Lower-cased word bigrams previous|current and current|next. */
   bigrams: boolean;
   /** Word-cluster path prefixes (of every cluster set the model has), at these lengths. */
@@ -42,6 +49,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   gazetteer: true,
   sentenceCaps: true,
   cjk: true,
+  cjkWords: true,
   bigrams: true,
   clusterPrefixes: [4, 8, 12, 16],
   clusterContextPrefixes: [8, 16],
@@ -157,6 +165,8 @@ export function sentenceFeatures(
   const capsHeadline = cfg.sentenceCaps && isCapsHeadline(tokens);
   const gazMatches = cfg.gazetteer && gaz ? gaz.match(tokens) : undefined;
   const lexMatches = lexicons.map((l) => l.match(tokens));
+  const words =
+    cfg.cjkWords && tokens.some((t) => t.length === 1 && CJK_CHAR.test(t)) ? cjkWords(tokens) : undefined;
   const out: string[][] = [];
   for (let i = 0; i < n; i++) {
     const w = tokens[i];
@@ -200,6 +210,18 @@ export function sentenceFeatures(
       if (i >= 2) f.push(`cb-2=${tokens[i - 2]}${tokens[i - 1]}`);
       if (i + 2 < n) f.push(`cb+2=${tokens[i + 1]}${tokens[i + 2]}`);
       if (i >= 1 && i + 1 < n) f.push(`ct=${tokens[i - 1]}${w}${tokens[i + 1]}`);
+    }
+    const word = cjk ? words?.[i] : undefined;
+    if (word) {
+      const prev = words?.[i - 1];
+      const next = words?.[i + 1];
+      f.push(
+        `cw=${word.place}`,
+        `cwt=${word.place}|${word.tag}`,
+        `cww=${word.word}`,
+        `cwt-1=${prev ? `${prev.place}|${prev.tag}` : '-'}`,
+        `cwt+1=${next ? `${next.place}|${next.tag}` : '-'}`,
+      );
     }
     if (cfg.shapeConjunctions) {
       f.push(`ss3=${i > 0 ? sshape[i - 1] : '<s>'}|${sshape[i]}|${i + 1 < n ? sshape[i + 1] : '</s>'}`);

@@ -108,10 +108,11 @@ export class CrfTagger {
     return new CrfTagger({
       labels: header.labels,
       scheme: header.scheme,
-      // A model written before the document features has none.
+      // A model written before the document features (or the Chinese word features) has none.
       featureConfig: {
         ...DEFAULT_FEATURES,
         documentWindows: [],
+        cjkWords: false,
         ...(header.featureConfig as Partial<FeatureConfig>),
       },
       index: FeatureIndex.fromHashes(hashHi, hashLo),

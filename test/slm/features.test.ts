@@ -47,6 +47,17 @@ test('sentence features: words, neighbours, caps headline, gazetteer, CJK', () =
   assert.ok(zh[2].includes('cjk'));
   assert.ok(zh[2].includes('cb-2=我在') && zh[2].includes('cb+2=京市') && zh[2].includes('ct=在北京'));
   assert.ok(zh[2].includes('bg-=在|北'));
+  // Chinese words (jieba): 北京市 is one place name (ns) that 北 begins, 京 continues and 市 ends
+  assert.ok(zh[2].includes('cw=B') && zh[2].includes('cwt=B|ns') && zh[2].includes('cww=北京市'));
+  assert.ok(zh[3].includes('cwt=M|ns') && zh[3].includes('cwt-1=B|ns') && zh[3].includes('cwt+1=E|ns'));
+  assert.ok(zh[4].includes('cw=E') && zh[4].includes('cwt+1=-'));
+  // off, or a sentence without a single-character CJK token: none of them
+  assert.ok(
+    !sentenceFeatures(['我', '在'], { ...DEFAULT_FEATURES, cjkWords: false })[0].some((a) =>
+      a.startsWith('cw'),
+    ),
+  );
+  assert.ok(!lower.flat().some((a) => a.startsWith('cw')));
   // Shape conjunctions; the disjunctive bags only when asked for.
   assert.ok(lower[1].includes('ss3=Xx|x|x') && lower[1].includes('ss|lw-1=x|japan'));
   assert.ok(!lower[1].some((a) => a.startsWith('dl=')));

@@ -138,6 +138,13 @@ test('a model written before the document features loads without them', async ()
   const loaded = await CrfTagger.load(older);
   assert.equal(loaded.readsContext, false);
   assert.deepEqual(loaded.featureConfig.documentWindows, []);
+  // nor the Chinese word features (jieba) that came later
+  assert.equal(tagger.featureConfig.cjkWords, true);
+  const noWords = join(dir, 'no-cjk-words.crf');
+  await saveWithHeader(noWords, (h) => {
+    delete h.featureConfig.cjkWords;
+  });
+  assert.equal((await CrfTagger.load(noWords)).featureConfig.cjkWords, false);
 });
 
 test('a model records its lexicons; one written before them loads without; another lexicon file is refused', async () => {
