@@ -7,7 +7,9 @@
  * so it would only add SpanSim time (bench/ensemble-replay.ts runs the full default, retrieval
  * included, on test).
  *
- *   node --import tsx bench/decision-defaults.ts [set...] [--md out.md]
+ *   node --import tsx bench/decision-defaults.ts [set...] [--md out.md] [--only text]
+ *
+ * --only keeps the variants whose name contains the text (the baselines are always shown).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,13 +22,24 @@ import { setsAndMarkdown } from './set-args.js';
 
 const PORT = 47330;
 
-const { sets, mdOut } = setsAndMarkdown(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? argv.splice(onlyAt, 2)[1] : undefined;
+const { sets, mdOut } = setsAndMarkdown(argv);
 
 /** A hard-vote variant: its `decision` with `votes: hard` (the default votes are soft). */
 const hard = (v: Record<string, unknown>): Record<string, unknown> => ({
   ...v,
   decision: { votes: 'hard', ...((v.decision as object) ?? {}) },
 });
+
+/** entity-then-type at a threshold, with more of `decision` and the rest of the config. */
+const ett = (threshold: number, rest: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...rest,
+  decision: { rule: 'entity-then-type', threshold, ...((rest.decision as object) ?? {}) },
+});
+
+const noVerification = { stages: { verification: false } };
 
 const VARIANTS: Array<[string, Record<string, unknown>]> = [
   ...(
@@ -35,53 +48,53 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
         'paper: hard-vote, verify all (veto)',
         { decision: { rule: 'hard-vote' }, verification: { policy: 'all' } },
       ],
-      ['hard-vote, no verification', { decision: { rule: 'hard-vote' }, stages: { verification: false } }],
-      [
-        'entity-then-type > 0.5, verify all',
-        { decision: { threshold: 0.5 }, verification: { policy: 'all' } },
-      ],
-      [
-        'entity-then-type > 0.5, no verification',
-        { decision: { threshold: 0.5 }, stages: { verification: false } },
-      ],
-      [
-        'entity-then-type > 0.25, no verification',
-        { decision: { threshold: 0.25 }, stages: { verification: false } },
-      ],
-      [
-        'entity-then-type > 0.25, selective < 0.5',
-        { decision: { threshold: 0.25 }, verification: { margin: 0.5 } },
-      ],
-      ['entity-then-type > 0, no verification', { stages: { verification: false } }],
-      ['entity-then-type > 0, verify all', { verification: { policy: 'all' } }],
+      ['hard-vote, no verification', { decision: { rule: 'hard-vote' }, ...noVerification }],
+      ['entity-then-type > 0.5, verify all', ett(0.5, { verification: { policy: 'all' } })],
+      ['entity-then-type > 0.5, no verification', ett(0.5, noVerification)],
+      ['entity-then-type > 0.25, no verification', ett(0.25, noVerification)],
+      ['entity-then-type > 0.25, selective < 0.5', ett(0.25, { verification: { margin: 0.5 } })],
+      ['entity-then-type > 0, no verification', ett(0, noVerification)],
+      ['entity-then-type > 0, verify all', ett(0, { verification: { policy: 'all' } })],
       [
         'entity-then-type > 0, verify all, verdict as a feature',
-        { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } },
+        ett(0, { verification: { policy: 'all', use: 'feature' }, decision: { minScore: 0.5 } }),
       ],
-      ['entity-then-type > 0, selective < 0.5', { verification: { margin: 0.5 } }],
+      ['entity-then-type > 0, selective < 0.5', ett(0, { verification: { margin: 0.5 } })],
       [
         'type-vote, at least 1 of 4, no verification',
-        { decision: { rule: 'type-vote', threshold: 0.125 }, stages: { verification: false } },
+        { decision: { rule: 'type-vote', threshold: 0.125 }, ...noVerification },
       ],
       [
         'type-vote, at least 2 of 4, no verification',
-        { decision: { rule: 'type-vote', threshold: 0.375 }, stages: { verification: false } },
+        { decision: { rule: 'type-vote', threshold: 0.375 }, ...noVerification },
       ],
-      ['hard votes: entity-then-type > 0, selective < 0 (the default before soft votes)', {}],
+      ['hard votes: entity-then-type > 0, selective < 0 (the default before soft votes)', ett(0)],
+      // with 4 voters both are "at least 1 of 4"; below one half the verifier decides
+      ['hard votes: type-vote > 0.2, selective < 0 (the default, voting hard)', {}],
     ] as Array<[string, Record<string, unknown>]>
   ).map(([name, v]): [string, Record<string, unknown>] => [name, hard(v)]),
   // Soft votes: each classifier's vote spread by its CRF's span probabilities (token logprobs).
-  ['**default**: soft votes, entity-then-type > 0, selective < 0', {}],
+  ['soft votes: entity-then-type > 0, selective < 0 (the default before this table)', ett(0)] as [
+    string,
+    Record<string, unknown>,
+  ],
   ...[0.2, 0.3, 0.4, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: entity-then-type > ${threshold}, no verification`,
-    { decision: { threshold }, stages: { verification: false } },
+    ett(threshold, noVerification),
   ]),
-  ['soft votes: entity-then-type > 0.2, selective < 0', { decision: { threshold: 0.2 } }],
+  ['soft votes: entity-then-type > 0.2, selective < 0', ett(0.2)] as [string, Record<string, unknown>],
   ...[0.3, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: type-vote > ${threshold}, no verification`,
-    { decision: { rule: 'type-vote', threshold }, stages: { verification: false } },
+    { decision: { rule: 'type-vote', threshold }, ...noVerification },
   ]),
-];
+  // the best type's mean probability instead of the entity's: above one half kept, below verified
+  ...[0, 0.1, 0.2, 0.3].map((threshold): [string, Record<string, unknown>] => [
+    threshold === 0.2
+      ? '**default**: soft votes, type-vote > 0.2, selective < 0'
+      : `soft votes: type-vote > ${threshold}, selective < 0`,
+    threshold === 0.2 ? {} : { decision: { rule: 'type-vote', threshold } },
+  ]),
+].filter(([name]) => only === undefined || name.includes(only));
 
 const pct = (x: number) => (100 * x).toFixed(2);
 const md: string[] = [];

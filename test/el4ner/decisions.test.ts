@@ -170,6 +170,41 @@ describe('verification policies', () => {
   });
 });
 
+describe('the default decision', () => {
+  // c and d both add the sentence's first word; the verifier a says no to everything.
+  const firstWordAs = (type: string): Behaviour => ({
+    ...spurious,
+    classify: (span, gt, s) => gt ?? (span === firstWord(s) ? type : 'none'),
+  });
+  const notGoldFirstWord = test.filter(
+    (d) => !d.entities.some((e) => e.start === 0 && e.end === firstWord(d.text).length),
+  );
+
+  it('two of three voters calling a span an entity but splitting over its type send it to the verifier', async () => {
+    const es = engines({ a: naysayer, c: firstWordAs('MISC'), d: firstWordAs('ORG') });
+    const { report } = await run(
+      { backbones: ['a', 'c', 'd'], verifier: 'a', stages: { retrieval: 'none' } },
+      es,
+    );
+    // the best type has a third of the votes: asked about and vetoed; the unanimous gold stays
+    assert.equal(report.final.micro.p, 1);
+    assert.equal(report.final.micro.r, 1);
+    assert.equal(verifyRequests(es).length, notGoldFirstWord.length);
+  });
+
+  it('two of three agreeing on the type keep the span without asking the verifier', async () => {
+    const es = engines({ a: naysayer, c: firstWordAs('MISC'), d: firstWordAs('MISC') });
+    const { report } = await run(
+      { backbones: ['a', 'c', 'd'], verifier: 'a', stages: { retrieval: 'none' } },
+      es,
+    );
+    // a first word inside a longer gold entity loses to it (flat data); every other one stays
+    assert.equal(report.final.micro.fp, test.filter((d) => !d.entities.some((e) => e.start === 0)).length);
+    assert.equal(report.final.micro.r, 1);
+    assert.equal(verifyRequests(es).length, 0);
+  });
+});
+
 describe('calibrated score', () => {
   it('fits probabilities that match the frequencies it was fitted on', () => {
     const rand = mulberry32(7);

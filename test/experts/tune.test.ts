@@ -324,7 +324,7 @@ async function tuneXyz(url: string, dev: readonly NerDocument[], folds: number) 
 describe('el4ner tune, held-out guard', () => {
   // x, y, z extract gold and the first word. z types the first word MISC everywhere; x does so on
   // the held-out sentences only; y never. Every verifier accepts exactly gold. On the part chosen
-  // on, the plain vote "at least 2 of 3" is perfect and as good as the default (entity-then-type
+  // on, the plain vote "at least 2 of 3" is perfect and as good as the default (the default rule
   // with x verifying everything), so the search starts from it, the cheaper decision; held out,
   // x and z make the first word an entity and the plain vote falls below the default, which must
   // come back.

@@ -63,8 +63,9 @@ export type VoteKind = (typeof VOTE_KINDS)[number];
  * behind them). The paper's setting is `rule: hard-vote` with `verification.policy: all`.
  */
 export const DEFAULT_DECISION = {
-  rule: 'entity-then-type',
-  ...DEFAULT_RULE_SETTINGS,
+  rule: 'type-vote',
+  threshold: 0.2,
+  quorum: DEFAULT_RULE_SETTINGS.quorum,
   votes: 'soft',
 } as const satisfies { rule: VotingRuleName; votes: VoteKind } & RuleSettings;
 
