@@ -41,6 +41,11 @@ const ett = (threshold: number, rest: Record<string, unknown> = {}): Record<stri
 
 const noVerification = { stages: { verification: false } };
 
+const variant = (name: string, config: Record<string, unknown>): [string, Record<string, unknown>] => [
+  name,
+  config,
+];
+
 const VARIANTS: Array<[string, Record<string, unknown>]> = [
   ...(
     [
@@ -74,15 +79,12 @@ const VARIANTS: Array<[string, Record<string, unknown>]> = [
     ] as Array<[string, Record<string, unknown>]>
   ).map(([name, v]): [string, Record<string, unknown>] => [name, hard(v)]),
   // Soft votes: each classifier's vote spread by its CRF's span probabilities (token logprobs).
-  ['soft votes: entity-then-type > 0, selective < 0 (the default before this table)', ett(0)] as [
-    string,
-    Record<string, unknown>,
-  ],
+  variant('soft votes: entity-then-type > 0, selective < 0 (the default before this table)', ett(0)),
   ...[0.2, 0.3, 0.4, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: entity-then-type > ${threshold}, no verification`,
     ett(threshold, noVerification),
   ]),
-  ['soft votes: entity-then-type > 0.2, selective < 0', ett(0.2)] as [string, Record<string, unknown>],
+  variant('soft votes: entity-then-type > 0.2, selective < 0', ett(0.2)),
   ...[0.3, 0.5].map((threshold): [string, Record<string, unknown>] => [
     `soft votes: type-vote > ${threshold}, no verification`,
     { decision: { rule: 'type-vote', threshold }, ...noVerification },

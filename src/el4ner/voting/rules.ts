@@ -52,6 +52,7 @@ export interface RuleSettings {
   quorum: number;
 }
 
+/** What `votingRule` fills in for a setting it is not given; a config's defaults are DEFAULT_DECISION. */
 export const DEFAULT_RULE_SETTINGS: RuleSettings = { threshold: 0, quorum: 0.5 };
 
 /** How a classifier's answer counts: one vote for its type, or its probabilities (token logprobs). */
