@@ -27,11 +27,6 @@ function segmenter(): Jieba {
   return jieba;
 }
 
-/** The version of the segmenter, recorded in a model that uses it. */
-export function segmenterVersion(): string {
-  return (createRequire(import.meta.url)('jieba-wasm/package.json') as { version: string }).version;
-}
-
 export interface CjkWord {
   /** The token's place in its word: B(egin), M(iddle), E(nd) or S(ingle). */
   place: 'B' | 'M' | 'E' | 'S';
