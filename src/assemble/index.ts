@@ -40,6 +40,7 @@ import {
 } from './engines.js';
 import { assembleFusion, buildFusion } from './fusion.js';
 import { loadSlm } from './slm.js';
+import { slmVoter } from './slm-voter.js';
 
 export interface MethodOptions extends EngineSource {
   /** Demonstrations: a ready source, or pool documents indexed in memory; default: `config.pool`. */
@@ -237,8 +238,7 @@ async function assembleEl4ner(
   // One tagger for both the voter and the fallback (an ONNX model can take hundreds of MB).
   const tagger = config.fusion?.slm ? await loadSlm(config.fusion.slm) : undefined;
   let slm = options.slm;
-  if (!slm && tagger && config.fusion?.voter)
-    slm = { name: tagger.name, readsContext: tagger.readsContext, predict: (doc) => tagger.predict(doc) };
+  if (!slm && tagger && config.fusion?.voter) slm = slmVoter(tagger);
   if (slm && backbones.includes(slm.name))
     throw new ConfigError(`the SLM voter's name "${slm.name}" is also a backbone name`);
 

@@ -27,6 +27,15 @@ export interface SlmVoter {
     text: string;
     context?: DocumentContext;
   }): { entities: readonly Entity[] } | Promise<{ entities: readonly Entity[] }>;
+  /**
+   * For soft votes: per character span of `doc.text`, the probability the tagger gives each of its
+   * own types for exactly that span (a span it cannot tag as one entity gets none). Without it the
+   * voter votes hard.
+   */
+  spanProbabilities?(
+    doc: { id: string; text: string; context?: DocumentContext },
+    spans: readonly { start: number; end: number }[],
+  ): Promise<Array<Record<string, number>>>;
 }
 
 export interface El4nerParts {

@@ -12,6 +12,7 @@ import { ConfigError } from '../core/errors.js';
 import type { NerDocument, Token } from '../core/types.js';
 import type { SlmLike, SlmTagging } from '../fusion/slm.js';
 import { ModelFolderError, SlmOptionError } from './onnx/errors.js';
+import { independentSpanProbabilities, type TokenRange } from './span-probabilities.js';
 import type { TokenMarginals } from './tagger.js';
 
 export interface Slm extends SlmLike {
@@ -26,6 +27,12 @@ export interface Slm extends SlmLike {
   readonly readsContext: boolean;
   tagTokens(tokens: readonly string[], context?: DocumentContext): Promise<SlmTagging>;
   tokenMarginals(tokens: readonly string[], context?: DocumentContext): Promise<TokenMarginals>;
+  /** Per token span, the probability of each of its types for exactly that span (src/slm/span-probabilities.ts). */
+  spanProbabilities(
+    tokens: readonly string[],
+    spans: readonly TokenRange[],
+    context?: DocumentContext,
+  ): Promise<Array<Record<string, number>>>;
   /** Entities of a document; tokens from doc.tokens, else the project tokenizer (CJK: characters). */
   predict(doc: {
     id: string;
@@ -75,6 +82,7 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       readsContext: crf.readsContext,
       tagTokens: async (tokens, context) => crf.tagTokens(tokens, context),
       tokenMarginals: async (tokens, context) => crf.tokenMarginals(tokens, context),
+      spanProbabilities: async (tokens, spans, context) => crf.spanProbabilities(tokens, spans, context),
       predict: async (doc) => crf.predict(doc),
       close: async () => {},
     };
@@ -93,6 +101,8 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       readsContext: false,
       tagTokens: (tokens) => t.tagTokens(tokens),
       tokenMarginals: (tokens) => t.tokenMarginals(tokens),
+      spanProbabilities: async (tokens, spans) =>
+        independentSpanProbabilities(t.labels, t.scheme, (await t.tagTokens(tokens)).marginals, spans),
       predict: (doc) => t.predict(doc),
       close: () => t.close(),
     };

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
-import { detectScheme, spansFromTags, tagsFromSpans } from '../core/tags.js';
+import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { seededOrder } from '../eval/random.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
@@ -30,6 +30,7 @@ import { lbfgs } from './lbfgs.js';
 import { DEFAULT_LEXICONS, Lexicon, loadLexicon } from './lexicons.js';
 import { ModelFileError, readModel, writeModel } from './model-file.js';
 import { type GradientEngine, LocalGradient, ParallelGradient } from './objective.js';
+import { entityPath, entityTypes } from './span-probabilities.js';
 
 export type CrfScheme = 'BIO' | 'BIOES' | 'BMES';
 
@@ -201,10 +202,8 @@ export class CrfTagger {
 
   /**
    * For each token span (`end` exclusive), the probability that the CRF tags exactly that span as
-   * one entity of each type: its tags spell the span in the model's scheme (`B-X I-X ...`,
-   * `B-X ... E-X` or `S-X`) and the next token does not continue it. Exact, from the
-   * forward-backward pass (not a product of token marginals). 1 minus their sum is the
-   * probability that the span is not an entity as a whole.
+   * one entity of each type (src/slm/span-probabilities.ts). Exact, from the forward-backward pass
+   * (not a product of token marginals).
    */
   spanProbabilities(
     tokens: readonly string[],
@@ -215,17 +214,13 @@ export class CrfTagger {
     if (s.n === 0) return spans.map(() => ({}));
     computeScores(this.weights, this.shape, s, this.ws);
     forwardBackward(s.n, this.ws);
-    const id = new Map(this.labels.map((l, i) => [l, i]));
-    const types = [...new Set(this.labels.filter((l) => l !== 'O').map((l) => l.slice(2)))];
+    const labelId = new Map(this.labels.map((l, i) => [l, i]));
+    const types = entityTypes(this.labels);
     return spans.map(({ start, end }) => {
       const out: Record<string, number> = {};
       for (const type of types) {
-        const path = tagsFromSpans(end - start, [{ start: 0, end: end - start, type }], this.scheme).map(
-          (t) => id.get(t) ?? -1,
-        );
-        if (path.some((i) => i < 0)) continue;
-        const continues = new Set(['I', 'M', 'E'].flatMap((prefix) => id.get(`${prefix}-${type}`) ?? []));
-        out[type] = segmentProbability(this.ws, s.n, start, path, continues);
+        const spelled = entityPath(type, end - start, this.scheme, labelId);
+        if (spelled) out[type] = segmentProbability(this.ws, s.n, start, spelled.path, spelled.continues);
       }
       return out;
     });

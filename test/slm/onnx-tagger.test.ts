@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { slmVoter } from '../../src/assemble/slm-voter.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { loadSlm, type Slm } from '../../src/slm/load.js';
 import { OnnxTagger } from '../../src/slm/onnx/tagger.js';
@@ -199,6 +200,22 @@ describe('predictions mapped to words and characters', () => {
       assert.ok(sumsToOne(m));
     }
     assert.ok(r.marginals[0][BIO.indexOf('B-PER')] > 0.5);
+  });
+
+  it('as the EL4NER voter: each predicted entity is its most likely type for that exact span', async () => {
+    const text = 'Peterson visited Paris and met Acme in the U.S. on Monday.';
+    const doc = await wp.predict({ id: 'd1', text });
+    const voter = slmVoter(wp);
+    const spans = [...doc.entities, { start: 0, end: 16 }, { start: 1, end: 8 }];
+    const probs = await voter.spanProbabilities!({ id: 'd1', text }, spans);
+    doc.entities.forEach((e, i) => {
+      const [best] = Object.entries(probs[i]).sort((a, b) => b[1] - a[1]);
+      assert.equal(best[0], e.type, `${e.text}: ${JSON.stringify(probs[i])}`);
+      assert.ok(best[1] > 0 && best[1] <= 1);
+    });
+    // "Peterson visited" is two words no scheme tags as one entity here; "eterson" is no token span.
+    assert.ok(Object.values(probs.at(-2)!).every((p) => p < 0.5));
+    assert.deepEqual(probs.at(-1), {});
   });
 
   it('predict: entities with character offsets, from the project tokenizer, scored by the marginals', async () => {

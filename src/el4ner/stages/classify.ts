@@ -1,7 +1,8 @@
 /**
  * Stage 3, span classification (precision): every classifier (the backbones, or the single model)
  * types every span of the union in one call, `none` for a span that is not an entity; the SLM
- * voter, when it takes part, votes the type it gave the span or `none`. The votes go to the
+ * voter, when it takes part, votes the type it gave the span or `none` (spread by its span
+ * probabilities with soft votes, src/el4ner/stages/slm.ts). The votes go to the
  * decision stage.
  */
 import { nameSpan } from '../../answers/grounding.js';
@@ -25,6 +26,7 @@ import { type StagePlan, spanKey } from '../state.js';
 import type { Vote } from '../voting/decide.js';
 import type { VoteKind } from '../voting/rules.js';
 import { promptContext } from './extract.js';
+import { slmSoftVotes } from './slm.js';
 
 export function typeAnswerSchema(labels: readonly string[]): JsonSchema {
   return strictObject({
@@ -170,9 +172,14 @@ export const classifyStage: Stage = {
         if (t !== undefined) addVote(state.votes, spanKey(s), models[i], t, a.probs?.get(j + 1));
       });
     });
-    if (slmVotes && parts.slm && state.slm)
-      for (const s of spans)
-        addVote(state.votes, spanKey(s), parts.slm.name, state.slm.get(spanKey(s)) ?? NONE_TYPE);
+    if (slmVotes && parts.slm && state.slm) {
+      const soft = await slmSoftVotes(state, parts, logs, spans);
+      state.counts.softVotes += soft?.size ?? 0;
+      for (const s of spans) {
+        const key = spanKey(s);
+        addVote(state.votes, key, parts.slm.name, state.slm.get(key) ?? NONE_TYPE, soft?.get(key));
+      }
+    }
   },
 };
 
