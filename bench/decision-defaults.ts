@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createMethod } from '../src/assemble/index.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
 import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
-import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
+import { replayModels, startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import { ensureSystems, predictionEntities, repoRoot, sharedData } from '../test/support/replay-systems.js';
 import { setsAndMarkdown } from './set-args.js';
 
@@ -136,13 +136,7 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
   try {
     for (const [name, variant] of VARIANTS) {
       const config = {
-        models: systems.map((s) => ({
-          name: s.name,
-          engine: 'openai',
-          baseUrl: server.url,
-          model: s.name,
-          maxAttempts: 2,
-        })),
+        models: replayModels(systems, server.url),
         labels: [...new Set(per.flat(2).map((e) => e.type))].sort(),
         cache: { path: join(repoRoot, '.el4ner/bench', `defaults-${set}`, 'responses.sqlite') },
         concurrency: 16,

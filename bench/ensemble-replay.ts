@@ -34,7 +34,7 @@ import type { PipelineReport } from '../src/el4ner/report.js';
 import { combineSystems } from '../src/el4ner/voting/combine.js';
 import { policyOfData } from '../src/el4ner/voting/overlaps.js';
 import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
-import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
+import { replayModels, startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import {
   ensureSystems,
   predictionEntities,
@@ -164,16 +164,7 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
   const cut = Number.isFinite(limit) ? ['--limit', String(limit)] : [];
   try {
     const base = {
-      models: systems.map((s) => ({
-        name: s.name,
-        engine: 'openai',
-        baseUrl: server.url,
-        model: s.name,
-        server: 'vllm',
-        concurrency: 8,
-        maxAttempts: 2,
-        timeoutMs: 60_000,
-      })),
+      models: replayModels(systems, server.url, { server: 'vllm', concurrency: 8, timeoutMs: 60_000 }),
       pool: join(sharedData, set, 'train.jsonl'),
       cache: { path: join(work, 'cache/responses.sqlite') },
       concurrency: 16,

@@ -15,7 +15,7 @@ import type { NerDocument } from '../src/core/types.js';
 import { type OverlapPolicy, resolveOverlaps } from '../src/el4ner/voting/overlaps.js';
 import { countDocument } from '../src/eval/strict.js';
 import { readJsonlDocuments } from '../src/slm/data.js';
-import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
+import { replayModels, startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import { ensureSystems, repoRoot, sharedData } from '../test/support/replay-systems.js';
 import { setsAndMarkdown } from './set-args.js';
 
@@ -50,13 +50,7 @@ for (const set of sets.length ? sets : ['conll2003', 'wnut17']) {
   try {
     const method = await createMethod(
       {
-        models: systems.map((x) => ({
-          name: x.name,
-          engine: 'openai',
-          baseUrl: server.url,
-          model: x.name,
-          maxAttempts: 2,
-        })),
+        models: replayModels(systems, server.url),
         labels: [...new Set(test.flatMap((d) => d.entities.map((e) => e.type)))].sort(),
         backbones: s.backbones,
         ...(s.verifier ? { verifier: s.verifier } : {}),

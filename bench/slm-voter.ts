@@ -14,7 +14,7 @@ import { createMethod } from '../src/assemble/index.js';
 import { slmVoter } from '../src/assemble/slm-voter.js';
 import { readJsonlDocuments } from '../src/slm/data.js';
 import { loadSlm } from '../src/slm/load.js';
-import { startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
+import { replayModels, startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
 import { ensureSystems, repoRoot, sharedData } from '../test/support/replay-systems.js';
 import { setsAndMarkdown } from './set-args.js';
 
@@ -53,13 +53,7 @@ for (const [si, set] of (sets.length ? sets : ['conll2003', 'wnut17']).entries()
       for (const split of splits) {
         const docs = await readJsonlDocuments(join(sharedData, set, `${split}.jsonl`));
         const config = {
-          models: systems.map((s) => ({
-            name: s.name,
-            engine: 'openai',
-            baseUrl: server.url,
-            model: s.name,
-            maxAttempts: 2,
-          })),
+          models: replayModels(systems, server.url),
           backbones: names,
           verifier: voterSystem.name,
           labels: [...tagger.labels.filter((l) => l.startsWith('B-')).map((l) => l.slice(2))].sort(),

@@ -22,6 +22,7 @@ import { readJsonlDocuments, strictMicro } from '../../src/slm/data.js';
 import { CrfTagger } from '../../src/slm/tagger.js';
 import {
   replayAnswer,
+  replayModels,
   startEl4nerReplayServer,
   systemEntitiesByText,
 } from '../support/el4ner-replay-server.js';
@@ -51,13 +52,7 @@ describe('EL4NER replay harness (WNUT-17 dev)', () => {
 
   const configFor = (names: string[], extra: Record<string, unknown> = {}) =>
     parseConfig({
-      models: systems.map((s) => ({
-        name: s.name,
-        engine: 'openai',
-        baseUrl: server.url,
-        model: s.name,
-        maxAttempts: 1,
-      })),
+      models: replayModels(systems, server.url, { maxAttempts: 1 }),
       backbones: names,
       labels: ['corporation', 'creative-work', 'group', 'location', 'person', 'product'],
       cache: { enabled: false },

@@ -15,18 +15,21 @@ import { conllDir, readJsonl } from './helpers.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'el4ner-slm-voter-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', async () => {
-  const train = (await readDocuments(path.join(conllDir, 'train.jsonl'))).slice(0, 150);
-  const tagger = await trainCrf(train, { maxIterations: 30 });
-  const model = path.join(dir, 'crf.model');
-  await tagger.save(model);
-  // The backbones answer for the training sentences, which the CRF fits well.
-  const docs = readJsonl(path.join(conllDir, 'train.jsonl'), 20).filter((d) => d.entities.length > 0);
+/** A CRF trained on 150 CoNLL-2003 training sentences, written once for the tests of this file. */
+let trained: Promise<string> | undefined;
+function crfModel(): Promise<string> {
+  trained ??= (async () => {
+    const train = (await readDocuments(path.join(conllDir, 'train.jsonl'))).slice(0, 150);
+    const model = path.join(dir, 'crf.model');
+    await (await trainCrf(train, { maxIterations: 30 })).save(model);
+    return model;
+  })();
+  return trained;
+}
+
+/** Two oracle backbones that answer for `docs`, and the CRF of `model` voting beside them. */
+function voterSetup(model: string, docs: ReturnType<typeof readJsonl>) {
   const byText = goldByText(docs);
-  const engines = new Map([
-    ['a', oracleEngine('a', byText)],
-    ['b', oracleEngine('b', byText)],
-  ]);
   const config = parseConfig({
     models: ['a', 'b'].map((name) => ({
       name,
@@ -37,7 +40,19 @@ it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', 
     labels: ['LOC', 'MISC', 'ORG', 'PER'],
     fusion: { slm: model, voter: true },
   });
-  const p = await pipelineFor({ config, engines, log: () => {} });
+  const engines = () =>
+    new Map([
+      ['a', oracleEngine('a', byText)],
+      ['b', oracleEngine('b', byText)],
+    ]);
+  return { config, engines };
+}
+
+it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', async () => {
+  // The backbones answer for the training sentences, which the CRF fits well.
+  const docs = readJsonl(path.join(conllDir, 'train.jsonl'), 20).filter((d) => d.entities.length > 0);
+  const { config, engines } = voterSetup(await crfModel(), docs);
+  const p = await pipelineFor({ config, engines: engines(), log: () => {} });
   const report = await p.evaluate(docs);
   assert.ok(report.extraction.perModel.crf, 'the CRF appears as an extractor');
   assert.ok(report.extraction.perModel.crf.spanRecall > 0.5, JSON.stringify(report.extraction.perModel.crf));
@@ -51,29 +66,11 @@ it('fusion.voter loads the CRF of fusion.slm and lets it vote in the ensemble', 
 });
 
 it('with soft votes the CRF voter spreads its vote by its own span probabilities', async () => {
-  const train = (await readDocuments(path.join(conllDir, 'train.jsonl'))).slice(0, 150);
-  const trained = await trainCrf(train, { maxIterations: 30 });
-  const model = path.join(dir, 'crf-soft.model');
-  await trained.save(model);
+  const model = await crfModel();
   const crf = await CrfTagger.load(model);
   const docs = readJsonl(path.join(conllDir, 'train.jsonl'), 40).filter((d) => d.entities.length > 0);
-  const byText = goldByText(docs);
-  const config = parseConfig({
-    models: ['a', 'b'].map((name) => ({
-      name,
-      engine: 'openai',
-      baseUrl: 'http://127.0.0.1:9/v1',
-      model: name,
-    })),
-    labels: ['LOC', 'MISC', 'ORG', 'PER'],
-    fusion: { slm: model, voter: true },
-  });
+  const { config, engines } = voterSetup(model, docs);
   assert.equal(config.decision.votes, 'soft', 'soft votes are the default');
-  const engines = () =>
-    new Map([
-      ['a', oracleEngine('a', byText)],
-      ['b', oracleEngine('b', byText)],
-    ]);
   const p = await pipelineFor({ config, engines: engines(), log: () => {} });
   const report = await p.evaluate(docs);
   // The oracles answer without logprobs: every soft vote is the CRF's, one per union span.

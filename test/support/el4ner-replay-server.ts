@@ -171,6 +171,22 @@ export function typesAnswerWithLogprobs(
 }
 
 /** Starts the server: one model per system, named after it. */
+/** The config `models` entries for the replayed systems behind `url`, one OpenAI-compatible model each. */
+export function replayModels(
+  systems: readonly { name: string }[],
+  url: string,
+  extra: Record<string, unknown> = {},
+): Array<Record<string, unknown>> {
+  return systems.map((s) => ({
+    name: s.name,
+    engine: 'openai',
+    baseUrl: url,
+    model: s.name,
+    maxAttempts: 2,
+    ...extra,
+  }));
+}
+
 export async function startEl4nerReplayServer(
   systems: readonly ReplaySystem[],
   opts: El4nerReplayOptions = {},
