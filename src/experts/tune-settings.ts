@@ -51,7 +51,7 @@ export function decisionRules(voters: number): Array<{ rule: VotingRuleName; thr
 export function softDecisionRules(): Array<{ rule: VotingRuleName; threshold: number }> {
   return [
     ...[0.5, 0.1, 0.2, 0.3, 0.4, 0.6].map((threshold) => ({ rule: 'entity-then-type' as const, threshold })),
-    ...[0.3, 0.4, 0.5, 0.6].map((threshold) => ({ rule: 'type-vote' as const, threshold })),
+    ...[0.1, 0.2, 0.3, 0.4, 0.5, 0.6].map((threshold) => ({ rule: 'type-vote' as const, threshold })),
   ];
 }
 

@@ -249,6 +249,30 @@ describe('calibrated score', () => {
     });
   });
 
+  it('features of soft votes: each voter counts with the probabilities it gave this type and none', () => {
+    const f = candidateFeatures({
+      type: 'PER',
+      votes: [
+        { voter: 'a', type: 'PER', probs: { PER: 0.7, LOC: 0.2, none: 0.1 } },
+        { voter: 'b', type: 'none', probs: { PER: 0.3, none: 0.7 } },
+        { voter: 'c', type: 'LOC' },
+      ],
+      voters: ['a', 'b', 'c'],
+      overlaps: false,
+    });
+    const near = (x: number | undefined, y: number) =>
+      assert.ok(Math.abs((x ?? Number.NaN) - y) < 1e-12, `${x} vs ${y}`);
+    near(f.entityShare, (0.9 + 0.3 + 1) / 3);
+    near(f.typeShare, (0.7 + 0.3) / 3);
+    near(f.agreement, 1 / 2.2);
+    near(f['type:a'], 0.7);
+    near(f['none:a'], 0.1);
+    near(f['type:b'], 0.3);
+    near(f['none:b'], 0.7);
+    assert.equal(f['type:c'], undefined);
+    assert.equal(f['none:c'], undefined);
+  });
+
   it('through the pipeline: the score is the calibrated probability, and a higher --threshold trades recall for precision', async () => {
     // c proposes its spurious span; b misses every PER (so a PER has 2 of 3 votes)
     const behaviours = {

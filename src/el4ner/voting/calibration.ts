@@ -3,7 +3,8 @@
  * from the evidence of its votes and the verifier, by a logistic model fitted on dev data
  * (`el4ner tune` fits it and writes it to config `decision.calibration`).
  *
- * Features of one candidate entity (unit votes, whatever the configured vote weights):
+ * Features of one candidate entity (unit votes, whatever the configured vote weights; a soft vote
+ * counts with the probabilities it gave, a hard one with 1 for what it wrote):
  * - `bias` (1), `entityShare` (voters that gave it a type / voters that answered), `typeShare`
  *   (voters that gave it this type / voters that answered), `agreement` (this type / entity votes),
  *   `abstained` (share of the asked voters that gave no answer);
@@ -19,7 +20,7 @@
  * and a few thousand examples, exact and deterministic in a few iterations.
  */
 import { NONE_TYPE } from '../../core/types.js';
-import type { Vote } from './decide.js';
+import { type Vote, voteMass } from './decide.js';
 
 export type Features = Record<string, number>;
 
@@ -39,24 +40,32 @@ export interface CandidateEvidence {
 }
 
 export function candidateFeatures(c: CandidateEvidence): Features {
+  // Per voter, the probability it gave this type and 'none' (a hard vote: 1 for what it wrote).
+  const forType = new Map<string, number>();
+  const forNone = new Map<string, number>();
+  for (const v of c.votes) {
+    for (const [type, p] of voteMass(v)) {
+      if (type === c.type) forType.set(v.voter, (forType.get(v.voter) ?? 0) + p);
+      else if (type === NONE_TYPE) forNone.set(v.voter, (forNone.get(v.voter) ?? 0) + p);
+    }
+  }
   const answered = new Set(c.votes.map((v) => v.voter));
   const n = answered.size;
-  const entityVoters = new Set(c.votes.filter((v) => v.type !== NONE_TYPE).map((v) => v.voter));
-  const typeVoters = new Set(c.votes.filter((v) => v.type === c.type).map((v) => v.voter));
+  const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const entity = n - sum(forNone);
+  const typed = sum(forType);
   const f: Features = {
     bias: 1,
-    entityShare: n ? entityVoters.size / n : 0,
-    typeShare: n ? typeVoters.size / n : 0,
-    agreement: entityVoters.size ? typeVoters.size / entityVoters.size : 0,
+    entityShare: n ? entity / n : 0,
+    typeShare: n ? typed / n : 0,
+    agreement: entity > 1e-12 ? Math.min(1, typed / entity) : 0,
     abstained: c.voters.length ? c.voters.filter((v) => !answered.has(v)).length / c.voters.length : 0,
     verdict: c.verdict === undefined ? 0 : c.verdict ? 1 : -1,
     overlap: c.overlaps ? 1 : 0,
     [`label:${c.type}`]: 1,
   };
-  for (const v of c.votes) {
-    if (v.type === c.type) f[`type:${v.voter}`] = 1;
-    else if (v.type === NONE_TYPE) f[`none:${v.voter}`] = 1;
-  }
+  for (const [voter, p] of forType) if (p > 0) f[`type:${voter}`] = p;
+  for (const [voter, p] of forNone) if (p > 0) f[`none:${voter}`] = p;
   return f;
 }
 
