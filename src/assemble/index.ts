@@ -309,8 +309,17 @@ async function assembleEl4ner(
     },
   };
   const method = createEl4nerMethod(parts);
-  if (!parts.demos || parts.demos.size === 0 || switches.retrieval === 'none' || parts.k === 0)
-    log(!demos ? 'no demonstration pool: running zero-shot' : 'retrieval none: running zero-shot');
+  const zeroShot =
+    switches.retrieval === 'none'
+      ? 'retrieval none'
+      : parts.k === 0
+        ? 'k 0'
+        : !parts.demos
+          ? 'no demonstration pool'
+          : parts.demos.size === 0
+            ? 'the demonstration pool is empty'
+            : undefined;
+  if (zeroShot) log(`${zeroShot}: running zero-shot`);
   return method;
 }
 

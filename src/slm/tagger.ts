@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
+import { InputError } from '../core/errors.js';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { seededOrder } from '../eval/random.js';
@@ -23,7 +24,7 @@ import {
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { DEFAULT_TRAIN } from './defaults.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
-import { entitiesFromTagging } from './entities.js';
+import { entitiesFromTagging, lineRanges } from './entities.js';
 import { FeatureIndex } from './feature-index.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';
@@ -236,11 +237,14 @@ export class CrfTagger {
    */
   predict(doc: { id: string; text: string; tokens?: Token[]; context?: DocumentContext }): NerDocument {
     const tokens = documentTokens(doc);
-    const tagging = this.tagTokens(
-      tokens.map((t) => t.text),
-      doc.context,
-    );
-    const entities = entitiesFromTagging(doc.text, tokens, tagging, this.labels, SLM_MODEL_NAME);
+    const entities = lineRanges(doc.text, tokens).flatMap(({ start, end }) => {
+      const line = tokens.slice(start, end);
+      const tagging = this.tagTokens(
+        line.map((t) => t.text),
+        doc.context,
+      );
+      return entitiesFromTagging(doc.text, line, tagging, this.labels, SLM_MODEL_NAME);
+    });
     return { id: doc.id, text: doc.text, tokens, entities };
   }
 
@@ -343,7 +347,7 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
       ...(trainContexts ? { context: trainContexts[i] } : {}),
     });
   });
-  if (sentences.length === 0) throw new Error('no training sentences with tokens');
+  if (sentences.length === 0) throw new InputError('no training sentences with tokens');
   const labelSet = new Set<string>();
   for (const s of sentences) for (const t of s.tags) if (t !== 'O') labelSet.add(t);
   const labels = ['O', ...[...labelSet].sort()];

@@ -245,3 +245,40 @@ describe('createMethod: the CRF alone, the CRF fallback and fusion', () => {
     }
   });
 });
+
+describe('createMethod: the zero-shot notice says why', () => {
+  const pool = sharedDocs('conll2003', 'train', 30);
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    [
+      'retrieval switched off with a pool',
+      { stages: { retrieval: 'none' } },
+      'retrieval none: running zero-shot',
+    ],
+    ['k 0 with a pool', { retrieval: { k: 0 } }, 'k 0: running zero-shot'],
+  ];
+  for (const [name, over, notice] of cases)
+    it(name, async () => {
+      const logs: string[] = [];
+      const method = await createMethod(
+        {
+          models: [model('http://127.0.0.1:9/v1', 'a')],
+          labels: LABELS,
+          cache: { enabled: false },
+          ...over,
+        },
+        { demos: pool, log: (m) => logs.push(m) },
+      );
+      await method.close();
+      assert.ok(logs.includes(notice), logs.join('\n'));
+      assert.ok(!logs.some((l) => l.includes('no demonstration pool')), logs.join('\n'));
+    });
+  it('no pool at all', async () => {
+    const logs: string[] = [];
+    const method = await createMethod(
+      { models: [model('http://127.0.0.1:9/v1', 'a')], labels: LABELS, cache: { enabled: false } },
+      { log: (m) => logs.push(m) },
+    );
+    await method.close();
+    assert.ok(logs.includes('no demonstration pool: running zero-shot'), logs.join('\n'));
+  });
+});

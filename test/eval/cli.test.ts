@@ -136,6 +136,34 @@ describe('el4ner score with other formats', () => {
     const byId = run(['score', '--gold', goldConll, '--pred', predConll, '--match', 'id']);
     assert.equal(byId.status, 2);
     assert.match(byId.stderr, /"p2-0", which is not in the gold set/);
+    assert.match(byId.stderr, /score --match order/, 'the message names the flag that pairs by position');
+  });
+
+  it('an empty gold file is an input error; an empty prediction file scores with a warning', () => {
+    const empty = path.join(tmp, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const noGold = run(['score', '--gold', empty, '--pred', gold]);
+    assert.equal(noGold.status, 2, noGold.stderr);
+    assert.match(noGold.stderr, /empty\.jsonl: no gold documents/);
+    const noPred = run(['score', '--gold', gold, '--pred', empty, '--json']);
+    assert.equal(noPred.status, 0, noPred.stderr);
+    assert.match(noPred.stderr, /warning: .*empty\.jsonl has no documents/);
+    const report = JSON.parse(noPred.stdout);
+    assert.equal(report.micro.tp, 0);
+    assert.ok(report.micro.fn > 0);
+  });
+
+  it('eval refuses an empty test file and --limit 0 before building anything', () => {
+    const empty = path.join(tmp, 'empty-test.jsonl');
+    writeFileSync(empty, '');
+    const config = path.join(tmp, 'crf-only.yaml');
+    writeFileSync(config, 'fusion: {slm: does-not-matter.crf}\n');
+    const noDocs = run(['eval', '--config', config, '--test', empty]);
+    assert.equal(noDocs.status, 2, noDocs.stderr);
+    assert.match(noDocs.stderr, /empty-test\.jsonl: no documents to evaluate on/);
+    const zero = run(['eval', '--config', config, '--test', gold, '--limit', '0']);
+    assert.equal(zero.status, 2, zero.stderr);
+    assert.match(zero.stderr, /--limit must be a positive integer/);
   });
 
   it('rejects an unknown format name', () => {

@@ -183,3 +183,21 @@ test('train-slm --unlabeled learns its text clusters from the given corpus too; 
     assert.equal(none.status, 2);
     assert.match(none.stderr, /--unlabeled needs the text clusters/);
   }));
+
+test('train-slm on a pool with nothing to learn stops with one line naming the file, exit 2', () =>
+  inTempDir(async (dir) => {
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    const unlabelled = join(dir, 'unlabelled.jsonl');
+    await writeFile(unlabelled, `${JSON.stringify({ id: 'a', text: 'Peter went home .', entities: [] })}\n`);
+    for (const [pool, reason] of [
+      [empty, /no sentences to train on/],
+      [unlabelled, /no entities to learn from/],
+    ] as const) {
+      const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'x.crf'));
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${pool.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(r.stderr, reason);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  }));

@@ -324,3 +324,21 @@ test('with dev, training stops once dev F1 has not risen for `patience` iteratio
   assert.ok(stoppedAt < 400);
   assert.ok(Math.abs(Number(t.training.devF1) - best.f1) < 1e-4);
 });
+
+test('predict reads each line as its own sentence: no entity crosses a line break', () => {
+  const lines = ['Line one John Smith', 'Line two in London', 'Peter Blackburn visited Germany .'];
+  const alone = lines.map((text, i) => tagger.predict({ id: `l${i}`, text }).entities);
+  for (const br of ['\n', '\r\n', '\r', '\u2028']) {
+    const text = lines.join(br);
+    const got = tagger.predict({ id: 'doc', text }).entities;
+    let offset = 0;
+    const expected = alone.flatMap((entities, i) => {
+      const shifted = entities.map((e) => ({ ...e, start: e.start + offset, end: e.end + offset }));
+      offset += lines[i].length + br.length;
+      return shifted;
+    });
+    assert.deepEqual(got, expected, JSON.stringify(br));
+    for (const e of got) assert.doesNotMatch(e.text, /[\n\r\u2028]/);
+  }
+  assert.ok(alone.flat().length > 0, 'the lines have entities to compare');
+});

@@ -33,13 +33,14 @@ export function register(program: Command): void {
     ]);
     let limit: number | undefined;
     if (flags.limit !== undefined) {
-      if (!/^\d+$/.test(flags.limit))
-        throw new InputError(`--limit must be a non-negative integer, got ${JSON.stringify(flags.limit)}`);
+      if (!/^\d+$/.test(flags.limit) || Number(flags.limit) === 0)
+        throw new InputError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`);
       limit = Number(flags.limit);
     }
     const config = loadConfig(flags.config);
     if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
     const gold = await readDocuments(flags.test);
+    if (gold.length === 0) throw new InputError('no documents to evaluate on', flags.test);
     const dev = flags.dev ? await readDocuments(flags.dev) : undefined;
     const method = await createMethod(config, { ...methodSettings(flags), ...(dev ? { dev } : {}) });
     try {

@@ -56,6 +56,11 @@ export function register(program: Command): void {
       const predFormat = await formatOf(opts.pred, opts.predFormat, 'pred-format');
       const gold = await readDocuments(opts.gold, { format: goldFormat });
       const pred = await readDocuments(opts.pred, { format: predFormat });
+      if (gold.length === 0) throw new InputError('no gold documents to score against', opts.gold);
+      if (pred.length === 0)
+        process.stderr.write(
+          `el4ner: warning: ${opts.pred} has no documents: every gold entity counts as missed\n`,
+        );
       const byOrder =
         opts.match === 'order' ||
         (opts.match === 'auto' && (goldFormat === 'conll' || predFormat === 'conll'));

@@ -135,6 +135,10 @@ export function register(program: Command): void {
       // training takes minutes: a model file that cannot be written is found out first
       prepareOutputFile(o.out, 'model file');
       const train = await readDocuments(o.pool, read);
+      if (!train.some((d) => d.text.trim().length > 0))
+        throw new InputError('no sentences to train on (the file is empty or every text is blank)', o.pool);
+      if (!train.some((d) => d.entities.length > 0))
+        throw new InputError('no entities to learn from: the CRF needs labelled sentences', o.pool);
       const { readUnlabeledSentences } = await import('../../slm/data.js');
       const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled) : undefined;
       if (o.unlabeled)

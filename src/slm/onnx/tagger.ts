@@ -14,7 +14,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { NerDocument, TagScheme, Token } from '../../core/types.js';
 import type { SlmTagging } from '../../fusion/slm.js';
 import { documentTokens } from '../data.js';
-import { entitiesFromTagging } from '../entities.js';
+import { entitiesFromTagging, lineRanges } from '../entities.js';
 import type { TokenMarginals } from '../tagger.js';
 import { argmax, softmax, type WordPieces, wordDistributions, wordPieces } from './align.js';
 import { ModelFolderError, SlmOptionError } from './errors.js';
@@ -269,8 +269,11 @@ export class OnnxTagger {
   /** Entities with character offsets; tokens from doc.tokens, else from tokenize(text) (CJK: one per character). */
   async predict(doc: { id: string; text: string; tokens?: Token[] }): Promise<NerDocument> {
     const tokens = documentTokens(doc);
-    const tagging = await this.tagTokens(tokens.map((t) => t.text));
-    const entities = entitiesFromTagging(doc.text, tokens, tagging, this.labels, this.name);
+    const lines = lineRanges(doc.text, tokens).map(({ start, end }) => tokens.slice(start, end));
+    const taggings = await Promise.all(lines.map((line) => this.tagTokens(line.map((t) => t.text))));
+    const entities = lines.flatMap((line, i) =>
+      entitiesFromTagging(doc.text, line, taggings[i], this.labels, this.name),
+    );
     return { id: doc.id, text: doc.text, tokens, entities };
   }
 
