@@ -11,7 +11,10 @@ export const EXIT = {
   internal: 1,
   /** Bad input file, config or command line. */
   usage: 2,
-  /** The output is locked by another run, or was written by another config or input. */
+  /**
+   * The output is locked by another run, or was written by another config or input; a queue job
+   * enqueued with another input, or worked on with another config.
+   */
   output: 3,
   /** No model answered: unreachable server, every retry failed, missing model. */
   model: 4,
@@ -36,6 +39,7 @@ export interface Classified {
 const BY_NAME: Record<string, number> = {
   OutputLockedError: EXIT.output,
   OutputMismatchError: EXIT.output,
+  JobMismatchError: EXIT.output,
   InputError: EXIT.usage,
   ConfigError: EXIT.usage,
   ModelFileError: EXIT.usage,

@@ -27,9 +27,23 @@ export class NoAnswerError extends Error {
   constructor(
     message: string,
     readonly documentId: string,
-    readonly failures: ReadonlyArray<{ model: string; stage: string; count: number; lastError: string }> = [],
+    readonly failures: ReadonlyArray<{
+      model: string;
+      stage: string;
+      count: number;
+      lastError: string;
+      refused?: number;
+    }> = [],
   ) {
     super(message);
     this.name = 'NoAnswerError';
+  }
+
+  /**
+   * No request was sent for it: every failed call was refused by an open circuit breaker (the
+   * models are down, or were moments ago). Asking again after the breakers' cooldown may answer.
+   */
+  get notSent(): boolean {
+    return this.failures.length > 0 && this.failures.every((f) => (f.refused ?? 0) >= f.count);
   }
 }

@@ -10,6 +10,8 @@ export interface ModelFailure {
   stage: string;
   count: number;
   lastError: string;
+  /** How many of these calls were not sent: refused at once by the model's open circuit breaker. */
+  refused?: number;
 }
 
 /** One thing a reader of an output row should know about how it was produced. */
@@ -55,6 +57,11 @@ export function describeError(e: unknown): string {
   return text.replace(/\s+/g, ' ').slice(0, 300);
 }
 
+/** A call refused before any request went out (the model's circuit breaker is open): by name, as the CLI classifies errors. */
+export function isRefusal(e: unknown): boolean {
+  return e instanceof Error && e.name === 'CircuitOpenError';
+}
+
 export class FailureLog {
   private readonly byKey = new Map<string, ModelFailure>();
 
@@ -62,6 +69,7 @@ export class FailureLog {
     const key = `${model}\u0000${stage}`;
     const f = this.byKey.get(key) ?? { model, stage, count: 0, lastError: '' };
     f.count++;
+    if (isRefusal(error)) f.refused = (f.refused ?? 0) + 1;
     f.lastError = describeError(error);
     this.byKey.set(key, f);
   }

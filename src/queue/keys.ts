@@ -1,6 +1,6 @@
 import type { DocumentContext } from '../core/context.js';
+import { InputError } from '../core/errors.js';
 import type { Token } from '../core/types.js';
-import { QueueError } from './errors.js';
 
 /** Redis key layout of one job. Results are keyed by input position, so retries overwrite, never duplicate. */
 export const DEFAULT_QUEUE = 'el4ner';
@@ -8,6 +8,11 @@ export const DEFAULT_QUEUE = 'el4ner';
 export function jobKeys(job: string) {
   const base = `el4ner:job:${job}`;
   return {
+    /**
+     * total, batchSize, maxAttempts, created, input (sha256 of the input, src/run/fingerprint.ts),
+     * config and configParts (the fingerprint of the config of the workers that store results),
+     * retryRound (times --retry-parked moved documents back), firstDone, lastDone
+     */
     meta: `${base}:meta`,
     /** input index -> output row (JSON) */
     results: `${base}:results`,
@@ -20,9 +25,10 @@ export function jobKeys(job: string) {
   };
 }
 
+/** A bad --job is a command-line error (exit code 2), like any other bad argument. */
 export function validateJobName(job: string): string {
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(job)) {
-    throw new QueueError(`job name "${job}" must be 1-100 letters, digits, _ . -`);
+    throw new InputError(`job name "${job}" must be 1-100 letters, digits, _ . - (--job)`);
   }
   return job;
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import pLimit from 'p-limit';
 import type { NerDocument } from '../core/types.js';
 import { outputRow } from '../run/run-output.js';
@@ -12,6 +12,16 @@ export interface DocumentProcessor {
   process(doc: QueuedDocument): Promise<NerDocument>;
   /** A JSON-serialisable cost summary of everything this processor did so far. */
   costs?(): unknown;
+  /**
+   * The fingerprint of its config (src/run/fingerprint.ts): the first worker that stores a result
+   * of a job records it, and a worker with another one is refused for that job.
+   */
+  fingerprint?: { hash: string; parts: Record<string, string> };
+  /**
+   * For a failure that says the models were not asked (their circuit breakers are open): how long
+   * to wait before the document is tried again. Such a failure does not count as an attempt.
+   */
+  retryLaterMs?(err: unknown): number | undefined;
   close?(): Promise<void>;
 }
 
@@ -38,6 +48,10 @@ export interface WorkerStats {
   lost: Record<string, number>;
   /** False when the final check of the stored results could not run (Redis unreachable at exit). */
   verified: boolean;
+  /** Documents put off because the models' circuit breakers were open (not counted as attempts). */
+  deferred: number;
+  /** Why this worker stopped: a job's results come from another config (it stored nothing of that job). */
+  refused?: string;
 }
 
 /**
@@ -52,7 +66,15 @@ export async function runWorker(
   const log = opts.log ?? (() => {});
   await checkRedis(opts.redis);
   const redis = connect(opts.redis);
-  const stats: WorkerStats = { workerId, documents: 0, failures: 0, parked: 0, lost: {}, verified: true };
+  const stats: WorkerStats = {
+    workerId,
+    documents: 0,
+    failures: 0,
+    parked: 0,
+    lost: {},
+    verified: true,
+    deferred: 0,
+  };
   // What this worker stored, per job, so a Redis that comes back without it is noticed.
   const stored = new Map<string, Set<number>>();
   const remember = (job: string, idx: number) => {
@@ -86,13 +108,53 @@ export async function runWorker(
   const limit = pLimit(opts.concurrency ?? 4);
   const lockMs = opts.lockMs ?? 30_000;
 
-  const processBatch = async (data: BatchData) => {
+  const fp = opts.processor.fingerprint;
+  /** Why `job`'s recorded config is not this worker's, or undefined. */
+  const configMismatch = async (job: string, recorded: string | null): Promise<string | undefined> => {
+    if (!fp || recorded === null || recorded === fp.hash) return undefined;
+    const partsText = await redis.hget(jobKeys(job).meta, 'configParts');
+    const then = partsText ? (JSON.parse(partsText) as Record<string, string>) : {};
+    const changed = [...new Set([...Object.keys(then), ...Object.keys(fp.parts)])].filter(
+      (k) => then[k] !== fp.parts[k],
+    );
+    return `job "${job}" has results from another configuration than this worker's${changed.length ? ` (${changed.join(', ')} differ, or a file named there)` : ''}: start the workers of a job with the config of its first worker, or enqueue the input as a new job for this config`;
+  };
+  /** Records this worker's config for `job` unless one is recorded (once per job): the config of its results. */
+  const claimed = new Map<string, Promise<string | undefined>>();
+  const claimConfig = (job: string): Promise<string | undefined> => {
+    if (!fp) return Promise.resolve(undefined);
+    let p = claimed.get(job);
+    if (!p) {
+      const meta = jobKeys(job).meta;
+      p = (async () => {
+        const r = (await redis.multi().hsetnx(meta, 'config', fp.hash).hget(meta, 'config').exec()) ?? [];
+        if (r[0]?.[1] === 1) await redis.hset(meta, 'configParts', JSON.stringify(fp.parts));
+        return configMismatch(job, (r[1]?.[1] as string | null) ?? null);
+      })();
+      claimed.set(job, p);
+    }
+    return p;
+  };
+  /** Stops this worker without touching the batch: another worker (with the job's config) takes it. */
+  const refuse = async (job: Job<BatchData>, token: string | undefined, why: string) => {
+    stats.refused ??= why;
+    log(`ERROR: ${why}`);
+    await job.moveToDelayed(Date.now(), token);
+    void close();
+    throw new DelayedError();
+  };
+
+  const processBatch = async (job: Job<BatchData>, token: string | undefined) => {
+    const data = job.data;
     const keys = jobKeys(data.job);
     if (reconnected) {
       reconnected = false;
       await verifyStored();
     }
-    const maxAttempts = Number((await redis.hget(keys.meta, 'maxAttempts')) ?? 3);
+    const [maxAttemptsText, recordedConfig] = await redis.hmget(keys.meta, 'maxAttempts', 'config');
+    const maxAttempts = Number(maxAttemptsText ?? 3);
+    const before = await configMismatch(data.job, recordedConfig);
+    if (before) return refuse(job, token, before);
     const check = redis.multi();
     data.docs.forEach((_, i) => {
       check.hexists(keys.results, String(data.offset + i));
@@ -100,26 +162,29 @@ export async function runWorker(
     });
     const flags = ((await check.exec()) ?? []).map(([, v]) => v === 1);
     let retry = false;
+    let refusedConfig: string | undefined;
+    // documents the models were not asked for (open circuit breakers), and how long to wait
+    let deferred = 0;
+    let waitMs = 0;
+    let deferCause = '';
     await Promise.all(
       data.docs.map((doc, i) =>
         limit(async () => {
-          if (flags[2 * i] || flags[2 * i + 1]) return;
+          if (flags[2 * i] || flags[2 * i + 1] || refusedConfig) return;
           const idx = String(data.offset + i);
+          let out: NerDocument;
           try {
-            const out = await opts.processor.process(doc);
-            const row = outputRow({ ...out, id: doc.id, text: doc.text });
-            const now = Date.now();
-            await redis
-              .multi()
-              .hset(keys.results, idx, JSON.stringify(row))
-              .hsetnx(keys.meta, 'firstDone', now)
-              .hset(keys.meta, 'lastDone', now)
-              .exec();
-            remember(data.job, data.offset + i);
-            stats.documents++;
+            out = await opts.processor.process(doc);
           } catch (err) {
-            stats.failures++;
             const message = err instanceof Error ? err.message : String(err);
+            const later = opts.processor.retryLaterMs?.(err);
+            if (later !== undefined) {
+              deferred++;
+              waitMs = Math.max(waitMs, later);
+              deferCause ||= message;
+              return;
+            }
+            stats.failures++;
             const n = await redis.hincrby(keys.fails, idx, 1);
             if (n >= maxAttempts) {
               await redis.hset(
@@ -134,16 +199,44 @@ export async function runWorker(
               retry = true;
               log(`document ${doc.id} failed (attempt ${n}/${maxAttempts}): ${message}`);
             }
+            return;
           }
+          const mismatch = await claimConfig(data.job);
+          if (mismatch) {
+            refusedConfig = mismatch;
+            return;
+          }
+          const row = outputRow({ ...out, id: doc.id, text: doc.text });
+          const now = Date.now();
+          await redis
+            .multi()
+            .hset(keys.results, idx, JSON.stringify(row))
+            .hsetnx(keys.meta, 'firstDone', now)
+            .hset(keys.meta, 'lastDone', now)
+            .exec();
+          remember(data.job, data.offset + i);
+          stats.documents++;
         }),
       ),
     );
     if (opts.processor.costs) await redis.hset(keys.costs, workerId, JSON.stringify(opts.processor.costs()));
+    if (refusedConfig) return refuse(job, token, refusedConfig);
+    if (deferred > 0) {
+      // The models were not asked: no attempt of these documents is counted, and the batch waits
+      // at least the breakers' cooldown (a 200 ms backoff would land every retry inside it).
+      stats.deferred += deferred;
+      log(
+        `${deferred} document(s) of job "${data.job}" put off for ${Math.ceil(waitMs / 1000)} s, not counted as attempts: ${deferCause}`,
+      );
+      await job.moveToDelayed(Date.now() + waitMs, token);
+      throw new DelayedError();
+    }
     if (retry) throw new Error('some documents of the batch failed; the batch will be retried');
   };
 
   const workerConnection = connect(opts.redis, true);
-  const worker = new Worker<BatchData>(opts.queue ?? DEFAULT_QUEUE, async (job) => processBatch(job.data), {
+  const queueName = opts.queue ?? DEFAULT_QUEUE;
+  const worker = new Worker<BatchData>(queueName, async (job, token) => processBatch(job, token), {
     connection: workerConnection,
     concurrency: 1,
     lockDuration: lockMs,
@@ -154,6 +247,7 @@ export async function runWorker(
   worker.on('error', (e) => log(`worker error: ${e.message}`));
 
   let idleTimer: NodeJS.Timeout | undefined;
+  let view: Queue | undefined;
   let closing: Promise<void> | undefined;
   const close = async () => {
     closing ??= (async () => {
@@ -164,6 +258,7 @@ export async function runWorker(
         log(`ERROR: cannot check that Redis still has this worker's results: ${(e as Error).message}`);
       });
       await opts.processor.close?.();
+      await view?.close();
       redis.disconnect();
       workerConnection.disconnect();
     })();
@@ -171,9 +266,19 @@ export async function runWorker(
   };
   if (opts.idleExitMs !== undefined) {
     const idleMs = opts.idleExitMs;
+    // batches put off until the models' breakers let calls through again are work still to do
+    const counts = new Queue(queueName, { connection: redis });
+    view = counts;
     const arm = () => {
       if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => void close(), idleMs);
+      idleTimer = setTimeout(async () => {
+        const waiting = await counts
+          .getJobCounts('delayed', 'waiting', 'prioritized')
+          .then((c) => Object.values(c).reduce((a, b) => a + b, 0))
+          .catch(() => 0);
+        if (waiting > 0 && !closing) arm();
+        else void close();
+      }, idleMs);
     };
     worker.on('drained', arm);
     worker.on('active', () => {

@@ -52,9 +52,10 @@ test('two workers process a job; collect writes every document once in input ord
   const input = docs(230);
   const queue = `q-${Date.now()}`;
   const r = await enqueueDocuments(input, { redis: redis.url, job: job('two'), queue, batchSize: 20 });
-  assert.deepEqual(r, { job: job('two'), documents: 230, batches: 12 });
+  assert.deepEqual(r, { job: job('two'), documents: 230, batches: 12, existed: false });
   // enqueueing again is idempotent
-  await enqueueDocuments(input, { redis: redis.url, job: job('two'), queue, batchSize: 20 });
+  const again = await enqueueDocuments(input, { redis: redis.url, job: job('two'), queue, batchSize: 20 });
+  assert.equal(again.existed, true);
   const w1 = await runWorker({
     redis: redis.url,
     queue,
@@ -143,6 +144,6 @@ test('collect refuses an unfinished job unless --partial; unknown jobs are error
   await assert.rejects(jobStatus(redis.url, 'nope', queue), /no job named "nope"/);
   await assert.rejects(
     enqueueDocuments(docs(5, 'u'), { redis: redis.url, job: job('unfinished'), queue }),
-    /already exists with 4/,
+    /already exists with another input \(4 documents then, 5 now\)/,
   );
 });

@@ -40,9 +40,12 @@ export async function startOracleServer(
   gold: readonly NerDocument[],
   behaviours: Record<string, Behaviour> = {},
   override?: (req: ScriptedRequest) => ScriptedReply | undefined,
+  /** A fixed port on 127.0.0.1 (a model that comes back where it was), default a free one. */
+  port?: number,
 ): Promise<ScriptedServer> {
   const byText = goldByText(gold);
   return startScriptedServer({
+    ...(port !== undefined ? { port } : {}),
     chat: (req) =>
       override?.(req) ?? {
         json: oracleAnswer(

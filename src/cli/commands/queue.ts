@@ -15,7 +15,11 @@ export function register(program: Command): void {
     .requiredOption('--job <name>', 'job name (letters, digits, _ . -)')
     .option('--queue <name>', 'BullMQ queue name shared by the workers', 'el4ner')
     .option('--batch <n>', 'documents per queue job', positiveInt, 50)
-    .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3);
+    .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3)
+    .option(
+      '--retry-parked',
+      "move the job's parked documents back to pending, with fresh attempts, for the workers to tag again (same --input)",
+    );
   addInputOptions(enqueue).action(async (opts) => {
     const { readDocuments } = await import('../../formats/index.js');
     const { enqueueDocuments } = await import('../../queue/enqueue.js');
@@ -26,10 +30,17 @@ export function register(program: Command): void {
       queue: opts.queue,
       batchSize: opts.batch,
       maxAttempts: opts.attempts,
+      retryParked: opts.retryParked,
     });
     process.stderr.write(
-      `el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`,
+      r.existed
+        ? `el4ner: job "${r.job}" already holds this input (${r.documents} documents); nothing added twice\n`
+        : `el4ner: enqueued ${r.documents} documents in ${r.batches} batches as job "${r.job}"\n`,
     );
+    if (r.retried)
+      process.stderr.write(
+        `el4ner: moved ${r.retried.documents} parked document(s) of job "${r.job}" back to pending (${r.retried.batches} batch(es) queued again)\n`,
+      );
   });
 
   program
@@ -83,7 +94,13 @@ export function register(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await w.done;
-      log(`done: ${w.stats.documents} documents, ${w.stats.failures} failures, ${w.stats.parked} parked`);
+      log(
+        `done: ${w.stats.documents} documents, ${w.stats.failures} failures, ${w.stats.parked} parked${w.stats.deferred ? `, ${w.stats.deferred} put off while the models' circuit breakers were open` : ''}`,
+      );
+      if (w.stats.refused) {
+        const { JobMismatchError } = await import('../../queue/errors.js');
+        throw new JobMismatchError(w.stats.refused);
+      }
       const lost = Object.entries(w.stats.lost);
       if (lost.length || !w.stats.verified) {
         const { QueueError, DURABILITY_HINT } = await import('../../queue/errors.js');
