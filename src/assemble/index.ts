@@ -85,7 +85,11 @@ export async function createMethod(
       );
     const tagger = await loadSlm(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
-    return createSlmMethod(tagger, { name: tagger.path, description: tagger.description });
+    return createSlmMethod(tagger, {
+      name: tagger.path,
+      description: tagger.description,
+      maxChars: config.maxChars,
+    });
   }
   const engines = await assembleEngines(config, options);
   if (kind === 'fusion' && (options.threshold !== undefined || options.verificationPolicy !== undefined))
@@ -297,7 +301,8 @@ async function assembleEl4ner(
     ...(tagger
       ? {
           fallback: {
-            tag: (doc: NerDocument) => tagDocument(tagger, doc),
+            tag: (doc: NerDocument, signal?: AbortSignal) =>
+              tagDocument(tagger, doc, { maxChars: config.maxChars, signal }),
             description: tagger.description,
             readsContext: tagger.readsContext,
           },

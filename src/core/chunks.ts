@@ -5,6 +5,7 @@
  * sentence splitter at a clause, space or grapheme boundary). Offsets map back exactly.
  */
 import { splitSentences } from './sentences.js';
+import type { Token } from './types.js';
 
 export interface Chunk {
   /** Offset of the chunk in its document. */
@@ -27,4 +28,31 @@ export function chunkText(text: string, maxChars: number): Chunk[] {
 /** Moves chunk-relative offsets to document offsets. */
 export function shift<T extends { start: number; end: number }>(items: readonly T[], by: number): T[] {
   return by === 0 ? [...items] : items.map((x) => ({ ...x, start: x.start + by, end: x.end + by }));
+}
+
+/**
+ * Token ranges of the chunks of a tokenised document (the fusion's LLM pieces, a long document
+ * tagged by a supervised tagger). A token belongs to the chunk its first character is in, so pieces
+ * never split a token.
+ */
+export function chunkTokens(
+  text: string,
+  tokens: readonly Token[],
+  maxChars: number,
+): Array<{ first: number; last: number }> {
+  if (tokens.length === 0) return [];
+  const ranges: Array<{ first: number; last: number }> = [];
+  let t = 0;
+  for (const c of chunkText(text, maxChars)) {
+    const end = c.start + c.text.length;
+    const first = t;
+    while (t < tokens.length && tokens[t].start < end) t++;
+    if (t > first) ranges.push({ first, last: t });
+  }
+  if (t < tokens.length) {
+    const last = ranges.at(-1);
+    if (last) last.last = tokens.length;
+    else ranges.push({ first: t, last: tokens.length });
+  }
+  return ranges;
 }

@@ -157,6 +157,9 @@ export function attachDocumentContext<
   T extends { text: string; tokens?: Token[]; context?: DocumentContext },
 >(docs: readonly T[]): T[] {
   if (docs.every((d) => d.context)) return [...docs];
+  // a document alone has no neighbours: its context is empty (and its text need not be tokenised
+  // here, which for a long text would hold the event loop before the tagger's first chunk)
+  if (docs.length === 1) return [{ ...docs[0], context: { words: {} } }];
   const contexts = documentContexts(docs.map((d) => documentTokens(d).map((t) => t.text)));
   return docs.map((d, i) => (d.context ? d : { ...d, context: contexts[i] }));
 }

@@ -216,7 +216,7 @@ async function documentResult(
     stage: 'document',
     message: `no LLM answered (${causes}): tagged by the supervised tagger alone`,
   };
-  const tagged = await parts.fallback.tag(doc);
+  const tagged = await parts.fallback.tag(doc, logs.signal);
   return {
     ...none,
     fallback: true,

@@ -66,7 +66,11 @@ export interface El4nerParts {
   concurrency: number;
   log: (message: string) => void;
   /** Tags a document no LLM answered for (the tagger of `fusion.slm`); without it such a document fails. */
-  fallback?: { tag(doc: NerDocument): Promise<NerDocument>; description: string; readsContext?: boolean };
+  fallback?: {
+    tag(doc: NerDocument, signal?: AbortSignal): Promise<NerDocument>;
+    description: string;
+    readsContext?: boolean;
+  };
   /** Closes what the assembler built for this pipeline (engines, cache). */
   release?: () => Promise<void>;
 }

@@ -6,7 +6,7 @@
  * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
  */
 
-import { chunkText } from '../core/chunks.js';
+import { chunkTokens } from '../core/chunks.js';
 import { attachDocumentContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import { orderedPool } from '../core/ordered-pool.js';
@@ -154,32 +154,7 @@ export function documentTokensOf(doc: NerDocument): Token[] {
   return tokenize(doc.text);
 }
 
-/**
- * Token ranges of the pieces a document is sent to the LLM in: the chunks of the one chunking
- * policy (src/core/chunks.ts). A token belongs to the chunk its first character is in, so pieces
- * never split a token.
- */
-export function chunkTokens(
-  text: string,
-  tokens: readonly Token[],
-  maxChars: number,
-): Array<{ first: number; last: number }> {
-  if (tokens.length === 0) return [];
-  const ranges: Array<{ first: number; last: number }> = [];
-  let t = 0;
-  for (const c of chunkText(text, maxChars)) {
-    const end = c.start + c.text.length;
-    const first = t;
-    while (t < tokens.length && tokens[t].start < end) t++;
-    if (t > first) ranges.push({ first, last: t });
-  }
-  if (t < tokens.length) {
-    const last = ranges.at(-1);
-    if (last) last.last = tokens.length;
-    else ranges.push({ first: t, last: tokens.length });
-  }
-  return ranges;
-}
+export { chunkTokens };
 
 export function createFusion(options: FusionOptions): Fusion {
   const { slm, llm } = options;

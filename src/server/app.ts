@@ -1,8 +1,11 @@
 /**
  * The HTTP service: POST /v1/ner, batch jobs, health, readiness, Prometheus metrics, OpenAPI, and
  * an HTML page at GET /. Methods are built from the config by `createMethod` (one per distinct
- * label set / stage options a request asks for, a few kept); the default one is built at start,
- * so /readyz says whether the config really works.
+ * label set / stage options a request asks for, normalised; at most 8 kept, the least recently
+ * used idle one closed to make room); the default one is built at start and kept, so /readyz says
+ * whether the config really works. A batch (`texts`, jobs) answers every document: one no model
+ * answered for is a row with no entities, `degraded` and its `error`, as `el4ner run` writes it;
+ * a single `text` no model answered for is a 503.
  *
  * Faults from outside: a request that times out (504) or whose client goes away is aborted, and
  * the abort reaches every model call (no request is sent for it afterwards); a 5xx body never
@@ -12,13 +15,14 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createMethod } from '../assemble/index.js';
+import { createMethod, methodKind } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
 import { attachDocumentContext } from '../core/context.js';
 import { ConfigError, InputError, NoAnswerError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
 import { redactUrl } from '../core/redact.js';
 import type { NerDocument } from '../core/types.js';
+import { CostLedger } from '../engines/cost.js';
 import { renderView } from '../view/render.js';
 import { JobStore } from './jobs.js';
 import { createMetrics } from './metrics.js';
@@ -60,7 +64,8 @@ class HttpError extends Error {
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
+  // the scheme name is case-insensitive (RFC 7235 section 2.1)
+  const m = /^Bearer +(.+)$/i.exec(header ?? '');
   if (!m) return false;
   const a = Buffer.from(m[1]);
   const b = Buffer.from(token);
@@ -96,6 +101,50 @@ async function underDeadline<T>(
     clearTimeout(timer);
     res?.off('close', onGone);
   }
+}
+
+/** Methods kept at once (the default one included). */
+const MAX_METHODS = 8;
+
+const URL_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi;
+
+/**
+ * Model failure text for API clients: model names and causes stay, the models' URLs (internal
+ * hosts) go (` at <url>` dropped, any other URL shown as `<url>`); the server log keeps them.
+ */
+function clientText(t: string): string {
+  return t.replace(/ at \b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, '').replace(URL_RE, '<url>');
+}
+
+/** `clientText` on every string of warnings / failure details (never on document text or entities). */
+function forClients<T>(v: T): T {
+  if (typeof v === 'string') return clientText(v) as T;
+  if (Array.isArray(v)) return v.map(forClients) as T;
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, forClients(x)])) as T;
+  return v;
+}
+
+/** A document as the API returns it (POST /v1/ner and job results alike). */
+function resultRow(d: NerDocument) {
+  return {
+    text: d.text,
+    entities: d.entities,
+    ...(d.degraded ? { degraded: true, warnings: forClients(d.warnings ?? []) } : {}),
+    ...(d.error ? { error: clientText(d.error) } : {}),
+  };
+}
+
+/** A JSON value with its object keys sorted (a stable cache key). */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  return v;
 }
 
 /** Loopback names, IP literals and the allowed names: what a Host header may be without a token. */
@@ -137,32 +186,130 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config, { log }));
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
   const allowedHosts = opts.allowedHosts ?? [];
-  const methods = new Map<string, Promise<Method>>();
-  const methodFor = (body: { labels?: string[]; stages?: Record<string, unknown> }): Promise<Method> => {
-    const key = JSON.stringify({ labels: body.labels ?? null, stages: body.stages ?? null });
-    let r = methods.get(key);
-    if (!r) {
-      if (methods.size >= 8)
-        throw new HttpError(
-          429,
-          'too many distinct label sets / stage options in use; retry with the defaults',
-        );
+  const kind = methodKind(opts.config);
+  interface Slot {
+    method: Promise<Method>;
+    /** Requests (and jobs) using it now. */
+    users: number;
+    lastUsed: number;
+  }
+  const slots = new Map<string, Slot>();
+  const closing = new Set<Promise<void>>();
+  /** Costs of the methods closed to make room, so the cumulative metrics never go down. */
+  const retired = new CostLedger();
+  /**
+   * What a request's labels / stages come to: the label list deduplicated (its order is kept: it is
+   * the order of the list in the prompts) and left out when it is the config's own; the stage
+   * switches merged over the config's (so `{}` or the config's values are the default method).
+   * The supervised tagger alone has no stages and a fixed label set: stages do not apply to it
+   * (ignored), other labels than its own are refused (400).
+   */
+  const normalise = async (body: {
+    labels?: string[];
+    stages?: Record<string, unknown>;
+  }): Promise<{ key: string; labels?: string[]; stages: Record<string, unknown> }> => {
+    let labels = body.labels ? [...new Set(body.labels)] : undefined;
+    if (kind === 'slm') {
+      if (labels) {
+        const own = await withMethod({}, async (m) => m.info.labels);
+        const same = labels.length === own.length && labels.every((l) => own.includes(l));
+        if (!same)
+          throw new HttpError(
+            400,
+            `labels: the configured method (the supervised tagger alone, no LLM) tags a fixed label set (${own.join(', ')}) and cannot change it; leave out "labels", or configure LLMs (models) to ask for other labels`,
+          );
+      }
+      return { key: 'default', stages: { ...opts.config.stages } };
+    }
+    if (labels && JSON.stringify(labels) === JSON.stringify(opts.config.labels ?? null)) labels = undefined;
+    const stages = { ...opts.config.stages, ...(body.stages ?? {}) };
+    return { key: JSON.stringify(canonical({ labels: labels ?? null, stages })), labels, stages };
+  };
+  const defaultKey = JSON.stringify(canonical({ labels: null, stages: { ...opts.config.stages } }));
+  const isDefault = (key: string) => key === 'default' || key === defaultKey;
+  /** Closes a method once it is out of the map and idle; its costs go to `retired`. */
+  const retire = (key: string, slot: Slot) => {
+    log(`closing the least recently used method (${key}) to make room for another label set / stage options`);
+    const done = slot.method
+      .then(async (m) => {
+        retired.merge(m.cost());
+        await m.close();
+      })
+      .catch(() => {})
+      .finally(() => closing.delete(done));
+    closing.add(done);
+  };
+  /**
+   * The method for these (normalised) options, counted as in use until `release` is called. A new
+   * one beyond MAX_METHODS takes the slot of the least recently used idle one (never the default);
+   * when every slot has requests in flight, 429.
+   */
+  async function lease(body: {
+    labels?: string[];
+    stages?: Record<string, unknown>;
+  }): Promise<{ method: Method; release: () => void }> {
+    const { key, labels, stages } = await normalise(body);
+    let slot = slots.get(key);
+    if (!slot) {
+      if (slots.size >= MAX_METHODS) {
+        const idle = [...slots].filter(([k, s]) => s.users === 0 && !isDefault(k));
+        idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+        const victim = idle[0];
+        if (!victim)
+          throw new HttpError(
+            429,
+            `all ${MAX_METHODS} methods (distinct label sets / stage options) are in use by requests in flight; retry later or with the defaults`,
+          );
+        slots.delete(victim[0]);
+        retire(victim[0], victim[1]);
+      }
       const config: Config = {
         ...opts.config,
-        ...(body.labels ? { labels: body.labels } : {}),
-        stages: { ...opts.config.stages, ...(body.stages ?? {}) },
+        ...(labels ? { labels } : {}),
+        stages: stages as Config['stages'],
       };
-      r = makeMethod(config);
-      r.catch(() => methods.delete(key));
-      methods.set(key, r);
+      const built = makeMethod(config);
+      const created: Slot = { method: built, users: 0, lastUsed: Date.now() };
+      built.catch(() => {
+        if (slots.get(key) === created) slots.delete(key);
+      });
+      slots.set(key, created);
+      slot = created;
     }
-    return r;
-  };
+    const s = slot;
+    s.users++;
+    s.lastUsed = Date.now();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      s.users--;
+      s.lastUsed = Date.now();
+    };
+    try {
+      return { method: await s.method, release };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+  /** Runs `work` with the method of these options, which is not closed before `work` ends. */
+  async function withMethod<T>(
+    body: { labels?: string[]; stages?: Record<string, unknown> },
+    work: (m: Method) => Promise<T>,
+  ): Promise<T> {
+    const { method, release } = await lease(body);
+    try {
+      return await work(method);
+    } finally {
+      release();
+    }
+  }
   const settledMethods = async () => {
     const out: Method[] = [];
-    for (const p of methods.values()) {
+    for (const slot of slots.values()) {
       try {
-        out.push(await p);
+        out.push(await slot.method);
       } catch {
         // a method that failed to build has no costs
       }
@@ -171,7 +318,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
   // the default method is built now: a bad pool or CRF path shows in /readyz, not at a request
   let defaultState: MethodState = { state: 'building' };
-  methodFor({}).then(
+  withMethod({}, async () => {}).then(
     () => {
       defaultState = { state: 'ready' };
     },
@@ -185,7 +332,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
   let costSnapshot: Method[] = [];
-  const metrics = createMetrics(() => costSnapshot.map((r) => r.cost()));
+  const metrics = createMetrics(() => [retired.summary(), ...costSnapshot.map((r) => r.cost())]);
   const jobs = new JobStore();
 
   const app = Fastify({
@@ -197,6 +344,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { t0: bigint }).t0 = process.hrtime.bigint();
+    // the connection closed before the response was sent: the client went away (499)
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) countRequest(req, 499);
+    });
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (!opts.token && !hostAllowed(req.headers.host, allowedHosts))
@@ -208,12 +359,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return reply.code(401).send({ error: 'missing or wrong bearer token' });
     }
   });
-  app.addHook('onResponse', async (req, reply) => {
+  /** One count per request: its status, or 499 (the client closed the connection first). */
+  const countRequest = (req: FastifyRequest, status: number) => {
+    const r = req as unknown as { t0: bigint; counted?: boolean };
+    if (r.counted) return;
+    r.counted = true;
     const route = req.routeOptions.url ?? 'unknown';
-    const seconds = Number(process.hrtime.bigint() - (req as unknown as { t0: bigint }).t0) / 1e9;
-    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    const seconds = Number(process.hrtime.bigint() - r.t0) / 1e9;
+    metrics.requests.inc({ route, method: req.method, status: String(status) });
     metrics.latency.observe({ route }, seconds);
+  };
+  app.addHook('onResponse', async (req, reply) => {
+    countRequest(req, reply.raw.writableFinished ? reply.statusCode : 499);
   });
+
   app.setErrorHandler(
     (err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
       if (err instanceof HttpError)
@@ -235,32 +394,35 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
-  const tag = async (
-    body: NerBody,
-    signal: AbortSignal,
-  ): Promise<{ docs: NerDocument[]; warnings: unknown[] }> => {
-    const texts = body.texts ?? [body.text!];
-    const method = await methodFor(body);
-    costSnapshot = await settledMethods();
-    try {
-      const r = await method.tag(texts, { signal });
-      return { docs: r.docs, warnings: r.failures };
-    } catch (e) {
-      if (signal.aborted) throw signal.reason;
-      if (e instanceof NoAnswerError)
-        throw new HttpError(503, `no engine answered: ${e.message}`, e.failures);
-      throw e;
-    }
-  };
+  /**
+   * Tags a request's documents. `texts` is a batch: a document no model answered for comes back as
+   * a row with no entities, `degraded` and its `error` (as `el4ner run` writes it); a single `text`
+   * no model answered for is a 503 naming each model's cause.
+   */
+  const tag = (body: NerBody, signal: AbortSignal): Promise<{ docs: NerDocument[]; warnings: unknown[] }> =>
+    withMethod(body, async (method) => {
+      const texts = body.texts ?? [body.text!];
+      costSnapshot = await settledMethods();
+      try {
+        const r = await method.tag(texts, { signal, unanswered: body.texts ? 'row' : 'error' });
+        return { docs: r.docs, warnings: forClients(r.failures) };
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (e instanceof NoAnswerError) {
+          // the log keeps the models' URLs (credentials redacted); the body does not show them
+          log(
+            `503: ${redactText(e.message)}${e.failures.map((f) => `; ${f.model} ${f.stage}: ${redactText(f.lastError)}`).join('')}`,
+          );
+          throw new HttpError(503, `no engine answered: ${clientText(e.message)}`, forClients(e.failures));
+        }
+        throw e;
+      }
+    });
 
   app.post<{ Body: NerBody }>('/v1/ner', { schema: { body: nerRequestSchema } }, async (req) => {
     const { docs, warnings } = await underDeadline(req, timeoutMs, (signal) => tag(req.body, signal));
     return {
-      results: docs.map((d) => ({
-        text: d.text,
-        entities: d.entities,
-        ...(d.degraded ? { degraded: true, warnings: d.warnings ?? [] } : {}),
-      })),
+      results: docs.map(resultRow),
       ...(warnings.length ? { warnings } : {}),
     };
   });
@@ -269,17 +431,22 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     '/v1/ner/jobs',
     { schema: { body: jobRequestSchema } },
     async (req, reply) => {
-      const method = await methodFor({});
+      const { method, release } = await lease({});
       const job = jobs.start(req.body.texts, async (input, onDone) => {
-        const out: NerDocument[] = [];
-        // Each text's context comes from the whole job, not from its slice of 16 (src/core/context.ts).
-        const docs = attachDocumentContext(input);
-        for (let i = 0; i < docs.length; i += 16) {
-          const r = await method.extract(docs.slice(i, i + 16));
-          out.push(...r);
-          onDone(r.length);
+        try {
+          const out: NerDocument[] = [];
+          // Each text's context comes from the whole job, not from its slice of 16 (src/core/context.ts).
+          const docs = attachDocumentContext(input);
+          for (let i = 0; i < docs.length; i += 16) {
+            // a document no model answered for is a row with its error; the job goes on
+            const r = await method.extract(docs.slice(i, i + 16), { unanswered: 'row' });
+            out.push(...r);
+            onDone(r.length);
+          }
+          return out;
+        } finally {
+          release();
         }
-        return out;
       });
       return reply.code(202).send({ id: job.id, status: job.status, total: job.total });
     },
@@ -291,7 +458,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const { results, ...rest } = job;
     return {
       ...rest,
-      ...(results ? { results: results.map((d) => ({ text: d.text, entities: d.entities })) } : {}),
+      ...(results ? { results: results.map(resultRow) } : {}),
     };
   });
 
@@ -330,6 +497,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.addHook('onClose', async () => {
     await jobs.idle();
+    await Promise.all([...closing]);
     for (const r of await settledMethods()) await r.close();
   });
   return app;

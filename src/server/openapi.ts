@@ -67,7 +67,20 @@ export const openApiDocument = {
                       type: 'array',
                       items: {
                         type: 'object',
-                        properties: { text: { type: 'string' }, entities: { type: 'array', items: entity } },
+                        properties: {
+                          text: { type: 'string' },
+                          entities: { type: 'array', items: entity },
+                          degraded: {
+                            type: 'boolean',
+                            description: 'something was lost for this document (see warnings)',
+                          },
+                          warnings: { type: 'array', items: { type: 'object' } },
+                          error: {
+                            type: 'string',
+                            description:
+                              'a document of a batch (texts) no model answered for: no entities, and why',
+                          },
+                        },
                       },
                     },
                     warnings: { type: 'array', items: { type: 'object' } },
@@ -76,10 +89,17 @@ export const openApiDocument = {
               },
             },
           },
-          '400': { description: 'invalid request' },
+          '400': {
+            description:
+              'invalid request; labels the configured method cannot tag (a supervised tagger alone)',
+          },
           '401': { description: 'missing or wrong bearer token' },
           '413': { description: 'body too large' },
-          '503': { description: 'no engine answered' },
+          '429': { description: 'every method slot (label sets / stage options) has requests in flight' },
+          '503': {
+            description:
+              'no engine answered for the document of a single `text` (a batch returns the document with its error)',
+          },
           '504': { description: 'request timed out' },
         },
       },

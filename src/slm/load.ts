@@ -25,6 +25,8 @@ export interface Slm extends SlmLike {
   readonly description: string;
   /** Whether the tagger reads a document's context (the CRF's document features). */
   readonly readsContext: boolean;
+  /** Whether tagging computes on the main thread (the CRF; the ONNX runtime does not). */
+  readonly synchronous: boolean;
   tagTokens(tokens: readonly string[], context?: DocumentContext): Promise<SlmTagging>;
   tokenMarginals(tokens: readonly string[], context?: DocumentContext): Promise<TokenMarginals>;
   /** Per token span, the probability of each of its types for exactly that span (src/slm/span-probabilities.ts). */
@@ -80,6 +82,7 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       labels: crf.labels,
       scheme: crf.scheme,
       readsContext: crf.readsContext,
+      synchronous: true,
       tagTokens: async (tokens, context) => crf.tagTokens(tokens, context),
       tokenMarginals: async (tokens, context) => crf.tokenMarginals(tokens, context),
       spanProbabilities: async (tokens, spans, context) => crf.spanProbabilities(tokens, spans, context),
@@ -99,6 +102,7 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
       labels: t.labels,
       scheme: t.scheme,
       readsContext: false,
+      synchronous: false,
       tagTokens: (tokens) => t.tagTokens(tokens),
       tokenMarginals: (tokens) => t.tokenMarginals(tokens),
       spanProbabilities: async (tokens, spans) =>

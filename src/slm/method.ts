@@ -1,8 +1,17 @@
 /**
  * The supervised tagger alone as a method: the offline default (`el4ner run` with no LLM
  * configured). It calls no model, so its cost table is empty.
+ *
+ * A synchronous tagger (the CRF) would hold the event loop for the whole of a long document (a
+ * 1 MB text: seconds), so a server could answer nothing else, not even /healthz, and could not
+ * stop the work on a timeout. `tagDocument` therefore tags a document longer than `maxChars` in
+ * the chunks of the one chunking policy (src/core/chunks.ts: whole sentences, each chunk sees the
+ * document's context) and gives the event loop a turn before each chunk, where the abort signal
+ * is checked; the method tags a synchronous tagger's documents one at a time that way.
  */
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { chunkText, chunkTokens } from '../core/chunks.js';
 import type { DocumentContext } from '../core/context.js';
 import {
   type EvaluateOptions,
@@ -24,6 +33,8 @@ export interface DocumentTagger {
   readonly labels: readonly string[];
   /** Whether `predict` reads a document's context (the CRF's document features). */
   readonly readsContext?: boolean;
+  /** Whether `predict` computes on the main thread (the CRF): its documents are tagged one chunk at a time, with turns for the event loop. */
+  readonly synchronous?: boolean;
   predict(doc: {
     id: string;
     text: string;
@@ -36,19 +47,61 @@ export interface DocumentTagger {
 /** Documents tagged at once (a transformer tagger batches them). */
 const BLOCK = 64;
 
-/** The tagger's entities for a document: its own tokens when it has them. */
-export async function tagDocument(tagger: DocumentTagger, doc: NerDocument): Promise<NerDocument> {
-  return tagger.predict({
-    id: doc.id,
-    text: doc.text,
-    ...(doc.tokens?.length ? { tokens: doc.tokens } : {}),
-    ...(doc.context ? { context: doc.context } : {}),
-  });
+export interface TagDocumentOptions {
+  /** A document longer than this is tagged chunk by chunk (src/core/chunks.ts), with a turn for the event loop before each. */
+  maxChars?: number;
+  /** Checked before each chunk: an aborted signal stops the tagging with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The tagger's entities for a document: its own tokens when it has them. A document longer than
+ * `maxChars` is tagged chunk by chunk (whole sentences; a token belongs to the chunk it starts
+ * in), each chunk with the document's context, the entities shifted back to document offsets.
+ */
+export async function tagDocument(
+  tagger: DocumentTagger,
+  doc: NerDocument,
+  opts: TagDocumentOptions = {},
+): Promise<NerDocument> {
+  const predict = (d: { id: string; text: string; tokens?: Token[] }) =>
+    tagger.predict({
+      id: doc.id,
+      text: d.text,
+      ...(d.tokens?.length ? { tokens: d.tokens } : {}),
+      ...(doc.context ? { context: doc.context } : {}),
+    });
+  if (opts.maxChars === undefined || doc.text.length <= opts.maxChars) {
+    opts.signal?.throwIfAborted();
+    return predict(doc);
+  }
+  // pieces: [start, end) of the text, with the document's own tokens of that piece when it has them
+  const tokens = doc.tokens?.length ? doc.tokens : undefined;
+  const pieces: Array<{ start: number; end: number; tokens?: Token[] }> = tokens
+    ? chunkTokens(doc.text, tokens, opts.maxChars).map(({ first, last }) => ({
+        start: tokens[first].start,
+        end: tokens[last - 1].end,
+        tokens: tokens.slice(first, last),
+      }))
+    : chunkText(doc.text, opts.maxChars).map((c) => ({ start: c.start, end: c.start + c.text.length }));
+  const entities: NerDocument['entities'] = [];
+  for (const p of pieces) {
+    await nextTurn();
+    opts.signal?.throwIfAborted();
+    const local = p.tokens?.map((k) => ({ ...k, start: k.start - p.start, end: k.end - p.start }));
+    const tagged = await predict({
+      id: doc.id,
+      text: doc.text.slice(p.start, p.end),
+      ...(local ? { tokens: local } : {}),
+    });
+    for (const e of tagged.entities) entities.push({ ...e, start: e.start + p.start, end: e.end + p.start });
+  }
+  return { id: doc.id, text: doc.text, entities };
 }
 
 export function createSlmMethod(
   tagger: DocumentTagger,
-  opts: { name: string; description?: string },
+  opts: { name: string; description?: string; maxChars?: number },
 ): Method {
   const ledger = new CostLedger();
   const info = {
@@ -61,12 +114,16 @@ export function createSlmMethod(
     const t0 = Date.now();
     const inputs = inputDocuments(input, { context: tagger.readsContext });
     const docs: NerDocument[] = [];
-    for (let b = 0; b < inputs.length; b += BLOCK) {
+    const each = { maxChars: opts.maxChars, signal: o.signal };
+    // a synchronous tagger takes one document at a time, the event loop getting a turn before each
+    const block = tagger.synchronous ? 1 : BLOCK;
+    for (let b = 0; b < inputs.length; b += block) {
+      if (tagger.synchronous) await nextTurn();
       o.signal?.throwIfAborted();
-      const block = inputs.slice(b, b + BLOCK);
-      const tagged = await Promise.all(block.map((d) => tagDocument(tagger, d)));
+      const docsHere = inputs.slice(b, b + block);
+      const tagged = await Promise.all(docsHere.map((d) => tagDocument(tagger, d, each)));
       for (const [j, t] of tagged.entries()) {
-        const doc = outputDocument(block[j], t.entities);
+        const doc = outputDocument(docsHere[j], t.entities);
         docs.push(doc);
         await o.onDocument?.(doc, b + j);
       }

@@ -176,7 +176,10 @@ describe('serve under faults', () => {
     assert.equal(sent, `Basic ${Buffer.from(`user:${secret}`).toString('base64')}`);
     const ready = await (await fetch(`${url}/readyz`)).text();
     for (const t of [text, ready, logs.join('\n')]) assert.ok(!t.includes(secret), t.slice(0, 400));
-    assert.match(text, /127\.0\.0\.1:9/);
+    // the dead model is named with its cause; its URL (an internal host) stays in the log
+    assert.match(text, /model \\"dead\\" \(dead\): chat failed/);
+    assert.doesNotMatch(text, /127\.0\.0\.1:9/);
+    assert.ok(logs.some((l) => l.includes('127.0.0.1:9')));
   });
 
   it('without a token: a foreign Host is refused (DNS rebinding), cross-site GET /?text= too; CSP on the page', async () => {
