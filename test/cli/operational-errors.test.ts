@@ -11,16 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { bin, conllLines, el4ner, el4nerAsync, hasStack, tmpDir, trainSmallCrf } from '../support/cli.js';
 import { goldByText, oracleAnswer } from '../support/oracle.js';
 import { readGold, schemaName } from '../support/oracle-server.js';
+import { freePort } from '../support/ports.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function oneLine(stderr: string, pattern: RegExp): void {
   const lines = stderr.split('\n').filter((l) => l.startsWith('el4ner: '));

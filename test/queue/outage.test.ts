@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { jobStatus } from '../../src/queue/status.js';
 import { el4ner, el4nerAsync, tmpDir } from '../support/cli.js';
 import { readGold, startOracleServer } from '../support/oracle-server.js';
+import { freePort } from '../support/ports.js';
 import { startTestRedis, type TestRedis } from '../support/redis.js';
 import type { ScriptedServer } from '../support/scripted-server.js';
 
@@ -21,14 +21,6 @@ let dir: string;
 const servers: ScriptedServer[] = [];
 const run = `${process.pid}-${Date.now().toString(36)}`;
 const gold = readGold('conll2003', 'test', 40);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A config whose one model is at 127.0.0.1:port: no retry inside a call, the default breaker (5 failures, 5 s). */
 function configFor(port: number, name: string): string {

@@ -6,20 +6,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { jobKeys } from '../../src/queue/keys.js';
 import { conllLines, el4ner, el4nerAsync, tmpDir, trainSmallCrf } from '../support/cli.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../support/ports.js';
 
 const children: ChildProcess[] = [];
 after(() => {
