@@ -2,7 +2,7 @@
  * The HTTP service: POST /v1/ner, batch jobs, health, readiness, Prometheus metrics, OpenAPI, and
  * an HTML page at GET /. Methods are built from the config by `createMethod` (one per distinct
  * label set / stage options a request asks for, normalised; at most 8 kept, the least recently
- * used idle one closed to make room); the default one is built at start and kept, so /readyz says
+ * used idle one closed to make room: method-slots.ts); the default one is built at start and kept, so /readyz says
  * whether the config really works. A batch (`texts`, jobs) answers every document: one no model
  * answered for is a row with no entities, `degraded` and its `error`, as `el4ner run` writes it;
  * a single `text` no model answered for is a 503.
@@ -15,16 +15,17 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createMethod, methodKind } from '../assemble/index.js';
+import { createMethod } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
 import { attachDocumentContext } from '../core/context.js';
 import { ConfigError, InputError, NoAnswerError } from '../core/errors.js';
 import type { Method } from '../core/method.js';
 import { redactUrl } from '../core/redact.js';
 import type { NerDocument } from '../core/types.js';
-import { CostLedger } from '../engines/cost.js';
 import { renderView } from '../view/render.js';
+import { HttpError } from './http-error.js';
 import { JobStore } from './jobs.js';
+import { MethodSlots } from './method-slots.js';
 import { createMetrics } from './metrics.js';
 import { jobRequestSchema, nerRequestSchema, openApiDocument } from './openapi.js';
 import { checkReadiness, type MethodState } from './readiness.js';
@@ -51,16 +52,6 @@ interface NerBody {
   texts?: string[];
   labels?: string[];
   stages?: Record<string, unknown>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -103,9 +94,6 @@ async function underDeadline<T>(
   }
 }
 
-/** Methods kept at once (the default one included). */
-const MAX_METHODS = 8;
-
 const URL_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi;
 
 /**
@@ -133,18 +121,6 @@ function resultRow(d: NerDocument) {
     ...(d.degraded ? { degraded: true, warnings: forClients(d.warnings ?? []) } : {}),
     ...(d.error ? { error: clientText(d.error) } : {}),
   };
-}
-
-/** A JSON value with its object keys sorted (a stable cache key). */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object')
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-    );
-  return v;
 }
 
 /** Loopback names, IP literals and the allowed names: what a Host header may be without a token. */
@@ -186,136 +162,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config, { log }));
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
   const allowedHosts = opts.allowedHosts ?? [];
-  const kind = methodKind(opts.config);
-  interface Slot {
-    method: Promise<Method>;
-    /** Requests (and jobs) using it now. */
-    users: number;
-    lastUsed: number;
-  }
-  const slots = new Map<string, Slot>();
-  const closing = new Set<Promise<void>>();
-  /** Costs of the methods closed to make room, so the cumulative metrics never go down. */
-  const retired = new CostLedger();
-  /**
-   * What a request's labels / stages come to: the label list deduplicated (its order is kept: it is
-   * the order of the list in the prompts) and left out when it is the config's own; the stage
-   * switches merged over the config's (so `{}` or the config's values are the default method).
-   * The supervised tagger alone has no stages and a fixed label set: stages do not apply to it
-   * (ignored), other labels than its own are refused (400).
-   */
-  const normalise = async (body: {
-    labels?: string[];
-    stages?: Record<string, unknown>;
-  }): Promise<{ key: string; labels?: string[]; stages: Record<string, unknown> }> => {
-    let labels = body.labels ? [...new Set(body.labels)] : undefined;
-    if (kind === 'slm') {
-      if (labels) {
-        const own = await withMethod({}, async (m) => m.info.labels);
-        const same = labels.length === own.length && labels.every((l) => own.includes(l));
-        if (!same)
-          throw new HttpError(
-            400,
-            `labels: the configured method (the supervised tagger alone, no LLM) tags a fixed label set (${own.join(', ')}) and cannot change it; leave out "labels", or configure LLMs (models) to ask for other labels`,
-          );
-      }
-      return { key: 'default', stages: { ...opts.config.stages } };
-    }
-    if (labels && JSON.stringify(labels) === JSON.stringify(opts.config.labels ?? null)) labels = undefined;
-    const stages = { ...opts.config.stages, ...(body.stages ?? {}) };
-    return { key: JSON.stringify(canonical({ labels: labels ?? null, stages })), labels, stages };
-  };
-  const defaultKey = JSON.stringify(canonical({ labels: null, stages: { ...opts.config.stages } }));
-  const isDefault = (key: string) => key === 'default' || key === defaultKey;
-  /** Closes a method once it is out of the map and idle; its costs go to `retired`. */
-  const retire = (key: string, slot: Slot) => {
-    log(`closing the least recently used method (${key}) to make room for another label set / stage options`);
-    const done = slot.method
-      .then(async (m) => {
-        retired.merge(m.cost());
-        await m.close();
-      })
-      .catch(() => {})
-      .finally(() => closing.delete(done));
-    closing.add(done);
-  };
-  /**
-   * The method for these (normalised) options, counted as in use until `release` is called. A new
-   * one beyond MAX_METHODS takes the slot of the least recently used idle one (never the default);
-   * when every slot has requests in flight, 429.
-   */
-  async function lease(body: {
-    labels?: string[];
-    stages?: Record<string, unknown>;
-  }): Promise<{ method: Method; release: () => void }> {
-    const { key, labels, stages } = await normalise(body);
-    let slot = slots.get(key);
-    if (!slot) {
-      if (slots.size >= MAX_METHODS) {
-        const idle = [...slots].filter(([k, s]) => s.users === 0 && !isDefault(k));
-        idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-        const victim = idle[0];
-        if (!victim)
-          throw new HttpError(
-            429,
-            `all ${MAX_METHODS} methods (distinct label sets / stage options) are in use by requests in flight; retry later or with the defaults`,
-          );
-        slots.delete(victim[0]);
-        retire(victim[0], victim[1]);
-      }
-      const config: Config = {
-        ...opts.config,
-        ...(labels ? { labels } : {}),
-        stages: stages as Config['stages'],
-      };
-      const built = makeMethod(config);
-      const created: Slot = { method: built, users: 0, lastUsed: Date.now() };
-      built.catch(() => {
-        if (slots.get(key) === created) slots.delete(key);
-      });
-      slots.set(key, created);
-      slot = created;
-    }
-    const s = slot;
-    s.users++;
-    s.lastUsed = Date.now();
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      s.users--;
-      s.lastUsed = Date.now();
-    };
-    try {
-      return { method: await s.method, release };
-    } catch (e) {
-      release();
-      throw e;
-    }
-  }
-  /** Runs `work` with the method of these options, which is not closed before `work` ends. */
-  async function withMethod<T>(
-    body: { labels?: string[]; stages?: Record<string, unknown> },
-    work: (m: Method) => Promise<T>,
-  ): Promise<T> {
-    const { method, release } = await lease(body);
-    try {
-      return await work(method);
-    } finally {
-      release();
-    }
-  }
-  const settledMethods = async () => {
-    const out: Method[] = [];
-    for (const slot of slots.values()) {
-      try {
-        out.push(await slot.method);
-      } catch {
-        // a method that failed to build has no costs
-      }
-    }
-    return out;
-  };
+  const methods = new MethodSlots({ config: opts.config, make: makeMethod, log });
+  const withMethod = methods.with.bind(methods);
+  const settledMethods = () => methods.settled();
   // the default method is built now: a bad pool or CRF path shows in /readyz, not at a request
   let defaultState: MethodState = { state: 'building' };
   withMethod({}, async () => {}).then(
@@ -332,7 +181,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
   let costSnapshot: Method[] = [];
-  const metrics = createMetrics(() => [retired.summary(), ...costSnapshot.map((r) => r.cost())]);
+  const metrics = createMetrics(() => [methods.retiredCost(), ...costSnapshot.map((r) => r.cost())]);
   const jobs = new JobStore();
 
   const app = Fastify({
@@ -431,7 +280,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     '/v1/ner/jobs',
     { schema: { body: jobRequestSchema } },
     async (req, reply) => {
-      const { method, release } = await lease({});
+      const { method, release } = await methods.lease({});
       const job = jobs.start(req.body.texts, async (input, onDone) => {
         try {
           const out: NerDocument[] = [];
@@ -497,8 +346,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.addHook('onClose', async () => {
     await jobs.idle();
-    await Promise.all([...closing]);
-    for (const r of await settledMethods()) await r.close();
+    await methods.close();
   });
   return app;
 }
