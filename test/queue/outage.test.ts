@@ -114,13 +114,14 @@ test('enqueue --retry-parked gives parked documents fresh attempts; status and c
     s = await jobStatus(redis.url, job, queue);
   }
   assert.ok(s.parked > 0, 'some documents met the dead model');
-  const parked = s.parked;
-  assert.ok(parked < 40, `the breaker kept the others from burning their attempt (${parked} parked)`);
   const server = await startOracleServer(gold, {}, undefined, port);
   servers.push(server);
   const w1 = await worker;
   assert.equal(w1.code, 0, w1.stderr);
+  // calls in flight when the first document was parked may park a few more: count at the end
   s = await jobStatus(redis.url, job, queue);
+  const parked = s.parked;
+  assert.ok(parked < 40, `the breaker kept the others from burning their attempt (${parked} parked)`);
   assert.deepEqual([s.done, s.parked, s.remaining], [40 - parked, parked, 0]);
   const out1 = join(dir, 'parked-1.jsonl');
   assert.equal(el4ner(['collect', '--redis', redis.url, '--job', job, '--output', out1]).code, 0);
