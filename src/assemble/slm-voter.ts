@@ -5,9 +5,10 @@
  * the project tokenizer, one line at a time (src/slm/entities.ts). A span whose ends are not on
  * its tokens, or that crosses a line break, cannot be one of its entities.
  */
+
+import { lineRanges } from '../core/lines.js';
 import { documentTokens } from '../core/tokenize.js';
 import type { SlmVoter } from '../el4ner/state.js';
-import { lineRanges } from '../slm/entities.js';
 import type { Slm } from '../slm/load.js';
 import type { TokenRange } from '../slm/span-probabilities.js';
 

@@ -6,9 +6,11 @@
  * configured, or its call fails, the SLM's answer is returned alone and the stats say why.
  */
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { chunkTokens } from '../core/chunks.js';
 import { attachDocumentContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { type LineRange, openEachLine, tagLines } from '../core/lines.js';
 import { orderedPool } from '../core/ordered-pool.js';
 import { detectScheme } from '../core/tags.js';
 import { alignTokens, tokenize } from '../core/tokenize.js';
@@ -42,7 +44,7 @@ import {
   outsideProbability,
   type ProbabilityKind,
 } from './probabilities.js';
-import { type SlmLike, slmTypes } from './slm.js';
+import { type SlmLike, type SlmTagging, slmTypes } from './slm.js';
 
 export interface FusionOptions {
   slm: SlmLike;
@@ -173,18 +175,42 @@ export function createFusion(options: FusionOptions): Fusion {
   }
   let lambdaOutside: number | undefined = options.lambdaOutside ?? lambda;
 
+  /**
+   * The SLM's tags over the document, read as its `predict` reads them: line by line, and a
+   * document longer than maxChars chunk by chunk, with a turn for the event loop before each chunk.
+   */
+  async function tagWithSlm(
+    doc: NerDocument,
+    tokens: readonly Token[],
+    signal?: AbortSignal,
+  ): Promise<SlmTagging & { lines: LineRange[] }> {
+    const out: SlmTagging & { lines: LineRange[] } = { tags: [], marginals: [], lines: [] };
+    const chunks = chunkTokens(doc.text, tokens, maxChars);
+    for (const { first, last } of chunks) {
+      if (chunks.length > 1) {
+        await nextTurn();
+        signal?.throwIfAborted();
+      }
+      const t = await tagLines(
+        (words) => slm.tagTokens(words, doc.context),
+        doc.text,
+        tokens.slice(first, last),
+      );
+      for (let i = 0; i < t.tags.length; i++) {
+        out.tags.push(t.tags[i]);
+        out.marginals.push(t.marginals[i]);
+      }
+      for (const l of t.lines) out.lines.push({ start: l.start + first, end: l.end + first });
+    }
+    return out;
+  }
+
   async function analyse(doc: NerDocument, opts: { signal?: AbortSignal } = {}): Promise<DocumentAnalysis> {
     const tokens = documentTokensOf(doc);
-    const tagged =
-      tokens.length === 0
-        ? { tags: [], marginals: [] }
-        : await slm.tagTokens(
-            tokens.map((t) => t.text),
-            doc.context,
-          );
+    const tagged = await tagWithSlm(doc, tokens, opts.signal);
     const fusion: FusionCase = {
       tokens,
-      slmTags: tagged.tags,
+      slmTags: openEachLine(tagged.tags, tagged.lines),
       slmConfidence: tagged.marginals.map((m) => slmConfidence(m)),
       slmTagProbability: tagged.marginals.map((m, i) => m[labelIndex.get(tagged.tags[i]) ?? -1] ?? 0),
     };

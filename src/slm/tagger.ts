@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
 import { InputError } from '../core/errors.js';
+import { lineRanges } from '../core/lines.js';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { seededOrder } from '../eval/random.js';
@@ -24,7 +25,7 @@ import {
 import { documentTokens, goldTags, type StrictScore, strictMicro } from './data.js';
 import { DEFAULT_TRAIN } from './defaults.js';
 import { encodeWith, FeatureDictionaryBuilder } from './encode.js';
-import { entitiesFromTagging, lineRanges } from './entities.js';
+import { entitiesFromTagging } from './entities.js';
 import { FeatureIndex } from './feature-index.js';
 import { DEFAULT_FEATURES, type FeatureConfig, Gazetteer, sentenceFeatures } from './features.js';
 import { lbfgs } from './lbfgs.js';

@@ -7,6 +7,7 @@ import { createFusionTagger, createMethod } from '../../src/assemble/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { Engine } from '../../src/engines/types.js';
+import { slmConfidence } from '../../src/fusion/fuse.js';
 import { trainCrf } from '../../src/slm/tagger.js';
 import { sharedDocs } from './helpers.js';
 
@@ -56,5 +57,61 @@ describe('fusion from the config (the same assembly as el4ner run)', () => {
       createMethod(parseConfig({ fusion: { slm: path.join(dir, 'nope.model') } }), { log: () => {} }),
       (e: Error) => e instanceof ConfigError && /fusion\.slm/.test(e.message),
     );
+  });
+  it('reads the SLM line by line, and a long document chunk by chunk with turns for the event loop', async () => {
+    const file = path.join(dir, 'lines.model');
+    const crf = await trainCrf(sharedDocs('conll2003', 'train', 50), { maxIterations: 10 });
+    await crf.save(file);
+    let chats = 0;
+    const down = {
+      name: 'm',
+      identity: 'down',
+      chat: async () => {
+        chats++;
+        return Promise.reject(new Error('down'));
+      },
+      embed: async () => Promise.reject(new Error('down')),
+      close: async () => {},
+    } satisfies Engine;
+    const tagger = await createFusionTagger(
+      parseConfig({ models: [model], maxChars: 200, fusion: { slm: file, llm: 'm', lambda: 0.5 } }),
+      { engines: new Map([['m', down]]), log: () => {} },
+    );
+    try {
+      const lines = sharedDocs('conll2003', 'test', 3).map((d) => d.text);
+      const doc = { id: 'lines', text: lines.join('\n'), entities: [] };
+      const a = await tagger.fusion.analyse(doc);
+      // Each line tagged as its own sequence: the marginals (hence S_S) are those of the lines alone.
+      const perLine = lines.flatMap((line) =>
+        crf.tagTokens(line.split(' ')).marginals.map((m) => slmConfidence(m)),
+      );
+      assert.deepEqual(a.fusion.slmConfidence, perLine);
+      assert.ok(a.slmEntities.every((e) => !e.text.includes('\n')));
+
+      const sentences = sharedDocs('conll2003', 'test', 60).map((d) => d.text);
+      const long = { id: 'long', text: sentences.join(' '), entities: [] };
+      let turns = 0;
+      let counting = true;
+      const count = () => {
+        turns++;
+        if (counting) setImmediate(count);
+      };
+      setImmediate(count);
+      const whole = await tagger.fusion.analyse(long);
+      counting = false;
+      assert.ok(
+        turns > 10,
+        `the event loop had ${turns} turns while a ${long.text.length}-character text was tagged`,
+      );
+      assert.equal(whole.fusion.slmTags.length, whole.fusion.tokens.length);
+
+      chats = 0;
+      const stop = new AbortController();
+      setImmediate(() => stop.abort());
+      await assert.rejects(tagger.fusion.analyse(long, { signal: stop.signal }), { name: 'AbortError' });
+      assert.equal(chats, 0, 'stopped while the SLM tagged, before any LLM call');
+    } finally {
+      await tagger.close();
+    }
   });
 });

@@ -27,6 +27,7 @@ export function register(program: Command): void {
       const { readDocuments } = await import('../../formats/index.js');
       const { attachDocumentContext } = await import('../../core/context.js');
       const { loadSlm } = await import('../../slm/load.js');
+      const { tagLines } = await import('../../core/lines.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       const toStdout = o.out === undefined || o.out === '-';
       if (!toStdout) prepareOutputFile(o.out!);
@@ -42,11 +43,9 @@ export function register(program: Command): void {
           const preds = await Promise.all(block.map((d) => tagger.predict(d)));
           const taggings = o.marginals
             ? await Promise.all(
+                // Line by line, as predict reads the document, so the tags are those of the entities.
                 preds.map((p, k) =>
-                  tagger.tagTokens(
-                    (p.tokens ?? []).map((t) => t.text),
-                    block[k].context,
-                  ),
+                  tagLines((words) => tagger.tagTokens(words, block[k].context), p.text, p.tokens ?? []),
                 ),
               )
             : [];

@@ -11,10 +11,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { lineRanges } from '../../core/lines.js';
 import type { NerDocument, TagScheme, Token } from '../../core/types.js';
 import type { SlmTagging } from '../../fusion/slm.js';
 import { documentTokens } from '../data.js';
-import { entitiesFromTagging, lineRanges } from '../entities.js';
+import { entitiesFromTagging } from '../entities.js';
 import type { TokenMarginals } from '../tagger.js';
 import { argmax, softmax, type WordPieces, wordDistributions, wordPieces } from './align.js';
 import { ModelFolderError, SlmOptionError } from './errors.js';
