@@ -2,7 +2,7 @@
  * The tagger of `fusion.slm` as an EL4NER voter (`fusion.voter`): its entities join the union and
  * its votes the classification. With soft votes its vote for a union span is spread by the
  * probability it gives that exact span each type. The tagger reads the text as `predict` does:
- * the project tokenizer, one line at a time (src/slm/entities.ts). A span whose ends are not on
+ * the project tokenizer, one line at a time (src/core/lines.ts). A span whose ends are not on
  * its tokens, or that crosses a line break, cannot be one of its entities.
  */
 
