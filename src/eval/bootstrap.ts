@@ -70,17 +70,43 @@ export function bootstrapMicroF1(
   return { f1_low: quantile(sorted, alpha), f1_high: quantile(sorted, 1 - alpha), n, seed, level };
 }
 
-/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
-export function bootstrapWinShare(
+export interface PairedBootstrapResult {
+  /** Share of the resamples in which `a`'s micro F1 is strictly above `b`'s. */
+  win_share: number;
+  /** The interval of micro F1(a) − F1(b) over the resamples, at `level`. */
+  delta_low: number;
+  delta_high: number;
+  n: number;
+  seed: number;
+  level: number;
+}
+
+/**
+ * Paired bootstrap of two systems scored on the same documents (`a[i]` and `b[i]` are one
+ * document's counts): each resample draws documents with replacement and scores both systems on
+ * the same draw, so what the documents share (hard ones, easy ones) cancels out of the difference.
+ * Null when there is nothing to resample.
+ */
+export function pairedBootstrap(
   a: readonly Counts[],
   b: readonly Counts[],
-  options: { resamples?: number; seed?: number } = {},
-): number {
+  options: BootstrapOptions = {},
+): PairedBootstrapResult | null {
+  if (a.length !== b.length)
+    throw new RangeError(
+      `paired bootstrap needs the same documents on both sides (${a.length} and ${b.length})`,
+    );
+  const resamples = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
+  const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
+  const level = options.level ?? 0.95;
+  if (!Number.isInteger(resamples) || resamples < 0)
+    throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
   const n = a.length;
-  if (n === 0) return 0;
-  const resamples = options.resamples ?? 1000;
-  const next = mulberry32(options.seed ?? 1);
+  if (n === 0 || resamples === 0) return null;
+  const next = mulberry32(seed);
   const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+  const deltas = new Float64Array(resamples);
   let wins = 0;
   for (let r = 0; r < resamples; r++) {
     let atp = 0;
@@ -98,7 +124,31 @@ export function bootstrapWinShare(
       bfp += b[i].fp;
       bfn += b[i].fn;
     }
-    if (f1(atp, afp, afn) > f1(btp, bfp, bfn)) wins++;
+    const fa = f1(atp, afp, afn);
+    const fb = f1(btp, bfp, bfn);
+    deltas[r] = fa - fb;
+    if (fa > fb) wins++;
   }
-  return wins / resamples;
+  const sorted = Array.from(deltas).sort((x, y) => x - y);
+  const alpha = (1 - level) / 2;
+  return {
+    win_share: wins / resamples,
+    delta_low: quantile(sorted, alpha),
+    delta_high: quantile(sorted, 1 - alpha),
+    n: resamples,
+    seed,
+    level,
+  };
+}
+
+/** Share of paired bootstrap resamples (over documents) in which `a` scores strictly above `b`. */
+export function bootstrapWinShare(
+  a: readonly Counts[],
+  b: readonly Counts[],
+  options: { resamples?: number; seed?: number } = {},
+): number {
+  if (a.length === 0) return 0;
+  return (
+    pairedBootstrap(a, b, { resamples: options.resamples ?? 1000, seed: options.seed ?? 1 })?.win_share ?? 0
+  );
 }

@@ -4,7 +4,12 @@
  */
 import type { NerDocument } from '../core/types.js';
 import { type PairOptions, pairDocuments } from './align.js';
-import { type BootstrapResult, bootstrapMicroF1 } from './bootstrap.js';
+import {
+  type BootstrapResult,
+  bootstrapMicroF1,
+  type PairedBootstrapResult,
+  pairedBootstrap,
+} from './bootstrap.js';
 import {
   addMuc,
   type MucCounts,
@@ -36,12 +41,57 @@ export interface EvalReport {
   bootstrap: BootstrapResult | null;
   documents: number;
   missing_predictions: number;
+  /** Against another system's predictions of the same gold documents (`score --against`). */
+  comparison?: Comparison;
+}
+
+export interface Comparison {
+  /** The other system's file, as given. */
+  against?: string;
+  /** Its strict micro F1, and this system's minus it. */
+  against_f1: number;
+  delta_f1: number;
+  against_missing_predictions: number;
+  /** The paired bootstrap over documents; null when it is off. */
+  bootstrap: PairedBootstrapResult | null;
 }
 
 export interface EvaluateOptions extends PairOptions {
   /** Bootstrap resamples for the micro-F1 interval; 0 turns it off. Default 1000. */
   bootstrap?: number;
   seed?: number;
+  /** Another system's predictions of the same gold documents, paired with them as `pred` is. */
+  against?: { docs: readonly NerDocument[]; file?: string };
+}
+
+/** Each gold document's strict counts against its paired prediction, in gold order. */
+function strictCounts(pairs: ReturnType<typeof pairDocuments>['pairs']): Counts[] {
+  return pairs.map(
+    ({ gold: g, pred: p }) => countDocument(uniqueEntities(g.entities), uniqueEntities(p.entities)).total,
+  );
+}
+
+function compare(
+  gold: readonly NerDocument[],
+  perDocument: readonly Counts[],
+  f1: number,
+  options: EvaluateOptions & { against: NonNullable<EvaluateOptions['against']> },
+): Comparison {
+  const { pairs, missing } = pairDocuments(gold, options.against.docs, {
+    ...options,
+    predFile: options.against.file,
+  });
+  const other = strictCounts(pairs);
+  const total = zeroCounts();
+  for (const c of other) addCounts(total, c);
+  const againstF1 = prf(total).f1;
+  return {
+    ...(options.against.file ? { against: options.against.file } : {}),
+    against_f1: againstF1,
+    delta_f1: f1 - againstF1,
+    against_missing_predictions: missing,
+    bootstrap: pairedBootstrap(perDocument, other, { resamples: options.bootstrap, seed: options.seed }),
+  };
 }
 
 function scoreTable(counts: Map<string, Counts>): Record<string, Prf & Counts> {
@@ -89,8 +139,9 @@ export function evaluate(
   const tokenRows = Object.values(tokenTable);
 
   const spanPrf = prf(span);
+  const microPrf = prf(micro);
   return {
-    micro: { ...prf(micro), ...micro },
+    micro: { ...microPrf, ...micro },
     macro_f1: mean(Object.values(per_type).map((s) => s.f1)),
     per_type,
     span_f1: spanPrf.f1,
@@ -106,5 +157,8 @@ export function evaluate(
     bootstrap: bootstrapMicroF1(perDocument, { resamples: options.bootstrap, seed: options.seed }),
     documents: pairs.length,
     missing_predictions: missing,
+    ...(options.against
+      ? { comparison: compare(gold, perDocument, microPrf.f1, { ...options, against: options.against }) }
+      : {}),
   };
 }

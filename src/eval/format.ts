@@ -1,5 +1,5 @@
 /** The human-readable `el4ner score` report. */
-import type { EvalReport } from './evaluate.js';
+import type { Comparison, EvalReport } from './evaluate.js';
 
 const num = (x: number) => x.toFixed(4);
 
@@ -9,6 +9,25 @@ function table(header: string[], rows: (string | number)[][]): string {
   return cells
     .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
     .join('\n');
+}
+
+const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(4)}`;
+
+function formatComparison(f1: number, c: Comparison): string[] {
+  const out = [
+    '',
+    `against ${c.against ?? 'the other predictions'}: micro F1 ${num(f1)} vs ${num(c.against_f1)}, difference ${signed(c.delta_f1)}` +
+      (c.against_missing_predictions
+        ? ` (${c.against_missing_predictions} gold documents without its prediction)`
+        : ''),
+  ];
+  const b = c.bootstrap;
+  if (b)
+    out.push(
+      `difference ${Math.round(b.level * 100)}% paired bootstrap CI: [${signed(b.delta_low)}, ${signed(b.delta_high)}]; ` +
+        `these predictions score higher in ${(b.win_share * 100).toFixed(1)}% of ${b.n} paired resamples (seed ${b.seed})`,
+    );
+  return out;
 }
 
 export function formatReport(r: EvalReport): string {
@@ -37,6 +56,7 @@ export function formatReport(r: EvalReport): string {
         `(${b.n} resamples of documents, seed ${b.seed})`,
     );
   }
+  if (r.comparison) out.push(...formatComparison(r.micro.f1, r.comparison));
   out.push('');
   out.push('per type (strict)');
   out.push(

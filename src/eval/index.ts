@@ -5,9 +5,17 @@ export {
   bootstrapMicroF1,
   DEFAULT_BOOTSTRAP_RESAMPLES,
   DEFAULT_BOOTSTRAP_SEED,
+  type PairedBootstrapResult,
+  pairedBootstrap,
   quantile,
 } from './bootstrap.js';
-export { type EvalReport, type EvaluateOptions, evaluate, type TypeScore } from './evaluate.js';
+export {
+  type Comparison,
+  type EvalReport,
+  type EvaluateOptions,
+  evaluate,
+  type TypeScore,
+} from './evaluate.js';
 export { formatReport } from './format.js';
 export { type MucCounts, mucDocument, mucSchemas, type SchemaName, type SchemaScore } from './muc.js';
 export { type Counts, type Prf, prf } from './prf.js';

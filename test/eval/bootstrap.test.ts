@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NerDocument } from '../../src/core/types.js';
-import { bootstrapMicroF1, evaluate, mulberry32, quantile } from '../../src/eval/index.js';
+import { bootstrapWinShare } from '../../src/eval/bootstrap.js';
+import { bootstrapMicroF1, evaluate, mulberry32, pairedBootstrap, quantile } from '../../src/eval/index.js';
 import { doc, ent } from './helpers.js';
 
 /** 40 documents: some right, some missed, some with a wrong type, some spurious. */
@@ -84,5 +85,41 @@ describe('helpers', () => {
     assert.ok(new Set(xs).size > 990);
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
     assert.ok(Math.abs(mean - 0.5) < 0.05);
+  });
+});
+
+describe('paired bootstrap of two systems', () => {
+  const a = [
+    { tp: 3, fp: 0, fn: 1 },
+    { tp: 1, fp: 1, fn: 0 },
+    { tp: 0, fp: 0, fn: 2 },
+    { tp: 2, fp: 0, fn: 0 },
+  ];
+  const b = [
+    { tp: 2, fp: 1, fn: 2 },
+    { tp: 1, fp: 0, fn: 0 },
+    { tp: 0, fp: 1, fn: 2 },
+    { tp: 1, fp: 0, fn: 1 },
+  ];
+
+  it('brackets the observed difference, is reproducible with its seed and is the win share tune reads', () => {
+    const r = pairedBootstrap(a, b, { resamples: 500, seed: 3 })!;
+    assert.deepEqual(pairedBootstrap(a, b, { resamples: 500, seed: 3 }), r);
+    const f1 = (c: { tp: number; fp: number; fn: number }[]) => {
+      const t = c.reduce((s, x) => ({ tp: s.tp + x.tp, fp: s.fp + x.fp, fn: s.fn + x.fn }));
+      return (2 * t.tp) / (2 * t.tp + t.fp + t.fn);
+    };
+    const delta = f1(a) - f1(b);
+    assert.ok(r.delta_low <= delta && delta <= r.delta_high, `${r.delta_low} <= ${delta} <= ${r.delta_high}`);
+    assert.ok(r.win_share > 0.5 && r.win_share < 1, String(r.win_share));
+    assert.equal(bootstrapWinShare(a, b, { resamples: 500, seed: 3 }), r.win_share);
+    const same = pairedBootstrap(a, a, { resamples: 100 })!;
+    assert.deepEqual([same.win_share, same.delta_low, same.delta_high], [0, 0, 0]);
+  });
+
+  it('refuses two sides of different lengths and gives nothing to resample as null', () => {
+    assert.throws(() => pairedBootstrap(a, b.slice(1)), RangeError);
+    assert.equal(pairedBootstrap([], []), null);
+    assert.equal(pairedBootstrap(a, b, { resamples: 0 }), null);
   });
 });

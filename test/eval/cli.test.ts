@@ -171,4 +171,55 @@ describe('el4ner score with other formats', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--pred-format/);
   });
+  it('--against: the F1 difference with another system, a paired bootstrap CI and the win share', () => {
+    const docs = readFileSync(gold, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    // A weaker system: every other gold entity dropped.
+    const weaker = path.join(tmp, 'weaker.jsonl');
+    writeFileSync(
+      weaker,
+      docs
+        .map((d) =>
+          JSON.stringify({ ...d, entities: d.entities.filter((_: unknown, i: number) => i % 2 === 0) }),
+        )
+        .join('\n'),
+    );
+    const r = run([
+      'score',
+      '--gold',
+      gold,
+      '--pred',
+      gold,
+      '--against',
+      weaker,
+      '--json',
+      '--bootstrap',
+      '200',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const c = JSON.parse(r.stdout).comparison;
+    assert.equal(c.against, weaker);
+    assert.ok(c.against_f1 > 0 && c.against_f1 < 1, String(c.against_f1));
+    assert.equal(c.delta_f1, 1 - c.against_f1);
+    assert.ok(
+      c.bootstrap.delta_low > 0 &&
+        c.bootstrap.delta_low <= c.delta_f1 &&
+        c.delta_f1 <= c.bootstrap.delta_high,
+    );
+    assert.equal(c.bootstrap.win_share, 1);
+
+    const reverse = run(['score', '--gold', gold, '--pred', weaker, '--against', gold, '--bootstrap', '200']);
+    assert.equal(reverse.status, 0, reverse.stderr);
+    assert.match(reverse.stdout, /against .*gold\.jsonl: micro F1 0\.\d{4} vs 1\.0000, difference -0\.\d{4}/);
+    assert.match(reverse.stdout, /these predictions score higher in 0\.0% of 200 paired resamples/);
+
+    const stranger = path.join(tmp, 'stranger.jsonl');
+    writeFileSync(stranger, JSON.stringify({ id: 'not-in-gold', text: 'x', entities: [] }));
+    const bad = run(['score', '--gold', gold, '--pred', gold, '--against', stranger]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /stranger\.jsonl/);
+    assert.match(bad.stderr, /not-in-gold/);
+  });
 });

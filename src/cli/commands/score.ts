@@ -14,6 +14,8 @@ interface ScoreOptions {
   json?: boolean;
   bootstrap: number;
   seed: number;
+  against?: string;
+  againstFormat?: string;
 }
 
 export function register(program: Command): void {
@@ -37,6 +39,14 @@ export function register(program: Command): void {
       1000,
     )
     .option('--seed <n>', 'seed of the bootstrap resampling', nonNegativeInt, 42)
+    .option(
+      '--against <file>',
+      "another system's predictions of the same documents: the F1 difference with a paired bootstrap CI",
+    )
+    .option(
+      '--against-format <format>',
+      `format of --against: ${INPUT_FORMATS.join('|')} (default: detected)`,
+    )
     .action(async (opts: ScoreOptions) => {
       const { detectFormat, isInputFormat, readDocuments } = await import('../../formats/index.js');
       const { evaluate, formatReport } = await import('../../eval/index.js');
@@ -54,8 +64,14 @@ export function register(program: Command): void {
       };
       const goldFormat = await formatOf(opts.gold, opts.goldFormat, 'gold-format');
       const predFormat = await formatOf(opts.pred, opts.predFormat, 'pred-format');
+      const againstFormat =
+        opts.against === undefined
+          ? undefined
+          : await formatOf(opts.against, opts.againstFormat, 'against-format');
       const gold = await readDocuments(opts.gold, { format: goldFormat });
       const pred = await readDocuments(opts.pred, { format: predFormat });
+      const against =
+        opts.against === undefined ? undefined : await readDocuments(opts.against, { format: againstFormat });
       if (gold.length === 0) throw new InputError('no gold documents to score against', opts.gold);
       if (pred.length === 0)
         process.stderr.write(
@@ -63,13 +79,14 @@ export function register(program: Command): void {
         );
       const byOrder =
         opts.match === 'order' ||
-        (opts.match === 'auto' && (goldFormat === 'conll' || predFormat === 'conll'));
+        (opts.match === 'auto' && [goldFormat, predFormat, againstFormat].includes('conll'));
       const report = evaluate(gold, pred, {
         goldFile: opts.gold,
         predFile: opts.pred,
         matchBy: byOrder ? 'order' : 'id',
         bootstrap: opts.bootstrap,
         seed: opts.seed,
+        ...(against ? { against: { docs: against, file: opts.against } } : {}),
       });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     });
