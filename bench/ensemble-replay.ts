@@ -26,22 +26,14 @@
  * dominates). The work folder .el4ner/bench/ensemble-<set>/ keeps the response cache and the pool
  * index, so a second run is much faster (with the same --port).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { NerDocument } from '../src/core/types.js';
+import { join, resolve } from 'node:path';
 import type { PipelineReport } from '../src/el4ner/report.js';
-import { combineSystems } from '../src/el4ner/voting/combine.js';
-import { policyOfData } from '../src/el4ner/voting/overlaps.js';
-import { readJsonlDocuments, strictMicro } from '../src/slm/data.js';
+import { readJsonlDocuments } from '../src/slm/data.js';
 import { replayModels, startEl4nerReplayServer } from '../test/support/el4ner-replay-server.js';
-import {
-  ensureSystems,
-  predictionEntities,
-  type ReplaySystem,
-  repoRoot,
-  sharedData,
-} from '../test/support/replay-systems.js';
+import { ensureSystems, repoRoot, sharedData } from '../test/support/replay-systems.js';
+import { runEl4ner } from './cli.js';
+import { plainVotes, type Score } from './replay-votes.js';
 
 const args = process.argv.slice(2);
 const sets: string[] = [];
@@ -65,82 +57,7 @@ for (let i = 0; i < args.length; i++) {
 }
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
-
-/** Paths as the CLI is given them: relative to the repository, where it runs. */
-const rel = (p: string) => relative(repoRoot, p);
-
-function el4ner(argv: string[]): Promise<string> {
-  argv = argv.map((a) => (isAbsolute(a) ? rel(a) : a));
-  return new Promise((ok, fail) => {
-    log(`el4ner ${argv.join(' ')}`);
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/el4ner.js'), ...argv], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-      for (const line of String(d).split('\n'))
-        if (/^el4ner: (full|sentence|no-|single|default|drop|calib|held|tables)/.test(line)) log(line);
-    });
-    child.on('error', fail);
-    child.on('close', (code) =>
-      code === 0 ? ok(out) : fail(new Error(`el4ner ${argv[0]} exited ${code}\n${err.slice(-3000)}`)),
-    );
-  });
-}
-
-interface Score {
-  p: number;
-  r: number;
-  f1: number;
-}
-const score = (gold: readonly NerDocument[], pred: readonly NerDocument[]): Score => {
-  const s = strictMicro(gold, pred);
-  return { p: s.p, r: s.r, f1: s.f1 };
-};
-
-function plainVotes(systems: readonly ReplaySystem[], split: 'dev' | 'test', gold: readonly NerDocument[]) {
-  const per = systems.map((s) => s.predictions[split].map((p) => predictionEntities(p)));
-  // as `el4ner ensemble --overlaps auto` decides: flat unless a system's own output nests
-  const overlaps = policyOfData(per.flat().map((entities) => ({ entities })));
-  const vote = (minVotes?: number, keepOverlaps = false) =>
-    score(
-      gold,
-      gold.map((d, i) => ({
-        ...d,
-        entities: combineSystems(
-          d.text,
-          systems.map((s, j) => ({ name: s.name, entities: per[j][i] })),
-          {
-            strategy: 'vote',
-            overlaps: keepOverlaps ? 'nested' : overlaps,
-            ...(minVotes !== undefined ? { minVotes } : {}),
-          },
-        ),
-      })),
-    );
-  return {
-    backbones: systems.map((s, j) => ({
-      name: s.name,
-      ...score(
-        gold,
-        gold.map((d, i) => ({ ...d, entities: per[j][i] })),
-      ),
-    })),
-    overlaps,
-    majority: vote(),
-    byThreshold: systems.map((_, k) => ({
-      minVotes: k + 1,
-      ...vote(k + 1),
-      overlapsKept: vote(k + 1, true),
-    })),
-  };
-}
+const el4ner = (argv: string[]) => runEl4ner(argv, log);
 
 const pct = (x: number) => (100 * x).toFixed(2);
 const row = (name: string, s: Score, note = '') =>
