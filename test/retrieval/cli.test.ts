@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -100,6 +100,43 @@ describe('el4ner index', () => {
     assert.match(c.stderr, /needs --config/);
     const d = await run(['index', '--pool', path.join(dir, 'missing.jsonl'), '--out', path.join(dir, 'x')]);
     assert.equal(d.code, 2);
+  });
+
+  it('never overwrites or removes what a folder holds besides an index', async () => {
+    // a project folder: its own manifest.json, a docs.json, a data-* folder, and the pool itself
+    const project = path.join(dir, 'project');
+    await mkdir(path.join(project, 'data-raw'), { recursive: true });
+    const own = {
+      'manifest.json': '{"name": "web app"}\n',
+      'docs.json': '{"keep": true}\n',
+      'data-raw/notes.txt': 'field notes\n',
+    };
+    for (const [f, text] of Object.entries(own)) await writeFile(path.join(project, f), text);
+    const kept = async () => {
+      for (const [f, text] of Object.entries(own))
+        assert.equal(await readFile(path.join(project, f), 'utf8'), text, f);
+    };
+    for (const extra of [[], ['--force']]) {
+      const a = await run(['index', '--pool', poolFile, '--out', project, ...extra]);
+      assert.equal(a.code, 2, a.stderr);
+      assert.match(a.stderr, /project: not an el4ner retrieval index \(manifest\.json of another format\)/);
+      assert.doesNotMatch(a.stderr, /\n\s+at /);
+      await kept();
+    }
+    // without the foreign manifest: docs.json would be removed as a file of the old index layout
+    await rm(path.join(project, 'manifest.json'));
+    const b = await run(['index', '--pool', poolFile, '--out', project]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, /project: holds docs\.json but no el4ner retrieval index/);
+    // a data-* folder that is not the index's own is left alone when an index is built beside it
+    await rm(path.join(project, 'docs.json'));
+    const c = await run(['index', '--pool', poolFile, '--out', project, '--dim', '64']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(await readFile(path.join(project, 'data-raw/notes.txt'), 'utf8'), 'field notes\n');
+    const d = await run(['index', '--pool', poolFile, '--out', project, '--dim', '32']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /built \(settings changed\)/);
+    assert.equal(await readFile(path.join(project, 'data-raw/notes.txt'), 'utf8'), 'field notes\n');
   });
 
   it('uses LLM pre-extraction and the embedding model of the config', async () => {
