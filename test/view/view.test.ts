@@ -177,3 +177,47 @@ test('`el4ner view` shows each document’s warnings: which model or stage faile
   assert.match(html, /type mapped: &quot;Person&quot; -&gt; PER \(synonym\)/);
   assert.match(html, /<div class="doc" data-id="d2">(?:(?!<ul class="warnings">).)*?<\/div><\/div>/);
 });
+
+test('`el4ner view --gold` pairs documents as `el4ner score` does: a CoNLL gold by order, unknown ids refused', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-gold-'));
+  const el4ner = (...args: string[]) =>
+    spawnSync(process.execPath, [resolve('bin/el4ner.js'), ...args], { encoding: 'utf8' });
+  const S = 'Angela Merkel visited Paris .';
+  const docs = [
+    { id: 'a', text: S, entities: [ent(S, 'Angela Merkel', 'PER'), ent(S, 'Paris', 'LOC')] },
+    { id: 'b', text: 'Siemens grew .', entities: [ent('Siemens grew .', 'Siemens', 'ORG')] },
+  ];
+  const pred = join(dir, 'pred.jsonl');
+  writeFileSync(pred, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  // the gold as CoNLL: the same documents, ids by position (gold-0, gold-1)
+  const gold = join(dir, 'gold.conll');
+  let r = el4ner('convert', pred, gold);
+  assert.equal(r.status, 0, r.stderr);
+  const out = join(dir, 'view.html');
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /<tr><th>micro<\/th><th>100\.0<\/th><th>100\.0<\/th><th>100\.0<\/th><th>3<\/th><\/tr>/);
+  assert.equal((html.match(/data-status="correct"/g) ?? []).length, 3);
+  assert.doesNotMatch(html, /data-status="(spurious|missed)"/);
+
+  // by id, as asked: no prediction's id is in the gold file, said with both files' names
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', join(dir, 'by-id.html'), '--match', 'id');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /pred\.jsonl: prediction for document id "a", which is not in the gold set .*--match order/,
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+
+  // the same id with another text: the offsets cannot be compared
+  const other = join(dir, 'other.jsonl');
+  writeFileSync(other, `${JSON.stringify({ id: 'a', text: 'Angela Merkel left .', entities: [] })}\n`);
+  r = el4ner('view', '--input', other, '--gold', pred, '--out', join(dir, 'other.html'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /other\.jsonl: document "a": the predicted text differs from the gold text/);
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', out, '--match', 'title');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--match must be auto, id or order; got "title"/);
+});
