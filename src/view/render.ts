@@ -97,15 +97,22 @@ ul.warnings li.failed,ul.warnings li.fallback{color:#cf222e}
 
 /**
  * A document's warnings: the `warnings` of an output row (read back from JSONL they sit in
- * `meta.warnings`, the reader keeping unknown fields there).
+ * `meta.warnings`, the reader keeping unknown fields there). A file from elsewhere may hold
+ * anything there: a message that is not a string is shown as JSON, a model that is not one left out.
  */
 export function documentWarnings(d: NerDocument): DocumentWarning[] {
   const raw = d.warnings ?? d.meta?.warnings;
   if (!Array.isArray(raw)) return [];
-  return raw.filter(
-    (w): w is DocumentWarning =>
-      w !== null && typeof w === 'object' && typeof w.kind === 'string' && typeof w.stage === 'string',
-  );
+  return raw
+    .filter(
+      (w): w is DocumentWarning =>
+        w !== null && typeof w === 'object' && typeof w.kind === 'string' && typeof w.stage === 'string',
+    )
+    .map((w) => ({
+      ...w,
+      model: typeof w.model === 'string' ? w.model : undefined,
+      message: typeof w.message === 'string' ? w.message : (JSON.stringify(w.message) ?? ''),
+    }));
 }
 
 function warningList(warnings: readonly DocumentWarning[]): string {

@@ -221,3 +221,65 @@ test('`el4ner view --gold` pairs documents as `el4ner score` does: a CoNLL gold 
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--match must be auto, id or order; got "title"/);
 });
+
+test('`el4ner view` of hostile input: HTML in text, types, ids, title and warnings stays text in Chromium', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-hostile-'));
+  const text = 'a <script>alert(1)</script> <img src=x onerror=alert(2)> b';
+  const rows = [
+    {
+      id: '"><img src=x onerror=alert(3)>',
+      text,
+      entities: [ent(text, '<script>', '<b onmouseover=alert(4)>X</b>'), ent(text, 'img', 'PER')],
+      // a `warnings` field from another tool: a message that is not a string, a numeric model
+      warnings: [
+        { kind: 'failed', stage: 'verify', model: 7, message: { detail: '<i>oops</i>' } },
+        { kind: '<u>x</u>', stage: 'classify', message: null },
+      ],
+    },
+  ];
+  const input = join(dir, 'pred.jsonl');
+  const out = join(dir, 'view.html');
+  writeFileSync(input, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      resolve('bin/el4ner.js'),
+      'view',
+      '--input',
+      input,
+      '--out',
+      out,
+      '--title',
+      '</title><script>alert(5)</script>',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(pathToFileURL(out).href);
+  await page.mouse.move(10, 10);
+  assert.deepEqual(dialogs, []);
+  assert.equal(await page.title(), '</title><script>alert(5)</script>');
+  assert.equal(await page.$$eval('script, img, b, i, u', (els) => els.length), 0);
+  const doc = await page.$eval('.doc', (e) => ({
+    id: e.getAttribute('data-id'),
+    text: e.querySelector('.text')?.textContent,
+    warnings: [...e.querySelectorAll('ul.warnings li')].map((li) => li.textContent),
+  }));
+  assert.equal(doc.id, rows[0].id);
+  assert.equal(
+    doc.text,
+    'a <script><b onmouseover=alert(4)>X</b>alert(1)</script> <imgPER src=x onerror=alert(2)> b',
+  );
+  assert.deepEqual(doc.warnings, ['failed verify: {"detail":"<i>oops</i>"}', '<u>x</u> classify: null']);
+});
