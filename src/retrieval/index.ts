@@ -276,7 +276,8 @@ export async function buildIndex(
       sentOf.push(s);
       meta.push(spans[i].start, spans[i].end, uposCode(pos[i]));
     }
-    if (opts.onProgress && (s + 1) % 1000 === 0) opts.onProgress('spans', s + 1, docs.length);
+    // every sentence: with LLM pre-extraction one may take seconds (callers throttle what they show)
+    opts.onProgress?.('spans', s + 1, docs.length);
   }
   const embedSpans = (dimIfEmpty = 0) =>
     embedStore(

@@ -89,6 +89,24 @@ describe('el4ner index', () => {
     assert.deepEqual(manifest.settings.weights, { PROPN: 1, NOUN: 2, PRON: 4, other: 1 });
   });
 
+  it('shows its progress on stderr when that is not a terminal: a line per stage', async () => {
+    const out = path.join(dir, 'idx-progress');
+    const a = await run(['index', '--pool', poolFile, '--out', out, '--dim', '64']);
+    assert.equal(a.code, 0, a.stderr);
+    const lines = a.stderr.trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.replace(/ \(100\.0%\) [\d.]+\/s ETA 0s$/, '')),
+      ['spans: 3/3', 'embed-spans: 4/4', 'embed-sentences: 3/3'],
+      a.stderr,
+    );
+    assert.match(a.stdout, /^built \(no index yet\)/);
+    // --json: stdout is the summary, stderr stays quiet
+    const b = await run(['index', '--pool', poolFile, '--out', out, '--dim', '64', '--force', '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stderr, '');
+    assert.equal(JSON.parse(b.stdout).status, 'built');
+  });
+
   it('rejects bad options with exit code 2', async () => {
     const a = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'maybe']);
     assert.equal(a.code, 2);
