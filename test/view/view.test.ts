@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -282,4 +282,32 @@ test('`el4ner view` of hostile input: HTML in text, types, ids, title and warnin
     'a <script><b onmouseover=alert(4)>X</b>alert(1)</script> <imgPER src=x onerror=alert(2)> b',
   );
   assert.deepEqual(doc.warnings, ['failed verify: {"detail":"<i>oops</i>"}', '<u>x</u> classify: null']);
+});
+
+test('`el4ner view`: a write that fails half-way leaves the previous page whole', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-limit-'));
+  const out = join(dir, 'view.html');
+  writeFileSync(out, '<p>previous page</p>');
+  const big = resolve('../shared/data/conll2003/dev.jsonl');
+  // `ulimit -f 64`: writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -f 64 && exec "$0" "$@"',
+      process.execPath,
+      resolve('bin/el4ner.js'),
+      'view',
+      '--input',
+      big,
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^el4ner: .*view\.html: cannot write: EFBIG/);
+  assert.equal(readFileSync(out, 'utf8'), '<p>previous page</p>');
+  assert.deepEqual(readdirSync(dir), ['view.html'], 'no temp file is left');
 });

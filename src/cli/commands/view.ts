@@ -1,5 +1,4 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { positiveInt } from '../args.js';
 import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
@@ -15,7 +14,7 @@ export function register(program: Command): void {
     .option('--title <text>', 'page title')
     .option('--limit <n>', 'show at most this many documents', positiveInt)
     .action(async (opts) => {
-      const { detectFormat, readDocuments } = await import('../../formats/index.js');
+      const { detectFormat, readDocuments, writeWholeFile } = await import('../../formats/index.js');
       const { renderView } = await import('../../view/render.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       checkMatch(opts.match);
@@ -28,7 +27,10 @@ export function register(program: Command): void {
         predFile: opts.input,
         matchBy: matchBy(opts.match, await formatOf(opts.gold), await formatOf(opts.input)),
       };
-      writeFileSync(opts.out, renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing }));
+      await writeWholeFile(
+        opts.out,
+        renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing }),
+      );
       process.stderr.write(`el4ner: wrote ${opts.out} (${pred.length} documents)\n`);
     });
 }
