@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -210,6 +210,50 @@ describe('el4ner index', () => {
       assert.equal(s.spans, 6);
       assert.ok(srv.requests.some((q) => q.path.endsWith('/embeddings')));
       assert.equal(srv.requests.filter((q) => q.path.endsWith('/chat/completions')).length, 3);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('--spans llm while no model answers: exit 4 and no index, so the next run does not reuse an empty one', async () => {
+    let up = false;
+    const chat = (req: ScriptedRequest) => {
+      if (!up) return { status: 503, errorBody: { error: { message: 'model loading' } } };
+      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
+      return {
+        json: {
+          spans: sentence
+            .split(' ')
+            .filter((w) => /^[A-Z]/.test(w))
+            .map((text) => ({ text })),
+        },
+      };
+    };
+    const srv = await startScriptedServer({ chat });
+    try {
+      const cfg = path.join(dir, 'config-outage.json');
+      await writeFile(
+        cfg,
+        JSON.stringify({
+          models: [{ name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 }],
+          cache: { enabled: false },
+        }),
+      );
+      const out = path.join(dir, 'idx-outage');
+      const args = ['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm'];
+      const down = await run(args);
+      assert.equal(down.code, 4, down.stderr);
+      assert.match(
+        down.stderr,
+        /^el4ner: no model gave a usable pre-extraction answer for pool sentence "1" \(model m1 failed .*HTTP 503/m,
+      );
+      assert.doesNotMatch(down.stderr, /\n\s+at /);
+      assert.deepEqual(await readdir(out), []);
+      up = true;
+      const back = await run(args);
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /^built \(no index yet\)/);
+      assert.match(back.stdout, /sentences 3 \(3 with spans\), spans 6/);
     } finally {
       await srv.close();
     }
