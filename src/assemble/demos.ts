@@ -18,7 +18,7 @@ import { resolveWeights } from '../pos/weights.js';
 import { type DemoSource, demoSourceFromRetriever, staticDemoSource } from '../retrieval/demo-source.js';
 import { EngineEmbedder, LexicalEmbedder, type SpanEmbedder } from '../retrieval/embedders.js';
 import type { IndexOptions, PreExtract } from '../retrieval/index.js';
-import { buildOrLoadIndex, type PoolIndex } from '../retrieval/index.js';
+import { buildOrLoadIndex, checkIndexFolder, type PoolIndex } from '../retrieval/index.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
 import { DemonstrationRetriever } from '../retrieval/retriever.js';
 import { assembleEngines, backbonesOf, requireEngine } from './engines.js';
@@ -233,7 +233,10 @@ export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Pro
       embedderFor(embedEngine, { dim: req.dim }),
       pre && { fn: pre, identity: pre.identity },
     );
-    if (req.force) await rm(join(req.out, 'manifest.json'), { force: true });
+    if (req.force) {
+      await checkIndexFolder(req.out);
+      await rm(join(req.out, 'manifest.json'), { force: true });
+    }
     const r = await buildOrLoadIndex(
       { poolFile: req.pool },
       req.out,

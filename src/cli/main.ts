@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { formatError, isVerbose } from './errors.js';
+import { EXIT, formatError, isVerbose } from './errors.js';
 
 const VERSION = '0.1.0';
 
@@ -19,7 +19,9 @@ export async function buildProgram(): Promise<Command> {
     .description('Named entity recognition with an ensemble of small LLMs (EL4NER), a CRF tagger and fusion')
     .version(VERSION)
     .option('--verbose', 'print the stack trace of any error')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // before the sub-commands are added, which copy it: their usage errors reach main() too
+    .exitOverride();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.map'))
@@ -46,12 +48,13 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   });
   const program = await buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // --help and --version end with 0; any other (an unknown or missing option, a bad value) is a
+      // bad command line, not the 1 of an unexpected error
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
     const { code, text } = formatError(err, isVerbose(argv));

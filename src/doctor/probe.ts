@@ -67,8 +67,22 @@ async function listModels(
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) return { check: { ok: true, detail: `answers, but GET /models gave HTTP ${res.status}` } };
-    const body = (await res.json().catch(() => undefined)) as { data?: { id?: unknown }[] } | undefined;
-    const ids = (body?.data ?? []).map((d) => d?.id).filter((id): id is string => typeof id === 'string');
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = (JSON.parse(text) as { data?: unknown } | null)?.data;
+    } catch {}
+    // Not an OpenAI model list (a web page, a proxy's answer): "0 models served" would not be true.
+    if (!Array.isArray(data)) {
+      const shown = JSON.stringify(text.trim().slice(0, 60));
+      return {
+        check: {
+          ok: true,
+          detail: `answers, but GET /models is not an OpenAI model list: ${shown}; check baseUrl`,
+        },
+      };
+    }
+    const ids = data.map((d) => d?.id).filter((id): id is string => typeof id === 'string');
     return {
       ids,
       check: { ok: true, detail: `yes (${ids.length} model${ids.length === 1 ? '' : 's'} served)` },

@@ -100,7 +100,7 @@ export function pairDocuments(
     if (!goldById.has(p.id)) {
       throw new InputError(
         `prediction for document id "${p.id}", which is not in the gold set ` +
-          '(documents are matched by id; when the ids differ but the files hold the same documents in the same order, as after a conversion, pair them by position: score --match order)',
+          '(documents are matched by id; when the ids differ but the files hold the same documents in the same order, as after a conversion, pair them by position: --match order)',
         options.predFile,
       );
     }

@@ -4,7 +4,7 @@
  * Line formats are read as streams (node:readline); output is built in memory and written once.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
@@ -19,11 +19,13 @@ import {
   type ReadOptions,
   type WriteOptions,
 } from './types.js';
+import { writeWholeFile } from './write-file.js';
 
 export { defaultOffsets } from './registry.js';
 export { detectSchemeOf } from './scheme.js';
 export { findOverlap } from './token-spans.js';
 export * from './types.js';
+export { writeWholeFile } from './write-file.js';
 
 const TAG = /^(?:O|[BIEMSLU][-_]\S+)$/;
 
@@ -150,6 +152,6 @@ export async function writeDocuments(
   if (entry.kind === 'files') return entry.write(path, docs, options.offsets ?? defaultOffsets(format));
   const text = formatDocuments(docs, { ...options, format });
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
+  await writeWholeFile(path, text);
   return [path];
 }

@@ -150,6 +150,11 @@ export function newGeneration(): string {
   return `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** A data folder this module names (`data-` and a generation), never anything else in the folder. */
+function isDataFolder(name: string): boolean {
+  return /^data-[0-9a-z]+-\d+-[0-9a-f]{8}$/.test(name);
+}
+
 /** Writes `text` to `path` atomically: a unique temp file beside it, then a rename. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${newGeneration()}.tmp`;
@@ -163,7 +168,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 }
 
 /** Files of the version-1 layout (everything at the top of the folder). */
-const V1_FILES = ['spans.f32', 'span-sentence.i32', 'span-meta.i32', 'sentences.f32', 'docs.json'];
+export const V1_FILES = ['spans.f32', 'span-sentence.i32', 'span-meta.i32', 'sentences.f32', 'docs.json'];
 const ABANDONED_TMP_MS = 24 * 3600_000;
 
 /**
@@ -192,7 +197,7 @@ export async function publishGeneration(
     await rename(tmp, join(dir, data));
     await writeFileAtomic(join(dir, manifestName), manifestFor(data));
     for (const name of await readdir(dir)) {
-      if (name.startsWith('data-') && name !== data) {
+      if (isDataFolder(name) && name !== data) {
         const t = join(dir, `.trash-${name.slice(5)}`);
         await rename(join(dir, name), t).then(
           () => trash.push(t),

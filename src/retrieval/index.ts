@@ -15,9 +15,10 @@
  * `loadIndex`.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
+import { InputError } from '../core/errors.js';
 import type { NerDocument, Span } from '../core/types.js';
 import type { PosOf } from '../pos/span-pos.js';
 import { spansPos } from '../pos/span-pos.js';
@@ -31,6 +32,7 @@ import {
   publishGeneration,
   readJsonLines,
   readTyped,
+  V1_FILES,
   writeJsonLines,
   writeTyped,
 } from './index-files.js';
@@ -274,7 +276,8 @@ export async function buildIndex(
       sentOf.push(s);
       meta.push(spans[i].start, spans[i].end, uposCode(pos[i]));
     }
-    if (opts.onProgress && (s + 1) % 1000 === 0) opts.onProgress('spans', s + 1, docs.length);
+    // every sentence: with LLM pre-extraction one may take seconds (callers throttle what they show)
+    opts.onProgress?.('spans', s + 1, docs.length);
   }
   const embedSpans = (dimIfEmpty = 0) =>
     embedStore(
@@ -471,6 +474,32 @@ export async function inspectManifest(dir: string): Promise<ManifestState> {
   return { state: 'current', manifest: m as IndexManifest };
 }
 
+/**
+ * Refuses a folder where building an index would overwrite or remove what is not an index's own:
+ * a manifest.json of another kind, or files named as the version-1 layout's (removed on
+ * building) without that index's manifest. A new or empty folder, or an index of any version,
+ * passes.
+ */
+export async function checkIndexFolder(dir: string): Promise<ManifestState> {
+  const state = await inspectManifest(dir);
+  const advice = 'give a new or empty folder';
+  if (state.state === 'foreign')
+    throw new InputError(
+      `not an el4ner retrieval index (${state.detail}); building one here would overwrite its manifest.json: ${advice}`,
+      dir,
+    );
+  if (state.state === 'none') {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const clash = names.filter((n) => V1_FILES.includes(n));
+    if (clash.length)
+      throw new InputError(
+        `holds ${clash.join(', ')} but no el4ner retrieval index; building one here would remove ${clash.length > 1 ? 'them' : 'it'}: ${advice}`,
+        dir,
+      );
+  }
+  return state;
+}
+
 /** The manifest of a current-format index in `dir`, or undefined (none, old format, foreign). */
 export async function readManifest(dir: string): Promise<IndexManifest | undefined> {
   const s = await inspectManifest(dir);
@@ -598,7 +627,7 @@ export async function buildOrLoadIndex(
     poolHash = docsHash(docs);
   }
   const wantSettings = settingsHash(resolveSettings(opts));
-  const state = await inspectManifest(dir);
+  const state = await checkIndexFolder(dir);
   let reason = 'no index yet';
   if (state.state === 'old')
     reason = `index format version ${String(state.version)} replaced by ${INDEX_FORMAT_VERSION}`;

@@ -6,7 +6,7 @@
  */
 import type { DocumentWarning } from '../core/failures.js';
 import type { Entity, NerDocument } from '../core/types.js';
-import { evaluate } from '../eval/index.js';
+import { evaluate, type PairOptions, pairDocuments } from '../eval/index.js';
 import { confusionMatrix, type MarkedEntity, markEntities } from './status.js';
 
 const PALETTE = [
@@ -97,15 +97,22 @@ ul.warnings li.failed,ul.warnings li.fallback{color:#cf222e}
 
 /**
  * A document's warnings: the `warnings` of an output row (read back from JSONL they sit in
- * `meta.warnings`, the reader keeping unknown fields there).
+ * `meta.warnings`, the reader keeping unknown fields there). A file from elsewhere may hold
+ * anything there: a message that is not a string is shown as JSON, a model that is not one left out.
  */
 export function documentWarnings(d: NerDocument): DocumentWarning[] {
   const raw = d.warnings ?? d.meta?.warnings;
   if (!Array.isArray(raw)) return [];
-  return raw.filter(
-    (w): w is DocumentWarning =>
-      w !== null && typeof w === 'object' && typeof w.kind === 'string' && typeof w.stage === 'string',
-  );
+  return raw
+    .filter(
+      (w): w is DocumentWarning =>
+        w !== null && typeof w === 'object' && typeof w.kind === 'string' && typeof w.stage === 'string',
+    )
+    .map((w) => ({
+      ...w,
+      model: typeof w.model === 'string' ? w.model : undefined,
+      message: typeof w.message === 'string' ? w.message : (JSON.stringify(w.message) ?? ''),
+    }));
 }
 
 function warningList(warnings: readonly DocumentWarning[]): string {
@@ -117,9 +124,12 @@ function warningList(warnings: readonly DocumentWarning[]): string {
   return `<ul class="warnings">${items.join('')}</ul>`;
 }
 
-export interface ViewOptions {
+export interface ViewOptions extends PairOptions {
   title?: string;
-  /** Gold documents matched by id; enables statuses, scores and the confusion matrix. */
+  /**
+   * Gold documents, paired with the predictions as `el4ner score` pairs them (`matchBy`, default by
+   * id; a prediction without gold is an error); enables statuses, scores and the confusion matrix.
+   */
   gold?: readonly NerDocument[];
   /** Show at most this many documents (scores still use all). */
   limit?: number;
@@ -130,7 +140,9 @@ function pct(x: number): string {
 }
 
 export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {}): string {
-  const goldById = new Map((opts.gold ?? []).map((d) => [d.id, d]));
+  const pairOptions = { goldFile: opts.goldFile, predFile: opts.predFile, matchBy: opts.matchBy };
+  const pairs = opts.gold ? pairDocuments(opts.gold, pred, pairOptions).pairs : [];
+  const goldOf = new Map(pairs.filter((p) => !p.missing).map((p) => [p.pred, p.gold]));
   const types: string[] = [];
   for (const d of pred) for (const e of d.entities) types.push(e.type);
   for (const d of opts.gold ?? []) for (const e of d.entities) types.push(e.type);
@@ -148,10 +160,7 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     parts.push(
       '<p class="key"><span><mark class="ent correct" style="--c:#eee">correct</mark></span><span><mark class="ent wrong-type" style="--c:#eee">wrong type</mark></span><span><mark class="ent spurious" style="--c:#eee">spurious</mark></span><span><mark class="ent missed" style="--c:#999">missed</mark></span></p>',
     );
-    const predForGold = opts.gold.map(
-      (g) => pred.find((p) => p.id === g.id) ?? { id: g.id, text: g.text, entities: [] },
-    );
-    const report = evaluate(opts.gold, predForGold, { bootstrap: 0 });
+    const report = evaluate(opts.gold, pred, { ...pairOptions, bootstrap: 0 });
     parts.push(
       '<h2>Scores</h2><table id="scores"><tr><th>type</th><th>P</th><th>R</th><th>F1</th><th>support</th></tr>',
     );
@@ -163,9 +172,7 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     parts.push(
       `<tr><th>micro</th><th>${pct(report.micro.p)}</th><th>${pct(report.micro.r)}</th><th>${pct(report.micro.f1)}</th><th>${report.micro.tp + report.micro.fn}</th></tr></table>`,
     );
-    const cm = confusionMatrix(
-      predForGold.map((p, i) => ({ pred: p.entities, gold: opts.gold![i].entities })),
-    );
+    const cm = confusionMatrix(pairs.map((p) => ({ pred: p.pred.entities, gold: p.gold.entities })));
     parts.push(
       '<h2>Confusion matrix (rows: gold, columns: predicted, O: no entity)</h2><table id="confusion"><tr><th></th>',
     );
@@ -197,8 +204,10 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
   parts.push('<h2>Documents</h2>');
   const shown = opts.limit ? pred.slice(0, opts.limit) : pred;
   for (const d of shown) {
-    const gold = goldById.get(d.id);
-    const marked = markEntities(d.entities as Entity[], opts.gold ? (gold?.entities ?? []) : undefined);
+    const marked = markEntities(
+      d.entities as Entity[],
+      opts.gold ? (goldOf.get(d)?.entities ?? []) : undefined,
+    );
     const warnings = documentWarnings(d);
     parts.push(
       `<div class="doc${warnings.length ? ' warned' : ''}" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div>${warningList(warnings)}</div>`,

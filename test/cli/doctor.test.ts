@@ -182,3 +182,35 @@ describe('el4ner doctor', () => {
     assert.ok(!hasStack(r.stderr));
   });
 });
+
+test('doctor: a GET /models that is not a model list (a web page at baseUrl) is said so, not "0 models served"', async (t) => {
+  const page = await startScriptedServer({
+    chat: () => ({ content: 'Paris' }),
+    modelsReply: () => ({
+      rawBody: '<!doctype html><html><body>Chat UI</body></html>',
+      headers: { 'content-type': 'text/html' },
+    }),
+  });
+  t.after(() => page.close());
+  const config = join(tmpDir('el4ner-doctor-page-'), 'models.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ models: [{ name: 'ui', engine: 'openai', baseUrl: page.url, model: 'm' }] }),
+  );
+  const json = await el4nerAsync(['doctor', '--config', config, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const [row] = JSON.parse(json.stdout) as Row[];
+  assert.equal(row.reachable.ok, true);
+  assert.match(
+    row.reachable.detail,
+    /^answers, but GET \/models is not an OpenAI model list: "<!doctype html>.*"; check baseUrl$/,
+  );
+  assert.equal(row.modelKnown.ok, null, 'no list, so no verdict on the model name');
+  const table = await el4nerAsync(['doctor', '--config', config]);
+  const line = table.stdout.split('\n').find((l) => l.startsWith('ui '))!;
+  assert.deepEqual(line.split(/\s{2,}/).slice(3, 5), [
+    'answers, but GET /models is not an OpenAI model list',
+    'no model list',
+  ]);
+  assert.doesNotMatch(table.stdout, /models served|not served/);
+});

@@ -136,7 +136,11 @@ describe('el4ner score with other formats', () => {
     const byId = run(['score', '--gold', goldConll, '--pred', predConll, '--match', 'id']);
     assert.equal(byId.status, 2);
     assert.match(byId.stderr, /"p2-0", which is not in the gold set/);
-    assert.match(byId.stderr, /score --match order/, 'the message names the flag that pairs by position');
+    assert.match(
+      byId.stderr,
+      /by position: --match order/,
+      'the message names the flag that pairs by position',
+    );
   });
 
   it('an empty gold file is an input error; an empty prediction file scores with a warning', () => {

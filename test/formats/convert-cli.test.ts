@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -108,4 +108,30 @@ test('convert reads stdin with --from and writes stdout', () => {
   const r2 = el4nerWithInput('x', 'convert', '-', '-');
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /stdin:1: invalid JSON.*stdin is read as JSONL; give --from/);
+});
+
+test('a write that fails half-way (here a file size limit) leaves the previous output whole', () => {
+  const big = resolve(repoRoot, '../shared/data/conll2003/dev.jsonl');
+  const out = join(tmp, 'limited', 'out.conll');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, 'previous\tO\n');
+  // `ulimit -f 64`: writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -f 64 && exec "$0" "$@"',
+      process.execPath,
+      join(repoRoot, 'bin/el4ner.js'),
+      'convert',
+      big,
+      out,
+    ],
+    { encoding: 'utf8', cwd: repoRoot },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^el4ner: .*out\.conll: cannot write: EFBIG/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(readFileSync(out, 'utf8'), 'previous\tO\n');
+  assert.deepEqual(readdirSync(dirname(out)), ['out.conll'], 'no temp file is left');
 });

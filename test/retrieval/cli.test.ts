@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -89,6 +89,24 @@ describe('el4ner index', () => {
     assert.deepEqual(manifest.settings.weights, { PROPN: 1, NOUN: 2, PRON: 4, other: 1 });
   });
 
+  it('shows its progress on stderr when that is not a terminal: a line per stage', async () => {
+    const out = path.join(dir, 'idx-progress');
+    const a = await run(['index', '--pool', poolFile, '--out', out, '--dim', '64']);
+    assert.equal(a.code, 0, a.stderr);
+    const lines = a.stderr.trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.replace(/ \(100\.0%\) [\d.]+\/s ETA 0s$/, '')),
+      ['spans: 3/3', 'embed-spans: 4/4', 'embed-sentences: 3/3'],
+      a.stderr,
+    );
+    assert.match(a.stdout, /^built \(no index yet\)/);
+    // --json: stdout is the summary, stderr stays quiet
+    const b = await run(['index', '--pool', poolFile, '--out', out, '--dim', '64', '--force', '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stderr, '');
+    assert.equal(JSON.parse(b.stdout).status, 'built');
+  });
+
   it('rejects bad options with exit code 2', async () => {
     const a = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'maybe']);
     assert.equal(a.code, 2);
@@ -100,6 +118,43 @@ describe('el4ner index', () => {
     assert.match(c.stderr, /needs --config/);
     const d = await run(['index', '--pool', path.join(dir, 'missing.jsonl'), '--out', path.join(dir, 'x')]);
     assert.equal(d.code, 2);
+  });
+
+  it('never overwrites or removes what a folder holds besides an index', async () => {
+    // a project folder: its own manifest.json, a docs.json, a data-* folder, and the pool itself
+    const project = path.join(dir, 'project');
+    await mkdir(path.join(project, 'data-raw'), { recursive: true });
+    const own = {
+      'manifest.json': '{"name": "web app"}\n',
+      'docs.json': '{"keep": true}\n',
+      'data-raw/notes.txt': 'field notes\n',
+    };
+    for (const [f, text] of Object.entries(own)) await writeFile(path.join(project, f), text);
+    const kept = async () => {
+      for (const [f, text] of Object.entries(own))
+        assert.equal(await readFile(path.join(project, f), 'utf8'), text, f);
+    };
+    for (const extra of [[], ['--force']]) {
+      const a = await run(['index', '--pool', poolFile, '--out', project, ...extra]);
+      assert.equal(a.code, 2, a.stderr);
+      assert.match(a.stderr, /project: not an el4ner retrieval index \(manifest\.json of another format\)/);
+      assert.doesNotMatch(a.stderr, /\n\s+at /);
+      await kept();
+    }
+    // without the foreign manifest: docs.json would be removed as a file of the old index layout
+    await rm(path.join(project, 'manifest.json'));
+    const b = await run(['index', '--pool', poolFile, '--out', project]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, /project: holds docs\.json but no el4ner retrieval index/);
+    // a data-* folder that is not the index's own is left alone when an index is built beside it
+    await rm(path.join(project, 'docs.json'));
+    const c = await run(['index', '--pool', poolFile, '--out', project, '--dim', '64']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(await readFile(path.join(project, 'data-raw/notes.txt'), 'utf8'), 'field notes\n');
+    const d = await run(['index', '--pool', poolFile, '--out', project, '--dim', '32']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /built \(settings changed\)/);
+    assert.equal(await readFile(path.join(project, 'data-raw/notes.txt'), 'utf8'), 'field notes\n');
   });
 
   it('uses LLM pre-extraction and the embedding model of the config', async () => {
@@ -155,6 +210,50 @@ describe('el4ner index', () => {
       assert.equal(s.spans, 6);
       assert.ok(srv.requests.some((q) => q.path.endsWith('/embeddings')));
       assert.equal(srv.requests.filter((q) => q.path.endsWith('/chat/completions')).length, 3);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('--spans llm while no model answers: exit 4 and no index, so the next run does not reuse an empty one', async () => {
+    let up = false;
+    const chat = (req: ScriptedRequest) => {
+      if (!up) return { status: 503, errorBody: { error: { message: 'model loading' } } };
+      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
+      return {
+        json: {
+          spans: sentence
+            .split(' ')
+            .filter((w) => /^[A-Z]/.test(w))
+            .map((text) => ({ text })),
+        },
+      };
+    };
+    const srv = await startScriptedServer({ chat });
+    try {
+      const cfg = path.join(dir, 'config-outage.json');
+      await writeFile(
+        cfg,
+        JSON.stringify({
+          models: [{ name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 }],
+          cache: { enabled: false },
+        }),
+      );
+      const out = path.join(dir, 'idx-outage');
+      const args = ['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm'];
+      const down = await run(args);
+      assert.equal(down.code, 4, down.stderr);
+      assert.match(
+        down.stderr,
+        /^el4ner: no model gave a usable pre-extraction answer for pool sentence "1" \(model m1 failed .*HTTP 503/m,
+      );
+      assert.doesNotMatch(down.stderr, /\n\s+at /);
+      assert.deepEqual(await readdir(out), []);
+      up = true;
+      const back = await run(args);
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /^built \(no index yet\)/);
+      assert.match(back.stdout, /sentences 3 \(3 with spans\), spans 6/);
     } finally {
       await srv.close();
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -176,4 +176,138 @@ test('`el4ner view` shows each document’s warnings: which model or stage faile
   );
   assert.match(html, /type mapped: &quot;Person&quot; -&gt; PER \(synonym\)/);
   assert.match(html, /<div class="doc" data-id="d2">(?:(?!<ul class="warnings">).)*?<\/div><\/div>/);
+});
+
+test('`el4ner view --gold` pairs documents as `el4ner score` does: a CoNLL gold by order, unknown ids refused', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-gold-'));
+  const el4ner = (...args: string[]) =>
+    spawnSync(process.execPath, [resolve('bin/el4ner.js'), ...args], { encoding: 'utf8' });
+  const S = 'Angela Merkel visited Paris .';
+  const docs = [
+    { id: 'a', text: S, entities: [ent(S, 'Angela Merkel', 'PER'), ent(S, 'Paris', 'LOC')] },
+    { id: 'b', text: 'Siemens grew .', entities: [ent('Siemens grew .', 'Siemens', 'ORG')] },
+  ];
+  const pred = join(dir, 'pred.jsonl');
+  writeFileSync(pred, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  // the gold as CoNLL: the same documents, ids by position (gold-0, gold-1)
+  const gold = join(dir, 'gold.conll');
+  let r = el4ner('convert', pred, gold);
+  assert.equal(r.status, 0, r.stderr);
+  const out = join(dir, 'view.html');
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /<tr><th>micro<\/th><th>100\.0<\/th><th>100\.0<\/th><th>100\.0<\/th><th>3<\/th><\/tr>/);
+  assert.equal((html.match(/data-status="correct"/g) ?? []).length, 3);
+  assert.doesNotMatch(html, /data-status="(spurious|missed)"/);
+
+  // by id, as asked: no prediction's id is in the gold file, said with both files' names
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', join(dir, 'by-id.html'), '--match', 'id');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /pred\.jsonl: prediction for document id "a", which is not in the gold set .*--match order/,
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+
+  // the same id with another text: the offsets cannot be compared
+  const other = join(dir, 'other.jsonl');
+  writeFileSync(other, `${JSON.stringify({ id: 'a', text: 'Angela Merkel left .', entities: [] })}\n`);
+  r = el4ner('view', '--input', other, '--gold', pred, '--out', join(dir, 'other.html'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /other\.jsonl: document "a": the predicted text differs from the gold text/);
+  r = el4ner('view', '--input', pred, '--gold', gold, '--out', out, '--match', 'title');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--match must be auto, id or order; got "title"/);
+});
+
+test('`el4ner view` of hostile input: HTML in text, types, ids, title and warnings stays text in Chromium', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-hostile-'));
+  const text = 'a <script>alert(1)</script> <img src=x onerror=alert(2)> b';
+  const rows = [
+    {
+      id: '"><img src=x onerror=alert(3)>',
+      text,
+      entities: [ent(text, '<script>', '<b onmouseover=alert(4)>X</b>'), ent(text, 'img', 'PER')],
+      // a `warnings` field from another tool: a message that is not a string, a numeric model
+      warnings: [
+        { kind: 'failed', stage: 'verify', model: 7, message: { detail: '<i>oops</i>' } },
+        { kind: '<u>x</u>', stage: 'classify', message: null },
+      ],
+    },
+  ];
+  const input = join(dir, 'pred.jsonl');
+  const out = join(dir, 'view.html');
+  writeFileSync(input, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      resolve('bin/el4ner.js'),
+      'view',
+      '--input',
+      input,
+      '--out',
+      out,
+      '--title',
+      '</title><script>alert(5)</script>',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(pathToFileURL(out).href);
+  await page.mouse.move(10, 10);
+  assert.deepEqual(dialogs, []);
+  assert.equal(await page.title(), '</title><script>alert(5)</script>');
+  assert.equal(await page.$$eval('script, img, b, i, u', (els) => els.length), 0);
+  const doc = await page.$eval('.doc', (e) => ({
+    id: e.getAttribute('data-id'),
+    text: e.querySelector('.text')?.textContent,
+    warnings: [...e.querySelectorAll('ul.warnings li')].map((li) => li.textContent),
+  }));
+  assert.equal(doc.id, rows[0].id);
+  assert.equal(
+    doc.text,
+    'a <script><b onmouseover=alert(4)>X</b>alert(1)</script> <imgPER src=x onerror=alert(2)> b',
+  );
+  assert.deepEqual(doc.warnings, ['failed verify: {"detail":"<i>oops</i>"}', '<u>x</u> classify: null']);
+});
+
+test('`el4ner view`: a write that fails half-way leaves the previous page whole', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-limit-'));
+  const out = join(dir, 'view.html');
+  writeFileSync(out, '<p>previous page</p>');
+  const big = resolve('../shared/data/conll2003/dev.jsonl');
+  // `ulimit -f 64`: writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -f 64 && exec "$0" "$@"',
+      process.execPath,
+      resolve('bin/el4ner.js'),
+      'view',
+      '--input',
+      big,
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^el4ner: .*view\.html: cannot write: EFBIG/);
+  assert.equal(readFileSync(out, 'utf8'), '<p>previous page</p>');
+  assert.deepEqual(readdirSync(dir), ['view.html'], 'no temp file is left');
 });

@@ -102,20 +102,33 @@ export function register(program: Command): void {
           },
         },
       };
+      // Progress on stderr as `run` shows it: a line redrawn on a terminal; else (logs, CI) a line
+      // every 10 s and one at the end of each stage.
+      const { progressLine } = await import('../../run/progress.js');
+      const tty = process.stderr.isTTY === true;
       let lastStage = '';
+      let stageStart = 0;
+      let lastShown = 0;
       const res = await buildPoolIndex(config, {
         pool,
         out: flags.out,
         dim,
         force: flags.force,
         onProgress: (stage, done, total) => {
-          if (flags.json || !process.stderr.isTTY) return;
-          if (stage !== lastStage && lastStage) process.stderr.write('\n');
-          lastStage = stage;
-          process.stderr.write(`\r${stage}: ${done}/${total}`);
+          if (flags.json) return;
+          const now = Date.now();
+          if (stage !== lastStage) {
+            if (lastStage && tty) process.stderr.write('\n');
+            lastStage = stage;
+            stageStart = lastShown = now;
+          }
+          if (done < total && now - lastShown < (tty ? 100 : 10_000)) return;
+          lastShown = now;
+          const line = progressLine(stage, done, total, Math.max(1, now - stageStart));
+          process.stderr.write(tty ? `\r${line}` : `${line}\n`);
         },
       });
-      if (lastStage) process.stderr.write('\n');
+      if (lastStage && tty) process.stderr.write('\n');
       const m = res.index.manifest;
       const withSpans = new Set(res.index.spanSentence).size;
       const summary = {

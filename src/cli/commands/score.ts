@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { INPUT_FORMATS } from '../../formats/types.js';
 import { nonNegativeInt } from '../args.js';
+import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
 interface ScoreOptions {
   gold: string;
@@ -26,11 +27,7 @@ export function register(program: Command): void {
     .requiredOption('--pred <file>', 'predicted documents; a gold document without one counts as empty')
     .option('--gold-format <format>', `format of --gold: ${INPUT_FORMATS.join('|')} (default: detected)`)
     .option('--pred-format <format>', `format of --pred: ${INPUT_FORMATS.join('|')} (default: detected)`)
-    .option(
-      '--match <how>',
-      'pair documents by "id" or by "order" (default auto: by order when either file is CoNLL, whose ids are positions)',
-      'auto',
-    )
+    .option('--match <how>', MATCH_HELP, 'auto')
     .option('--json', 'print the report as JSON')
     .option(
       '--bootstrap <n>',
@@ -50,9 +47,7 @@ export function register(program: Command): void {
     .action(async (opts: ScoreOptions) => {
       const { detectFormat, isInputFormat, readDocuments } = await import('../../formats/index.js');
       const { evaluate, formatReport } = await import('../../eval/index.js');
-      if (!['auto', 'id', 'order'].includes(opts.match)) {
-        throw new InputError(`--match must be auto, id or order; got ${JSON.stringify(opts.match)}`);
-      }
+      checkMatch(opts.match);
       const formatOf = async (file: string, format: string | undefined, flag: string) => {
         if (format === undefined) return detectFormat(file);
         if (!isInputFormat(format)) {
@@ -77,13 +72,10 @@ export function register(program: Command): void {
         process.stderr.write(
           `el4ner: warning: ${opts.pred} has no documents: every gold entity counts as missed\n`,
         );
-      const byOrder =
-        opts.match === 'order' ||
-        (opts.match === 'auto' && [goldFormat, predFormat, againstFormat].includes('conll'));
       const report = evaluate(gold, pred, {
         goldFile: opts.gold,
         predFile: opts.pred,
-        matchBy: byOrder ? 'order' : 'id',
+        matchBy: matchBy(opts.match, goldFormat, predFormat, againstFormat),
         bootstrap: opts.bootstrap,
         seed: opts.seed,
         ...(against ? { against: { docs: against, file: opts.against } } : {}),

@@ -1,7 +1,7 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { positiveInt } from '../args.js';
+import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
 export function register(program: Command): void {
   program
@@ -9,17 +9,28 @@ export function register(program: Command): void {
     .description('write an HTML page with the entities highlighted (and scored against gold)')
     .requiredOption('--input <file>', 'predicted documents (JSONL or any readable format)')
     .option('--gold <file>', 'gold documents: marks correct / wrong type / missed / spurious, adds scores')
+    .option('--match <how>', `with --gold: ${MATCH_HELP}`, 'auto')
     .requiredOption('--out <file>', 'HTML file to write')
     .option('--title <text>', 'page title')
     .option('--limit <n>', 'show at most this many documents', positiveInt)
     .action(async (opts) => {
-      const { readDocuments } = await import('../../formats/index.js');
+      const { detectFormat, readDocuments, writeWholeFile } = await import('../../formats/index.js');
       const { renderView } = await import('../../view/render.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
+      checkMatch(opts.match);
       prepareOutputFile(opts.out, 'HTML file');
       const pred = await readDocuments(opts.input);
       const gold = opts.gold ? await readDocuments(opts.gold) : undefined;
-      writeFileSync(opts.out, renderView(pred, { gold, title: opts.title, limit: opts.limit }));
+      const formatOf = (file: string) => (file === '-' ? ('jsonl' as const) : detectFormat(file));
+      const pairing = opts.gold && {
+        goldFile: opts.gold,
+        predFile: opts.input,
+        matchBy: matchBy(opts.match, await formatOf(opts.gold), await formatOf(opts.input)),
+      };
+      await writeWholeFile(
+        opts.out,
+        renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing }),
+      );
       process.stderr.write(`el4ner: wrote ${opts.out} (${pred.length} documents)\n`);
     });
 }

@@ -6,6 +6,7 @@
  * `el4ner index --spans llm` (createLlmPreExtractor), so both build the same index.
  */
 
+import { NoAnswerError } from '../../core/errors.js';
 import type { FailureLog } from '../../core/failures.js';
 import type { Span } from '../../core/types.js';
 import type { Engine } from '../../engines/types.js';
@@ -77,7 +78,8 @@ export function preExtractIdentity(
 }
 
 export interface LlmPreExtractor {
-  (text: string): Promise<Span[]>;
+  /** Throws NoAnswerError when no model gave a usable answer. */
+  (text: string, doc?: { id: string }): Promise<Span[]>;
   /** Failed calls, per model and stage. */
   failures: FailureLog;
   identity: string;
@@ -91,9 +93,20 @@ export function createLlmPreExtractor(
   maxTokens?: ReadonlyMap<string, number>,
 ): LlmPreExtractor {
   const logs = newRunLogs();
-  const fn = (async (text: string) =>
-    (await preExtractSpans(engines, { labels, descriptions }, text, logs, { maxTokens }))
-      .spans) as LlmPreExtractor;
+  const fn = (async (text: string, doc?: { id: string }) => {
+    const pre = await preExtractSpans(engines, { labels, descriptions }, text, logs, { maxTokens });
+    // An index is kept and reused while pool and settings are unchanged: one built while no model
+    // answered would go on lacking these spans, so no index is built at all.
+    if (engines.length > 0 && pre.perModel.size === 0) {
+      const id = doc ? ` "${doc.id}"` : '';
+      throw new NoAnswerError(
+        `no model gave a usable pre-extraction answer for pool sentence${id} (${logs.failures.lines().join('; ')}); nothing was written: index again once the models answer`,
+        doc?.id ?? '',
+        logs.failures.list(),
+      );
+    }
+    return pre.spans;
+  }) as LlmPreExtractor;
   fn.failures = logs.failures;
   fn.identity = preExtractIdentity(engines, labels);
   return fn;
