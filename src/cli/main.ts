@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { formatError, isVerbose } from './errors.js';
+import { EXIT, formatError, isVerbose } from './errors.js';
 
 const VERSION = '0.1.0';
 
@@ -39,6 +39,12 @@ function markRequired(cmd: Command): void {
   for (const c of cmd.commands) markRequired(c);
 }
 
+/** Every command, not only the top one: sub-commands copy the setting only when they are created. */
+function exitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  for (const c of cmd.commands) exitOverride(c);
+}
+
 export async function main(argv: string[]): Promise<void> {
   // `el4ner ... | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -46,12 +52,13 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   });
   const program = await buildProgram();
-  program.exitOverride();
+  exitOverride(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // --help and --version exit 0; a bad flag, value or missing option is a usage error like any other
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
       return;
     }
     const { code, text } = formatError(err, isVerbose(argv));
