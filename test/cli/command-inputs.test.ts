@@ -3,8 +3,12 @@
  * a usage error is one clear message and exit 2, and nothing is worked on or written first.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { el4ner, hasStack } from '../support/cli.js';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
+import { type CliResult, el4ner, el4nerAsync, hasStack, tmpDir } from '../support/cli.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 
 describe('command-line usage errors exit 2', () => {
   const cases: Array<[string, string[], RegExp]> = [
@@ -40,5 +44,60 @@ describe('command-line usage errors exit 2', () => {
   test('--help still exits 0', () => {
     for (const cmd of ['tune', 'select', 'ablate', 'ensemble'])
       assert.equal(el4ner([cmd, '--help']).code, 0, cmd);
+  });
+});
+
+describe('tune, select, ablate and ensemble: bad input stops them before any work', () => {
+  const dev = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 6);
+  let server: ScriptedServer;
+  let dir: string;
+  let config: string;
+  let experts: string;
+  let devFile: string;
+  before(async () => {
+    server = await startScriptedServer({
+      chat: scriptByModel({ a: oracleHandler(dev, {}), b: oracleHandler(dev, {}) }),
+    });
+    dir = tmpDir('el4ner-inputs-');
+    devFile = join(dir, 'dev.jsonl');
+    writeFileSync(devFile, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
+    const raw = {
+      models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
+      labels: ['LOC', 'MISC', 'ORG', 'PER'],
+      cache: { enabled: false },
+    };
+    config = join(dir, 'el4ner.json');
+    writeFileSync(config, JSON.stringify(raw));
+    experts = join(dir, 'experts.json');
+    writeFileSync(
+      experts,
+      JSON.stringify({
+        ...raw,
+        experts: ['a', 'b'].map((m) => ({ name: `${m}-expert`, model: m, domain: { samples: 'dev.jsonl' } })),
+      }),
+    );
+  });
+  after(async () => {
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function refused(r: CliResult, message: RegExp): void {
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+  }
+
+  test('ablate checks where it writes its tables before running a row', async () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const before = server.requests.length;
+    const args = ['ablate', '--config', config, '--test', devFile, '--rows', 'no-verification'];
+    refused(
+      await el4nerAsync([...args, '--out', join(dir, 'a-file', 'ablation')]),
+      /cannot create the folder .*a-file for the Markdown table: a file is in the way/,
+    );
+    refused(await el4nerAsync([...args, '--out', `${dir}/`]), /--out is a base name, not a folder/);
+    assert.equal(server.requests.length, before, 'no row was run');
+    assert.ok(!existsSync(join(dir, '.md')));
   });
 });

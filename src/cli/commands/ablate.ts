@@ -4,8 +4,7 @@
  * engines (one response cache, so what one row asked is free for the next) and one demonstration
  * source; each row is scored on the labelled set. Writes a Markdown and a JSON table.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { positiveInt } from '../args.js';
@@ -58,6 +57,14 @@ export function register(program: Command): void {
           );
         rows = rows.filter((r) => names.includes(r.name));
       }
+      if (/[\\/]$/.test(flags.out))
+        throw new InputError(
+          '--out is a base name, not a folder: <base>.md and <base>.json are written',
+          flags.out,
+        );
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      prepareOutputFile(`${flags.out}.md`, 'Markdown table');
+      prepareOutputFile(`${flags.out}.json`, 'JSON table');
       const all = await readDocuments(flags.test);
       const gold = flags.limit ? all.slice(0, flags.limit) : all;
       if (gold.length === 0) throw new InputError('no documents', flags.test);
@@ -131,7 +138,6 @@ export function register(program: Command): void {
             ]
           : []),
       ];
-      await mkdir(dirname(flags.out), { recursive: true });
       await writeFile(`${flags.out}.md`, ab.ablationMarkdown(results, 'EL4NER ablation', notes));
       await writeFile(
         `${flags.out}.json`,
