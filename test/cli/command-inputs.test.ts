@@ -100,4 +100,15 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
     assert.equal(server.requests.length, before, 'no row was run');
     assert.ok(!existsSync(join(dir, '.md')));
   });
+
+  test('tune refuses a config without models, and writes no tuned config', async () => {
+    const crfOnly = join(dir, 'crf-only.json');
+    writeFileSync(crfOnly, JSON.stringify({ fusion: { slm: 'model.crf' } }));
+    const out = join(dir, 'tuned', 'tuned.yaml');
+    refused(
+      await el4nerAsync(['tune', '--config', crfOnly, '--dev', devFile, '--budget', '100', '--out', out]),
+      /crf-only\.json: tune chooses the settings of the LLMs: the config has no `models`/,
+    );
+    assert.ok(!existsSync(out));
+  });
 });
