@@ -111,4 +111,24 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
     );
     assert.ok(!existsSync(out));
   });
+
+  test('select refuses an empty target file, and warns when the target has no gold entities', async () => {
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const before = server.requests.length;
+    refused(
+      await el4nerAsync(['select', '--config', experts, '--target', empty]),
+      /empty\.jsonl: no documents/,
+    );
+    assert.equal(server.requests.length, before);
+
+    const unlabelled = join(dir, 'unlabelled.jsonl');
+    writeFileSync(unlabelled, dev.map((d) => `${JSON.stringify({ id: d.id, text: d.text })}\n`).join(''));
+    const r = await el4nerAsync(['select', '--config', experts, '--target', unlabelled, '--labelled', '4']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /the 4 sampled target sentence\(s\) have no gold entities, so F1 cannot tell the experts apart/,
+    );
+  });
 });
