@@ -131,4 +131,21 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
       /the 4 sampled target sentence\(s\) have no gold entities, so F1 cannot tell the experts apart/,
     );
   });
+
+  test('ensemble --output - writes the combined rows to stdout, not to a file named "-"', () => {
+    const r = el4ner(['ensemble', '--pred', devFile, '--pred', devFile, '--output', '-'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const spans = (es: Array<{ start: number; end: number; type: string }>) =>
+      es.map((e) => `${e.start}-${e.end} ${e.type}`);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((d) => spans(d.entities)),
+      dev.map((d) => spans(d.entities)),
+    );
+    assert.match(r.stderr, /written to stdout/);
+    assert.ok(!existsSync(join(dir, '-')));
+  });
 });

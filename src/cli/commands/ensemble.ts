@@ -22,7 +22,7 @@ export function register(program: Command): void {
       'a prediction file (JSONL, CoNLL, ...); repeat for every system',
       collect,
     )
-    .requiredOption('--output <file>', 'combined predictions (JSONL)')
+    .requiredOption('--output <file>', 'combined predictions (JSONL; "-" = stdout)')
     .option('--strategy <s>', 'union | vote | span-vote-then-type', 'vote')
     .option('--min-votes <n>', 'votes (summed weights) needed to keep an entity; default: a strict majority')
     .option('--weights <list>', 'one weight per --pred, comma-separated, e.g. 1,1,2')
@@ -77,12 +77,13 @@ export function register(program: Command): void {
         names,
         overlaps,
       });
-      await writeFile(
-        flags.output,
-        out.map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`).join(''),
-      );
+      const rows = out
+        .map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`)
+        .join('');
+      if (flags.output === '-') process.stdout.write(rows);
+      else await writeFile(flags.output, rows);
       process.stderr.write(
-        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output} (overlaps: ${overlaps === 'flat' ? 'the best-voted span of overlapping ones kept' : 'all kept'})\n`,
+        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output === '-' ? 'stdout' : flags.output} (overlaps: ${overlaps === 'flat' ? 'the best-voted span of overlapping ones kept' : 'all kept'})\n`,
       );
     });
 }
