@@ -3,7 +3,7 @@
  * a usage error is one clear message and exit 2, and nothing is worked on or written first.
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
@@ -147,5 +147,32 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
     );
     assert.match(r.stderr, /written to stdout/);
     assert.ok(!existsSync(join(dir, '-')));
+  });
+
+  test('ensemble refuses names, weights and thresholds that would miscount or keep nothing', () => {
+    const none = join(dir, 'none.jsonl');
+    writeFileSync(
+      none,
+      dev.map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: [] })}\n`).join(''),
+    );
+    const output = join(dir, 'ensemble.jsonl');
+    const ensemble = (...more: string[]) =>
+      el4ner(['ensemble', '--pred', devFile, '--pred', none, '--output', output, ...more]);
+    // one name for two systems: the system without entities voted the other's types, a "majority" of one
+    refused(ensemble('--names', 'x,x'), /--names needs 2 distinct names, got "x,x"/);
+    refused(ensemble('--min-votes', '3'), /--min-votes 3 is more than the systems' total weight \(2\)/);
+    refused(ensemble('--weights', ',1'), /--weights needs 2 non-negative numbers, got ",1"/);
+    assert.ok(!existsSync(output));
+    const r = ensemble('--names', 'x,y');
+    assert.equal(r.code, 0, r.stderr);
+    const rows = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { entities: unknown[] });
+    assert.equal(rows.length, dev.length);
+    assert.ok(
+      rows.every((d) => d.entities.length === 0),
+      'one system of two is no majority',
+    );
   });
 });
