@@ -65,6 +65,8 @@ export interface EvaluateOptions {
   limit?: number;
   /** Labelled documents a method may tune on first (fusion: lambda 'auto'). */
   dev?: readonly NerDocument[];
+  /** As in `tag`: called once per finished document (EL4NER; for progress). */
+  onDocument?: TagOptions['onDocument'];
 }
 
 export interface Method {

@@ -329,7 +329,7 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
     async evaluate(gold, opts: EvaluateOptions = {}): Promise<MethodReport> {
       const goldDocs = opts.limit !== undefined ? gold.slice(0, opts.limit) : [...gold];
       const before = parts.ledger.summary();
-      const result = await tag(goldDocs);
+      const result = await tag(goldDocs, opts.onDocument ? { onDocument: opts.onDocument } : {});
       const report = buildReport(goldDocs, result, {
         info: pipelineInfo(parts),
         stages: parts.switches,

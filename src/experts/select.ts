@@ -119,6 +119,10 @@ export async function selectExperts(opts: SelectOptions): Promise<SelectionResul
   const targetTexts = seededSample(opts.target, opts.maxTargetTexts ?? 500, opts.seed).map((d) => d.text);
   const sim = await domainSimilarities(opts.config, opts.experts, targetTexts, opts.engines, log);
   const labelled = opts.labelled > 0 ? seededSample(opts.target, opts.labelled, opts.seed) : [];
+  if (labelled.length > 0 && labelled.every((d) => d.entities.length === 0))
+    log(
+      `the ${labelled.length} sampled target sentence(s) have no gold entities, so F1 cannot tell the experts apart: is the target labelled? (--labelled 0 selects by domain only)`,
+    );
   const before = opts.ledger.summary().total.calls;
   let perf: ExpertPerformance[] = [];
   if (labelled.length > 0) {

@@ -179,6 +179,7 @@ export class TuneRunner {
     } catch (e) {
       return {
         error: (e as Error).message,
+        cause: e,
         calls: ledger.summary().total.calls - before,
         refused: budget.refused,
       };
@@ -272,8 +273,12 @@ class Search {
     rec.calls = r.calls;
     rec.refused = r.refused;
     if ('error' in r) {
+      // the default failing for another reason than the budget (no model answering, a broken
+      // cache) leaves nothing to compare with: that error is the command's
+      if (step === 'default' && r.refused === 0) throw r.cause;
       rec.status = 'incomplete';
       rec.note = r.error;
+      this.log(`${description}: not evaluated: ${r.error}`);
     } else {
       const report = r.report!;
       rec.f1 = report.final.micro.f1;

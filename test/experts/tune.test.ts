@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,9 +17,11 @@ import type { NerDocument } from '../../src/core/types.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget, cachePeek, guardEngines } from '../../src/experts/budget.js';
 import { type CandidateRecord, devFolds, splitDev, tune } from '../../src/experts/tune.js';
+import { el4nerAsync } from '../support/cli.js';
 import { pipelineFor } from '../support/method.js';
 import { parsePrompt } from '../support/oracle.js';
 import { schemaName } from '../support/oracle-server.js';
+import { freePort } from '../support/ports.js';
 import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
 import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
 
@@ -446,5 +448,35 @@ describe('el4ner tune, back-off to the plain vote', () => {
     const start = result.candidates.find((c) => c.step === 'plain-vote' && c.settings.threshold === 0.5)!;
     assert.deepEqual(result.chosen, start.settings);
     assert.match(result.notes.join('\n'), /starting point .* it is returned/);
+  });
+});
+
+describe('el4ner tune, no model answering', () => {
+  it("exits 4 with the models' error instead of blaming the budget, and writes no tuned config", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'el4ner-tune-down-'));
+    try {
+      const port = await freePort();
+      const config = path.join(dir, 'el4ner.yaml');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          models: ['a', 'b'].map((n) => openaiModel(`http://127.0.0.1:${port}/v1`, n)),
+          labels: ['LOC', 'MISC', 'ORG', 'PER'],
+          cache: { enabled: false },
+        }),
+      );
+      writeFileSync(path.join(dir, 'dev.jsonl'), dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
+      const out = path.join(dir, 'tuned.yaml');
+      const r = await el4nerAsync([
+        'tune',
+        ...['--config', config, '--dev', path.join(dir, 'dev.jsonl'), '--budget', '500', '--out', out],
+      ]);
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /el4ner: no engine answered for document/);
+      assert.doesNotMatch(r.stderr, /within the budget/);
+      assert.ok(!existsSync(out));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

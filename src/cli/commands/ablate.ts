@@ -4,8 +4,7 @@
  * engines (one response cache, so what one row asked is free for the next) and one demonstration
  * source; each row is scored on the labelled set. Writes a Markdown and a JSON table.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { positiveInt } from '../args.js';
@@ -35,12 +34,22 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not read or write the response cache')
     .option('--concurrency <n>', 'sentences processed at once (default: config concurrency)', positiveInt)
     .action(async (flags: AblateFlags) => {
-      const [{ loadConfig }, { readDocuments }, { assembleEngines }, assemble, ab] = await Promise.all([
+      const [
+        { loadConfig },
+        { readDocuments },
+        { assembleEngines },
+        assemble,
+        ab,
+        { createProgress },
+        { onInterrupt },
+      ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
         import('../../assemble/engines.js'),
         import('../../assemble/index.js'),
         import('../../el4ner/ablation.js'),
+        import('../../run/progress.js'),
+        import('../interrupt.js'),
       ]);
       const config = loadConfig(flags.config);
       if (assemble.methodKind(config) !== 'el4ner')
@@ -58,6 +67,14 @@ export function register(program: Command): void {
           );
         rows = rows.filter((r) => names.includes(r.name));
       }
+      if (/[\\/]$/.test(flags.out))
+        throw new InputError(
+          '--out is a base name, not a folder: <base>.md and <base>.json are written',
+          flags.out,
+        );
+      const { prepareOutputFile } = await import('../../run/output-path.js');
+      prepareOutputFile(`${flags.out}.md`, 'Markdown table');
+      prepareOutputFile(`${flags.out}.json`, 'JSON table');
       const all = await readDocuments(flags.test);
       const gold = flags.limit ? all.slice(0, flags.limit) : all;
       if (gold.length === 0) throw new InputError('no documents', flags.test);
@@ -68,6 +85,14 @@ export function register(program: Command): void {
       const counter = new ab.UsageCounter();
       const counted = counter.wrap(engines.engines);
       const results: import('../../el4ner/ablation.js').AblationResult[] = [];
+      let progress: import('../../run/progress.js').Progress | undefined;
+      let current = '';
+      const stopHandling = onInterrupt((signal) => {
+        progress?.stop('stopped');
+        log(
+          `${signal}: stopped in the ${current} row, ${results.length} of ${rows.length} row(s) done; no table written`,
+        );
+      });
       try {
         const demos = await assemble.sharedDemoSource(config, {
           engines: engines.engines,
@@ -86,8 +111,11 @@ export function register(program: Command): void {
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
             log: () => {},
           });
+          current = row.name;
+          progress = await createProgress({ total: gold.length, label: `row ${row.name}` });
           try {
-            const report = await method.evaluate(gold);
+            const report = await method.evaluate(gold, { onDocument: () => progress?.tick() });
+            progress.stop();
             const usage = counter.since(before);
             const details = report.details as { sentences: number; failures: Array<{ count: number }> };
             const n = details.sentences || gold.length;
@@ -116,10 +144,12 @@ export function register(program: Command): void {
               `${row.name}: F1 ${(100 * m.f1).toFixed(2)}, ${(usage.calls / n).toFixed(2)} calls per sentence (${engines.ledger.summary().total.calls - misses} sent, the rest from the cache), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
             );
           } finally {
+            progress.stop('stopped');
             await method.close();
           }
         }
       } finally {
+        stopHandling();
         await engines.close();
       }
       const failed = results.filter((r) => r.failures > 0);
@@ -131,7 +161,6 @@ export function register(program: Command): void {
             ]
           : []),
       ];
-      await mkdir(dirname(flags.out), { recursive: true });
       await writeFile(`${flags.out}.md`, ab.ablationMarkdown(results, 'EL4NER ablation', notes));
       await writeFile(
         `${flags.out}.json`,

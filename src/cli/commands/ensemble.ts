@@ -22,7 +22,7 @@ export function register(program: Command): void {
       'a prediction file (JSONL, CoNLL, ...); repeat for every system',
       collect,
     )
-    .requiredOption('--output <file>', 'combined predictions (JSONL)')
+    .requiredOption('--output <file>', 'combined predictions (JSONL; "-" = stdout)')
     .option('--strategy <s>', 'union | vote | span-vote-then-type', 'vote')
     .option('--min-votes <n>', 'votes (summed weights) needed to keep an entity; default: a strict majority')
     .option('--weights <list>', 'one weight per --pred, comma-separated, e.g. 1,1,2')
@@ -52,21 +52,29 @@ export function register(program: Command): void {
         throw new InputError('--overlaps must be auto, flat or nested');
       let weights: number[] | undefined;
       if (flags.weights !== undefined) {
-        weights = flags.weights.split(',').map((w) => Number(w.trim()));
+        weights = flags.weights.split(',').map((w) => (w.trim() === '' ? Number.NaN : Number(w)));
         if (weights.length !== flags.pred.length || weights.some((w) => !Number.isFinite(w) || w < 0))
           throw new InputError(
             `--weights needs ${flags.pred.length} non-negative numbers, got ${JSON.stringify(flags.weights)}`,
           );
       }
+      const totalWeight = weights ? weights.reduce((a, w) => a + w, 0) : flags.pred.length;
       let minVotes: number | undefined;
       if (flags.minVotes !== undefined) {
         minVotes = Number(flags.minVotes);
         if (!Number.isFinite(minVotes) || minVotes <= 0)
           throw new InputError('--min-votes must be a positive number');
+        if (minVotes > totalWeight)
+          throw new InputError(
+            `--min-votes ${flags.minVotes} is more than the systems' total weight (${totalWeight}): no entity could be kept`,
+          );
       }
       const names = flags.names?.split(',').map((n) => n.trim());
-      if (names && names.length !== flags.pred.length)
-        throw new InputError(`--names needs ${flags.pred.length} names`);
+      // votes are counted by name: two systems under one name would count one system's votes twice
+      if (names && (names.length !== flags.pred.length || names.some((n, i) => !n || names.indexOf(n) !== i)))
+        throw new InputError(
+          `--names needs ${flags.pred.length} distinct names, got ${JSON.stringify(flags.names)}`,
+        );
       const systems = [];
       for (const file of flags.pred) systems.push({ file, docs: await readDocuments(file) });
       const overlaps = ensembleOverlapPolicy(systems, flags.overlaps as 'auto' | 'flat' | 'nested');
@@ -77,12 +85,13 @@ export function register(program: Command): void {
         names,
         overlaps,
       });
-      await writeFile(
-        flags.output,
-        out.map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`).join(''),
-      );
+      const rows = out
+        .map((d) => `${JSON.stringify({ id: d.id, text: d.text, entities: d.entities })}\n`)
+        .join('');
+      if (flags.output === '-') process.stdout.write(rows);
+      else await writeFile(flags.output, rows);
       process.stderr.write(
-        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output} (overlaps: ${overlaps === 'flat' ? 'the best-voted span of overlapping ones kept' : 'all kept'})\n`,
+        `el4ner: ${out.length} document(s) from ${systems.length} systems written to ${flags.output === '-' ? 'stdout' : flags.output} (overlaps: ${overlaps === 'flat' ? 'the best-voted span of overlapping ones kept' : 'all kept'})\n`,
       );
     });
 }

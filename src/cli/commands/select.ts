@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, InputError } from '../../core/errors.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
 
 interface SelectFlags {
@@ -63,6 +63,7 @@ export function register(program: Command): void {
       if (flags.out) prepareOutputFile(flags.out, 'selection');
       if (flags.configOut) prepareOutputFile(flags.configOut, 'config');
       const target = await readDocuments(flags.target);
+      if (target.length === 0) throw new InputError('no documents', flags.target);
       const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
       const engines = await assembleEngines(config, {
         noCache: flags.cache === false,

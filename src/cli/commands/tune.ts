@@ -81,6 +81,7 @@ export function register(program: Command): void {
         { CallBudget, cachePeek },
         { seededSample },
         cf,
+        { methodKind },
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
@@ -89,8 +90,14 @@ export function register(program: Command): void {
         import('../../experts/budget.js'),
         import('../../experts/select.js'),
         import('../../experts/config-file.js'),
+        import('../../assemble/index.js'),
       ]);
       const config = loadConfig(flags.config);
+      if (methodKind(config) === 'slm')
+        throw new InputError(
+          'tune chooses the settings of the LLMs: the config has no `models` (a CRF alone has nothing to tune)',
+          flags.config,
+        );
       const { prepareOutputFile } = await import('../../run/output-path.js');
       prepareOutputFile(flags.out, 'tuned config');
       if (flags.report) prepareOutputFile(flags.report, 'report');

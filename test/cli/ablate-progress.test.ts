@@ -1,0 +1,88 @@
+/**
+ * `el4ner ablate` on a long set: each row shows its progress on stderr, and Ctrl-C says where it
+ * stopped, gives the terminal its cursor back and exits 130 without writing a partial table.
+ * The real CLI over a slow scripted OpenAI-compatible server.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
+import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
+import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
+
+describe('el4ner ablate: progress and Ctrl-C', () => {
+  const dev = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 12);
+  let server: ScriptedServer;
+  let dir: string;
+  let config: string;
+  let testFile: string;
+  before(async () => {
+    const answer = oracleHandler(dev, {});
+    const slow = (req: Parameters<typeof answer>[0]) =>
+      new Promise<ReturnType<typeof answer>>((r) => setTimeout(() => r(answer(req)), 40));
+    server = await startScriptedServer({ chat: scriptByModel({ a: slow, b: slow }) });
+    dir = tmpDir('el4ner-ablate-progress-');
+    testFile = join(dir, 'test.jsonl');
+    writeFileSync(testFile, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
+    config = join(dir, 'el4ner.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
+        labels: ['LOC', 'MISC', 'ORG', 'PER'],
+        cache: { enabled: false },
+        concurrency: 1,
+      }),
+    );
+  });
+  after(async () => {
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each row counts its documents on stderr', async () => {
+    const out = join(dir, 'done');
+    const r = await el4nerAsync([
+      'ablate',
+      '--config',
+      config,
+      '--test',
+      testFile,
+      '--out',
+      out,
+      '--rows',
+      'full,no-verification',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^row full: 12\/12 \(100\.0%\) .* done$/m);
+    assert.match(r.stderr, /^row no-verification: 12\/12 \(100\.0%\) .* done$/m);
+  });
+
+  test('Ctrl-C: says which row it stopped in, the cursor back, exit 130, no table', async () => {
+    const out = join(dir, 'interrupted');
+    const command = `"${process.execPath}" "${bin}" ablate --config "${config}" --test "${testFile}" --out "${out}" --rows full,no-verification`;
+    // `script` gives the command a terminal, so the progress bar (which hides the cursor) is drawn
+    const term: ChildProcess = spawn('script', ['-qfec', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    term.stdout?.setEncoding('utf8').on('data', (d) => {
+      screen += d;
+    });
+    const start = server.requests.length;
+    const deadline = Date.now() + 60_000;
+    while (server.requests.length - start < 8 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    term.stdin?.write('\x03'); // Ctrl-C, through the terminal
+    const code = await new Promise<number | null>((r) => term.once('exit', (c) => r(c)));
+    assert.equal(code, 130, screen);
+    assert.match(screen, /row full \[/, 'the row showed its progress bar');
+    assert.match(screen, /el4ner: SIGINT: stopped in the full row, 0 of 2 row\(s\) done; no table written/);
+    const hide = screen.indexOf('\x1b[?25l');
+    assert.ok(hide >= 0, 'the progress bar hid the cursor');
+    assert.ok(screen.lastIndexOf('\x1b[?25h') > hide, 'and it was shown again');
+    assert.ok(!existsSync(`${out}.md`) && !existsSync(`${out}.json`));
+  });
+});
