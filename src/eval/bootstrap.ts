@@ -37,17 +37,22 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** The options with their defaults, checked. */
+function settings(options: BootstrapOptions): Required<BootstrapOptions> {
+  const resamples = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
+  const level = options.level ?? 0.95;
+  if (!Number.isInteger(resamples) || resamples < 0)
+    throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
+  return { resamples, seed: options.seed ?? DEFAULT_BOOTSTRAP_SEED, level };
+}
+
 /** Returns null when there is nothing to resample (no documents or no resamples). */
 export function bootstrapMicroF1(
   perDocument: readonly Counts[],
   options: BootstrapOptions = {},
 ): BootstrapResult | null {
-  const n = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
-  const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  const level = options.level ?? 0.95;
-  if (!Number.isInteger(n) || n < 0)
-    throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${n}`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
+  const { resamples: n, seed, level } = settings(options);
   const docs = perDocument.length;
   if (n === 0 || docs === 0) return null;
   const random = mulberry32(seed);
@@ -96,12 +101,7 @@ export function pairedBootstrap(
     throw new RangeError(
       `paired bootstrap needs the same documents on both sides (${a.length} and ${b.length})`,
     );
-  const resamples = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
-  const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  const level = options.level ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 0)
-    throw new RangeError(`bootstrap resamples must be a non-negative integer, got ${resamples}`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
+  const { resamples, seed, level } = settings(options);
   const n = a.length;
   if (n === 0 || resamples === 0) return null;
   const next = mulberry32(seed);
