@@ -58,8 +58,13 @@ export function register(program: Command): void {
           flags.config,
         );
       let rows = ab.ABLATION_ROWS;
-      if (flags.rows) {
-        const names = flags.rows.split(',').map((r) => r.trim());
+      if (flags.rows !== undefined) {
+        const names = flags.rows
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
+        if (names.length === 0)
+          throw new InputError(`--rows: no row given; rows are ${rows.map((r) => r.name).join(', ')}`);
         const unknown = names.filter((n) => !rows.some((r) => r.name === n));
         if (unknown.length)
           throw new InputError(
