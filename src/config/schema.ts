@@ -326,7 +326,8 @@ export const configSchema = z
       .object({
         topByDomain: z.number().int().positive().default(2),
         topByPerformance: z.number().int().positive().default(2),
-        labelled: z.number().int().positive().default(20),
+        /** 0: rank by domain similarity only (as `el4ner select --labelled 0`). */
+        labelled: z.number().int().nonnegative().default(20),
       })
       .strict()
       .optional(),

@@ -13,6 +13,7 @@ import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import type { Progress } from '../run/progress.js';
 
 export interface TypeCounts {
   tp: number;
@@ -74,6 +75,8 @@ export interface MeasureOptions {
   ledger: CostLedger;
   demos?: DemoSource | readonly NerDocument[];
   log?: (m: string) => void;
+  /** Progress of one voter's run over the `total` labelled sentences, ticked per sentence. */
+  progress?: (voter: string, total: number) => Promise<Progress>;
 }
 
 /** Runs each voter alone on the labelled sentences. */
@@ -99,8 +102,10 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
       demos: opts.demos,
       log: opts.log ?? (() => {}),
     });
+    const progress = await opts.progress?.(voter, opts.labelled.length);
     try {
-      const result = await method.tag(opts.labelled);
+      const result = await method.tag(opts.labelled, progress ? { onDocument: () => progress.tick() } : {});
+      progress?.stop();
       const perType = countsByType(opts.labelled, result.docs);
       const total = Object.values(perType).reduce(
         (a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn }),
@@ -115,6 +120,7 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
         failures: result.failures.reduce((a, f) => a + f.count, 0),
       });
     } finally {
+      progress?.stop('stopped');
       await method.close();
     }
   }

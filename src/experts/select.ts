@@ -10,7 +10,12 @@ import { seededOrder } from '../eval/random.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { cosine, embeddingCentroid, lexicalSimilarity } from './domain.js';
 import { applyMerge, type MergePlan, planMerge, type ScoredExpert } from './merge.js';
-import { type ExpertPerformance, measureExperts, reliabilityWeights } from './performance.js';
+import {
+  type ExpertPerformance,
+  type MeasureOptions,
+  measureExperts,
+  reliabilityWeights,
+} from './performance.js';
 import { domainTexts, type Expert } from './registry.js';
 
 export interface SelectionRow {
@@ -77,6 +82,8 @@ export interface SelectOptions {
   ledger: CostLedger;
   demos?: DemoSource | readonly NerDocument[];
   log?: (m: string) => void;
+  /** Progress of each expert's run on the labelled sample (by its voter name). */
+  progress?: MeasureOptions['progress'];
   /** Target texts used for domain similarity (default: up to 500 sampled with the seed). */
   maxTargetTexts?: number;
 }
@@ -134,6 +141,7 @@ export async function selectExperts(opts: SelectOptions): Promise<SelectionResul
       ledger: opts.ledger,
       demos: opts.demos,
       log,
+      progress: opts.progress,
     });
   }
   const weights = reliabilityWeights(perf);

@@ -139,6 +139,11 @@ function pct(x: number): string {
   return (100 * x).toFixed(1);
 }
 
+/** The documents a page with this limit shows: the first `limit`, or all. */
+export function shownDocuments<T>(pred: readonly T[], limit?: number): readonly T[] {
+  return limit ? pred.slice(0, limit) : pred;
+}
+
 export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {}): string {
   const pairOptions = { goldFile: opts.goldFile, predFile: opts.predFile, matchBy: opts.matchBy };
   const pairs = opts.gold ? pairDocuments(opts.gold, pred, pairOptions).pairs : [];
@@ -202,7 +207,7 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     );
   }
   parts.push('<h2>Documents</h2>');
-  const shown = opts.limit ? pred.slice(0, opts.limit) : pred;
+  const shown = shownDocuments(pred, opts.limit);
   for (const d of shown) {
     const marked = markEntities(
       d.entities as Entity[],

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
@@ -58,6 +58,45 @@ describe('el4ner ablate: progress and Ctrl-C', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^row full: 12\/12 \(100\.0%\) .* done$/m);
     assert.match(r.stderr, /^row no-verification: 12\/12 \(100\.0%\) .* done$/m);
+  });
+
+  test("each row's line says where its answers came from: sent, or from the cache when it is on", async () => {
+    const cached = join(dir, 'cached.json');
+    writeFileSync(
+      cached,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(config, 'utf8')),
+        cache: { path: join(dir, 'cache.sqlite') },
+      }),
+    );
+    const ablate = (...more: string[]) =>
+      el4nerAsync([
+        'ablate',
+        '--config',
+        cached,
+        '--test',
+        testFile,
+        '--limit',
+        '3',
+        '--rows',
+        'no-verification',
+        '--out',
+        join(dir, 'sources'),
+        ...more,
+      ]);
+    const line = (stderr: string) =>
+      stderr.split('\n').find((l) => l.startsWith('el4ner: no-verification: F1'));
+    const off = await ablate('--no-cache');
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(line(off.stderr) ?? '', /calls per sentence \([1-9]\d* sent, response cache off\)/);
+    assert.ok(!existsSync(join(dir, 'cache.sqlite')), '--no-cache wrote no cache');
+    const cold = await ablate();
+    assert.equal(cold.code, 0, cold.stderr);
+    const sent = Number(/\((\d+) sent, 0 from the cache\)/.exec(line(cold.stderr) ?? '')?.[1]);
+    assert.ok(sent > 0, cold.stderr);
+    const warm = await ablate();
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.match(line(warm.stderr) ?? '', new RegExp(`\\(0 sent, ${sent} from the cache\\)`));
   });
 
   test('Ctrl-C: says which row it stopped in, the cursor back, exit 130, no table', async () => {

@@ -88,7 +88,7 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
     assert.ok(!hasStack(r.stderr), r.stderr);
   }
 
-  test('ablate checks where it writes its tables before running a row', async () => {
+  test('ablate checks where it writes its tables and which rows it runs before running a row', async () => {
     writeFileSync(join(dir, 'a-file'), '');
     const before = server.requests.length;
     const args = ['ablate', '--config', config, '--test', devFile, '--rows', 'no-verification'];
@@ -97,6 +97,21 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
       /cannot create the folder .*a-file for the Markdown table: a file is in the way/,
     );
     refused(await el4nerAsync([...args, '--out', `${dir}/`]), /--out is a base name, not a folder/);
+    for (const rows of ['', ' ', ' , '])
+      refused(
+        await el4nerAsync([
+          'ablate',
+          '--config',
+          config,
+          '--test',
+          devFile,
+          '--rows',
+          rows,
+          '--out',
+          join(dir, 'none'),
+        ]),
+        /--rows: no row given; rows are full, sentence-retrieval, .*no-decomposition/,
+      );
     assert.equal(server.requests.length, before, 'no row was run');
     assert.ok(!existsSync(join(dir, '.md')));
   });

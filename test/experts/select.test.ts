@@ -238,4 +238,30 @@ describe('el4ner select', () => {
     assert.deepEqual(merged.backbones, ['news']);
     assert.equal(merged.verifier, 'news');
   });
+
+  it('`selection.labelled: 0` in the config selects by domain only, as `--labelled 0` does', async () => {
+    const config = path.join(dir, 'domain-only.yaml');
+    writeFileSync(config, JSON.stringify({ ...rawConfig, selection: { labelled: 0, topByDomain: 1 } }));
+    const before = server.requests.length;
+    const { stdout } = await run(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin/el4ner.js'),
+        'select',
+        '--config',
+        config,
+        '--target',
+        path.join(dir, 'target.jsonl'),
+        '--out',
+        path.join(dir, 'domain-only.json'),
+      ],
+      { cwd: repoRoot },
+    );
+    assert.match(stdout, /F1 on 0 labelled sentence\(s\)/);
+    const sel = JSON.parse(readFileSync(path.join(dir, 'domain-only.json'), 'utf8'));
+    assert.equal(sel.labelled, 0);
+    assert.deepEqual(sel.selected, ['news-expert']);
+    assert.ok(sel.rows.every((r: { f1: number | null }) => r.f1 === null));
+    assert.equal(server.requests.length, before, 'no expert was measured');
+  });
 });

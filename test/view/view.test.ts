@@ -311,3 +311,24 @@ test('`el4ner view`: a write that fails half-way leaves the previous page whole'
   assert.equal(readFileSync(out, 'utf8'), '<p>previous page</p>');
   assert.deepEqual(readdirSync(dir), ['view.html'], 'no temp file is left');
 });
+
+test('`el4ner view --limit N` says how many documents the page shows, of how many', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-count-'));
+  const input = join(dir, 'pred.jsonl');
+  const rows = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, text: `Paris ${id} .`, entities: [] }));
+  writeFileSync(input, `${rows.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const out = join(dir, 'view.html');
+  const view = (...more: string[]) =>
+    spawnSync(process.execPath, [resolve('bin/el4ner.js'), 'view', '--input', input, '--out', out, ...more], {
+      encoding: 'utf8',
+    });
+  let r = view('--limit', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, `el4ner: wrote ${out} (2 of 5 documents)\n`);
+  assert.equal((readFileSync(out, 'utf8').match(/class="doc/g) ?? []).length, 2);
+  r = view('--limit', '9');
+  assert.equal(r.stderr, `el4ner: wrote ${out} (5 documents)\n`);
+  r = view();
+  assert.equal(r.stderr, `el4ner: wrote ${out} (5 documents)\n`);
+});

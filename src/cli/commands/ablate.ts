@@ -58,8 +58,13 @@ export function register(program: Command): void {
           flags.config,
         );
       let rows = ab.ABLATION_ROWS;
-      if (flags.rows) {
-        const names = flags.rows.split(',').map((r) => r.trim());
+      if (flags.rows !== undefined) {
+        const names = flags.rows
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
+        if (names.length === 0)
+          throw new InputError(`--rows: no row given; rows are ${rows.map((r) => r.name).join(', ')}`);
         const unknown = names.filter((n) => !rows.some((r) => r.name === n));
         if (unknown.length)
           throw new InputError(
@@ -140,8 +145,12 @@ export function register(program: Command): void {
               seconds: (Date.now() - t0) / 1000,
               failures: details.failures.reduce((a, f) => a + f.count, 0),
             });
+            const sent = engines.ledger.summary().total.calls - misses;
+            const source = engines.cache
+              ? `${sent} sent, ${usage.cached} from the cache`
+              : `${sent} sent, response cache off`;
             log(
-              `${row.name}: F1 ${(100 * m.f1).toFixed(2)}, ${(usage.calls / n).toFixed(2)} calls per sentence (${engines.ledger.summary().total.calls - misses} sent, the rest from the cache), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+              `${row.name}: F1 ${(100 * m.f1).toFixed(2)}, ${(usage.calls / n).toFixed(2)} calls per sentence (${source}), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
             );
           } finally {
             progress.stop('stopped');

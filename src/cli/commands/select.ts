@@ -46,13 +46,24 @@ export function register(program: Command): void {
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
     .action(async (flags: SelectFlags) => {
-      const [{ loadConfig }, { readDocuments }, { assembleEngines }, reg, sel, cf] = await Promise.all([
+      const [
+        { loadConfig },
+        { readDocuments },
+        { assembleEngines },
+        reg,
+        sel,
+        cf,
+        { createProgress },
+        { onInterrupt },
+      ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
         import('../../assemble/engines.js'),
         import('../../experts/registry.js'),
         import('../../experts/select.js'),
         import('../../experts/config-file.js'),
+        import('../../run/progress.js'),
+        import('../interrupt.js'),
       ]);
       const base = loadConfig(flags.config);
       reg.resolveExpertPaths(base, dirname(resolve(flags.config)));
@@ -69,6 +80,18 @@ export function register(program: Command): void {
         noCache: flags.cache === false,
         cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,
       });
+      const log = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
+      const nameOf = new Map(experts.map((e) => [e.voter, e.name]));
+      let progress: import('../../run/progress.js').Progress | undefined;
+      let measuring: string | undefined;
+      let selected = false;
+      const stopHandling = onInterrupt((signal) => {
+        progress?.stop('stopped');
+        if (!selected)
+          log(
+            `${signal}: stopped${measuring ? ` while measuring expert ${measuring}` : ''}; nothing written`,
+          );
+      });
       try {
         const result = await sel.selectExperts({
           config,
@@ -80,8 +103,14 @@ export function register(program: Command): void {
           seed: flags.seed,
           engines: engines.engines,
           ledger: engines.ledger,
-          log: (m) => process.stderr.write(`el4ner: ${m}\n`),
+          log,
+          progress: async (voter, total) => {
+            measuring = nameOf.get(voter) ?? voter;
+            progress = await createProgress({ total, label: `expert ${measuring}` });
+            return progress;
+          },
         });
+        selected = true;
         process.stdout.write(`${sel.formatSelection(result)}\n`);
         process.stderr.write(`el4ner: ${result.calls} LLM call(s) spent measuring experts\n`);
         if (flags.out) await writeFile(flags.out, `${JSON.stringify(result, null, 2)}\n`);
@@ -104,6 +133,7 @@ export function register(program: Command): void {
           loadConfig(flags.configOut);
         }
       } finally {
+        stopHandling();
         await engines.close();
       }
     });

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'show at most this many documents', positiveInt)
     .action(async (opts) => {
       const { detectFormat, readDocuments, writeWholeFile } = await import('../../formats/index.js');
-      const { renderView } = await import('../../view/render.js');
+      const { renderView, shownDocuments } = await import('../../view/render.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       checkMatch(opts.match);
       prepareOutputFile(opts.out, 'HTML file');
@@ -31,6 +31,8 @@ export function register(program: Command): void {
         opts.out,
         renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing }),
       );
-      process.stderr.write(`el4ner: wrote ${opts.out} (${pred.length} documents)\n`);
+      const shown = shownDocuments(pred, opts.limit).length;
+      const count = shown < pred.length ? `${shown} of ${pred.length}` : `${pred.length}`;
+      process.stderr.write(`el4ner: wrote ${opts.out} (${count} documents)\n`);
     });
 }
