@@ -126,4 +126,21 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
     assert.equal(report.llm?.strict.tp, 0);
     assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));
   });
+
+  it('run: answers without logprobs are said on stderr (the LLM could not change anything)', async () => {
+    mode = 'no-logprobs';
+    const out = path.join(dir, 'out-nolp.jsonl');
+    const r = await el4ner(
+      ['run', '--config', 'fusion.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${test.length} of ${test.length} document\\(s\\): the fusion LLM tagger answered without logprobs`,
+      ),
+    );
+    assert.deepEqual(readRows(out).map(spans), crfAlone());
+  });
 });
