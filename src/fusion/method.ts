@@ -91,11 +91,13 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     const t0 = Date.now();
     const failures = new FailureLog();
     let fallbacks = 0;
+    let withoutLogprobs = 0;
     const docs = await orderedPool(
       inputDocuments(input, { context: fusion.readsContext }),
       parts.concurrency,
       async (d) => {
         const { doc, stats } = await fusion.tagDocument(d, { signal: o.signal });
+        if (!stats.fallback && !stats.logprobs && stats.tokens > 0) withoutLogprobs++;
         if (stats.fallback !== 'llm-error') return outputDocument(d, doc.entities);
         fallbacks++;
         failures.record(llm, 'fusion', stats.error ?? 'unknown error');
@@ -118,6 +120,10 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     if (fallbacks > 0)
       parts.log(
         `${fallbacks} of ${docs.length} document(s) tagged by the supervised CRF alone (meta.fallback "slm"): the fusion LLM ${llm} did not answer`,
+      );
+    if (withoutLogprobs > 0)
+      parts.log(
+        `${withoutLogprobs} of ${docs.length} document(s): the fusion LLM ${llm} answered without logprobs, so its answer could not change the SLM's entities there (fusion needs a server that returns logprobs)`,
       );
     return { docs, traces: [], failures: failures.list(), seconds: (Date.now() - t0) / 1000 };
   };

@@ -158,6 +158,14 @@ export function documentTokensOf(doc: NerDocument): Token[] {
 
 export { chunkTokens };
 
+/**
+ * Below this share of a piece's characters found in the answer, the answer is taken to be about
+ * another text (or empty), not a rewrite with words dropped: the few characters that align by
+ * chance would otherwise let it remove or change the SLM's entities. Such a piece fails like a
+ * failed call, and the document falls back to the SLM.
+ */
+export const MIN_COVERAGE = 0.5;
+
 export function createFusion(options: FusionOptions): Fusion {
   const { slm, llm } = options;
   const probability = options.probability ?? 'category';
@@ -251,6 +259,10 @@ export function createFusion(options: FusionOptions): Fusion {
           { ...doc, id: doc.id, text: chunkText, tokens: chunkTokensLocal, entities: slmHere },
           { types, demonstrations: options.retriever, topLogprobs: options.topLogprobs, signal: opts.signal },
         );
+        if (p.coverage < MIN_COVERAGE)
+          throw new Error(
+            `the answer does not rewrite the text it was given: ${Math.round(100 * p.coverage)}% of the text's characters found in it (answer: ${JSON.stringify(response.text.slice(0, 80))})`,
+          );
         const located = response.logprobs?.length
           ? locateTokens(response.text, response.logprobs)
           : undefined;

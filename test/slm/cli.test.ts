@@ -201,3 +201,26 @@ test('train-slm on a pool with nothing to learn stops with one line naming the f
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
   }));
+
+test('train-slm with a --dev that is empty or has no entities stops before training, naming the file, exit 2', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    // plain text, as a user might pass the unlabelled file by mistake
+    const text = join(dir, 'dev.txt');
+    await writeFile(text, 'Peter went home .\nThe weather was fine .\n');
+    const out = join(dir, 'x.crf');
+    for (const [dev, reason] of [
+      [empty, /no documents to score on/],
+      [text, /no entities in the dev set/],
+    ] as const) {
+      const r = el4ner('train-slm', '--pool', pool, '--dev', dev, '--out', out, '--max-iter', '3');
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${dev.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(r.stderr, reason);
+      assert.doesNotMatch(r.stderr, /iter 1 loss/, 'stopped before training');
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  }));

@@ -144,6 +144,15 @@ export function register(program: Command): void {
       if (o.unlabeled)
         process.stderr.write(`unlabeled: ${unlabeled?.length ?? 0} sentences from ${o.unlabeled}\n`);
       const dev = o.dev ? await readDocuments(o.dev, read) : undefined;
+      // dev F1 picks the iteration, the O bias and --lexicons auto: without gold entities it is 0
+      // throughout and every one of those choices would be made on nothing
+      if (dev && !dev.some((d) => d.text.trim().length > 0))
+        throw new InputError('no documents to score on (the file is empty or every text is blank)', o.dev);
+      if (dev && !dev.some((d) => d.entities.length > 0))
+        throw new InputError(
+          'no entities in the dev set: --dev needs labelled documents (dev F1 picks the iteration kept)',
+          o.dev,
+        );
       const started = Date.now();
       const options = {
         scheme,

@@ -1,0 +1,146 @@
+/**
+ * `el4ner run` and `el4ner eval` with fusion against a real HTTP server whose answers are poor in
+ * ways real servers' are: an answer about another text (or an empty one), and answers without
+ * logprobs. The documents must come out flagged and the report must count them for what they are.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { NerDocument } from '../../src/core/types.js';
+import { markInline } from '../../src/fusion/inline-tagging.js';
+import type { FusionReport } from '../../src/fusion/pipeline.js';
+import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+import { sharedDocs } from '../fusion/helpers.js';
+import { el4nerAsync } from '../support/cli.js';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
+
+const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 300_000 });
+const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
+const readRows = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as NerDocument);
+const spans = (d: { entities: NerDocument['entities'] }) =>
+  d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
+
+describe('fusion against an LLM whose answers are unusable or carry no logprobs (CLI)', () => {
+  let dir: string;
+  let crf: CrfTagger;
+  let srv: ScriptedServer;
+  let mode: 'other-text' | 'empty' | 'no-logprobs' = 'other-text';
+  const test = sharedDocs('conll2003', 'dev', 12).filter((d) => d.text.length > 20);
+  const byText = new Map(test.map((d) => [d.text, d]));
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'el4ner-fusion-answers-'));
+    crf = await trainCrf(sharedDocs('conll2003', 'train', 60), { maxIterations: 15 });
+    await crf.save(path.join(dir, 'crf.model'));
+    writeFileSync(path.join(dir, 'input.jsonl'), jsonl(test.map((d) => ({ id: d.id, text: d.text }))));
+    writeFileSync(
+      path.join(dir, 'test.jsonl'),
+      jsonl(test.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
+    );
+    srv = await startScriptedServer({
+      chat: (req) => {
+        const text = String(req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+        const d = byText.get(text);
+        if (mode === 'empty') return { content: '', logprobs: 'auto' };
+        // A confident answer about some other sentence (a mixed-up batch, a wrong cache entry).
+        if (mode === 'other-text' || !d)
+          return {
+            content: 'The <ORG>Commission</ORG> said on Thursday it would not act .',
+            logprobs: 'auto',
+          };
+        return { content: markInline(d.text, d.entities) };
+      },
+    });
+    writeFileSync(
+      path.join(dir, 'fusion.json'),
+      JSON.stringify({
+        models: [
+          {
+            name: 'tagger',
+            engine: 'openai',
+            baseUrl: srv.url,
+            model: 'tagger',
+            server: 'vllm',
+            maxAttempts: 1,
+            timeoutMs: 5000,
+          },
+        ],
+        labels: ['LOC', 'MISC', 'ORG', 'PER'],
+        fusion: { slm: 'crf.model', llm: 'tagger', lambda: 5 },
+      }),
+    );
+  });
+  after(async () => {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const crfAlone = () => crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans);
+
+  for (const m of ['other-text', 'empty'] as const) {
+    it(`run: an answer that is not a rewrite of the text (${m}) is a failed answer; the SLM's entities stand, flagged`, async () => {
+      mode = m;
+      const out = path.join(dir, `out-${m}.jsonl`);
+      const r = await el4ner(
+        ['run', '--config', 'fusion.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
+        dir,
+      );
+      assert.equal(r.code, 8, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`${test.length} of ${test.length} document\\(s\\) tagged by the supervised CRF alone`),
+      );
+      const rows = readRows(out);
+      assert.equal(rows.length, test.length);
+      for (const row of rows) {
+        assert.equal(row.degraded, true);
+        assert.equal((row.meta as { fallback?: string }).fallback, 'slm');
+        assert.ok(
+          row.warnings?.some((w) => /does not rewrite the text/.test(w.message)),
+          JSON.stringify(row.warnings),
+        );
+      }
+      // With lambda 5 the stray characters aligned by chance would have let the answer remove or
+      // retype the SLM's entities; now the SLM's answer is kept whole.
+      assert.deepEqual(rows.map(spans), crfAlone());
+    });
+  }
+
+  it("eval: such answers count as LLM failures, and 'fused' is the SLM alone", async () => {
+    mode = 'other-text';
+    const reportFile = path.join(dir, 'report.json');
+    const r = await el4ner(
+      ['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--report', reportFile, '--no-cache'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
+    assert.equal(report.fallbacks['llm-error'], test.length);
+    assert.deepEqual(report.fused.strict, report.slm.strict);
+    assert.equal(report.llm?.strict.tp, 0);
+    assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));
+  });
+
+  it('run: answers without logprobs are said on stderr (the LLM could not change anything)', async () => {
+    mode = 'no-logprobs';
+    const out = path.join(dir, 'out-nolp.jsonl');
+    const r = await el4ner(
+      ['run', '--config', 'fusion.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${test.length} of ${test.length} document\\(s\\): the fusion LLM tagger answered without logprobs`,
+      ),
+    );
+    assert.deepEqual(readRows(out).map(spans), crfAlone());
+  });
+});
