@@ -8,6 +8,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
+import { writeWholeFile } from '../core/write-file.js';
 import { checkEncoding } from './decode.js';
 import { readLines } from './lines.js';
 import { defaultOffsets, EXTENSIONS, INPUT, OUTPUT } from './registry.js';
@@ -19,13 +20,12 @@ import {
   type ReadOptions,
   type WriteOptions,
 } from './types.js';
-import { writeWholeFile } from './write-file.js';
 
+export { writeWholeFile } from '../core/write-file.js';
 export { defaultOffsets } from './registry.js';
 export { detectSchemeOf } from './scheme.js';
 export { findOverlap } from './token-spans.js';
 export * from './types.js';
-export { writeWholeFile } from './write-file.js';
 
 const TAG = /^(?:O|[BIEMSLU][-_]\S+)$/;
 

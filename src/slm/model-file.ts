@@ -9,10 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { writeWholeFile } from '../core/write-file.js';
 import type { ClusterSpec } from './clusters.js';
 import type { FeatureConfig } from './features.js';
 import type { LexiconSpec } from './lexicons.js';
@@ -160,7 +161,8 @@ export function decodeModel(
 
 export async function writeModel(path: string, contents: ModelContents): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, encodeModel(contents));
+  // whole or not at all: an interrupted write must not leave the model that was there damaged
+  await writeWholeFile(path, encodeModel(contents));
 }
 
 export async function readModel(path: string) {

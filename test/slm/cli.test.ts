@@ -224,3 +224,52 @@ test('train-slm with a --dev that is empty or has no entities stops before train
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
   }));
+
+test('a model write that fails half-way (here a file size limit) leaves the model that was there whole', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 80).join('\n')}\n`);
+    const model = join(dir, 'model.crf');
+    const first = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--out',
+      model,
+      '--max-iter',
+      '3',
+      '--clusters',
+      'none',
+    );
+    assert.equal(first.status, 0, first.stderr);
+    const before = await readFile(model);
+    assert.ok(before.length > 8 * 1024, `the model (${before.length} bytes) is larger than the limit below`);
+    // `ulimit -f 8`: writes past 8 KiB fail with EFBIG, as a full disk fails with ENOSPC
+    const limited = spawnSync(
+      'bash',
+      [
+        '-c',
+        'ulimit -f 8 && exec "$0" "$@"',
+        process.execPath,
+        bin,
+        'train-slm',
+        '--pool',
+        pool,
+        '--out',
+        model,
+        '--max-iter',
+        '3',
+        '--clusters',
+        'none',
+        '--c2',
+        '0.5',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(limited.status, 2, limited.stderr);
+    assert.match(limited.stderr, /model\.crf: cannot write: EFBIG/);
+    assert.deepEqual(await readFile(model), before);
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(dir), ['model.crf', 'pool.jsonl'], 'no temp file is left');
+    await CrfTagger.load(model);
+  }));

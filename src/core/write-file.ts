@@ -6,9 +6,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { InputError } from '../core/errors.js';
+import { InputError } from './errors.js';
 
-export async function writeWholeFile(path: string, text: string): Promise<void> {
+export async function writeWholeFile(path: string, text: string | Uint8Array): Promise<void> {
   const fail = (e: unknown) => new InputError(`cannot write: ${(e as Error).message}`, path);
   if (existsSync(path) && !statSync(path).isFile()) {
     await writeFile(path, text).catch((e) => {
