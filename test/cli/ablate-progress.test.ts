@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
+import { cleanSample, dataDir, openaiModel, readJsonl, startSlowOracles } from '../experts/helpers.js';
 import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
-import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 describe('el4ner ablate: progress and Ctrl-C', () => {
   const dev = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 12);
@@ -19,10 +19,7 @@ describe('el4ner ablate: progress and Ctrl-C', () => {
   let config: string;
   let testFile: string;
   before(async () => {
-    const answer = oracleHandler(dev, {});
-    const slow = (req: Parameters<typeof answer>[0]) =>
-      new Promise<ReturnType<typeof answer>>((r) => setTimeout(() => r(answer(req)), 40));
-    server = await startScriptedServer({ chat: scriptByModel({ a: slow, b: slow }) });
+    server = await startSlowOracles(dev);
     dir = tmpDir('el4ner-ablate-progress-');
     testFile = join(dir, 'test.jsonl');
     writeFileSync(testFile, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { NerDocument } from '../../src/core/types.js';
 import { trainCrf } from '../../src/slm/tagger.js';
 import { sharedDocs } from '../fusion/helpers.js';
+import { jsonl, readRows } from '../support/cli.js';
 import { type FaultServer, startFaultServer } from '../support/fault-server.js';
 import { goldByText, oracleAnswer } from '../support/oracle.js';
 import { readGold, repoRoot, schemaName } from '../support/oracle-server.js';
@@ -34,12 +35,6 @@ function el4ner(args: string[], cwd: string): Promise<{ code: number | null; std
   });
 }
 
-const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
-const readRows = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as NerDocument);
 const spans = (d: { entities: NerDocument['entities'] }) =>
   d.entities.map((e) => `${e.start}:${e.end}:${e.type}`).join(' ');
 

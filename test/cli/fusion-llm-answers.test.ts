@@ -8,23 +8,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { NerDocument } from '../../src/core/types.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
 import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
 import { sharedDocs } from '../fusion/helpers.js';
-import { el4nerAsync } from '../support/cli.js';
+import { el4nerAsync, jsonl, readRows, spanKeys } from '../support/cli.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 
 const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 300_000 });
-const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
-const readRows = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as NerDocument);
-const spans = (d: { entities: NerDocument['entities'] }) =>
-  d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
 
 describe('fusion against an LLM whose answers are unusable or carry no logprobs (CLI)', () => {
   let dir: string;
@@ -81,7 +72,7 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const crfAlone = () => crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans);
+  const crfAlone = () => crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spanKeys);
 
   for (const m of ['other-text', 'empty'] as const) {
     it(`run: an answer that is not a rewrite of the text (${m}) is a failed answer; the SLM's entities stand, flagged`, async () => {
@@ -108,7 +99,7 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
       }
       // With lambda 5 the stray characters aligned by chance would have let the answer remove or
       // retype the SLM's entities; now the SLM's answer is kept whole.
-      assert.deepEqual(rows.map(spans), crfAlone());
+      assert.deepEqual(rows.map(spanKeys), crfAlone());
     });
   }
 
@@ -141,6 +132,6 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
         `${test.length} of ${test.length} document\\(s\\): the fusion LLM tagger answered without logprobs`,
       ),
     );
-    assert.deepEqual(readRows(out).map(spans), crfAlone());
+    assert.deepEqual(readRows(out).map(spanKeys), crfAlone());
   });
 });

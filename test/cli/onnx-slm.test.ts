@@ -4,7 +4,7 @@
  * to the config file), real HTTP servers for the LLMs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import type { Entity, NerDocument } from '../../src/core/types.js';
 import { llmScore, slmConfidence } from '../../src/fusion/fuse.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import { loadSlm } from '../../src/slm/load.js';
-import { el4nerAsync } from '../support/cli.js';
+import { el4nerAsync, jsonl, readRows } from '../support/cli.js';
 import { writeModelFolder } from '../support/onnx/folder.js';
 import { wordPieceTokenizer } from '../support/onnx/tokenizers.js';
 import { startOracleServer } from '../support/oracle-server.js';
@@ -51,12 +51,6 @@ const GOLD = [
 ];
 const LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];
 const spans = (d: { entities: readonly Entity[] }) => d.entities.map((e) => `${e.text}/${e.type}`);
-const readRows = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as NerDocument);
-const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
 
 describe('el4ner run with fusion.slm {kind: onnx} (CLI)', () => {
   let dir: string;

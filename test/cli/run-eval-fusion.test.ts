@@ -4,25 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tokenize } from '../../src/core/tokenize.js';
-import type { NerDocument } from '../../src/core/types.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
 import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
 import { sharedDocs } from '../fusion/helpers.js';
-import { el4nerAsync } from '../support/cli.js';
+import { el4nerAsync, jsonl, readRows, spanKeys } from '../support/cli.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
 
 // a child process, so the scripted servers of this test process keep answering
 const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 600_000 });
-
-const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
-const readRows = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as NerDocument);
-const spans = (d: { entities: NerDocument['entities'] }) =>
-  d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
 
 describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report (CLI)', () => {
   let dir: string;
@@ -86,15 +76,15 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
       test.map((d) => d.id),
     );
     assert.deepEqual(
-      rows.map(spans),
-      crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans),
+      rows.map(spanKeys),
+      crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spanKeys),
     );
     assert.ok(rows.filter((d) => d.entities.length > 0).length >= 10);
     // Each document's context came from the input (the CRF reads it): alone, they come out otherwise.
     assert.ok(crf.readsContext);
     assert.notDeepEqual(
-      rows.map(spans),
-      test.map((d) => spans(crf.predict({ id: d.id, text: d.text }))),
+      rows.map(spanKeys),
+      test.map((d) => spanKeys(crf.predict({ id: d.id, text: d.text }))),
     );
     // A resumed run sees the same context as the full one.
     const lines = readFileSync(out, 'utf8').trim().split('\n');
@@ -105,7 +95,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     );
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /12 document\(s\) already in/);
-    assert.deepEqual(readRows(out).map(spans), rows.map(spans));
+    assert.deepEqual(readRows(out).map(spanKeys), rows.map(spanKeys));
   });
 
   it('eval with only fusion.slm scores the CRF alone, with the scores `el4ner score` gives its output', async () => {
@@ -159,8 +149,8 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         rows.every((d) => d.degraded === true && d.warnings?.some((w) => /HTTP 500/.test(w.message))),
       );
       assert.deepEqual(
-        rows.map(spans),
-        crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spans),
+        rows.map(spanKeys),
+        crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spanKeys),
       );
     } finally {
       down = false;

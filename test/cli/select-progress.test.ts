@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from '../experts/helpers.js';
+import { cleanSample, dataDir, openaiModel, readJsonl, startSlowOracles } from '../experts/helpers.js';
 import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
-import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 describe('el4ner select: progress and Ctrl-C', () => {
   const target = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 12);
@@ -19,10 +19,7 @@ describe('el4ner select: progress and Ctrl-C', () => {
   let config: string;
   let targetFile: string;
   before(async () => {
-    const answer = oracleHandler(target, {});
-    const slow = (req: Parameters<typeof answer>[0]) =>
-      new Promise<ReturnType<typeof answer>>((r) => setTimeout(() => r(answer(req)), 40));
-    server = await startScriptedServer({ chat: scriptByModel({ a: slow, b: slow }) });
+    server = await startSlowOracles(target);
     dir = tmpDir('el4ner-select-progress-');
     targetFile = join(dir, 'target.jsonl');
     writeFileSync(targetFile, target.map((d) => `${JSON.stringify(d)}\n`).join(''));

@@ -3,7 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NerDocument } from '../../src/core/types.js';
 import { type Behaviour, goldByText, oracleAnswer } from '../support/oracle.js';
-import type { ScriptedReply, ScriptedRequest } from '../support/scripted-server.js';
+import {
+  type ScriptedReply,
+  type ScriptedRequest,
+  type ScriptedServer,
+  scriptByModel,
+  startScriptedServer,
+} from '../support/scripted-server.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const dataDir = path.resolve(repoRoot, '../shared/data');
@@ -55,3 +61,14 @@ export const openaiModel = (url: string, name: string) => ({
 
 /** Strict micro-F1 from counts. */
 export const f1 = (tp: number, fp: number, fn: number) => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+
+/**
+ * A real scripted server whose models `a` and `b` answer as oracles of `docs`, each answer 40 ms
+ * late: long enough for a command's progress to show and for a Ctrl-C to land mid-work.
+ */
+export function startSlowOracles(docs: readonly NerDocument[]): Promise<ScriptedServer> {
+  const answer = oracleHandler(docs, {});
+  const slow = (req: ScriptedRequest) =>
+    new Promise<ReturnType<typeof answer>>((r) => setTimeout(() => r(answer(req)), 40));
+  return startScriptedServer({ chat: scriptByModel({ a: slow, b: slow }) });
+}

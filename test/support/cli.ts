@@ -3,6 +3,7 @@ import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { NerDocument } from '../../src/core/types.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const bin = join(repoRoot, 'bin', 'el4ner.js');
@@ -96,3 +97,17 @@ export function offlineConfig(model: string): string {
 
 /** True when the text shows a JavaScript stack trace. */
 export const hasStack = (text: string) => /\n\s+at .+\(.+:\d+:\d+\)/.test(text);
+
+/** Documents as JSONL text. */
+export const jsonl = (docs: readonly object[]) => `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`;
+
+/** The rows of a JSONL file the CLI wrote. */
+export const readRows = (file: string): NerDocument[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as NerDocument);
+
+/** A document's entities as `start:end:type` keys, to compare outputs. */
+export const spanKeys = (d: { entities: NerDocument['entities'] }) =>
+  d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
