@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeWholeFile } from '../core/write-file.js';
 
 type TypedArray = Float32Array | Int32Array | Int8Array;
 type TypedCtor<T extends TypedArray> = { new (n: number): T; BYTES_PER_ELEMENT: number };
@@ -155,18 +156,6 @@ function isDataFolder(name: string): boolean {
   return /^data-[0-9a-z]+-\d+-[0-9a-f]{8}$/.test(name);
 }
 
-/** Writes `text` to `path` atomically: a unique temp file beside it, then a rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${newGeneration()}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Files of the version-1 layout (everything at the top of the folder). */
 export const V1_FILES = ['spans.f32', 'span-sentence.i32', 'span-meta.i32', 'sentences.f32', 'docs.json'];
 const ABANDONED_TMP_MS = 24 * 3600_000;
@@ -195,7 +184,7 @@ export async function publishGeneration(
   const trash: string[] = [];
   await withFolderLock(dir, async () => {
     await rename(tmp, join(dir, data));
-    await writeFileAtomic(join(dir, manifestName), manifestFor(data));
+    await writeWholeFile(join(dir, manifestName), manifestFor(data));
     for (const name of await readdir(dir)) {
       if (isDataFolder(name) && name !== data) {
         const t = join(dir, `.trash-${name.slice(5)}`);

@@ -8,9 +8,10 @@
  * retry them, and says how many it kept. `--retry-degraded` drops them from the output and runs
  * those documents again.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isDegraded } from '../core/failures.js';
 import type { NerDocument } from '../core/types.js';
+import { writeWholeFileSync } from '../core/write-file.js';
 
 /** Every row written, but some are degraded (`degraded: true`, see their `warnings`). */
 export const DEGRADED_EXIT = 8;
@@ -85,17 +86,7 @@ export function dropRows(path: string, ids: ReadonlySet<string>): number {
     if (typeof id === 'string' && ids.has(id)) dropped++;
     else kept.push(line);
   }
-  const tmp = `${path}.retry-${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const body = Buffer.from(kept.length ? `${kept.join('\n')}\n` : '', 'utf8');
-    let off = 0;
-    while (off < body.length) off += writeSync(fd, body, off, body.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeWholeFileSync(path, kept.length ? `${kept.join('\n')}\n` : '');
   return dropped;
 }
 

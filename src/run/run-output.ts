@@ -5,10 +5,11 @@
  *   produced them (fingerprint); `overwrite` starts it over;
  * - '-' (stdout) or a device (/dev/stdout, a FIFO): a stream, never read back, never resumed.
  */
-import { createWriteStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
+import { writeWholeFileSync } from '../core/write-file.js';
 import { type DegradedRows, dropRows, noDegradedRows, readDegradedRows } from './degraded.js';
 import { describeMismatch, type RunFingerprint } from './fingerprint.js';
 import { ResumableJsonlWriter } from './output.js';
@@ -74,9 +75,7 @@ function readRecord(path: string): RunFingerprint | undefined {
 
 function writeRecord(path: string, fp: RunFingerprint, version: string): void {
   const rec: RunRecordFile = { el4ner: version, created: new Date().toISOString(), ...fp };
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeWholeFileSync(path, `${JSON.stringify(rec, null, 2)}\n`);
 }
 
 const STDOUT = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
