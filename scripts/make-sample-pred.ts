@@ -8,8 +8,8 @@
  *   node --import tsx scripts/make-sample-pred.ts [gold.jsonl] [pred.jsonl] [seed]
  */
 import { writeFileSync } from 'node:fs';
+import { mulberry32 } from '../src/core/random.js';
 import type { Entity, Token } from '../src/core/types.js';
-import { mulberry32 } from '../src/eval/random.js';
 import { readDocuments } from '../src/formats/index.js';
 
 const goldFile = process.argv[2] ?? 'samples/gold.jsonl';

@@ -4,8 +4,9 @@
  * documents' summed counts, and the 2.5 and 97.5 percentiles (linear interpolation, numpy's
  * default) of the resampled F1 values form the 95% interval.
  */
+
+import { mulberry32 } from '../core/random.js';
 import type { Counts } from './prf.js';
-import { mulberry32 } from './random.js';
 
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */

@@ -1,3 +1,4 @@
+export { mulberry32 } from '../core/random.js';
 export { type DocumentPair, type Pairing, type PairOptions, pairDocuments } from './align.js';
 export {
   type BootstrapOptions,
@@ -19,6 +20,5 @@ export {
 export { formatReport } from './format.js';
 export { type MucCounts, mucDocument, mucSchemas, type SchemaName, type SchemaScore } from './muc.js';
 export { type Counts, type Prf, prf } from './prf.js';
-export { mulberry32 } from './random.js';
 export { countDocument, uniqueEntities } from './strict.js';
 export { addTokenCounts, documentTokens } from './token-level.js';

@@ -3,10 +3,10 @@
  * and the top-b experts by strict micro-F1 on n sampled labelled target sentences.
  */
 import type { Config } from '../config/schema.js';
+import { seededOrder } from '../core/random.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
-import { seededOrder } from '../eval/random.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { cosine, embeddingCentroid, lexicalSimilarity } from './domain.js';
 import { applyMerge, type MergePlan, planMerge, type ScoredExpert } from './merge.js';

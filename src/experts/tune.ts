@@ -23,11 +23,11 @@
 
 import { sharedDemoSource } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
+import { seededOrder } from '../core/random.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import { addCounts, type Counts, prf, zeroCounts } from '../eval/prf.js';
-import { seededOrder } from '../eval/random.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import { type LambdaTuning, tuneFusionLambda } from './fusion-lambda.js';

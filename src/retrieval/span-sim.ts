@@ -15,7 +15,7 @@
  * row-by-row loop, so the scores are bit-for-bit those of the plain dense scan (the tests compare
  * against it).
  */
-import { mulberry32 } from '../eval/random.js';
+import { mulberry32 } from '../core/random.js';
 import { DenseKernel } from './dense-kernel.js';
 import type { DenseStore, SparseStore, VectorStore } from './vectors.js';
 

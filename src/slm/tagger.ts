@@ -6,9 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { attachDocumentContext, type DocumentContext, documentContexts } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import { lineRanges } from '../core/lines.js';
+import { seededOrder } from '../core/random.js';
 import { detectScheme, spansFromTags } from '../core/tags.js';
 import type { NerDocument, Token } from '../core/types.js';
-import { seededOrder } from '../eval/random.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import { checkDocumentWindows } from './context.js';
 import {

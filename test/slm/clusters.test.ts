@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '../../src/core/random.js';
 import {
   bisectingKMeans,
   clustersFromText,
   loadResource,
   parseClusterText,
-  rng,
   WordClusters,
 } from '../../src/slm/clusters.js';
 import { DEFAULT_FEATURES, sentenceFeatures } from '../../src/slm/features.js';
@@ -35,7 +35,7 @@ test('path prefixes: a short path is its own prefix, a long one is cut', () => {
 });
 
 test('bisecting k-means puts two separated groups on the two sides of the first split', () => {
-  const rand = rng(3);
+  const rand = mulberry32(3);
   const n = 200;
   const d = 8;
   const v = new Float32Array(n * d);
@@ -54,7 +54,7 @@ test('clusters from text group words that share their neighbours', () => {
   const cities = ['paris', 'rome', 'berlin', 'madrid', 'vienna', 'oslo'];
   const foods = ['bread', 'rice', 'cheese', 'pasta', 'soup', 'fish'];
   const sentences: string[][] = [];
-  const rand = rng(5);
+  const rand = mulberry32(5);
   for (let i = 0; i < 600; i++) {
     const c = cities[Math.floor(rand() * cities.length)];
     const f = foods[Math.floor(rand() * foods.length)];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mulberry32 } from '../../src/eval/random.js';
+import { mulberry32 } from '../../src/core/random.js';
 import {
   type CrfShape,
   CrfWorkspace,

@@ -17,9 +17,9 @@
  * (four characters a token), as a server stops a long answer.
  */
 import { nameSpan } from '../../src/answers/grounding.js';
+import { mulberry32 } from '../../src/core/random.js';
 import type { Entity, NerDocument } from '../../src/core/types.js';
 import { NONE_TYPE } from '../../src/core/types.js';
-import { mulberry32 } from '../../src/eval/random.js';
 import { type Behaviour, goldByText, oracleAnswer, type ParsedPrompt, parsePrompt } from './oracle.js';
 import { requestSpanShape, schemaName } from './oracle-server.js';
 import { type ScriptedRequest, type ScriptedServer, startScriptedServer } from './scripted-server.js';
