@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
+import type { Progress } from '../run/progress.js';
 
 export interface LambdaTuning {
   /** The configured lambda's dev F1 (null when it is 'auto'). */
@@ -31,12 +32,20 @@ export async function tuneFusionLambda(
   dev: readonly NerDocument[],
   engines: ReadonlyMap<string, Engine>,
   ledger: CostLedger,
+  /** Progress of the LLM's answers over the dev sentences, ticked per sentence. */
+  progress?: (label: string, total: number) => Promise<Progress>,
 ): Promise<LambdaTuning> {
   const f = config.fusion!;
   const { fusion, close } = await createFusionTagger(config, { engines: { engines, ledger }, log: () => {} });
+  let bar: Progress | undefined;
   try {
+    bar = await progress?.('fusion: LLM answers', dev.length);
     const analyses = [];
-    for (const d of dev) analyses.push(await fusion.analyse(d));
+    for (const d of dev) {
+      analyses.push(await fusion.analyse(d));
+      bar?.tick();
+    }
+    bar?.stop();
     const best = await fusion.tune(dev, { analyses });
     let defaultF1: number | null = null;
     if (typeof f.lambda === 'number') defaultF1 = (await fusion.tune(dev, { analyses, grid: [f.lambda] })).f1;
@@ -52,6 +61,7 @@ export async function tuneFusionLambda(
       ...(keepDefault ? {} : { chosenOutside: best.lambdaOutside }),
     };
   } finally {
+    bar?.stop('stopped');
     await close();
   }
 }

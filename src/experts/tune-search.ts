@@ -24,6 +24,7 @@ import type { Engine } from '../engines/types.js';
 import { bootstrapWinShare } from '../eval/bootstrap.js';
 import type { Counts } from '../eval/prf.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import type { Progress } from '../run/progress.js';
 import type { CallBudget } from './budget.js';
 import { measureExperts, reliabilityWeights } from './performance.js';
 import { fitCalibratedScore, type Scored } from './tune-calibration.js';
@@ -95,6 +96,12 @@ export interface SearchOutcome {
   notes: string[];
 }
 
+/**
+ * Progress of one run over `total` sentences (a candidate, a held-out score, a backbone measured
+ * alone), ticked per sentence; `label` says which, e.g. `fold 1/2: candidate 3 (verifier)`.
+ */
+export type RunProgress = (label: string, total: number) => Promise<Progress>;
+
 export interface RunnerOptions {
   config: Config;
   budget: CallBudget;
@@ -106,6 +113,7 @@ export interface RunnerOptions {
   kValues?: readonly number[];
   confidence: number;
   seed: number;
+  progress?: RunProgress;
 }
 
 export class TuneRunner {
@@ -152,28 +160,35 @@ export class TuneRunner {
     return docs.length * (upstream + ver);
   }
 
-  /** Runs the settings on `docs` through the pipeline (guarded engines); `error` when it could not finish. */
-  async run(s: TuneSettings, docs: readonly NerDocument[], withTraces: boolean) {
+  /**
+   * Runs the settings on `docs` through the pipeline (guarded engines); `error` when it could not
+   * finish. `label` names the run in its progress.
+   */
+  async run(s: TuneSettings, docs: readonly NerDocument[], withTraces: boolean, label: string) {
     const { ledger, budget } = this.o;
     const before = ledger.summary().total.calls;
     budget.resetRefusals();
     let method: Awaited<ReturnType<typeof createMethod>> | undefined;
+    let progress: Progress | undefined;
     try {
       method = await createMethod(applySettings(this.o.config, s), {
         engines: { engines: this.o.engines, ledger },
         demos: this.o.demos,
         log: () => {},
       });
+      progress = await this.o.progress?.(label, docs.length);
+      const each = progress ? { onDocument: () => progress?.tick() } : {};
       const out = withTraces
         ? {
-            traces: (await method.tag(docs)).traces as ChunkTrace[],
+            traces: (await method.tag(docs, each)).traces as ChunkTrace[],
             report: undefined,
             perDocument: undefined,
           }
         : await (async () => {
-            const r = await method.evaluate(docs);
+            const r = await method.evaluate(docs, each);
             return { traces: undefined, report: r.details as PipelineReport, perDocument: r.perDocument };
           })();
+      progress?.stop();
       if (budget.refused === 0) this.markRan(s, docs);
       return { ...out, calls: ledger.summary().total.calls - before, refused: budget.refused };
     } catch (e) {
@@ -184,6 +199,7 @@ export class TuneRunner {
         refused: budget.refused,
       };
     } finally {
+      progress?.stop('stopped');
       await method?.close();
     }
   }
@@ -196,21 +212,25 @@ export class TuneRunner {
   }
 
   /** Strict scores of `s` on held-out `docs`; null when the budget does not allow it. */
-  async measure(s: TuneSettings, docs: readonly NerDocument[]): Promise<HeldOutScore | null> {
+  async measure(s: TuneSettings, docs: readonly NerDocument[], label: string): Promise<HeldOutScore | null> {
     if (this.estimate(s, docs) > this.o.budget.remaining) return null;
-    const r = await this.run(s, docs, false);
+    const r = await this.run(s, docs, false, label);
     if ('error' in r || r.refused > 0) return null;
     const m = r.report!.final.micro;
     return { f1: m.f1, precision: m.p, recall: m.r, tp: m.tp, fp: m.fp, fn: m.fn, calls: r.calls };
   }
 
-  /** The search on `part`, from the default settings `base`. */
+  /**
+   * The search on `part`, from the default settings `base`; `where` prefixes the labels of its
+   * runs' progress (e.g. `fold 1/2: `).
+   */
   async search(
     base: TuneSettings,
     part: readonly NerDocument[],
     log: (m: string) => void,
+    where = '',
   ): Promise<SearchOutcome> {
-    return new Search(this, this.o, base, part, log).run();
+    return new Search(this, this.o, base, part, log, where).run();
   }
 }
 
@@ -230,7 +250,13 @@ class Search {
     private readonly base: TuneSettings,
     private readonly part: readonly NerDocument[],
     private readonly log: (m: string) => void,
+    private readonly where: string,
   ) {}
+
+  /** The progress label of a candidate's run: its number in this search and its step. */
+  private label(rec: CandidateRecord): string {
+    return `${this.where}candidate ${rec.id + 1} (${rec.step})`;
+  }
 
   async run(): Promise<SearchOutcome> {
     const first = await this.evaluate('default', this.base, `default: ${describe(this.base)}`);
@@ -269,7 +295,7 @@ class Search {
     if (prev) return prev;
     const rec = this.record(step, s, description);
     if (rec.status === 'skipped') return rec;
-    const r = await this.runner.run(s, this.part, false);
+    const r = await this.runner.run(s, this.part, false, this.label(rec));
     rec.calls = r.calls;
     rec.refused = r.refused;
     if ('error' in r) {
@@ -487,6 +513,12 @@ class Search {
       engines: this.o.engines,
       ledger,
       demos: this.o.demos,
+      ...(this.o.progress
+        ? {
+            progress: (voter: string, total: number) =>
+              this.o.progress!(`${this.where}weights: ${voter} alone`, total),
+          }
+        : {}),
     });
     this.weightCalls += ledger.summary().total.calls - before;
     if (budget.refused > 0) this.notes.push('weights not used: the budget ran out while measuring them');
@@ -505,7 +537,7 @@ class Search {
     };
     const rec = this.record('calibration', s, `calibrated score on ${describe(s)}`);
     if (rec.status === 'skipped') return rec;
-    const r = await this.runner.run(s, this.part, true);
+    const r = await this.runner.run(s, this.part, true, this.label(rec));
     rec.calls = r.calls;
     rec.refused = r.refused;
     if ('error' in r || r.refused > 0) {

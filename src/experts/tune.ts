@@ -34,6 +34,7 @@ import { type LambdaTuning, tuneFusionLambda } from './fusion-lambda.js';
 import {
   type CandidateRecord,
   type HeldOutScore,
+  type RunProgress,
   type SearchOutcome,
   TuneRunner,
   type TuneStep,
@@ -51,7 +52,7 @@ export {
   plainVoteThresholds,
   type TuneSettings,
 } from './tune-settings.js';
-export type { CandidateRecord, HeldOutScore, TuneStep };
+export type { CandidateRecord, HeldOutScore, RunProgress, TuneStep };
 
 export const DEFAULT_CONFIDENCE = 0.9;
 export const DEFAULT_FOLDS = 2;
@@ -126,6 +127,12 @@ export interface TuneOptions {
   /** Bootstrap win share a change needs over the current best (default 0.9; 0: any gain). */
   confidence?: number;
   log?: (m: string) => void;
+  /**
+   * Progress of each run over dev sentences, ticked per sentence: a candidate (`candidate 3
+   * (verifier)`, `fold 1/2: ` before it in a fold's search), a held-out score (`held out: default`),
+   * a backbone measured alone for the weights, the LLM's answers in fusion mode.
+   */
+  progress?: RunProgress;
 }
 
 /** Seeded split of the dev sample: the part to choose on and the held-out part. */
@@ -197,6 +204,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     kValues: opts.kValues,
     confidence,
     seed,
+    progress: opts.progress,
   });
   const nFolds = opts.folds ?? DEFAULT_FOLDS;
   const folds = devFolds(dev, nFolds, seed);
@@ -250,8 +258,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   } else if (best) {
     // The search kept the default: its held-out scores are the default's.
     const d = single
-      ? await runner.measure(base, single.heldOut)
-      : pooled(await Promise.all(folds.map((f) => runner.measure(base, f))));
+      ? await runner.measure(base, single.heldOut, 'held out: default')
+      : await measureFolds(runner, base, folds);
     result.heldOut = { default: d, best: d };
   }
   result.callsUsed = budget.used;
@@ -259,6 +267,18 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
 }
 
 type HeldOutCheck = TuneResult['heldOut'];
+
+/** `s` scored on each fold in turn (one run, one progress at a time), pooled. */
+async function measureFolds(
+  runner: TuneRunner,
+  s: TuneSettings,
+  folds: readonly NerDocument[][],
+): Promise<HeldOutScore | null> {
+  const scores: Array<HeldOutScore | null> = [];
+  for (const [f, fold] of folds.entries())
+    scores.push(await runner.measure(s, fold, `fold ${f + 1}/${folds.length}: held out: default`));
+  return pooled(scores);
+}
 
 /** The start is worth measuring when it is neither the best nor the default. */
 const distinctStart = (base: TuneSettings, o: SearchOutcome) =>
@@ -276,11 +296,11 @@ async function checkOnHeldOut(
   o: SearchOutcome,
   heldOut: readonly NerDocument[],
 ): Promise<HeldOutCheck> {
-  const d = await runner.measure(base, heldOut);
-  const b = await runner.measure(o.best!.settings, heldOut);
+  const d = await runner.measure(base, heldOut, 'held out: default');
+  const b = await runner.measure(o.best!.settings, heldOut, 'held out: best');
   const s = distinctStart(base, o);
   if (!d || !b || b.f1 >= d.f1 || !s) return { default: d, best: b };
-  return { default: d, best: b, start: await runner.measure(s, heldOut) };
+  return { default: d, best: b, start: await runner.measure(s, heldOut, 'held out: start') };
 }
 
 /**
@@ -300,14 +320,14 @@ async function crossValidate(
     const inFold = new Set(fold);
     const rest = dev.filter((d) => !inFold.has(d));
     const tag = `fold ${f + 1}/${folds.length}`;
-    const o = await runner.search(base, rest, (m) => log(`${tag}: ${m}`));
-    const d = await runner.measure(base, fold);
+    const o = await runner.search(base, rest, (m) => log(`${tag}: ${m}`), `${tag}: `);
+    const d = await runner.measure(base, fold, `${tag}: held out: default`);
     const chosen = o.best?.settings;
     const b = !chosen
       ? null
       : settingsKey(chosen) === settingsKey(base)
         ? d
-        : await runner.measure(chosen, fold);
+        : await runner.measure(chosen, fold, `${tag}: held out: best`);
     const s = o.start?.settings;
     const startScore = !s
       ? null
@@ -315,7 +335,7 @@ async function crossValidate(
         ? d
         : settingsKey(s) === settingsKey(chosen!)
           ? b
-          : await runner.measure(s, fold);
+          : await runner.measure(s, fold, `${tag}: held out: start`);
     records.push({
       heldOut: fold.length,
       chosen: o.best?.description ?? '-',
@@ -369,7 +389,7 @@ async function tuneFusion(
   }
   const before = ledger.summary().total.calls;
   budget.resetRefusals();
-  const t = await tuneFusionLambda(opts.config, dev, guarded, ledger);
+  const t = await tuneFusionLambda(opts.config, dev, guarded, ledger, opts.progress);
   const calls = ledger.summary().total.calls - before;
   const status = budget.refused > 0 ? 'incomplete' : 'evaluated';
   result.fusion = { ...t, calls, status };

@@ -74,7 +74,7 @@ export function formatFusionReport(r: FusionReport, devDocs?: number): string {
       `the best dev lambdas ${best.lambda.toPrecision(4)} / ${best.lambdaOutside.toPrecision(4)} (dev F1 ${(100 * best.f1).toFixed(2)}) beat the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone (${(100 * g.againstF1).toFixed(2)}) in only ${(100 * g.winShare).toFixed(0)}% of dev resamples: the ${g.against === 'slm' ? 'SLM' : 'LLM'} alone is used`,
     );
   lines.push(
-    `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
+    `LLM failures (SLM used alone): ${r.fallbacks['llm-error']}; answers without logprobs: ${r.withoutLogprobs}${r.partlyWithoutLogprobs ? `, in some pieces only: ${r.partlyWithoutLogprobs}` : ''}; LLM entities without probability: ${r.llmEntitiesWithoutProbability}`,
   );
   return lines.join('\n');
 }
@@ -91,13 +91,25 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     const t0 = Date.now();
     const failures = new FailureLog();
     let fallbacks = 0;
+    // documents whose every piece the LLM answered without logprobs, and long documents where
+    // only some pieces came without (with those pieces' count and all their pieces')
     let withoutLogprobs = 0;
+    let partly = 0;
+    let partlyPieces = 0;
+    let partlyWithout = 0;
     const docs = await orderedPool(
       inputDocuments(input, { context: fusion.readsContext }),
       parts.concurrency,
       async (d) => {
         const { doc, stats } = await fusion.tagDocument(d, { signal: o.signal });
-        if (!stats.fallback && !stats.logprobs && stats.tokens > 0) withoutLogprobs++;
+        if (!stats.fallback && stats.piecesWithoutLogprobs > 0) {
+          if (stats.piecesWithoutLogprobs === stats.pieces) withoutLogprobs++;
+          else {
+            partly++;
+            partlyPieces += stats.pieces;
+            partlyWithout += stats.piecesWithoutLogprobs;
+          }
+        }
         if (stats.fallback !== 'llm-error') return outputDocument(d, doc.entities);
         fallbacks++;
         failures.record(llm, 'fusion', stats.error ?? 'unknown error');
@@ -124,6 +136,10 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
     if (withoutLogprobs > 0)
       parts.log(
         `${withoutLogprobs} of ${docs.length} document(s): the fusion LLM ${llm} answered without logprobs, so its answer could not change the SLM's entities there (fusion needs a server that returns logprobs)`,
+      );
+    if (partly > 0)
+      parts.log(
+        `${partly} of ${docs.length} document(s): the fusion LLM ${llm} answered ${partlyWithout} of ${partlyPieces} piece(s) without logprobs, so its answer could not change the SLM's entities in those pieces (fusion needs a server that returns logprobs)`,
       );
     return { docs, traces: [], failures: failures.list(), seconds: (Date.now() - t0) / 1000 };
   };

@@ -83,8 +83,11 @@ export interface DocumentAnalysis {
   /** The LLM's own entities (aligned to the input); undefined when it gave no answer. */
   llmEntities?: InlineEntity[];
   parse?: InlineParse;
-  /** True when the LLM answer came with token logprobs. */
+  /** True when the LLM answer came with token logprobs (in every piece of a long document). */
   logprobs: boolean;
+  /** Pieces the LLM answered (one call each; 0 when it did not answer) and how many without logprobs. */
+  pieces: number;
+  piecesWithoutLogprobs: number;
   fallback?: FallbackReason;
   error?: string;
 }
@@ -101,7 +104,14 @@ export interface FusionStats {
   llmEntities: number;
   /** LLM entities without a probability (no logprobs, markup not found): these cannot override the SLM. */
   llmEntitiesWithoutProbability: number;
+  /** True when the LLM answer came with token logprobs (in every piece of a long document). */
   logprobs: boolean;
+  /**
+   * Pieces of the document the LLM answered (0 when it did not), and those answered without
+   * logprobs: there its answer cannot change the SLM's entities.
+   */
+  pieces: number;
+  piecesWithoutLogprobs: number;
   unknownTypes: Record<string, number>;
   unclosed: number;
   unaligned: number;
@@ -223,7 +233,7 @@ export function createFusion(options: FusionOptions): Fusion {
       slmTagProbability: tagged.marginals.map((m, i) => m[labelIndex.get(tagged.tags[i]) ?? -1] ?? 0),
     };
     const slmEntities = entitiesFromSpans(doc.text, tokens, fuseCase(fusion, 1, probability, scheme).spans);
-    const base = { doc, fusion, slmEntities };
+    const base = { doc, fusion, slmEntities, pieces: 0, piecesWithoutLogprobs: 0 };
     if (!llm) return { ...base, logprobs: false, fallback: 'no-llm' };
     if (tokens.length === 0) return { ...base, llmEntities: [], logprobs: false };
     try {
@@ -241,7 +251,8 @@ export function createFusion(options: FusionOptions): Fusion {
       fusion.llm = [];
       const outside = new Array<number | undefined>(tokens.length).fill(undefined);
       fusion.llmOutside = outside;
-      let allLogprobs = true;
+      let pieces = 0;
+      let piecesWithoutLogprobs = 0;
       let covered = 0;
       for (const chunk of chunkTokens(doc.text, tokens, maxChars)) {
         const offset = tokens[chunk.first].start;
@@ -266,7 +277,8 @@ export function createFusion(options: FusionOptions): Fusion {
         const located = response.logprobs?.length
           ? locateTokens(response.text, response.logprobs)
           : undefined;
-        if (!located) allLogprobs = false;
+        pieces++;
+        if (!located) piecesWithoutLogprobs++;
         for (const [t, off] of p.tokenOutput.entries()) {
           // Output offsets stay relative to this chunk's answer, like the markup offsets.
           parse.tokenOutput[chunk.first + t] = off;
@@ -302,7 +314,14 @@ export function createFusion(options: FusionOptions): Fusion {
       }
       const total = doc.text.replace(/\s/g, '').length;
       parse.coverage = total === 0 ? 1 : covered / total;
-      return { ...base, llmEntities, parse, logprobs: allLogprobs };
+      return {
+        ...base,
+        llmEntities,
+        parse,
+        logprobs: piecesWithoutLogprobs === 0,
+        pieces,
+        piecesWithoutLogprobs,
+      };
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       delete fusion.llm;
@@ -348,6 +367,8 @@ export function createFusion(options: FusionOptions): Fusion {
         (e) => e.probability[probability] === undefined,
       ).length,
       logprobs: a.logprobs,
+      pieces: a.pieces,
+      piecesWithoutLogprobs: a.piecesWithoutLogprobs,
       unknownTypes: a.parse?.unknownTypes ?? {},
       unclosed: a.parse?.unclosed ?? 0,
       unaligned: a.parse?.unaligned ?? 0,
@@ -415,8 +436,10 @@ export interface FusionReport {
   /** Conflicts by kind and winner: boundary decisions apart from type decisions. */
   decisions: DecisionKindCounts;
   fallbacks: Record<FallbackReason, number>;
-  /** Documents whose LLM answer had no logprobs (so the LLM could not override there). */
+  /** Documents whose LLM answer had no logprobs in any piece (so the LLM could not override there). */
   withoutLogprobs: number;
+  /** Long documents whose LLM answer had no logprobs in some of their pieces (but not all). */
+  partlyWithoutLogprobs: number;
   llmEntitiesWithoutProbability: number;
 }
 
@@ -474,6 +497,7 @@ export async function fusionEval(
   const decisions = zeroKindCounts();
   const fallbacks: Record<FallbackReason, number> = { 'no-llm': 0, 'llm-error': 0 };
   let withoutLogprobs = 0;
+  let partlyWithoutLogprobs = 0;
   let llmEntitiesWithoutProbability = 0;
   for (const [i, a] of analyses.entries()) {
     const g = gold[i];
@@ -486,7 +510,8 @@ export async function fusionEval(
       llmScorer.add(g, tokens, a.llmEntities ?? []);
     }
     if (a.fallback) fallbacks[a.fallback]++;
-    else if (!a.logprobs) withoutLogprobs++;
+    else if (a.pieces > 0 && a.piecesWithoutLogprobs === a.pieces) withoutLogprobs++;
+    else if (a.piecesWithoutLogprobs > 0) partlyWithoutLogprobs++;
     decided.agree += r.stats.decided.agree;
     decided.slm += r.stats.decided.slm;
     decided.llm += r.stats.decided.llm;
@@ -506,6 +531,7 @@ export async function fusionEval(
     decisions,
     fallbacks,
     withoutLogprobs,
+    partlyWithoutLogprobs,
     llmEntitiesWithoutProbability,
   };
 }

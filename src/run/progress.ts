@@ -1,6 +1,6 @@
 /**
  * Progress for long runs: a bar with rate and ETA on a terminal, plain periodic lines otherwise
- * (logs and CI stay readable).
+ * (logs and CI stay readable): one every 10 s, or every EL4NER_PROGRESS_INTERVAL seconds.
  */
 import type { Writable } from 'node:stream';
 
@@ -36,10 +36,19 @@ export interface ProgressOptions {
   /** Already done before this run (resumed): counted in the bar, not in the rate. */
   initial?: number;
   stream?: Writable & { isTTY?: boolean };
-  /** Seconds between plain lines when not a TTY. */
+  /** Seconds between plain lines when not a TTY (default: EL4NER_PROGRESS_INTERVAL, else 10). */
   intervalS?: number;
   /** Force plain lines even on a TTY. */
   plain?: boolean;
+}
+
+export const PROGRESS_INTERVAL_S = 10;
+
+/** Seconds between plain progress lines: EL4NER_PROGRESS_INTERVAL when it is a number >= 0, else 10. */
+export function progressIntervalS(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.EL4NER_PROGRESS_INTERVAL?.trim();
+  const n = v ? Number(v) : Number.NaN;
+  return Number.isFinite(n) && n >= 0 ? n : PROGRESS_INTERVAL_S;
 }
 
 export async function createProgress(opts: ProgressOptions): Promise<Progress> {
@@ -78,7 +87,7 @@ export async function createProgress(opts: ProgressOptions): Promise<Progress> {
       },
     };
   }
-  const interval = (opts.intervalS ?? 10) * 1000;
+  const interval = (opts.intervalS ?? progressIntervalS()) * 1000;
   let last = start;
   let stopped = false;
   return {

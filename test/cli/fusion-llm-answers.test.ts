@@ -21,9 +21,17 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
   let dir: string;
   let crf: CrfTagger;
   let srv: ScriptedServer;
-  let mode: 'other-text' | 'empty' | 'no-logprobs' = 'other-text';
+  let mode: 'other-text' | 'empty' | 'no-logprobs' | 'pieces' = 'other-text';
   const test = sharedDocs('conll2003', 'dev', 12).filter((d) => d.text.length > 20);
   const byText = new Map(test.map((d) => [d.text, d]));
+  // Documents of three sentences, sent in three pieces (maxChars 120, one sentence each) for the
+  // 'pieces' mode: the server gives logprobs to the pieces of `mixed` that start it and of `all`,
+  // and to none of `none`'s: only `none` got no logprobs at all.
+  const sentences = sharedDocs('conll2003', 'dev', 300)
+    .map((d) => d.text)
+    .filter((t) => !t.includes('\n') && / \.$/.test(t) && t.length > 65 && t.length < 110);
+  const long = (from: number) => sentences.slice(from, from + 3).join(' ');
+  const pieced = { mixed: long(0), all: long(3), none: long(6) };
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'el4ner-fusion-answers-'));
@@ -38,6 +46,10 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
       chat: (req) => {
         const text = String(req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
         const d = byText.get(text);
+        if (mode === 'pieces') {
+          const withLogprobs = pieced.mixed.startsWith(text) || pieced.all.includes(text);
+          return { content: text, ...(withLogprobs ? { logprobs: 'auto' as const } : {}) };
+        }
         if (mode === 'empty') return { content: '', logprobs: 'auto' };
         // A confident answer about some other sentence (a mixed-up batch, a wrong cache entry).
         if (mode === 'other-text' || !d)
@@ -65,6 +77,17 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
         labels: ['LOC', 'MISC', 'ORG', 'PER'],
         fusion: { slm: 'crf.model', llm: 'tagger', lambda: 5 },
       }),
+    );
+    writeFileSync(
+      path.join(dir, 'pieces.json'),
+      JSON.stringify({
+        ...JSON.parse(readFileSync(path.join(dir, 'fusion.json'), 'utf8')),
+        maxChars: 120,
+      }),
+    );
+    writeFileSync(
+      path.join(dir, 'pieces.jsonl'),
+      jsonl(Object.entries(pieced).map(([id, text]) => ({ id, text, entities: [] }))),
     );
   });
   after(async () => {
@@ -133,5 +156,38 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
       ),
     );
     assert.deepEqual(readRows(out).map(spanKeys), crfAlone());
+  });
+
+  it('run: documents where only some pieces came without logprobs are said apart from those where none had any', async () => {
+    mode = 'pieces';
+    const out = path.join(dir, 'out-pieces.jsonl');
+    const r = await el4ner(
+      ['run', '--config', 'pieces.json', '--input', 'pieces.jsonl', '--output', out, '--no-cache'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const asked = srv.requests.filter((q) => {
+      const text = String(q.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+      return Object.values(pieced).some((t) => t !== text && t.includes(text));
+    });
+    assert.equal(asked.length, 9, 'each document went in three pieces');
+    assert.match(
+      r.stderr,
+      /^el4ner: 1 of 3 document\(s\): the fusion LLM tagger answered without logprobs, so its answer could not change the SLM's entities there/m,
+    );
+    assert.match(
+      r.stderr,
+      /^el4ner: 1 of 3 document\(s\): the fusion LLM tagger answered 2 of 3 piece\(s\) without logprobs, so its answer could not change the SLM's entities in those pieces/m,
+    );
+
+    const reportFile = path.join(dir, 'report-pieces.json');
+    const e = await el4ner(
+      ['eval', '--config', 'pieces.json', '--test', 'pieces.jsonl', '--report', reportFile, '--no-cache'],
+      dir,
+    );
+    assert.equal(e.code, 0, e.stderr);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
+    assert.deepEqual([report.withoutLogprobs, report.partlyWithoutLogprobs], [1, 1]);
+    assert.match(e.stdout, /answers without logprobs: 1, in some pieces only: 1;/);
   });
 });

@@ -47,10 +47,25 @@ describe('el4ner select: progress and Ctrl-C', () => {
   test('each expert counts its labelled sentences on stderr; stdout has the table only', async () => {
     const r = await el4nerAsync(['select', '--config', config, '--target', targetFile, '--labelled', '6']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^expert a-expert: 6\/6 \(100\.0%\) .* done$/m);
-    assert.match(r.stderr, /^expert b-expert: 6\/6 \(100\.0%\) .* done$/m);
+    assert.match(r.stderr, /^expert a-expert \(1 of 2\): 6\/6 \(100\.0%\) .* done$/m);
+    assert.match(r.stderr, /^expert b-expert \(2 of 2\): 6\/6 \(100\.0%\) .* done$/m);
     assert.doesNotMatch(r.stdout, /\d+\/6 \(/);
     assert.match(r.stdout, /^expert\s+domain sim\s+strict F1\s+selected by$/m);
+  });
+
+  test('sentences done show while an expert runs, before the next expert starts', async () => {
+    const args = ['select', '--config', config, '--target', targetFile, '--labelled', '6'];
+    const r = await el4nerAsync(args, { env: { ...process.env, EL4NER_PROGRESS_INTERVAL: '0' } });
+    assert.equal(r.code, 0, r.stderr);
+    const err = r.stderr.split('\n');
+    const partway = err.findIndex((l) => /^expert a-expert \(1 of 2\): [1-5]\/6 \(/.test(l));
+    const aDone = err.findIndex((l) => /^expert a-expert \(1 of 2\): 6\/6 .* done$/.test(l));
+    const bPartway = err.findIndex((l) => /^expert b-expert \(2 of 2\): [1-5]\/6 \(/.test(l));
+    assert.ok(partway >= 0 && aDone > partway, `lines while the first expert ran:\n${r.stderr}`);
+    assert.ok(bPartway > aDone, `and while the second ran:\n${r.stderr}`);
+    const quiet = await el4nerAsync(args);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(r.stdout, quiet.stdout, 'progress lines do not change stdout');
   });
 
   test('Ctrl-C: says which expert it stopped in, the cursor back, exit 130', async () => {
@@ -70,8 +85,11 @@ describe('el4ner select: progress and Ctrl-C', () => {
     term.stdin?.write('\x03'); // Ctrl-C, through the terminal
     const code = await new Promise<number | null>((r) => term.once('exit', (c) => r(c)));
     assert.equal(code, 130, screen);
-    assert.match(screen, /expert a-expert \[/, 'the expert showed its progress bar');
-    assert.match(screen, /el4ner: SIGINT: stopped while measuring expert a-expert; nothing written/);
+    assert.match(screen, /expert a-expert \(1 of 2\) \[/, 'the expert showed its progress bar');
+    assert.match(
+      screen,
+      /el4ner: SIGINT: stopped while measuring expert a-expert \(1 of 2\); nothing written/,
+    );
     const hide = screen.indexOf('\x1b[?25l');
     assert.ok(hide >= 0, 'the progress bar hid the cursor');
     assert.ok(screen.lastIndexOf('\x1b[?25h') > hide, 'and it was shown again');

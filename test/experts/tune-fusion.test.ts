@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { CallBudget } from '../../src/experts/budget.js';
-import { applySettingsRaw, tune } from '../../src/experts/tune.js';
+import { applySettingsRaw, type TuneOptions, tune } from '../../src/experts/tune.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import { trainCrf } from '../../src/slm/tagger.js';
 import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
@@ -50,7 +50,7 @@ describe('el4ner tune: fusion lambda', () => {
     fusion: { slm: crfFile, llm: 'llm', lambda: 1e-9 },
   });
 
-  async function tuneWith(budget: number) {
+  async function tuneWith(budget: number, progress?: TuneOptions['progress']) {
     const config = parseConfig(raw());
     const engines = await createEngines(config, { noCache: true });
     const before = server.requests.length;
@@ -62,6 +62,7 @@ describe('el4ner tune: fusion lambda', () => {
         engines: engines.engines,
         ledger: engines.ledger,
         cache: false,
+        ...(progress ? { progress } : {}),
       });
       return { result, requests: server.requests.length - before };
     } finally {
@@ -82,6 +83,31 @@ describe('el4ner tune: fusion lambda', () => {
     const out = applySettingsRaw(raw(), result.chosen, f);
     assert.equal(out.fusion.lambda, f.lambda);
     parseConfig(out);
+  });
+
+  it("counts the LLM's answers sentence by sentence while it tags the dev sample", async () => {
+    const seen: Array<{ label: string; total: number; ticks: number[]; end?: string }> = [];
+    const start = server.requests.length;
+    await tuneWith(10, async (label, total) => {
+      const p = { label, total, ticks: [] as number[], end: undefined as string | undefined };
+      seen.push(p);
+      return {
+        tick: () => p.ticks.push(server.requests.length - start),
+        stop: (word = 'done') => {
+          p.end ??= word;
+        },
+      };
+    });
+    assert.equal(seen.length, 1);
+    assert.deepEqual(
+      { label: seen[0].label, total: seen[0].total, end: seen[0].end },
+      { label: 'fusion: LLM answers', total: 10, end: 'done' },
+    );
+    // one tick per sentence, each after that sentence's answer and before the next one's
+    assert.deepEqual(
+      seen[0].ticks,
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
   });
 
   it('does not call the LLM when the dev sample does not fit the budget', async () => {

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
 import { ResumableJsonlWriter } from '../../src/run/output.js';
-import { createProgress, progressLine } from '../../src/run/progress.js';
+import { createProgress, progressIntervalS, progressLine } from '../../src/run/progress.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'el4ner-out-'));
 
@@ -64,4 +64,13 @@ test('plain progress lines carry count, rate and ETA', async () => {
   assert.match(out, /docs: 1\/3 \(33\.3%\)/);
   assert.doesNotMatch(out, /docs: 3\/3 \(100\.0%\)[^\n]*\n[\s\S]*docs: 3\/3/);
   assert.match(out, /docs: 3\/3 \(100\.0%\).*done/);
+});
+
+test('plain progress lines: every 10 s, or every EL4NER_PROGRESS_INTERVAL seconds when it is a number >= 0', () => {
+  assert.equal(progressIntervalS({}), 10);
+  assert.equal(progressIntervalS({ EL4NER_PROGRESS_INTERVAL: '0' }), 0);
+  assert.equal(progressIntervalS({ EL4NER_PROGRESS_INTERVAL: ' 2.5 ' }), 2.5);
+  assert.equal(progressIntervalS({ EL4NER_PROGRESS_INTERVAL: '-1' }), 10);
+  assert.equal(progressIntervalS({ EL4NER_PROGRESS_INTERVAL: 'often' }), 10);
+  assert.equal(progressIntervalS({ EL4NER_PROGRESS_INTERVAL: '' }), 10);
 });

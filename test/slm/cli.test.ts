@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -222,6 +223,29 @@ test('train-slm with a --dev that is empty or has no entities stops before train
       assert.match(r.stderr, reason);
       assert.doesNotMatch(r.stderr, /iter 1 loss/, 'stopped before training');
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  }));
+
+test('train-slm with an --unlabeled file that has no sentence stops before training: one line naming the file, exit 2', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    const empty = join(dir, 'empty.txt');
+    await writeFile(empty, '');
+    // blank lines and a JSON line whose text has no token: nothing to cluster either
+    const blank = join(dir, 'blank.txt');
+    await writeFile(blank, '\n   \n{"text": "  "}\n{"tokens": []}\n');
+    const out = join(dir, 'x.crf');
+    for (const file of [empty, blank]) {
+      const r = el4ner('train-slm', '--pool', pool, '--unlabeled', file, '--out', out, '--max-iter', '3');
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no sentences in the unlabeled text`),
+      );
+      assert.doesNotMatch(r.stderr, /iter 1 loss|unlabeled: 0 sentences/, 'stopped before training');
+      assert.ok(!existsSync(out), 'no model written');
     }
   }));
 

@@ -103,9 +103,10 @@ export function register(program: Command): void {
         },
       };
       // Progress on stderr as `run` shows it: a line redrawn on a terminal; else (logs, CI) a line
-      // every 10 s and one at the end of each stage.
-      const { progressLine } = await import('../../run/progress.js');
+      // every 10 s (EL4NER_PROGRESS_INTERVAL) and one at the end of each stage.
+      const { progressIntervalS, progressLine } = await import('../../run/progress.js');
       const tty = process.stderr.isTTY === true;
+      const intervalMs = tty ? 100 : progressIntervalS() * 1000;
       let lastStage = '';
       let stageStart = 0;
       let lastShown = 0;
@@ -122,7 +123,7 @@ export function register(program: Command): void {
             lastStage = stage;
             stageStart = lastShown = now;
           }
-          if (done < total && now - lastShown < (tty ? 100 : 10_000)) return;
+          if (done < total && now - lastShown < intervalMs) return;
           lastShown = now;
           const line = progressLine(stage, done, total, Math.max(1, now - stageStart));
           process.stderr.write(tty ? `\r${line}` : `${line}\n`);

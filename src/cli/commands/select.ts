@@ -81,7 +81,8 @@ export function register(program: Command): void {
         cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,
       });
       const log = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
-      const nameOf = new Map(experts.map((e) => [e.voter, e.name]));
+      // an expert's progress and Ctrl-C name it with its place among the experts measured
+      const nameOf = new Map(experts.map((e, i) => [e.voter, `${e.name} (${i + 1} of ${experts.length})`]));
       let progress: import('../../run/progress.js').Progress | undefined;
       let measuring: string | undefined;
       let selected = false;

@@ -141,6 +141,13 @@ export function register(program: Command): void {
         throw new InputError('no entities to learn from: the CRF needs labelled sentences', o.pool);
       const { readUnlabeledSentences } = await import('../../slm/data.js');
       const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled) : undefined;
+      // a file given for the clusters that adds nothing to them is a mistake (the wrong file, an
+      // export that failed), as an empty --dev is
+      if (o.unlabeled && !unlabeled?.some((s) => s.length > 0))
+        throw new InputError(
+          'no sentences in the unlabeled text (the file is empty or every line is blank)',
+          o.unlabeled,
+        );
       if (o.unlabeled)
         process.stderr.write(`unlabeled: ${unlabeled?.length ?? 0} sentences from ${o.unlabeled}\n`);
       const dev = o.dev ? await readDocuments(o.dev, read) : undefined;

@@ -82,6 +82,8 @@ export function register(program: Command): void {
         { seededSample },
         cf,
         { methodKind },
+        { createProgress },
+        { onInterrupt },
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
@@ -91,6 +93,8 @@ export function register(program: Command): void {
         import('../../experts/select.js'),
         import('../../experts/config-file.js'),
         import('../../assemble/index.js'),
+        import('../../run/progress.js'),
+        import('../interrupt.js'),
       ]);
       const config = loadConfig(flags.config);
       if (methodKind(config) === 'slm')
@@ -108,11 +112,22 @@ export function register(program: Command): void {
       const cachePath = typeof flags.cache === 'string' ? flags.cache : undefined;
       const engines = await assembleEngines(config, { noCache, cachePath });
       const log = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
+      const budget = new CallBudget(flags.budget, engines.ledger);
+      let progress: import('../../run/progress.js').Progress | undefined;
+      let running: string | undefined;
+      let tuned = false;
+      const stopHandling = onInterrupt((signal) => {
+        progress?.stop('stopped');
+        if (!tuned)
+          log(
+            `${signal}: stopped${running ? ` in ${running}` : ''}, ${budget.used} of ${flags.budget} call(s) spent; nothing written`,
+          );
+      });
       try {
         const result = await t.tune({
           config,
           dev,
-          budget: new CallBudget(flags.budget, engines.ledger),
+          budget,
           engines: engines.engines,
           ledger: engines.ledger,
           cache: engines.cache !== undefined,
@@ -123,7 +138,13 @@ export function register(program: Command): void {
           confidence: flags.confidence,
           ...(flags.kValues ? { kValues: flags.kValues } : {}),
           log,
+          progress: async (label, total) => {
+            running = label;
+            progress = await createProgress({ total, label });
+            return progress;
+          },
         });
+        tuned = true;
         const raw = t.applySettingsRaw(
           cf.readRawConfig(flags.config),
           result.chosen,
@@ -144,6 +165,7 @@ export function register(program: Command): void {
         process.stdout.write(`${t.formatTune(result)}\n`);
         for (const n of result.notes) log(n);
       } finally {
+        stopHandling();
         await engines.close();
       }
     });
