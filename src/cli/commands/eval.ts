@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { readGold } from '../gold-input.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
 interface EvalFlags extends MethodFlags {
@@ -25,9 +25,9 @@ export function register(program: Command): void {
         "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
       ),
   ).action(async (flags: EvalFlags) => {
-    const [{ loadConfig }, { readDocuments }, { createMethod }, { methodSettings }] = await Promise.all([
+    const [{ loadConfig }, { writeWholeFile }, { createMethod }, { methodSettings }] = await Promise.all([
       import('../../config/load.js'),
-      import('../../formats/index.js'),
+      import('../../core/write-file.js'),
       import('../../assemble/index.js'),
       import('../method-options.js'),
     ]);
@@ -39,20 +39,22 @@ export function register(program: Command): void {
     }
     const config = loadConfig(flags.config);
     if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
-    const gold = await readDocuments(flags.test);
+    const gold = await readGold(flags.test, '--test');
     if (gold.length === 0) throw new InputError('no documents to evaluate on', flags.test);
-    const dev = flags.dev ? await readDocuments(flags.dev) : undefined;
+    const dev = flags.dev ? await readGold(flags.dev, '--dev') : undefined;
     const method = await createMethod(config, { ...methodSettings(flags), ...(dev ? { dev } : {}) });
     try {
       if (dev && method.info.kind !== 'fusion')
         process.stderr.write(`el4ner: --dev is only used by fusion with lambda 'auto'\n`);
       const report = await method.evaluate(gold, { limit });
-      if (flags.report)
-        await writeFile(
+      process.stdout.write(`${report.text}\n`);
+      if (flags.report) {
+        await writeWholeFile(
           flags.report,
           `${JSON.stringify({ kind: report.kind, ...(report.details as object), ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
         );
-      process.stdout.write(`${report.text}\n`);
+        process.stderr.write(`el4ner: report written to ${flags.report}\n`);
+      }
       process.stderr.write(`${method.formatCost()}\n`);
     } finally {
       await method.close();

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { INPUT_FORMATS } from '../../formats/types.js';
 import { nonNegativeInt } from '../args.js';
+import { readGold } from '../gold-input.js';
 import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
 interface ScoreOptions {
@@ -63,7 +64,7 @@ export function register(program: Command): void {
         opts.against === undefined
           ? undefined
           : await formatOf(opts.against, opts.againstFormat, 'against-format');
-      const gold = await readDocuments(opts.gold, { format: goldFormat });
+      const gold = await readGold(opts.gold, '--gold', { format: goldFormat });
       const pred = await readDocuments(opts.pred, { format: predFormat });
       const against =
         opts.against === undefined ? undefined : await readDocuments(opts.against, { format: againstFormat });

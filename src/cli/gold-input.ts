@@ -1,0 +1,28 @@
+/**
+ * Reading the labelled documents a command scores against (`score --gold`, `eval --test` and
+ * `--dev`): plain text cannot hold labels and is refused; a file with no entity at all (the
+ * unlabelled input of a run, given by mistake) scores every prediction as wrong, so it is said.
+ */
+import { InputError } from '../core/errors.js';
+import type { NerDocument } from '../core/types.js';
+import type { ReadOptions } from '../formats/types.js';
+
+export async function readGold(
+  path: string,
+  flag: string,
+  options: ReadOptions = {},
+): Promise<NerDocument[]> {
+  const { detectFormat, readDocuments } = await import('../formats/index.js');
+  const format = options.format ?? (path === '-' ? 'jsonl' : await detectFormat(path, options));
+  if (format === 'text' || format === 'lines')
+    throw new InputError(
+      `plain text has no entity labels; ${flag} needs labelled documents (JSONL with entities or tags, CoNLL, spaCy, BRAT)`,
+      path,
+    );
+  const docs = await readDocuments(path, { ...options, format });
+  if (docs.length > 0 && docs.every((d) => d.entities.length === 0))
+    process.stderr.write(
+      `el4ner: warning: ${path} holds no entities: every predicted entity counts as wrong (is it the labelled file?)\n`,
+    );
+  return docs;
+}

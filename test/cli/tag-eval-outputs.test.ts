@@ -1,0 +1,80 @@
+/**
+ * What `tag-slm --out` and `eval --report` say they wrote, and what `eval` and `score` do with a
+ * "gold" file that holds no labels (plain text, or the unlabelled input of a run).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  conllLines,
+  el4ner,
+  hasStack,
+  jsonl,
+  offlineConfig,
+  readRows,
+  tmpDir,
+  trainSmallCrf,
+} from '../support/cli.js';
+
+const dir = tmpDir('el4ner-tag-eval-');
+const model = trainSmallCrf();
+const config = offlineConfig(model);
+const gold = join(dir, 'gold.jsonl');
+writeFileSync(gold, `${conllLines('test', 12).join('\n')}\n`);
+const unlabelled = join(dir, 'unlabelled.jsonl');
+writeFileSync(unlabelled, jsonl(readRows(gold).map((d) => ({ id: d.id, text: d.text }))));
+const plain = join(dir, 'notes.txt');
+writeFileSync(plain, 'Alice met Bob in London.\n');
+
+test('tag-slm --out says what it wrote, in a folder it creates, and leaves no temp file', () => {
+  const out = join(dir, 'tagged', 'sub', 'rows.jsonl');
+  const r = el4ner(['tag-slm', '--model', model, '--input', unlabelled, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(readRows(out).length, 12);
+  assert.match(
+    r.stderr,
+    new RegExp(`12 document\\(s\\) written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+  );
+  assert.deepEqual(readdirSync(join(dir, 'tagged', 'sub')), ['rows.jsonl']);
+});
+
+test('eval --report says where the report went; the report counts the --limit documents', () => {
+  const report = join(dir, 'reports', 'eval.json');
+  const r = el4ner(['eval', '--config', config, '--test', gold, '--limit', '5', '--report', report]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /report written to .*reports\/eval\.json/);
+  const json = JSON.parse(readFileSync(report, 'utf8')) as { documents: number; micro: { f1: number } };
+  assert.equal(json.documents, 5);
+  assert.match(r.stdout, /^documents: 5$/m);
+  assert.deepEqual(readdirSync(join(dir, 'reports')), ['eval.json']);
+});
+
+test('eval and score refuse plain text as gold: it cannot hold labels', () => {
+  for (const args of [
+    ['eval', '--config', config, '--test', plain],
+    ['score', '--gold', plain, '--pred', unlabelled],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(r.stderr, /notes\.txt: plain text has no entity labels/);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('eval and score warn when the gold file holds no entity at all', () => {
+  for (const args of [
+    ['eval', '--config', config, '--test', unlabelled],
+    ['score', '--gold', unlabelled, '--pred', gold, '--bootstrap', '0'],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /warning: .*unlabelled\.jsonl holds no entities/);
+  }
+  // a labelled gold file: no such warning
+  const r = el4ner(['score', '--gold', gold, '--pred', gold, '--bootstrap', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /holds no entities/);
+});
