@@ -11,6 +11,7 @@
  * `meta.fallback: 'slm'`; without it, such a document fails with a NoAnswerError.
  */
 
+import { existsSync } from 'node:fs';
 import { createTypeMapper } from '../answers/labels.js';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -228,6 +229,9 @@ async function assembleEl4ner(
     throw new ConfigError(
       'no labels and no pool: give `labels` (entity types) or a labelled `pool` in the config',
     );
+  // a pool that is not there is the config's mistake, with or without the start-up checks
+  if (config.pool && !options.demos && !existsSync(config.pool))
+    throw new ConfigError(`pool: not found: ${config.pool}`);
   const backbones = backbonesOf(config, engines.engines.keys());
   for (const b of backbones) requireEngine(engines.engines, b, 'backbones');
   const verifier = config.verifier ?? backbones[0];

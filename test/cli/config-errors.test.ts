@@ -103,3 +103,25 @@ test("experts' files are relative to the config's folder too, not to the working
   assert.doesNotMatch(r.stderr, /news domain\.samples/, r.stderr);
   assert.match(r.stderr, /experts law domain\.samples: not found: .*project\/data\/law\.jsonl/);
 });
+
+test('a pool file that is not there: one line naming the key and the path, exit 2, also without the start-up checks', () => {
+  const file = join(dir, 'nopool.yaml');
+  writeFileSync(
+    file,
+    'models:\n  - { name: q, engine: openai, baseUrl: "http://127.0.0.1:9/v1", model: m }\npool: data/train.jsonl\ncache: { enabled: false }\n',
+  );
+  const gold = join(dir, 'gold.jsonl');
+  writeFileSync(
+    gold,
+    jsonl([{ id: 'g', text: 'Alice met Bob.', entities: [{ start: 0, end: 5, type: 'PER' }] }]),
+  );
+  for (const args of [
+    ['eval', '--config', file, '--test', gold],
+    ['run', '--config', file, '--no-preflight', '--input', input, '--output', join(dir, 'nopool.out.jsonl')],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(r.stderr, new RegExp(`pool: not found: ${join(dir, 'data', 'train.jsonl')}`));
+  }
+});
