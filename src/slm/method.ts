@@ -148,7 +148,8 @@ export function createSlmMethod(
       };
     },
     cost: () => ledger.summary(),
-    formatCost: () => ledger.format(),
+    // the supervised tagger alone calls no model: no table of calls and caches to show
+    formatCost: () => '',
     close: async () => {
       await tagger.close?.();
     },

@@ -78,3 +78,20 @@ test('eval and score warn when the gold file holds no entity at all', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /holds no entities/);
 });
+
+test('the CRF alone calls no model: run and eval print no table of model calls', () => {
+  const out = join(dir, 'crf-run.jsonl');
+  for (const args of [
+    ['run', '--slm', model, '--input', unlabelled, '--output', out],
+    ['eval', '--config', config, '--test', gold],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /response cache|calls\s+prompt|circuit breaker/, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\n/, 'no empty line where the table was');
+  }
+  assert.match(
+    el4ner(['run', '--slm', model, '--input', unlabelled, '--output', out, '--overwrite']).stderr,
+    /12 document\(s\) written to/,
+  );
+});

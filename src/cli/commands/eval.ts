@@ -55,7 +55,7 @@ export function register(program: Command): void {
         );
         process.stderr.write(`el4ner: report written to ${flags.report}\n`);
       }
-      process.stderr.write(`${method.formatCost()}\n`);
+      process.stderr.write(method.formatCost());
     } finally {
       await method.close();
     }
