@@ -30,7 +30,7 @@ import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
-import { createSlmMethod, tagDocument } from '../slm/method.js';
+import { createSlmMethod, fixedLabelsProblem, tagDocument } from '../slm/method.js';
 import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels, poolPreExtractor } from './demos.js';
 import {
   type AssembledEngines,
@@ -86,11 +86,17 @@ export async function createMethod(
       );
     const tagger = await loadSlm(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
-    return createSlmMethod(tagger, {
+    const method = createSlmMethod(tagger, {
       name: tagger.path,
       description: tagger.description,
       maxChars: config.maxChars,
     });
+    const problem = config.labels?.length ? fixedLabelsProblem(config.labels, method.info.labels) : undefined;
+    if (problem) {
+      await method.close();
+      throw new ConfigError(`labels: ${problem}`);
+    }
+    return method;
   }
   const engines = await assembleEngines(config, options);
   if (kind === 'fusion' && (options.threshold !== undefined || options.verificationPolicy !== undefined))

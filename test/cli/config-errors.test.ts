@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { el4ner, hasStack, jsonl, tmpDir } from '../support/cli.js';
+import { el4ner, hasStack, jsonl, tmpDir, trainSmallCrf } from '../support/cli.js';
 
 const dir = tmpDir('el4ner-config-errors-');
 const input = join(dir, 'in.jsonl');
@@ -124,4 +124,24 @@ test('a pool file that is not there: one line naming the key and the path, exit 
     assert.ok(!hasStack(r.stderr), r.stderr);
     assert.match(r.stderr, new RegExp(`pool: not found: ${join(dir, 'data', 'train.jsonl')}`));
   }
+});
+
+test('labels a CRF-only config cannot give are refused, naming the CRF labels; its own labels pass', () => {
+  const model = trainSmallCrf();
+  const other = join(dir, 'labels-other.yaml');
+  writeFileSync(other, `fusion:\n  slm: ${model}\nlabels: [person, organisation]\n`);
+  const out = join(dir, 'labels.out.jsonl');
+  for (const args of [
+    ['run', '--config', other, '--input', input, '--output', out],
+    ['eval', '--config', other, '--test', input],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(r.stderr, /labels: person, organisation: .*\(LOC, MISC, ORG, PER\)/);
+  }
+  const own = join(dir, 'labels-own.yaml');
+  writeFileSync(own, `fusion:\n  slm: ${model}\nlabels: [PER, ORG, LOC, MISC]\n`);
+  const r = el4ner(['run', '--config', own, '--input', input, '--output', out, '--overwrite']);
+  assert.equal(r.code, 0, r.stderr);
 });
