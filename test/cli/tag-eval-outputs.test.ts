@@ -98,12 +98,26 @@ test('the CRF alone calls no model: run and eval print no table of model calls',
 
 test('score and eval read gold in another encoding with --encoding, as the UTF-8 error tells', () => {
   const latin = join(dir, 'latin1.jsonl');
-  const row = { id: 'c', text: 'Café Zoë met Bob .', entities: [{ start: 5, end: 8, type: 'PER', text: 'Zoë' }] };
+  const row = {
+    id: 'c',
+    text: 'Café Zoë met Bob .',
+    entities: [{ start: 5, end: 8, type: 'PER', text: 'Zoë' }],
+  };
   writeFileSync(latin, Buffer.from(`${JSON.stringify(row)}\n`, 'latin1'));
   const refused = el4ner(['score', '--gold', latin, '--pred', latin, '--bootstrap', '0']);
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /not valid UTF-8.*--encoding latin1/);
-  const scored = el4ner(['score', '--gold', latin, '--pred', latin, '--bootstrap', '0', '--encoding', 'latin1']);
+  const scored = el4ner([
+    'score',
+    '--gold',
+    latin,
+    '--pred',
+    latin,
+    '--bootstrap',
+    '0',
+    '--encoding',
+    'latin1',
+  ]);
   assert.equal(scored.code, 0, scored.stderr);
   assert.match(scored.stdout, /strict micro\s+1\.0000\s+1\.0000\s+1\.0000\s+1\s+0\s+0/);
   const evaluated = el4ner(['eval', '--config', config, '--test', latin, '--encoding', 'latin1']);
