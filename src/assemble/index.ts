@@ -63,6 +63,23 @@ export interface MethodOptions extends EngineSource {
 
 export type MethodChoice = 'el4ner' | 'fusion' | 'slm';
 
+/** The command-line names of the given options that only the LLM methods use (stage switches, threshold). */
+function llmOnlyOptions(options: MethodOptions): string[] {
+  const stageFlags: Record<string, string> = {
+    retrieval: '--retrieval',
+    extraction: '--extraction',
+    classification: '--classification',
+    verification: '--no-verification',
+    decomposition: '--no-decomposition',
+    singleModel: '--single-model',
+  };
+  return [
+    ...(options.threshold !== undefined ? ['--threshold'] : []),
+    ...(options.verificationPolicy !== undefined ? ['--verification-policy'] : []),
+    ...Object.keys(options.stages ?? {}).map((k) => stageFlags[k] ?? k),
+  ];
+}
+
 /** Which method a config runs. */
 export function methodKind(config: Config): MethodChoice {
   if (config.models.length === 0) return 'slm';
@@ -86,6 +103,9 @@ export async function createMethod(
       );
     const tagger = await loadSlm(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
+    const ignored = llmOnlyOptions(options);
+    if (ignored.length)
+      log(`${ignored.join(', ')} apply to the LLM methods, not to the supervised tagger alone: ignored`);
     const method = createSlmMethod(tagger, {
       name: tagger.path,
       description: tagger.description,

@@ -127,3 +127,28 @@ test('score and eval read gold in another encoding with --encoding, as the UTF-8
   assert.equal(bad.code, 2, bad.stderr);
   assert.ok(!hasStack(bad.stderr), bad.stderr);
 });
+
+test('the CRF alone says which LLM options it ignores instead of ignoring them silently', () => {
+  const out = join(dir, 'crf-flags.jsonl');
+  const r = el4ner([
+    'run',
+    '--slm',
+    model,
+    '--input',
+    unlabelled,
+    '--output',
+    out,
+    '--threshold',
+    '0.99',
+    '--no-verification',
+    '--retrieval',
+    'none',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /el4ner: --threshold, --retrieval, --no-verification apply to the LLM methods, not to the supervised tagger alone: ignored/,
+  );
+  const plain = el4ner(['run', '--slm', model, '--input', unlabelled, '--output', out, '--overwrite']);
+  assert.doesNotMatch(plain.stderr, /ignored/);
+});
