@@ -33,18 +33,18 @@ function shapesAt(def: Def, path: Path): Def[] {
   return [];
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
-      const here = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = here;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.length];
+  return d[a.length][b.length];
 }
 
 /** The known key `key` is most likely a typo of (case or up to two edits away), if any. */
@@ -79,8 +79,12 @@ export function issueLines(
         };
       });
     }
-    const line = locate(issue.path);
-    return [{ line, text: `${issue.path.length ? keyName(issue.path) : '(root)'}: ${issue.message}` }];
+    // a missing key has no line of its own: the line of the mapping that lacks it
+    let line: number | undefined;
+    for (let n = issue.path.length; line === undefined && n >= 0; n--) line = locate(issue.path.slice(0, n));
+    const missing = /^Invalid input: expected (.+), received undefined$/.exec(issue.message);
+    const what = missing ? `missing (expected ${missing[1]})` : issue.message;
+    return [{ line, text: `${issue.path.length ? keyName(issue.path) : '(root)'}: ${what}` }];
   });
   return lines
     .map((l, i) => ({ ...l, i }))

@@ -49,6 +49,18 @@ test('each config mistake is one line with the file, line and key; exit 2', () =
       'models:\n  - name: a\n    engine: openai\n    baseUrl: not a url\n    model: m\n',
       /nested\.yaml:4: models\[0\]\.baseUrl: /,
     ],
+    // two letters swapped inside a list item
+    [
+      'swap.yaml',
+      'models:\n  - name: a\n    engine: openai\n    baseUrl: http://x/v1\n    modle: m\n    model: m\n',
+      /swap\.yaml:5: models\[0\]\.modle: unknown key \(did you mean "model"\?\)/,
+    ],
+    // a required key left out: the line of the mapping that lacks it
+    [
+      'required.yaml',
+      'fusion:\n  slm: m.crf\nmodels:\n  - name: a\n    engine: openai\n    baseUrl: http://x/v1\n',
+      /required\.yaml:4: models\[0\]\.model: missing \(expected string\)/,
+    ],
     // a YAML syntax error: line and column once, no dangling "at line ..., column ...:"
     ['syntax.yaml', 'fusion:\n  slm: [m.crf\nfoo: 1\n', /syntax\.yaml:3:\d+: [^\n]*\]$/m],
   ];
