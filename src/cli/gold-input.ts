@@ -26,3 +26,20 @@ export async function readGold(
     );
   return docs;
 }
+
+/**
+ * Gold types a method with the label set `labels` never gives (a model trained on other types, a
+ * config listing other labels): their entities can only be missed, so it is said before scoring.
+ */
+export function warnTypesNotGiven(gold: readonly NerDocument[], labels: readonly string[]): void {
+  if (labels.length === 0) return;
+  const own = new Set(labels);
+  const missed = new Map<string, number>();
+  for (const d of gold)
+    for (const e of d.entities) if (!own.has(e.type)) missed.set(e.type, (missed.get(e.type) ?? 0) + 1);
+  if (missed.size === 0) return;
+  const count = [...missed.values()].reduce((a, b) => a + b, 0);
+  process.stderr.write(
+    `el4ner: warning: gold types the method does not give (its labels: ${labels.join(', ')}): ${[...missed.keys()].sort().join(', ')} (${count} entities, counted as missed)\n`,
+  );
+}

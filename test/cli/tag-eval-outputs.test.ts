@@ -13,6 +13,7 @@ import {
   jsonl,
   offlineConfig,
   readRows,
+  repoRoot,
   tmpDir,
   trainSmallCrf,
 } from '../support/cli.js';
@@ -151,4 +152,26 @@ test('the CRF alone says which LLM options it ignores instead of ignoring them s
   );
   const plain = el4ner(['run', '--slm', model, '--input', unlabelled, '--output', out, '--overwrite']);
   assert.doesNotMatch(plain.stderr, /ignored/);
+});
+
+test('eval names the gold types the method cannot give (a model trained on other types)', () => {
+  // the CoNLL-2003 CRF scored on WNUT-17 sentences: no type in common
+  const wnut = join(dir, 'wnut.jsonl');
+  writeFileSync(
+    wnut,
+    readFileSync(join(repoRoot, 'samples', 'gold.jsonl'), 'utf8')
+      .split('\n')
+      .slice(0, 20)
+      .join('\n'),
+  );
+  const r = el4ner(['eval', '--config', config, '--test', wnut]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /el4ner: warning: gold types the method does not give \(its labels: LOC, MISC, ORG, PER\): \S.* \(\d+ entities, counted as missed\)/,
+  );
+  // the CRF's own types: no warning
+  const same = el4ner(['eval', '--config', config, '--test', gold]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stderr, /does not give/);
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
-import { readGold } from '../gold-input.js';
+import { readGold, warnTypesNotGiven } from '../gold-input.js';
 import { addEncodingOption, inputReadOptions } from '../input-options.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
@@ -52,6 +52,7 @@ export function register(program: Command): void {
     try {
       if (dev && method.info.kind !== 'fusion')
         process.stderr.write(`el4ner: --dev is only used by fusion with lambda 'auto'\n`);
+      warnTypesNotGiven(limit === undefined ? gold : gold.slice(0, limit), method.info.labels);
       const report = await method.evaluate(gold, { limit });
       process.stdout.write(`${report.text}\n`);
       if (flags.report) {
