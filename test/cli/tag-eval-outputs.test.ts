@@ -175,3 +175,11 @@ test('eval names the gold types the method cannot give (a model trained on other
   assert.equal(same.code, 0, same.stderr);
   assert.doesNotMatch(same.stderr, /does not give/);
 });
+
+test('eval --report - is refused before any work instead of writing a file named "-"', () => {
+  const cwd = tmpDir('el4ner-report-dash-');
+  const r = el4ner(['eval', '--config', config, '--test', gold, '--report', '-'], { cwd });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--report -: .*file/);
+  assert.deepEqual(readdirSync(cwd), []);
+});

@@ -42,6 +42,10 @@ export function register(program: Command): void {
         throw new InputError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`);
       limit = Number(flags.limit);
     }
+    if (flags.report === '-')
+      throw new InputError(
+        '--report -: the report is a JSON file, give its path (the scores are printed on stdout)',
+      );
     const read = inputReadOptions({ encoding: flags.encoding });
     const config = loadConfig(flags.config);
     if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
