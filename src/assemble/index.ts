@@ -11,6 +11,7 @@
  * `meta.fallback: 'slm'`; without it, such a document fails with a NoAnswerError.
  */
 
+import { existsSync } from 'node:fs';
 import { createTypeMapper } from '../answers/labels.js';
 import { parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -29,7 +30,7 @@ import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
 import { readPoolFile } from '../retrieval/pool-reader.js';
-import { createSlmMethod, tagDocument } from '../slm/method.js';
+import { createSlmMethod, fixedLabelsProblem, tagDocument } from '../slm/method.js';
 import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels, poolPreExtractor } from './demos.js';
 import {
   type AssembledEngines,
@@ -62,6 +63,23 @@ export interface MethodOptions extends EngineSource {
 
 export type MethodChoice = 'el4ner' | 'fusion' | 'slm';
 
+/** The command-line names of the given options that only the LLM methods use (stage switches, threshold). */
+function llmOnlyOptions(options: MethodOptions): string[] {
+  const stageFlags: Record<string, string> = {
+    retrieval: '--retrieval',
+    extraction: '--extraction',
+    classification: '--classification',
+    verification: '--no-verification',
+    decomposition: '--no-decomposition',
+    singleModel: '--single-model',
+  };
+  return [
+    ...(options.threshold !== undefined ? ['--threshold'] : []),
+    ...(options.verificationPolicy !== undefined ? ['--verification-policy'] : []),
+    ...Object.keys(options.stages ?? {}).map((k) => stageFlags[k] ?? k),
+  ];
+}
+
 /** Which method a config runs. */
 export function methodKind(config: Config): MethodChoice {
   if (config.models.length === 0) return 'slm';
@@ -85,11 +103,20 @@ export async function createMethod(
       );
     const tagger = await loadSlm(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);
-    return createSlmMethod(tagger, {
+    const ignored = llmOnlyOptions(options);
+    if (ignored.length)
+      log(`${ignored.join(', ')} apply to the LLM methods, not to the supervised tagger alone: ignored`);
+    const method = createSlmMethod(tagger, {
       name: tagger.path,
       description: tagger.description,
       maxChars: config.maxChars,
     });
+    const problem = config.labels?.length ? fixedLabelsProblem(config.labels, method.info.labels) : undefined;
+    if (problem) {
+      await method.close();
+      throw new ConfigError(`labels: ${problem}`);
+    }
+    return method;
   }
   const engines = await assembleEngines(config, options);
   if (kind === 'fusion' && (options.threshold !== undefined || options.verificationPolicy !== undefined))
@@ -228,6 +255,9 @@ async function assembleEl4ner(
     throw new ConfigError(
       'no labels and no pool: give `labels` (entity types) or a labelled `pool` in the config',
     );
+  // a pool that is not there is the config's mistake, with or without the start-up checks
+  if (config.pool && !options.demos && !existsSync(config.pool))
+    throw new ConfigError(`pool: not found: ${config.pool}`);
   const backbones = backbonesOf(config, engines.engines.keys());
   for (const b of backbones) requireEngine(engines.engines, b, 'backbones');
   const verifier = config.verifier ?? backbones[0];

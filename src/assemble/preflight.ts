@@ -103,9 +103,9 @@ async function checkModel(m: ModelConfig, timeoutMs: number): Promise<PreflightC
 function checkFile(what: string, path: string | undefined, folderOk = false): PreflightCheck[] {
   if (path === undefined) return [];
   if (!existsSync(path))
-    return [{ what, ok: false, error: `${what}: not found: ${path}`, publicError: `${what}: not found` }];
+    return [{ what, ok: false, error: `not found: ${path}`, publicError: `${what}: not found` }];
   if (!folderOk && !statSync(path).isFile())
-    return [{ what, ok: false, error: `${what}: not a file: ${path}`, publicError: `${what}: not a file` }];
+    return [{ what, ok: false, error: `not a file: ${path}`, publicError: `${what}: not a file` }];
   return [{ what, ok: true }];
 }
 

@@ -12,15 +12,20 @@ export interface InputFlags {
 export const FORMAT_LIST = INPUT_FORMATS.join(', ');
 
 export function addInputOptions(cmd: Command): Command {
-  return cmd
-    .option(
+  return addEncodingOption(
+    cmd.option(
       '--from <format>',
       `input format: ${INPUT_FORMATS.join('|')} (default: detected; stdin: jsonl; lines = one document per line of a text file)`,
-    )
-    .option(
-      '--encoding <name>',
-      'input encoding, e.g. latin1, windows-1252, utf-16le (default: UTF-8, invalid bytes refused)',
-    );
+    ),
+  );
+}
+
+/** --encoding alone, for commands with their own format options (score) or none (eval). */
+export function addEncodingOption(cmd: Command, subject = 'input encoding'): Command {
+  return cmd.option(
+    '--encoding <name>',
+    `${subject}, e.g. latin1, windows-1252, utf-16le (default: UTF-8, invalid bytes refused)`,
+  );
 }
 
 /** Checks --from (a known format) and --encoding (a known encoding). */

@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import type { ZodError } from 'zod';
+import { dirname, resolve } from 'node:path';
+import { type Document, isMap, isNode, LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import { issueLines, type Locate } from './issues.js';
+import { mapConfigPaths } from './paths.js';
 import { type Config, configSchema } from './schema.js';
 
-function formatIssues(file: string, err: ZodError): string {
-  return err.issues
-    .map((i) => {
-      const key = i.path.length
-        ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-        : '(root)';
-      return `${file}: ${key.replace(/^\./, '')}: ${i.message}`;
-    })
-    .join('\n');
-}
-
-/** Validates a parsed config object; `file` only labels the errors. */
-export function parseConfig(raw: unknown, file = '<config>'): Config {
+/** Validates a parsed config object; `file` only labels the errors (`locate` adds their lines). */
+export function parseConfig(raw: unknown, file = '<config>', locate?: Locate): Config {
   const r = configSchema.safeParse(raw ?? {});
-  if (!r.success) throw new ConfigError(`invalid configuration\n${formatIssues(file, r.error)}`);
+  if (!r.success) throw new ConfigError(issueLines(r.error.issues, file, configSchema, locate).join('\n'));
   const cfg = r.data;
   const names = new Set<string>();
   for (const m of cfg.models) {
@@ -47,30 +37,30 @@ export function loadConfig(path: string): Config {
   } catch (e) {
     throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line;
-    throw new ConfigError(`${path}${line ? `:${line}` : ''}: ${e.message.split('\n')[0]}`);
+    const pos = e.pos ? lineCounter.linePos(e.pos[0]) : undefined;
+    const message = e.message.split('\n')[0].replace(/\s*at line \d+, column \d+:?\s*$/, '');
+    throw new ConfigError(`${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}`);
   }
-  const cfg = parseConfig(doc.toJS(), path);
+  const cfg = parseConfig(doc.toJS(), path, locator(doc, lineCounter));
   const base = dirname(resolve(path));
-  const rel = (p: string) => (isAbsolute(p) || p.startsWith('hf:') ? p : resolve(base, p));
-  if (cfg.pool) cfg.pool = rel(cfg.pool);
-  cfg.cache.path = rel(cfg.cache.path);
-  for (const m of cfg.models) {
-    if (m.engine === 'llama-cpp') {
-      m.path = rel(m.path);
-      if (m.modelCacheDir) m.modelCacheDir = rel(m.modelCacheDir);
-      m.lora?.forEach((l) => {
-        l.path = rel(l.path);
-      });
-    }
-  }
-  if (cfg.fusion) {
-    const slm = cfg.fusion.slm;
-    cfg.fusion.slm = typeof slm === 'string' ? rel(slm) : { ...slm, path: rel(slm.path) };
-  }
-  if (cfg.fusion?.dev) cfg.fusion.dev = rel(cfg.fusion.dev);
+  mapConfigPaths(cfg, (p) => resolve(base, p));
   return cfg;
+}
+
+/** The line of a value (or of a key inside a mapping) in the parsed YAML document. */
+function locator(doc: Document, lines: LineCounter): Locate {
+  return (path, key) => {
+    const node = path.length ? doc.getIn(path as unknown[], true) : doc.contents;
+    if (key !== undefined && isMap(node)) {
+      const pair = node.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === key);
+      const start = isNode(pair?.key) ? pair.key.range?.[0] : undefined;
+      return start === undefined ? undefined : lines.linePos(start).line;
+    }
+    const start = isNode(node) ? node.range?.[0] : undefined;
+    return start === undefined ? undefined : lines.linePos(start).line;
+  };
 }

@@ -77,6 +77,7 @@ export interface Method {
   evaluate(gold: readonly NerDocument[], options?: EvaluateOptions): Promise<MethodReport>;
   /** Calls, tokens and time per stage and model so far. */
   cost(): CostSummary;
+  /** The table of model calls, each line ending in a newline; '' for a method that calls no model. */
   formatCost(): string;
   close(): Promise<void>;
 }

@@ -357,7 +357,7 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
             .map(([k, n]) => `${k} ${n}`)
             .join(', ')}`,
         );
-      return lines.join('\n');
+      return `${lines.join('\n')}\n`;
     },
     async close() {
       if (closed) return;

@@ -4,8 +4,9 @@
  * so that `el4ner run --config <new file>` works as is.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { mapConfigPaths } from '../config/paths.js';
 import { ConfigError } from '../core/errors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: raw YAML objects are untyped
@@ -23,26 +24,10 @@ export function readRawConfig(file: string): RawConfig {
 /** Rewrites relative paths written against `fromDir` so they are relative to `toDir`. */
 export function rebasePaths(raw: RawConfig, fromDir: string, toDir: string): RawConfig {
   const out: RawConfig = structuredClone(raw);
-  const fix = (p: unknown) => {
-    if (typeof p !== 'string' || isAbsolute(p) || p.startsWith('hf:')) return p;
+  mapConfigPaths(out, (p) => {
     const r = relative(toDir, resolve(fromDir, p));
     return r === '' ? '.' : r;
-  };
-  if (out.pool) out.pool = fix(out.pool);
-  if (out.cache?.path) out.cache.path = fix(out.cache.path);
-  for (const m of out.models ?? []) {
-    if (m?.engine !== 'llama-cpp') continue;
-    if (m.path) m.path = fix(m.path);
-    if (m.modelCacheDir) m.modelCacheDir = fix(m.modelCacheDir);
-    for (const l of m.lora ?? []) l.path = fix(l.path);
-  }
-  if (typeof out.fusion?.slm === 'string') out.fusion.slm = fix(out.fusion.slm);
-  else if (out.fusion?.slm?.path) out.fusion.slm.path = fix(out.fusion.slm.path);
-  if (out.fusion?.dev) out.fusion.dev = fix(out.fusion.dev);
-  for (const e of out.experts ?? []) {
-    if (e?.domain?.samples) e.domain.samples = fix(e.domain.samples);
-    for (const l of e?.lora ?? []) l.path = fix(l.path);
-  }
+  });
   return out;
 }
 

@@ -8,7 +8,6 @@
  * share one base GGUF and still be separate voters.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import type { Config, ExpertConfig, LlamaCppModelConfig, ModelConfig } from '../config/schema.js';
 import { ConfigError, InputError } from '../core/errors.js';
 
@@ -67,15 +66,6 @@ export function expertModels(config: Config, experts: readonly Expert[]): LlamaC
 export function configWithExperts(config: Config, experts: readonly Expert[]): Config {
   const extra = expertModels(config, experts).filter((m) => !config.models.some((x) => x.name === m.name));
   return { ...config, models: [...config.models, ...(extra as ModelConfig[])] };
-}
-
-/** Resolves the relative file paths of experts (samples, adapters) against the config's folder. */
-export function resolveExpertPaths(config: Config, baseDir: string): void {
-  const rel = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  for (const e of config.experts ?? []) {
-    if (e.domain?.samples) e.domain.samples = rel(e.domain.samples);
-    for (const l of e.lora ?? []) l.path = rel(l.path);
-  }
 }
 
 /** Plain texts of a sample file: JSONL (`text`, or `tokens` joined by spaces) or one text per line. */

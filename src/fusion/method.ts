@@ -161,7 +161,7 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
       };
     },
     cost: () => parts.ledger.summary(),
-    formatCost: () => parts.ledger.format(),
+    formatCost: () => `${parts.ledger.format()}\n`,
     close: async () => {
       await parts.release?.();
     },

@@ -11,6 +11,7 @@ import { methodKind } from '../assemble/index.js';
 import type { Config } from '../config/schema.js';
 import type { Method } from '../core/method.js';
 import { CostLedger, type CostSummary } from '../engines/cost.js';
+import { fixedLabelsProblem } from '../slm/method.js';
 import { HttpError } from './http-error.js';
 
 export interface MethodOptions {
@@ -100,12 +101,8 @@ export class MethodSlots {
     if (this.kind === 'slm') {
       if (labels) {
         const own = await this.with({}, async (m) => m.info.labels);
-        const same = labels.length === own.length && labels.every((l) => own.includes(l));
-        if (!same)
-          throw new HttpError(
-            400,
-            `labels: the configured method (the supervised tagger alone, no LLM) tags a fixed label set (${own.join(', ')}) and cannot change it; leave out "labels", or configure LLMs (models) to ask for other labels`,
-          );
+        const problem = fixedLabelsProblem(labels, own);
+        if (problem) throw new HttpError(400, `labels: ${problem}`);
       }
       return { key: 'default', stages: { ...config.stages } };
     }

@@ -99,6 +99,16 @@ export async function tagDocument(
   return { id: doc.id, text: doc.text, entities };
 }
 
+/**
+ * Why `wanted` labels cannot be asked of the supervised tagger alone, whose label set `own` is
+ * fixed by its training; undefined when they are its own (in any order).
+ */
+export function fixedLabelsProblem(wanted: readonly string[], own: readonly string[]): string | undefined {
+  const set = new Set(wanted);
+  if (set.size === own.length && own.every((l) => set.has(l))) return undefined;
+  return `${wanted.join(', ')}: the supervised tagger alone (no LLM) tags a fixed label set (${own.join(', ')}) and cannot change it; leave out labels, or configure LLMs (models) to ask for other labels`;
+}
+
 export function createSlmMethod(
   tagger: DocumentTagger,
   opts: { name: string; description?: string; maxChars?: number },
@@ -148,7 +158,8 @@ export function createSlmMethod(
       };
     },
     cost: () => ledger.summary(),
-    formatCost: () => ledger.format(),
+    // the supervised tagger alone calls no model: no table of calls and caches to show
+    formatCost: () => '',
     close: async () => {
       await tagger.close?.();
     },

@@ -47,7 +47,10 @@ describe('fusion.slm: a CRF path, {kind: crf, path} or {kind: onnx, path, ...}',
     bad({ kind: 'onnx' }, /c\.yaml: fusion\.slm: path: .*expected string/);
     bad({ kind: 'tensorflow', path: 'x' }, /c\.yaml: fusion\.slm: kind: expected 'crf' or 'onnx'/);
     bad({ path: 'x' }, /fusion\.slm: kind: expected 'crf' or 'onnx'/);
-    bad({ kind: 'onnx', path: 'x', maxLenght: 128 }, /fusion\.slm: Unrecognized key: "maxLenght"/);
+    bad(
+      { kind: 'onnx', path: 'x', maxLenght: 128 },
+      /c\.yaml: fusion\.slm\.maxLenght: unknown key \(did you mean "maxLength"\?\)/,
+    );
     bad({ kind: 'onnx', path: 'x', stride: -1 }, /fusion\.slm\.stride/);
     bad(
       { kind: 'onnx', path: 'x', device: 'tpu' },

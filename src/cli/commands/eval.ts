@@ -1,6 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { readGold, warnTypesNotGiven } from '../gold-input.js';
+import { addEncodingOption, inputReadOptions } from '../input-options.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
 interface EvalFlags extends MethodFlags {
@@ -8,26 +9,30 @@ interface EvalFlags extends MethodFlags {
   limit?: string;
   report?: string;
   dev?: string;
+  encoding?: string;
 }
 
 export function register(program: Command): void {
   addMethodOptions(
-    program
-      .command('eval')
-      .description(
-        'evaluate the configured method on a labelled set: EL4NER per-stage report (recall, typing, verification, F1, cost); fusion: SLM alone / LLM alone / fused; the CRF alone: strict, span and token scores',
-      )
-      .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
-      .option('--limit <n>', 'only the first N documents')
-      .option('--report <file>', 'write the full report as JSON')
-      .option(
-        '--dev <file>',
-        "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
-      ),
+    addEncodingOption(
+      program
+        .command('eval')
+        .description(
+          'evaluate the configured method on a labelled set: EL4NER per-stage report (recall, typing, verification, F1, cost); fusion: SLM alone / LLM alone / fused; the CRF alone: strict, span and token scores',
+        )
+        .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
+        .option('--limit <n>', 'only the first N documents')
+        .option('--report <file>', 'write the full report as JSON')
+        .option(
+          '--dev <file>',
+          "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
+        ),
+      'encoding of --test and --dev',
+    ),
   ).action(async (flags: EvalFlags) => {
-    const [{ loadConfig }, { readDocuments }, { createMethod }, { methodSettings }] = await Promise.all([
+    const [{ loadConfig }, { writeWholeFile }, { createMethod }, { methodSettings }] = await Promise.all([
       import('../../config/load.js'),
-      import('../../formats/index.js'),
+      import('../../core/write-file.js'),
       import('../../assemble/index.js'),
       import('../method-options.js'),
     ]);
@@ -37,23 +42,31 @@ export function register(program: Command): void {
         throw new InputError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`);
       limit = Number(flags.limit);
     }
+    if (flags.report === '-')
+      throw new InputError(
+        '--report -: the report is a JSON file, give its path (the scores are printed on stdout)',
+      );
+    const read = inputReadOptions({ encoding: flags.encoding });
     const config = loadConfig(flags.config);
     if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
-    const gold = await readDocuments(flags.test);
+    const gold = await readGold(flags.test, '--test', read);
     if (gold.length === 0) throw new InputError('no documents to evaluate on', flags.test);
-    const dev = flags.dev ? await readDocuments(flags.dev) : undefined;
+    const dev = flags.dev ? await readGold(flags.dev, '--dev', read) : undefined;
     const method = await createMethod(config, { ...methodSettings(flags), ...(dev ? { dev } : {}) });
     try {
       if (dev && method.info.kind !== 'fusion')
         process.stderr.write(`el4ner: --dev is only used by fusion with lambda 'auto'\n`);
+      warnTypesNotGiven(limit === undefined ? gold : gold.slice(0, limit), method.info.labels);
       const report = await method.evaluate(gold, { limit });
-      if (flags.report)
-        await writeFile(
+      process.stdout.write(`${report.text}\n`);
+      if (flags.report) {
+        await writeWholeFile(
           flags.report,
           `${JSON.stringify({ kind: report.kind, ...(report.details as object), ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
         );
-      process.stdout.write(`${report.text}\n`);
-      process.stderr.write(`${method.formatCost()}\n`);
+        process.stderr.write(`el4ner: report written to ${flags.report}\n`);
+      }
+      process.stderr.write(method.formatCost());
     } finally {
       await method.close();
     }

@@ -133,14 +133,14 @@ export function register(program: Command): void {
       finished = true;
       const outcome = runOutcome(tally, output.keptDegraded, output.target);
       process.stderr.write(
-        `el4ner: ${todo.length} document(s) written to ${output.target}\n${method.formatCost()}\n${outcome.lines.map((l) => `el4ner: ${l}\n`).join('')}`,
+        `el4ner: ${todo.length} document(s) written to ${output.target}\n${method.formatCost()}${outcome.lines.map((l) => `el4ner: ${l}\n`).join('')}`,
       );
       process.exitCode = outcome.code;
     } finally {
       // the cost table of a run stopped by an error too: what was spent, what failed
       if (!finished && !stopping && method)
         process.stderr.write(
-          `el4ner: stopped after ${output.written} document(s) written to ${output.target}\n${method.formatCost()}\n`,
+          `el4ner: stopped after ${output.written} document(s) written to ${output.target}\n${method.formatCost()}`,
         );
       progress?.stop();
       stopHandling();

@@ -1,6 +1,5 @@
 /** `el4ner select`: SaM expert selection for a target domain (docs/experts.md). */
 import { writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../../core/errors.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
@@ -66,7 +65,6 @@ export function register(program: Command): void {
         import('../interrupt.js'),
       ]);
       const base = loadConfig(flags.config);
-      reg.resolveExpertPaths(base, dirname(resolve(flags.config)));
       const experts = reg.resolveExperts(base);
       if (experts.length === 0) throw new ConfigError(`${flags.config}: no \`experts\` to select from`);
       const config = reg.configWithExperts(base, experts);

@@ -16,14 +16,15 @@ export function register(program: Command): void {
     )
     .requiredOption('--model <path>', 'model file written by train-slm, or an ONNX token classifier folder')
     .requiredOption(
-      '--input <file>',
-      'documents (JSONL with text and optional tokens, CoNLL, ...; - = stdin)',
+      '--input <path>',
+      'documents: JSONL with text and optional tokens, CoNLL, a text file, a folder of .txt files, ... (- = JSONL on stdin)',
     )
     .option('--out <file>', 'output JSONL (default: stdout)')
     .option('--marginals', 'also write per-token tags and marginals under meta.slm');
   addInputOptions(cmd).action(
     async (o: InputFlags & { model: string; input: string; out?: string; marginals?: boolean }) => {
-      const { createWriteStream, existsSync, statSync } = await import('node:fs');
+      const { existsSync, statSync } = await import('node:fs');
+      const { writeWholeFile } = await import('../../core/write-file.js');
       const { readDocuments } = await import('../../formats/index.js');
       const { attachDocumentContext } = await import('../../core/context.js');
       const { loadSlm } = await import('../../slm/load.js');
@@ -37,7 +38,13 @@ export function register(program: Command): void {
         const read = await readDocuments(o.input, inputReadOptions(o));
         // Each document's context (the CRF's document features) comes from the whole input.
         const docs = tagger.readsContext ? attachDocumentContext(read) : read;
-        const out = toStdout ? process.stdout : createWriteStream(o.out!);
+        // stdout is streamed; a file is written whole at the end, so a failure never leaves half of it
+        const rows: string[] = [];
+        const emit = async (line: string) => {
+          if (!toStdout) rows.push(line);
+          else if (!process.stdout.write(line))
+            await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+        };
         for (let i = 0; i < docs.length; i += BLOCK) {
           const block = docs.slice(i, i + BLOCK);
           const preds = await Promise.all(block.map((d) => tagger.predict(d)));
@@ -62,12 +69,13 @@ export function register(program: Command): void {
                 },
               };
             }
-            if (!out.write(`${JSON.stringify(row)}\n`))
-              await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+            await emit(`${JSON.stringify(row)}\n`);
           }
         }
-        if (out !== process.stdout)
-          await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
+        if (!toStdout) {
+          await writeWholeFile(o.out!, rows.join(''));
+          process.stderr.write(`el4ner: ${docs.length} document(s) written to ${o.out}\n`);
+        }
       } finally {
         await tagger.close();
       }

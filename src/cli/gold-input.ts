@@ -1,0 +1,45 @@
+/**
+ * Reading the labelled documents a command scores against (`score --gold`, `eval --test` and
+ * `--dev`): plain text cannot hold labels and is refused; a file with no entity at all (the
+ * unlabelled input of a run, given by mistake) scores every prediction as wrong, so it is said.
+ */
+import { InputError } from '../core/errors.js';
+import type { NerDocument } from '../core/types.js';
+import type { ReadOptions } from '../formats/types.js';
+
+export async function readGold(
+  path: string,
+  flag: string,
+  options: ReadOptions = {},
+): Promise<NerDocument[]> {
+  const { detectFormat, readDocuments } = await import('../formats/index.js');
+  const format = options.format ?? (path === '-' ? 'jsonl' : await detectFormat(path, options));
+  if (format === 'text' || format === 'lines')
+    throw new InputError(
+      `plain text has no entity labels; ${flag} needs labelled documents (JSONL with entities or tags, CoNLL, spaCy, BRAT)`,
+      path,
+    );
+  const docs = await readDocuments(path, { ...options, format });
+  if (docs.length > 0 && docs.every((d) => d.entities.length === 0))
+    process.stderr.write(
+      `el4ner: warning: ${path} holds no entities: every predicted entity counts as wrong (is it the labelled file?)\n`,
+    );
+  return docs;
+}
+
+/**
+ * Gold types a method with the label set `labels` never gives (a model trained on other types, a
+ * config listing other labels): their entities can only be missed, so it is said before scoring.
+ */
+export function warnTypesNotGiven(gold: readonly NerDocument[], labels: readonly string[]): void {
+  if (labels.length === 0) return;
+  const own = new Set(labels);
+  const missed = new Map<string, number>();
+  for (const d of gold)
+    for (const e of d.entities) if (!own.has(e.type)) missed.set(e.type, (missed.get(e.type) ?? 0) + 1);
+  if (missed.size === 0) return;
+  const count = [...missed.values()].reduce((a, b) => a + b, 0);
+  process.stderr.write(
+    `el4ner: warning: gold types the method does not give (its labels: ${labels.join(', ')}): ${[...missed.keys()].sort().join(', ')} (${count} entities, counted as missed)\n`,
+  );
+}

@@ -1,0 +1,159 @@
+/**
+ * A config file with a mistake, as `el4ner run` meets it: every problem is a line that names the
+ * file, the line and the key, exit 2, no stack; relative paths resolve against the config's folder
+ * (README "Configuration"), experts' files included.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { el4ner, hasStack, jsonl, tmpDir, trainSmallCrf } from '../support/cli.js';
+
+const dir = tmpDir('el4ner-config-errors-');
+const input = join(dir, 'in.jsonl');
+writeFileSync(input, jsonl([{ id: 'a', text: 'Alice met Bob.' }]));
+
+function runWith(name: string, text: string, cwd?: string) {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return {
+    file,
+    r: el4ner(
+      ['run', '--config', file, '--input', input, '--output', join(dir, `${name}.out.jsonl`)],
+      cwd ? { cwd } : {},
+    ),
+  };
+}
+
+test('each config mistake is one line with the file, line and key; exit 2', () => {
+  const cases: [string, string, RegExp][] = [
+    // a misspelled key: where it is and what was meant
+    [
+      'typo.yaml',
+      'fusion:\n  slm: m.crf\n  lamda: 0.5\n',
+      /typo\.yaml:3: fusion\.lamda: unknown key \(did you mean "lambda"\?\)/,
+    ],
+    [
+      'root-typo.yaml',
+      'concurency: 4\nfusion:\n  slm: m.crf\n',
+      /root-typo\.yaml:1: concurency: unknown key \(did you mean "concurrency"\?\)/,
+    ],
+    // a wrong type: the line of the value
+    [
+      'type.yaml',
+      'fusion:\n  slm: m.crf\nconcurrency: "8"\n',
+      /type\.yaml:3: concurrency: .*expected number, received string/,
+    ],
+    [
+      'nested.yaml',
+      'models:\n  - name: a\n    engine: openai\n    baseUrl: not a url\n    model: m\n',
+      /nested\.yaml:4: models\[0\]\.baseUrl: /,
+    ],
+    // two letters swapped inside a list item
+    [
+      'swap.yaml',
+      'models:\n  - name: a\n    engine: openai\n    baseUrl: http://x/v1\n    modle: m\n    model: m\n',
+      /swap\.yaml:5: models\[0\]\.modle: unknown key \(did you mean "model"\?\)/,
+    ],
+    // a required key left out: the line of the mapping that lacks it
+    [
+      'required.yaml',
+      'fusion:\n  slm: m.crf\nmodels:\n  - name: a\n    engine: openai\n    baseUrl: http://x/v1\n',
+      /required\.yaml:4: models\[0\]\.model: missing \(expected string\)/,
+    ],
+    // a YAML syntax error: line and column once, no dangling "at line ..., column ...:"
+    ['syntax.yaml', 'fusion:\n  slm: [m.crf\nfoo: 1\n', /syntax\.yaml:3:\d+: [^\n]*\]$/m],
+  ];
+  for (const [name, text, expected] of cases) {
+    const { r } = runWith(name, text);
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${name}: one line, got:\n${r.stderr}`);
+    assert.match(lines[0], /^el4ner: /);
+    assert.match(lines[0], expected);
+    assert.doesNotMatch(lines[0], /at line \d+, column \d+:?$/);
+  }
+});
+
+test('two mistakes: each on its own line, each naming the file', () => {
+  const { r } = runWith('two.yaml', 'concurrency: -1\nmaxChars: x\nfusion:\n  slm: m.crf\n');
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /^el4ner: .*two\.yaml:1: concurrency: /);
+  assert.match(lines[1], /two\.yaml:2: maxChars: /);
+});
+
+test('a missing file named by the config: its key once, and the path resolved against the config folder', () => {
+  const { r } = runWith('missing.yaml', 'fusion:\n  slm: nowhere.crf\n');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /fusion\.slm: not found: .*nowhere\.crf/);
+  assert.doesNotMatch(r.stderr, /fusion\.slm: fusion\.slm/);
+  assert.ok(r.stderr.includes(join(dir, 'nowhere.crf')), r.stderr);
+});
+
+test("experts' files are relative to the config's folder too, not to the working directory", () => {
+  const sub = join(dir, 'project');
+  mkdirSync(join(sub, 'data'), { recursive: true });
+  writeFileSync(join(sub, 'data', 'news.jsonl'), jsonl([{ id: 'n', text: 'News.' }]));
+  const config = [
+    'models:',
+    '  - { name: q, engine: openai, baseUrl: "http://127.0.0.1:9/v1", model: m }',
+    'experts:',
+    '  - { name: news, model: q, domain: { samples: data/news.jsonl } }',
+    '  - { name: law, model: q, domain: { samples: data/law.jsonl } }',
+    '',
+  ].join('\n');
+  const file = join(sub, 'experts.yaml');
+  writeFileSync(file, config);
+  // run from another folder: the start-up checks must look beside the config
+  const r = el4ner(['run', '--config', file, '--input', input, '--output', join(dir, 'experts.out.jsonl')], {
+    cwd: dir,
+  });
+  assert.notEqual(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /news domain\.samples/, r.stderr);
+  assert.match(r.stderr, /experts law domain\.samples: not found: .*project\/data\/law\.jsonl/);
+});
+
+test('a pool file that is not there: one line naming the key and the path, exit 2, also without the start-up checks', () => {
+  const file = join(dir, 'nopool.yaml');
+  writeFileSync(
+    file,
+    'models:\n  - { name: q, engine: openai, baseUrl: "http://127.0.0.1:9/v1", model: m }\npool: data/train.jsonl\ncache: { enabled: false }\n',
+  );
+  const gold = join(dir, 'gold.jsonl');
+  writeFileSync(
+    gold,
+    jsonl([{ id: 'g', text: 'Alice met Bob.', entities: [{ start: 0, end: 5, type: 'PER' }] }]),
+  );
+  for (const args of [
+    ['eval', '--config', file, '--test', gold],
+    ['run', '--config', file, '--no-preflight', '--input', input, '--output', join(dir, 'nopool.out.jsonl')],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(r.stderr, new RegExp(`pool: not found: ${join(dir, 'data', 'train.jsonl')}`));
+  }
+});
+
+test('labels a CRF-only config cannot give are refused, naming the CRF labels; its own labels pass', () => {
+  const model = trainSmallCrf();
+  const other = join(dir, 'labels-other.yaml');
+  writeFileSync(other, `fusion:\n  slm: ${model}\nlabels: [person, organisation]\n`);
+  const out = join(dir, 'labels.out.jsonl');
+  for (const args of [
+    ['run', '--config', other, '--input', input, '--output', out],
+    ['eval', '--config', other, '--test', input],
+  ]) {
+    const r = el4ner(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(r.stderr, /labels: person, organisation: .*\(LOC, MISC, ORG, PER\)/);
+  }
+  const own = join(dir, 'labels-own.yaml');
+  writeFileSync(own, `fusion:\n  slm: ${model}\nlabels: [PER, ORG, LOC, MISC]\n`);
+  const r = el4ner(['run', '--config', own, '--input', input, '--output', out, '--overwrite']);
+  assert.equal(r.code, 0, r.stderr);
+});
