@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeWholeFile } from '../core/write-file.js';
 import { checkRedis, connect } from './connection.js';
 import { QueueError } from './errors.js';
 import { jobKeys, validateJobName } from './keys.js';
@@ -13,7 +13,7 @@ export interface CollectResult {
 /**
  * Writes every document of a job in input order, each exactly once. A parked document (failed every
  * attempt) is written with its `error` and no entities, so nothing is lost. Unless `partial`, a job
- * with unfinished documents is an error.
+ * with unfinished documents is an error. `output` '-' is stdout.
  */
 export async function collectJob(
   url: string,
@@ -26,8 +26,10 @@ export async function collectJob(
   const redis = connect(url);
   try {
     const keys = jobKeys(job);
-    const total = Number(await redis.hget(keys.meta, 'total'));
-    if (!Number.isFinite(total) || total <= 0) throw unknownJob(job);
+    // an empty input is a job of 0 documents (collected to an empty file, as `el4ner run` writes one)
+    const recorded = await redis.hget(keys.meta, 'total');
+    const total = Number(recorded);
+    if (recorded === null || !Number.isInteger(total) || total < 0) throw unknownJob(job);
     const rows = new Array<string | undefined>(total);
     let parked = 0;
     const scan = async (key: string, onRow: (idx: number, value: string) => void) => {
@@ -62,18 +64,12 @@ export async function collectJob(
         `${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`,
       );
     }
-    const fd = openSync(output, 'w');
-    let written = 0;
-    try {
-      for (const r of rows) {
-        if (r === undefined) continue;
-        writeSync(fd, `${r}\n`);
-        written++;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return { written, parked, missing };
+    const done = rows.filter((r) => r !== undefined);
+    const text = done.map((r) => `${r}\n`).join('');
+    // '-' is stdout, as for `el4ner run`; a file is replaced whole, never left half-written
+    if (output === '-') await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+    else await writeWholeFile(output, text);
+    return { written: done.length, parked, missing };
   } finally {
     redis.disconnect();
   }

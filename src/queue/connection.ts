@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { InputError } from '../core/errors.js';
 import { QueueError } from './errors.js';
 
 /** The URL without its password, for messages. */
@@ -26,10 +27,23 @@ export function connect(url: string, forWorker = false): Redis {
 }
 
 /**
+ * A --redis of another scheme (http://...) is a command-line error: ioredis would read it as a
+ * host name or socket path and fail with a misleading ENOENT / ENOTFOUND.
+ */
+export function checkRedisUrl(url: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^rediss?:\/\//i.test(url))
+    throw new InputError(
+      `--redis ${redactRedisUrl(url)}: not a Redis URL; give redis://host:port (rediss:// for TLS) or the path of a Unix socket`,
+    );
+  return url;
+}
+
+/**
  * Fails fast with one clear line when Redis cannot be reached, instead of retrying for ever
  * (workers) or failing later with "max retries per request".
  */
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+  checkRedisUrl(url);
   const probe = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,

@@ -143,7 +143,7 @@ export function register(program: Command): void {
     .description('write the results of a job in input order, each document exactly once')
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--job <name>', 'job name')
-    .requiredOption('--output <file>', 'output JSONL')
+    .requiredOption('--output <file>', "output JSONL ('-' for stdout)")
     .option('--partial', 'write what is finished even if the job is not done')
     .action(async (opts) => {
       const { collectJob } = await import('../../queue/collect.js');
@@ -151,7 +151,7 @@ export function register(program: Command): void {
       (await import('../../run/output-path.js')).prepareOutputFile(opts.output);
       const r = await collectJob(opts.redis, opts.job, opts.output, { partial: opts.partial });
       process.stderr.write(
-        `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
+        `el4ner: wrote ${r.written} documents to ${opts.output === '-' ? 'stdout' : opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
       );
       const s = await jobStatus(opts.redis, opts.job);
       const { CostLedger } = await import('../../engines/cost.js');
