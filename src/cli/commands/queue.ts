@@ -107,7 +107,7 @@ export function register(program: Command): void {
         throw new QueueError(
           lost.length
             ? `Redis lost ${lost.map(([job, n]) => `${n} finished document(s) of job "${job}"`).join(', ')}. ${DURABILITY_HINT}`
-            : 'Redis was unreachable at exit: cannot confirm that the finished documents are stored',
+            : `Redis was unreachable at exit: cannot confirm that the ${w.stats.documents} document(s) this worker finished are stored; a batch it had not finished goes to another worker after --lock-ms once Redis is back (check with el4ner status)`,
         );
       }
     });
