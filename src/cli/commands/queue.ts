@@ -9,12 +9,17 @@ const DEFAULT_REDIS = process.env.EL4NER_REDIS ?? 'redis://127.0.0.1:6379';
 export function register(program: Command): void {
   const enqueue = program
     .command('enqueue')
-    .description('put the documents of IN on the Redis queue as job NAME, in batches')
+    .description('put the documents of --input on the Redis queue as job --job, in batches of --batch')
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--input <path>', 'a text file, a folder of text files, or JSONL with id and text')
     .requiredOption('--job <name>', 'job name (letters, digits, _ . -)')
     .option('--queue <name>', 'BullMQ queue name shared by the workers', 'el4ner')
-    .option('--batch <n>', 'documents per queue job', positiveInt, 50)
+    .option(
+      '--batch <n>',
+      'documents per batch (the unit a worker takes, and redoes after a crash)',
+      positiveInt,
+      50,
+    )
     .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3)
     .option(
       '--retry-parked',
@@ -49,7 +54,11 @@ export function register(program: Command): void {
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--config <file>', 'configuration (YAML or JSON)')
     .option('--queue <name>', 'BullMQ queue name', 'el4ner')
-    .option('--concurrency <n>', 'documents processed at once by this worker', positiveInt)
+    .option(
+      '--concurrency <n>',
+      "documents processed at once by this worker (default: the config's concurrency)",
+      positiveInt,
+    )
     .option(
       '--lock-ms <n>',
       "a killed worker's batch goes to another worker after about this long",
