@@ -1,5 +1,5 @@
 import { writeWholeFile } from '../core/write-file.js';
-import { checkRedis, connect } from './connection.js';
+import { withRedis } from './connection.js';
 import { QueueError } from './errors.js';
 import { jobKeys, validateJobName } from './keys.js';
 import { unknownJob } from './status.js';
@@ -22,9 +22,7 @@ export async function collectJob(
   opts: { partial?: boolean } = {},
 ): Promise<CollectResult> {
   validateJobName(job);
-  await checkRedis(url);
-  const redis = connect(url);
-  try {
+  return withRedis(url, async (redis) => {
     const keys = jobKeys(job);
     // an empty input is a job of 0 documents (collected to an empty file, as `el4ner run` writes one)
     const recorded = await redis.hget(keys.meta, 'total');
@@ -70,7 +68,5 @@ export async function collectJob(
     if (output === '-') await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
     else await writeWholeFile(output, text);
     return { written: done.length, parked, missing };
-  } finally {
-    redis.disconnect();
-  }
+  });
 }

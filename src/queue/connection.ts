@@ -67,3 +67,35 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     probe.disconnect();
   }
 }
+
+/** A failed or lost connection to Redis, as opposed to an error of the command itself. */
+export function isConnectionError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'].includes(
+      code,
+    ) ||
+    /Connection is closed|connect ETIMEDOUT/.test(e.message)
+  );
+}
+
+/**
+ * Runs `work` on one connection to a Redis that answered the start-up check. Redis going away
+ * meanwhile is a QueueError (one line, exit 5), not a crash; what `work` throws itself passes.
+ */
+export async function withRedis<T>(url: string, work: (redis: Redis) => Promise<T>): Promise<T> {
+  await checkRedis(url);
+  const redis = connect(url);
+  try {
+    return await work(redis);
+  } catch (e) {
+    if (!isConnectionError(e)) throw e;
+    throw new QueueError(
+      `lost the connection to Redis at ${redactRedisUrl(url)}: ${(e as Error).message}; run the same command again once Redis answers`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}

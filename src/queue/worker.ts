@@ -3,7 +3,7 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import pLimit from 'p-limit';
 import type { NerDocument } from '../core/types.js';
 import { outputRow } from '../run/run-output.js';
-import { checkRedis, connect, redactRedisUrl } from './connection.js';
+import { checkRedis, connect, isConnectionError, redactRedisUrl } from './connection.js';
 import { DURABILITY_HINT } from './errors.js';
 import { type BatchData, DEFAULT_QUEUE, jobKeys, type QueuedDocument } from './keys.js';
 
@@ -317,16 +317,6 @@ export async function runWorker(
   // with Redis gone, run() may not settle after close(): done follows close() as well
   const done = Promise.race([worker.run().then(() => closing), closed]);
   return { stats, close, done: done.then(() => undefined) };
-}
-
-/** A failed (re)connection to Redis, as opposed to an error of the worker itself. */
-function isConnectionError(e: Error): boolean {
-  const code = (e as NodeJS.ErrnoException).code;
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'].includes(
-      code ?? '',
-    ) || /Connection is closed|connect ETIMEDOUT/.test(e.message)
-  );
 }
 
 /** Resolves `gone` once `redis` has not been connected for `ms` in a row. */
