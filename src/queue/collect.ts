@@ -1,5 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { checkRedis, connect } from './connection.js';
+import { writeWholeFile } from '../core/write-file.js';
+import { withRedis } from './connection.js';
 import { QueueError } from './errors.js';
 import { jobKeys, validateJobName } from './keys.js';
 import { unknownJob } from './status.js';
@@ -13,7 +13,7 @@ export interface CollectResult {
 /**
  * Writes every document of a job in input order, each exactly once. A parked document (failed every
  * attempt) is written with its `error` and no entities, so nothing is lost. Unless `partial`, a job
- * with unfinished documents is an error.
+ * with unfinished documents is an error. `output` '-' is stdout.
  */
 export async function collectJob(
   url: string,
@@ -22,12 +22,12 @@ export async function collectJob(
   opts: { partial?: boolean } = {},
 ): Promise<CollectResult> {
   validateJobName(job);
-  await checkRedis(url);
-  const redis = connect(url);
-  try {
+  return withRedis(url, async (redis) => {
     const keys = jobKeys(job);
-    const total = Number(await redis.hget(keys.meta, 'total'));
-    if (!Number.isFinite(total) || total <= 0) throw unknownJob(job);
+    // an empty input is a job of 0 documents (collected to an empty file, as `el4ner run` writes one)
+    const recorded = await redis.hget(keys.meta, 'total');
+    const total = Number(recorded);
+    if (recorded === null || !Number.isInteger(total) || total < 0) throw unknownJob(job);
     const rows = new Array<string | undefined>(total);
     let parked = 0;
     const scan = async (key: string, onRow: (idx: number, value: string) => void) => {
@@ -62,19 +62,11 @@ export async function collectJob(
         `${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`,
       );
     }
-    const fd = openSync(output, 'w');
-    let written = 0;
-    try {
-      for (const r of rows) {
-        if (r === undefined) continue;
-        writeSync(fd, `${r}\n`);
-        written++;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return { written, parked, missing };
-  } finally {
-    redis.disconnect();
-  }
+    const done = rows.filter((r) => r !== undefined);
+    const text = done.map((r) => `${r}\n`).join('');
+    // '-' is stdout, as for `el4ner run`; a file is replaced whole, never left half-written
+    if (output === '-') await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+    else await writeWholeFile(output, text);
+    return { written: done.length, parked, missing };
+  });
 }

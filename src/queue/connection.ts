@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { InputError } from '../core/errors.js';
 import { QueueError } from './errors.js';
 
 /** The URL without its password, for messages. */
@@ -26,10 +27,23 @@ export function connect(url: string, forWorker = false): Redis {
 }
 
 /**
+ * A --redis of another scheme (http://...) is a command-line error: ioredis would read it as a
+ * host name or socket path and fail with a misleading ENOENT / ENOTFOUND.
+ */
+export function checkRedisUrl(url: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^rediss?:\/\//i.test(url))
+    throw new InputError(
+      `--redis ${redactRedisUrl(url)}: not a Redis URL; give redis://host:port (rediss:// for TLS) or the path of a Unix socket`,
+    );
+  return url;
+}
+
+/**
  * Fails fast with one clear line when Redis cannot be reached, instead of retrying for ever
  * (workers) or failing later with "max retries per request".
  */
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+  checkRedisUrl(url);
   const probe = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -51,5 +65,37 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     );
   } finally {
     probe.disconnect();
+  }
+}
+
+/** A failed or lost connection to Redis, as opposed to an error of the command itself. */
+export function isConnectionError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'].includes(
+      code,
+    ) ||
+    /Connection is closed|connect ETIMEDOUT/.test(e.message)
+  );
+}
+
+/**
+ * Runs `work` on one connection to a Redis that answered the start-up check. Redis going away
+ * meanwhile is a QueueError (one line, exit 5), not a crash; what `work` throws itself passes.
+ */
+export async function withRedis<T>(url: string, work: (redis: Redis) => Promise<T>): Promise<T> {
+  await checkRedis(url);
+  const redis = connect(url);
+  try {
+    return await work(redis);
+  } catch (e) {
+    if (!isConnectionError(e)) throw e;
+    throw new QueueError(
+      `lost the connection to Redis at ${redactRedisUrl(url)}: ${(e as Error).message}; run the same command again once Redis answers`,
+    );
+  } finally {
+    redis.disconnect();
   }
 }

@@ -3,7 +3,7 @@ import { attachDocumentContext } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
 import { inputFingerprint } from '../run/fingerprint.js';
-import { checkRedis, connect } from './connection.js';
+import { type connect, withRedis } from './connection.js';
 import { JobMismatchError } from './errors.js';
 import { type BatchData, DEFAULT_QUEUE, jobKeys, queuedDocument, validateJobName } from './keys.js';
 
@@ -61,63 +61,62 @@ export async function enqueueDocuments(input: NerDocument[], opts: EnqueueOption
     ids.add(d.id);
   }
   const fingerprint = inputFingerprint(docs);
-  await checkRedis(opts.redis);
-  const redis = connect(opts.redis);
-  const queue = new Queue<BatchData>(opts.queue ?? DEFAULT_QUEUE, { connection: redis });
-  try {
-    const keys = jobKeys(job);
-    const r = (await redis.eval(
-      CREATE_OR_READ,
-      1,
-      keys.meta,
-      fingerprint.sha256,
-      docs.length,
-      batchSize,
-      maxAttempts,
-      Date.now(),
-    )) as string[];
-    const existed = r[0] === 'exists';
-    if (existed) {
-      const why = mismatch(
-        { input: r[1], total: Number(r[2]), batchSize: r[3] === '' ? undefined : Number(r[3]) },
-        { input: fingerprint.sha256, total: docs.length, batchSize },
-      );
-      if (why) {
-        throw new JobMismatchError(
-          `job "${job}" already exists with ${why}; nothing was enqueued. Enqueue this input under a new --job name (job "${job}" and its results stay as they are)`,
+  return withRedis(opts.redis, async (redis) => {
+    const queue = new Queue<BatchData>(opts.queue ?? DEFAULT_QUEUE, { connection: redis });
+    try {
+      const keys = jobKeys(job);
+      const r = (await redis.eval(
+        CREATE_OR_READ,
+        1,
+        keys.meta,
+        fingerprint.sha256,
+        docs.length,
+        batchSize,
+        maxAttempts,
+        Date.now(),
+      )) as string[];
+      const existed = r[0] === 'exists';
+      if (existed) {
+        const why = mismatch(
+          { input: r[1], total: Number(r[2]), batchSize: r[3] === '' ? undefined : Number(r[3]) },
+          { input: fingerprint.sha256, total: docs.length, batchSize },
         );
+        if (why) {
+          throw new JobMismatchError(
+            `job "${job}" already exists with ${why}; nothing was enqueued. Enqueue this input under a new --job name (job "${job}" and its results stay as they are)`,
+          );
+        }
+        // a job enqueued before inputs were fingerprinted: record it now that the counts agree
+        if (r[1] === '') await redis.hsetnx(keys.meta, 'input', fingerprint.sha256);
       }
-      // a job enqueued before inputs were fingerprinted: record it now that the counts agree
-      if (r[1] === '') await redis.hsetnx(keys.meta, 'input', fingerprint.sha256);
+      const batchOpts = (jobId: string) => ({
+        jobId,
+        // Document-level attempts are counted by the worker; the batch may run a few more times.
+        attempts: maxAttempts + 2,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+      const add = async (offsets: number[], idOf: (offset: number) => string) => {
+        const bulk: { name: string; data: BatchData; opts: Record<string, unknown> }[] = [];
+        for (const offset of offsets) {
+          const slice = docs.slice(offset, offset + batchSize).map(queuedDocument);
+          bulk.push({ name: 'batch', data: { job, offset, docs: slice }, opts: batchOpts(idOf(offset)) });
+          if (bulk.length >= 500) await queue.addBulk(bulk.splice(0));
+        }
+        if (bulk.length) await queue.addBulk(bulk);
+        return offsets.length;
+      };
+      const offsets: number[] = [];
+      for (let offset = 0; offset < docs.length; offset += batchSize) offsets.push(offset);
+      const batches = await add(offsets, (offset) => `${job}#${offset}`);
+      const result: EnqueueResult = { job, documents: docs.length, batches, existed };
+      if (opts.retryParked) result.retried = await retryParked(redis, job, batchSize, add);
+      return result;
+    } finally {
+      await queue.close();
     }
-    const batchOpts = (jobId: string) => ({
-      jobId,
-      // Document-level attempts are counted by the worker; the batch may run a few more times.
-      attempts: maxAttempts + 2,
-      backoff: { type: 'exponential', delay: 200 },
-      removeOnComplete: true,
-      removeOnFail: 1000,
-    });
-    const add = async (offsets: number[], idOf: (offset: number) => string) => {
-      const bulk: { name: string; data: BatchData; opts: Record<string, unknown> }[] = [];
-      for (const offset of offsets) {
-        const slice = docs.slice(offset, offset + batchSize).map(queuedDocument);
-        bulk.push({ name: 'batch', data: { job, offset, docs: slice }, opts: batchOpts(idOf(offset)) });
-        if (bulk.length >= 500) await queue.addBulk(bulk.splice(0));
-      }
-      if (bulk.length) await queue.addBulk(bulk);
-      return offsets.length;
-    };
-    const offsets: number[] = [];
-    for (let offset = 0; offset < docs.length; offset += batchSize) offsets.push(offset);
-    const batches = await add(offsets, (offset) => `${job}#${offset}`);
-    const result: EnqueueResult = { job, documents: docs.length, batches, existed };
-    if (opts.retryParked) result.retried = await retryParked(redis, job, batchSize, add);
-    return result;
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
+  });
 }
 
 /**

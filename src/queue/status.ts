@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { checkRedis, connect } from './connection.js';
+import { withRedis } from './connection.js';
 import { DURABILITY_HINT, QueueError } from './errors.js';
 import { DEFAULT_QUEUE, jobKeys, validateJobName } from './keys.js';
 
@@ -66,11 +66,6 @@ export function unknownJob(job: string): QueueError {
 }
 
 export async function jobStatus(url: string, job: string, queueName?: string): Promise<JobStatus> {
-  await checkRedis(url);
-  const redis = connect(url);
-  try {
-    return await readStatus(redis, job, queueName);
-  } finally {
-    redis.disconnect();
-  }
+  validateJobName(job);
+  return withRedis(url, (redis) => readStatus(redis, job, queueName));
 }

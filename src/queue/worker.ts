@@ -3,7 +3,7 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import pLimit from 'p-limit';
 import type { NerDocument } from '../core/types.js';
 import { outputRow } from '../run/run-output.js';
-import { checkRedis, connect } from './connection.js';
+import { checkRedis, connect, isConnectionError, redactRedisUrl } from './connection.js';
 import { DURABILITY_HINT } from './errors.js';
 import { type BatchData, DEFAULT_QUEUE, jobKeys, type QueuedDocument } from './keys.js';
 
@@ -244,24 +244,52 @@ export async function runWorker(
     maxStalledCount: 10,
     autorun: false,
   });
-  worker.on('error', (e) => log(`worker error: ${e.message}`));
+  // While Redis is down, BullMQ reports every failed reconnect: one line per outage, one when it is back.
+  let outage: string | undefined;
+  worker.on('error', (e) => {
+    if (isConnectionError(e)) {
+      if (outage) return;
+      outage = e.message;
+      log(
+        `Redis at ${redactRedisUrl(opts.redis)} is unreachable (${e.message}); waiting for it to come back`,
+      );
+    } else log(`worker error: ${e.message}`);
+  });
+  redis.on('ready', () => {
+    if (!outage) return;
+    outage = undefined;
+    log('Redis answers again');
+  });
 
   let idleTimer: NodeJS.Timeout | undefined;
   let view: Queue | undefined;
   let closing: Promise<void> | undefined;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   const close = async () => {
     closing ??= (async () => {
       if (idleTimer) clearTimeout(idleTimer);
-      await worker.close();
-      await verifyStored().catch((e) => {
+      // BullMQ's close waits for Redis; with Redis gone it would wait for ever. The batch in flight
+      // is not lost: its lock runs out and another worker takes it once Redis is back.
+      const down = whileUnreachable(redis);
+      const stopped = await Promise.race([worker.close().then(() => true), down.gone.then(() => false)]);
+      down.stop();
+      if (stopped)
+        await verifyStored().catch((e) => {
+          stats.verified = false;
+          log(`ERROR: cannot check that Redis still has this worker's results: ${(e as Error).message}`);
+        });
+      else {
         stats.verified = false;
-        log(`ERROR: cannot check that Redis still has this worker's results: ${(e as Error).message}`);
-      });
+        log(`stopped while Redis at ${redactRedisUrl(opts.redis)} is unreachable`);
+      }
       await opts.processor.close?.();
-      await view?.close();
+      if (stopped) await view?.close();
       redis.disconnect();
       workerConnection.disconnect();
-    })();
+    })().finally(markClosed);
     return closing;
   };
   if (opts.idleExitMs !== undefined) {
@@ -286,6 +314,26 @@ export async function runWorker(
     });
     arm();
   }
-  const done = worker.run().then(() => closing);
+  // with Redis gone, run() may not settle after close(): done follows close() as well
+  const done = Promise.race([worker.run().then(() => closing), closed]);
   return { stats, close, done: done.then(() => undefined) };
+}
+
+/** Resolves `gone` once `redis` has not been connected for `ms` in a row. */
+function whileUnreachable(
+  redis: ReturnType<typeof connect>,
+  ms = 5000,
+): { gone: Promise<void>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => {
+    let since = redis.status === 'ready' ? undefined : Date.now();
+    timer = setInterval(() => {
+      if (redis.status === 'ready') since = undefined;
+      else {
+        since ??= Date.now();
+        if (Date.now() - since >= ms) resolve();
+      }
+    }, 250);
+  });
+  return { gone, stop: () => clearInterval(timer) };
 }

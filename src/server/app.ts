@@ -29,6 +29,7 @@ import { MethodSlots } from './method-slots.js';
 import { createMetrics } from './metrics.js';
 import { jobRequestSchema, nerRequestSchema, openApiDocument } from './openapi.js';
 import { checkReadiness, type MethodState } from './readiness.js';
+import { notFoundMessage, requestErrorMessage } from './request-errors.js';
 
 export interface ServerOptions {
   config: Config;
@@ -183,13 +184,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   let costSnapshot: Method[] = [];
   const metrics = createMetrics(() => [methods.retiredCost(), ...costSnapshot.map((r) => r.cost())]);
   const jobs = new JobStore();
+  const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
 
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
+  // bodies are JSON only: a text/plain body would otherwise reach the schema as a bare string
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { t0: bigint }).t0 = process.hrtime.bigint();
@@ -223,14 +227,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.setErrorHandler(
-    (err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
+    (
+      err: Error & { statusCode?: number; validation?: { instancePath?: string }[]; code?: string },
+      req,
+      reply,
+    ) => {
       if (err instanceof HttpError)
         return reply
           .code(err.statusCode)
           .send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
       if (status < 500)
-        return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}) });
+        return reply
+          .code(status)
+          .send({ error: requestErrorMessage(err, req, bodyLimit), ...(err.code ? { code: err.code } : {}) });
       // the details (paths, file contents, stack) go to the server log, never into the body
       const id = randomUUID().slice(0, 8);
       log(`error ${id}: ${redactText(err.stack ?? err.message)}`);
@@ -242,6 +252,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       });
     },
   );
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: notFoundMessage(req) }));
 
   /**
    * Tags a request's documents. `texts` is a batch: a document no model answered for comes back as

@@ -94,7 +94,8 @@ export const openApiDocument = {
               'invalid request; labels the configured method cannot tag (a supervised tagger alone)',
           },
           '401': { description: 'missing or wrong bearer token' },
-          '413': { description: 'body too large' },
+          '413': { description: "body larger than the server's limit (el4ner serve --body-limit)" },
+          '415': { description: 'a body that is not JSON (content-type: application/json)' },
           '429': { description: 'every method slot (label sets / stage options) has requests in flight' },
           '503': {
             description:

@@ -4,7 +4,7 @@
  * (`appendonly yes`) and exits non-zero instead of reporting the documents done.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { jobKeys } from '../../src/queue/keys.js';
 import { conllLines, el4ner, el4nerAsync, tmpDir, trainSmallCrf } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
+import { startRedisServer } from '../support/redis.js';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -20,45 +21,9 @@ after(() => {
 
 /** redis-server with snapshots in `dir` and no append-only file: what a default install does. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  if (spawnSync('redis-server', ['--version']).error)
-    throw new Error('redis-server is not installed: apt-get install -y redis-server');
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--dbfilename',
-      'dump.rdb',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = await startRedisServer(port, ['--dir', dir, '--dbfilename', 'dump.rdb']);
   children.push(child);
-  for (let i = 0; i < 200; i++) {
-    const r = new Redis(`redis://127.0.0.1:${port}`, {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    r.on('error', () => {});
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return child;
-    } catch {
-      r.disconnect();
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
-  throw new Error('redis-server did not start');
+  return child;
 }
 
 test('a Redis restored from an old snapshot: the worker reports the lost job and exits 5', {

@@ -63,3 +63,37 @@ export async function startTestRedis(): Promise<TestRedis> {
       }),
   };
 }
+
+/**
+ * A redis-server of the test's own on `port` (no persistence unless `args` say so), for tests
+ * that kill and restart it: never the shared EL4NER_TEST_REDIS.
+ */
+export async function startRedisServer(port: number, args: string[] = []): Promise<ChildProcess> {
+  if (spawnSync('redis-server', ['--version']).error)
+    throw new Error('redis-server is not installed: apt-get install -y redis-server');
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+    { stdio: 'ignore' },
+  );
+  const { Redis } = await import('ioredis');
+  for (let i = 0; i < 200; i++) {
+    const r = new Redis(`redis://127.0.0.1:${port}`, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      return child;
+    } catch {
+      r.disconnect();
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start');
+}

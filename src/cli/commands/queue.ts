@@ -9,12 +9,17 @@ const DEFAULT_REDIS = process.env.EL4NER_REDIS ?? 'redis://127.0.0.1:6379';
 export function register(program: Command): void {
   const enqueue = program
     .command('enqueue')
-    .description('put the documents of IN on the Redis queue as job NAME, in batches')
+    .description('put the documents of --input on the Redis queue as job --job, in batches of --batch')
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--input <path>', 'a text file, a folder of text files, or JSONL with id and text')
     .requiredOption('--job <name>', 'job name (letters, digits, _ . -)')
     .option('--queue <name>', 'BullMQ queue name shared by the workers', 'el4ner')
-    .option('--batch <n>', 'documents per queue job', positiveInt, 50)
+    .option(
+      '--batch <n>',
+      'documents per batch (the unit a worker takes, and redoes after a crash)',
+      positiveInt,
+      50,
+    )
     .option('--attempts <n>', 'attempts per document before it is parked with its error', positiveInt, 3)
     .option(
       '--retry-parked',
@@ -49,7 +54,11 @@ export function register(program: Command): void {
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--config <file>', 'configuration (YAML or JSON)')
     .option('--queue <name>', 'BullMQ queue name', 'el4ner')
-    .option('--concurrency <n>', 'documents processed at once by this worker', positiveInt)
+    .option(
+      '--concurrency <n>',
+      "documents processed at once by this worker (default: the config's concurrency)",
+      positiveInt,
+    )
     .option(
       '--lock-ms <n>',
       "a killed worker's batch goes to another worker after about this long",
@@ -107,7 +116,7 @@ export function register(program: Command): void {
         throw new QueueError(
           lost.length
             ? `Redis lost ${lost.map(([job, n]) => `${n} finished document(s) of job "${job}"`).join(', ')}. ${DURABILITY_HINT}`
-            : 'Redis was unreachable at exit: cannot confirm that the finished documents are stored',
+            : `Redis was unreachable at exit: cannot confirm that the ${w.stats.documents} document(s) this worker finished are stored; a batch it had not finished goes to another worker after --lock-ms once Redis is back (check with el4ner status)`,
         );
       }
     });
@@ -143,7 +152,7 @@ export function register(program: Command): void {
     .description('write the results of a job in input order, each document exactly once')
     .option('--redis <url>', 'Redis URL (env EL4NER_REDIS)', DEFAULT_REDIS)
     .requiredOption('--job <name>', 'job name')
-    .requiredOption('--output <file>', 'output JSONL')
+    .requiredOption('--output <file>', "output JSONL ('-' for stdout)")
     .option('--partial', 'write what is finished even if the job is not done')
     .action(async (opts) => {
       const { collectJob } = await import('../../queue/collect.js');
@@ -151,7 +160,7 @@ export function register(program: Command): void {
       (await import('../../run/output-path.js')).prepareOutputFile(opts.output);
       const r = await collectJob(opts.redis, opts.job, opts.output, { partial: opts.partial });
       process.stderr.write(
-        `el4ner: wrote ${r.written} documents to ${opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
+        `el4ner: wrote ${r.written} documents to ${opts.output === '-' ? 'stdout' : opts.output} (${r.parked} parked with errors, ${r.missing} missing)\n`,
       );
       const s = await jobStatus(opts.redis, opts.job);
       const { CostLedger } = await import('../../engines/cost.js');
