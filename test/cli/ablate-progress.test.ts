@@ -4,40 +4,31 @@
  * The real CLI over a slow scripted OpenAI-compatible server.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanSample, dataDir, openaiModel, readJsonl, startSlowOracles } from '../experts/helpers.js';
-import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
+import { cleanSample, dataDir, readJsonl } from '../experts/helpers.js';
+import { el4nerAsync } from '../support/cli.js';
 import type { ScriptedServer } from '../support/scripted-server.js';
+import {
+  assertCursorShownAgain,
+  interruptInTerminal,
+  type SlowWorld,
+  startSlowWorld,
+} from '../support/slow-world.js';
 
 describe('el4ner ablate: progress and Ctrl-C', () => {
   const dev = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 12);
+  let world: SlowWorld;
   let server: ScriptedServer;
   let dir: string;
   let config: string;
   let testFile: string;
   before(async () => {
-    server = await startSlowOracles(dev);
-    dir = tmpDir('el4ner-ablate-progress-');
-    testFile = join(dir, 'test.jsonl');
-    writeFileSync(testFile, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
-    config = join(dir, 'el4ner.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
-        labels: ['LOC', 'MISC', 'ORG', 'PER'],
-        cache: { enabled: false },
-        concurrency: 1,
-      }),
-    );
+    world = await startSlowWorld('ablate-progress', dev);
+    ({ server, dir, config, sample: testFile } = world);
   });
-  after(async () => {
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.close());
 
   test('each row counts its documents on stderr', async () => {
     const out = join(dir, 'done');
@@ -98,27 +89,14 @@ describe('el4ner ablate: progress and Ctrl-C', () => {
 
   test('Ctrl-C: says which row it stopped in, the cursor back, exit 130, no table', async () => {
     const out = join(dir, 'interrupted');
-    const command = `"${process.execPath}" "${bin}" ablate --config "${config}" --test "${testFile}" --out "${out}" --rows full,no-verification`;
-    // `script` gives the command a terminal, so the progress bar (which hides the cursor) is drawn
-    const term: ChildProcess = spawn('script', ['-qfec', command, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let screen = '';
-    term.stdout?.setEncoding('utf8').on('data', (d) => {
-      screen += d;
-    });
-    const start = server.requests.length;
-    const deadline = Date.now() + 60_000;
-    while (server.requests.length - start < 8 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    term.stdin?.write('\x03'); // Ctrl-C, through the terminal
-    const code = await new Promise<number | null>((r) => term.once('exit', (c) => r(c)));
+    const { code, screen } = await interruptInTerminal(
+      ['ablate', '--config', config, '--test', testFile, '--out', out, '--rows', 'full,no-verification'],
+      server,
+    );
     assert.equal(code, 130, screen);
     assert.match(screen, /row full \[/, 'the row showed its progress bar');
     assert.match(screen, /el4ner: SIGINT: stopped in the full row, 0 of 2 row\(s\) done; no table written/);
-    const hide = screen.indexOf('\x1b[?25l');
-    assert.ok(hide >= 0, 'the progress bar hid the cursor');
-    assert.ok(screen.lastIndexOf('\x1b[?25h') > hide, 'and it was shown again');
+    assertCursorShownAgain(screen);
     assert.ok(!existsSync(`${out}.md`) && !existsSync(`${out}.json`));
   });
 });

@@ -4,45 +4,38 @@
  * cursor back and exits 130. The real CLI over a slow scripted OpenAI-compatible server.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanSample, dataDir, openaiModel, readJsonl, startSlowOracles } from '../experts/helpers.js';
-import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
+import { cleanSample, dataDir, readJsonl } from '../experts/helpers.js';
+import { el4nerAsync } from '../support/cli.js';
 import type { ScriptedServer } from '../support/scripted-server.js';
+import {
+  assertCursorShownAgain,
+  interruptInTerminal,
+  type SlowWorld,
+  startSlowWorld,
+} from '../support/slow-world.js';
 
 describe('el4ner select: progress and Ctrl-C', () => {
   const target = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 12);
+  let world: SlowWorld;
   let server: ScriptedServer;
-  let dir: string;
   let config: string;
   let targetFile: string;
   before(async () => {
-    server = await startSlowOracles(target);
-    dir = tmpDir('el4ner-select-progress-');
-    targetFile = join(dir, 'target.jsonl');
-    writeFileSync(targetFile, target.map((d) => `${JSON.stringify(d)}\n`).join(''));
-    config = join(dir, 'experts.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
-        labels: ['LOC', 'MISC', 'ORG', 'PER'],
-        cache: { enabled: false },
-        concurrency: 1,
+    world = await startSlowWorld('select-progress', target, {
+      sampleFile: 'target.jsonl',
+      extra: {
         experts: ['a', 'b'].map((m) => ({
           name: `${m}-expert`,
           model: m,
           domain: { samples: 'target.jsonl' },
         })),
-      }),
-    );
+      },
+    });
+    ({ server, config, sample: targetFile } = world);
   });
-  after(async () => {
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.close());
 
   test('each expert counts its labelled sentences on stderr; stdout has the table only', async () => {
     const r = await el4nerAsync(['select', '--config', config, '--target', targetFile, '--labelled', '6']);
@@ -69,29 +62,16 @@ describe('el4ner select: progress and Ctrl-C', () => {
   });
 
   test('Ctrl-C: says which expert it stopped in, the cursor back, exit 130', async () => {
-    const command = `"${process.execPath}" "${bin}" select --config "${config}" --target "${targetFile}" --labelled 12`;
-    // `script` gives the command a terminal, so the progress bar (which hides the cursor) is drawn
-    const term: ChildProcess = spawn('script', ['-qfec', command, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let screen = '';
-    term.stdout?.setEncoding('utf8').on('data', (d) => {
-      screen += d;
-    });
-    const start = server.requests.length;
-    const deadline = Date.now() + 60_000;
-    while (server.requests.length - start < 8 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    term.stdin?.write('\x03'); // Ctrl-C, through the terminal
-    const code = await new Promise<number | null>((r) => term.once('exit', (c) => r(c)));
+    const { code, screen } = await interruptInTerminal(
+      ['select', '--config', config, '--target', targetFile, '--labelled', '12'],
+      server,
+    );
     assert.equal(code, 130, screen);
     assert.match(screen, /expert a-expert \(1 of 2\) \[/, 'the expert showed its progress bar');
     assert.match(
       screen,
       /el4ner: SIGINT: stopped while measuring expert a-expert \(1 of 2\); nothing written/,
     );
-    const hide = screen.indexOf('\x1b[?25l');
-    assert.ok(hide >= 0, 'the progress bar hid the cursor');
-    assert.ok(screen.lastIndexOf('\x1b[?25h') > hide, 'and it was shown again');
+    assertCursorShownAgain(screen);
   });
 });

@@ -6,20 +6,31 @@
  * OpenAI-compatible server.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanSample, dataDir, openaiModel, readJsonl, startSlowOracles } from '../experts/helpers.js';
-import { bin, el4nerAsync, tmpDir } from '../support/cli.js';
+import { cleanSample, dataDir, readJsonl } from '../experts/helpers.js';
+import { el4nerAsync } from '../support/cli.js';
 import type { ScriptedServer } from '../support/scripted-server.js';
+import {
+  assertCursorShownAgain,
+  interruptInTerminal,
+  type SlowWorld,
+  startSlowWorld,
+} from '../support/slow-world.js';
 
 describe('el4ner tune: progress inside a candidate and Ctrl-C', () => {
   const dev = cleanSample(readJsonl(join(dataDir, 'conll2003/dev.jsonl')), 6);
+  let world: SlowWorld;
   let server: ScriptedServer;
   let dir: string;
   let config: string;
   let devFile: string;
+  before(async () => {
+    world = await startSlowWorld('tune-progress', dev, { sampleFile: 'dev.jsonl' });
+    ({ server, dir, config, sample: devFile } = world);
+  });
+  after(() => world?.close());
   // the default costs 6 sentences x 5 calls (2 extractions, 2 classifications, 1 verification):
   // 35 calls run it and leave too few for any other candidate, which keeps the run short
   const tuneArgs = (out: string) => [
@@ -35,26 +46,6 @@ describe('el4ner tune: progress inside a candidate and Ctrl-C', () => {
     '--out',
     out,
   ];
-  before(async () => {
-    server = await startSlowOracles(dev);
-    dir = tmpDir('el4ner-tune-progress-');
-    devFile = join(dir, 'dev.jsonl');
-    writeFileSync(devFile, dev.map((d) => `${JSON.stringify(d)}\n`).join(''));
-    config = join(dir, 'el4ner.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
-        labels: ['LOC', 'MISC', 'ORG', 'PER'],
-        cache: { enabled: false },
-        concurrency: 1,
-      }),
-    );
-  });
-  after(async () => {
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   test('sentences done show before the candidate ends; stdout and the config do not change', async () => {
     const lines = join(dir, 'lines.yaml');
@@ -82,32 +73,14 @@ describe('el4ner tune: progress inside a candidate and Ctrl-C', () => {
 
   test('Ctrl-C: says which candidate it stopped in and the calls spent, the cursor back, exit 130', async () => {
     const out = join(dir, 'interrupted.yaml');
-    const command = `"${process.execPath}" "${bin}" ${tuneArgs(out)
-      .map((a) => `"${a}"`)
-      .join(' ')}`;
-    // `script` gives the command a terminal, so the progress bar (which hides the cursor) is drawn
-    const term: ChildProcess = spawn('script', ['-qfec', command, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let screen = '';
-    term.stdout?.setEncoding('utf8').on('data', (d) => {
-      screen += d;
-    });
-    const start = server.requests.length;
-    const deadline = Date.now() + 60_000;
-    while (server.requests.length - start < 8 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    term.stdin?.write('\x03'); // Ctrl-C, through the terminal
-    const code = await new Promise<number | null>((r) => term.once('exit', (c) => r(c)));
+    const { code, screen } = await interruptInTerminal(tuneArgs(out), server);
     assert.equal(code, 130, screen);
     assert.match(screen, /candidate 1 \(default\) \[/, 'the candidate showed its progress bar');
     assert.match(
       screen,
       /el4ner: SIGINT: stopped in candidate 1 \(default\), \d+ of 35 call\(s\) spent; nothing written/,
     );
-    const hide = screen.indexOf('\x1b[?25l');
-    assert.ok(hide >= 0, 'the progress bar hid the cursor');
-    assert.ok(screen.lastIndexOf('\x1b[?25h') > hide, 'and it was shown again');
+    assertCursorShownAgain(screen);
     assert.ok(!existsSync(out));
   });
 });
