@@ -19,7 +19,11 @@ function tempBeside(path: string): string {
   return `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 }
 
-export async function writeWholeFile(path: string, data: string | Uint8Array): Promise<void> {
+/** `data` may come in chunks (an iterable of strings), for a text too large for one string. */
+export async function writeWholeFile(
+  path: string,
+  data: string | Uint8Array | Iterable<string>,
+): Promise<void> {
   const target = isSpecial(path) ? path : tempBeside(path);
   try {
     await writeFile(target, data);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { writeWholeFile } from '../core/write-file.js';
 import { withRedis } from './connection.js';
 import { QueueError } from './errors.js';
@@ -62,11 +63,29 @@ export async function collectJob(
         `${missing} of ${total} documents of job "${job}" are not finished yet (see el4ner status; --partial writes what is done)`,
       );
     }
-    const done = rows.filter((r) => r !== undefined);
-    const text = done.map((r) => `${r}\n`).join('');
-    // '-' is stdout, as for `el4ner run`; a file is replaced whole, never left half-written
-    if (output === '-') await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
-    else await writeWholeFile(output, text);
-    return { written: done.length, parked, missing };
+    const written = total - missing;
+    // in chunks: a large job's output may not fit in one string. '-' is stdout, as for `el4ner run`;
+    // a file is replaced whole, never left half-written
+    if (output === '-') {
+      for (const chunk of lineChunks(rows)) {
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+      }
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    } else await writeWholeFile(output, lineChunks(rows));
+    return { written, parked, missing };
   });
+}
+
+/** The rows that are there, one per line, in chunks of about 1 MB. */
+function* lineChunks(rows: readonly (string | undefined)[]): Generator<string> {
+  let chunk = '';
+  for (const r of rows) {
+    if (r === undefined) continue;
+    chunk += `${r}\n`;
+    if (chunk.length >= 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }

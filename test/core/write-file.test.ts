@@ -51,6 +51,24 @@ describe('writeWholeFile', () => {
     });
   }
 
+  it('writes a text given in chunks, and leaves the previous version when the chunks fail half-way', async () => {
+    const path = join(dir, 'chunks.jsonl');
+    await writeWholeFile(
+      path,
+      (function* () {
+        for (let i = 0; i < 3; i++) yield `{"row":${i}}\n`;
+      })(),
+    );
+    assert.equal(readFileSync(path, 'utf8'), '{"row":0}\n{"row":1}\n{"row":2}\n');
+    const failing = function* () {
+      yield 'a first chunk\n';
+      throw new Error('the source broke');
+    };
+    await assert.rejects(writeWholeFile(path, failing()), /chunks\.jsonl: cannot write: the source broke/);
+    assert.equal(readFileSync(path, 'utf8'), '{"row":0}\n{"row":1}\n{"row":2}\n');
+    assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temp file left');
+  });
+
   it('writes synchronously the same way, replacing what was there', () => {
     const path = join(dir, 'record.json');
     writeFileSync(path, 'a much longer previous version of the record\n');
