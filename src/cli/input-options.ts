@@ -20,12 +20,15 @@ export function addInputOptions(cmd: Command): Command {
   );
 }
 
+export const ENCODING_FLAG = '--encoding <name>';
+
+/** The help of --encoding; `subject` says which files it decodes. */
+export const encodingHelp = (subject = 'input encoding') =>
+  `${subject}, e.g. latin1, windows-1252, utf-16le (default: UTF-8, invalid bytes refused)`;
+
 /** --encoding alone, for commands with their own format options (score) or none (eval). */
-export function addEncodingOption(cmd: Command, subject = 'input encoding'): Command {
-  return cmd.option(
-    '--encoding <name>',
-    `${subject}, e.g. latin1, windows-1252, utf-16le (default: UTF-8, invalid bytes refused)`,
-  );
+export function addEncodingOption(cmd: Command, subject?: string): Command {
+  return cmd.option(ENCODING_FLAG, encodingHelp(subject));
 }
 
 /** Checks --from (a known format) and --encoding (a known encoding). */

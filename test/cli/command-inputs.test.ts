@@ -190,4 +190,60 @@ describe('tune, select, ablate and ensemble: bad input stops them before any wor
       'one system of two is no majority',
     );
   });
+  test('every command that reads labelled or predicted files takes --encoding, as the UTF-8 error tells', async () => {
+    const latin = join(dir, 'latin1.jsonl');
+    const row = {
+      id: 'z',
+      text: 'Zoë met Bob .',
+      entities: [{ start: 0, end: 3, type: 'PER', text: 'Zoë' }],
+    };
+    writeFileSync(latin, Buffer.from(`${JSON.stringify(row)}\n`, 'latin1'));
+    const html = join(dir, 'latin1.html');
+    const commands: Array<[string, string[]]> = [
+      ['view', ['view', '--input', latin, '--gold', latin, '--out', html]],
+      ['ensemble', ['ensemble', '--pred', latin, '--pred', latin, '--output', join(dir, 'latin1-ens.jsonl')]],
+      [
+        'tune',
+        ['tune', '--config', config, '--dev', latin, '--budget', '1', '--out', join(dir, 'latin1.yaml')],
+      ],
+      ['select', ['select', '--config', experts, '--target', latin]],
+      [
+        'ablate',
+        [
+          'ablate',
+          '--config',
+          config,
+          '--test',
+          latin,
+          '--rows',
+          'no-verification',
+          '--out',
+          join(dir, 'latin1-ablation'),
+        ],
+      ],
+    ];
+    const before = server.requests.length;
+    for (const [name, args] of commands) {
+      refused(
+        await el4nerAsync(args),
+        /latin1\.jsonl:1: not valid UTF-8: .*give it with --encoding \(e\.g\. --encoding latin1\)/,
+      );
+      refused(
+        await el4nerAsync([...args, '--encoding', 'klingon']),
+        /--encoding "klingon" is not an encoding/,
+      );
+      assert.equal(server.requests.length, before, `${name}: nothing asked before the input was read`);
+    }
+    for (const name of ['view', 'ensemble', 'ablate']) {
+      const args = commands.find(([n]) => n === name)![1];
+      const r = await el4nerAsync([...args, '--encoding', 'latin1']);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    }
+    assert.match(readFileSync(html, 'utf8'), /Zoë/);
+    const combined = readFileSync(join(dir, 'latin1-ens.jsonl'), 'utf8');
+    assert.deepEqual(
+      JSON.parse(combined).entities.map((e: { text: string }) => e.text),
+      ['Zoë'],
+    );
+  });
 });

@@ -8,8 +8,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { positiveInt } from '../args.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface AblateFlags {
+  encoding?: string;
   config: string;
   test: string;
   out: string;
@@ -33,7 +35,9 @@ export function register(program: Command): void {
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
     .option('--concurrency <n>', 'sentences processed at once (default: config concurrency)', positiveInt)
+    .option(ENCODING_FLAG, encodingHelp('encoding of --test'))
     .action(async (flags: AblateFlags) => {
+      const read = inputReadOptions({ encoding: flags.encoding });
       const [
         { loadConfig },
         { readDocuments },
@@ -80,7 +84,7 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       prepareOutputFile(`${flags.out}.md`, 'Markdown table');
       prepareOutputFile(`${flags.out}.json`, 'JSON table');
-      const all = await readDocuments(flags.test);
+      const all = await readDocuments(flags.test, read);
       const gold = flags.limit ? all.slice(0, flags.limit) : all;
       if (gold.length === 0) throw new InputError('no documents', flags.test);
       const noCache = flags.cache === false;

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface EnsembleFlags {
+  encoding?: string;
   pred: string[];
   output: string;
   strategy: string;
@@ -32,7 +34,9 @@ export function register(program: Command): void {
       'flat: of overlapping entities the best-voted is kept | nested: all are kept | auto: nested when a system output overlaps',
       'auto',
     )
+    .option(ENCODING_FLAG, encodingHelp('encoding of every --pred'))
     .action(async (flags: EnsembleFlags) => {
+      const read = inputReadOptions({ encoding: flags.encoding });
       const [
         { readDocuments },
         { combinePredictionFiles, ensembleOverlapPolicy },
@@ -76,7 +80,7 @@ export function register(program: Command): void {
           `--names needs ${flags.pred.length} distinct names, got ${JSON.stringify(flags.names)}`,
         );
       const systems = [];
-      for (const file of flags.pred) systems.push({ file, docs: await readDocuments(file) });
+      for (const file of flags.pred) systems.push({ file, docs: await readDocuments(file, read) });
       const overlaps = ensembleOverlapPolicy(systems, flags.overlaps as 'auto' | 'flat' | 'nested');
       const out = combinePredictionFiles(systems, {
         strategy: flags.strategy as 'union' | 'vote' | 'span-vote-then-type',

@@ -3,8 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../../core/errors.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface SelectFlags {
+  encoding?: string;
   config: string;
   target: string;
   labelled?: number;
@@ -44,7 +46,9 @@ export function register(program: Command): void {
     .option('--config-out <file>', 'write the config with the merged experts as YAML')
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
+    .option(ENCODING_FLAG, encodingHelp('encoding of --target'))
     .action(async (flags: SelectFlags) => {
+      const read = inputReadOptions({ encoding: flags.encoding });
       const [
         { loadConfig },
         { readDocuments },
@@ -71,7 +75,7 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       if (flags.out) prepareOutputFile(flags.out, 'selection');
       if (flags.configOut) prepareOutputFile(flags.configOut, 'config');
-      const target = await readDocuments(flags.target);
+      const target = await readDocuments(flags.target, read);
       if (target.length === 0) throw new InputError('no documents', flags.target);
       const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
       const engines = await assembleEngines(config, {

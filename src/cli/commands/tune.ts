@@ -7,8 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { nonNegativeInt, numberInRange, positiveInt } from '../args.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface TuneFlags {
+  encoding?: string;
   config: string;
   dev: string;
   budget: number;
@@ -72,7 +74,9 @@ export function register(program: Command): void {
     .option('--report <file>', 'write every candidate with its dev scores and calls as JSON')
     .option('--cache <path>', 'response cache file (default: config cache.path)')
     .option('--no-cache', 'do not read or write the response cache')
+    .option(ENCODING_FLAG, encodingHelp('encoding of --dev'))
     .action(async (flags: TuneFlags) => {
+      const read = inputReadOptions({ encoding: flags.encoding });
       const [
         { loadConfig },
         { readDocuments },
@@ -105,7 +109,7 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       prepareOutputFile(flags.out, 'tuned config');
       if (flags.report) prepareOutputFile(flags.report, 'report');
-      const devDocs = await readDocuments(flags.dev);
+      const devDocs = await readDocuments(flags.dev, read);
       if (devDocs.length === 0) throw new InputError('no documents', flags.dev);
       const dev = seededSample(devDocs, flags.sample, flags.seed);
       const noCache = flags.cache === false;

@@ -1,6 +1,7 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
 import type { Command } from 'commander';
 import { positiveInt } from '../args.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
 export function register(program: Command): void {
@@ -13,15 +14,17 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'HTML file to write')
     .option('--title <text>', 'page title')
     .option('--limit <n>', 'show at most this many documents', positiveInt)
+    .option(ENCODING_FLAG, encodingHelp('encoding of --input and --gold'))
     .action(async (opts) => {
+      const read = inputReadOptions({ encoding: opts.encoding });
       const { detectFormat, readDocuments, writeWholeFile } = await import('../../formats/index.js');
       const { renderView, shownDocuments } = await import('../../view/render.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       checkMatch(opts.match);
       prepareOutputFile(opts.out, 'HTML file');
-      const pred = await readDocuments(opts.input);
-      const gold = opts.gold ? await readDocuments(opts.gold) : undefined;
-      const formatOf = (file: string) => (file === '-' ? ('jsonl' as const) : detectFormat(file));
+      const pred = await readDocuments(opts.input, read);
+      const gold = opts.gold ? await readDocuments(opts.gold, read) : undefined;
+      const formatOf = (file: string) => (file === '-' ? ('jsonl' as const) : detectFormat(file, read));
       const pairing = opts.gold && {
         goldFile: opts.gold,
         predFile: opts.input,
