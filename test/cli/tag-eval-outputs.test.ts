@@ -11,6 +11,7 @@ import {
   el4ner,
   hasStack,
   jsonl,
+  literal,
   offlineConfig,
   readRows,
   repoRoot,
@@ -34,10 +35,7 @@ test('tag-slm --out says what it wrote, in a folder it creates, and leaves no te
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
   assert.equal(readRows(out).length, 12);
-  assert.match(
-    r.stderr,
-    new RegExp(`12 document\\(s\\) written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
-  );
+  assert.match(r.stderr, new RegExp(`12 document\\(s\\) written to ${literal(out)}`));
   assert.deepEqual(readdirSync(join(dir, 'tagged', 'sub')), ['rows.jsonl']);
 });
 

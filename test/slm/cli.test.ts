@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readJsonlDocuments } from '../../src/slm/data.js';
 import { CrfTagger } from '../../src/slm/tagger.js';
+import { literal } from '../support/cli.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const bin = join(repoRoot, 'bin', 'el4ner.js');
@@ -197,7 +198,7 @@ test('train-slm on a pool with nothing to learn stops with one line naming the f
     ] as const) {
       const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'x.crf'));
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`${pool.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(r.stderr, new RegExp(`${literal(pool)}: `));
       assert.match(r.stderr, reason);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
@@ -219,7 +220,7 @@ test('train-slm with a --dev that is empty or has no entities stops before train
     ] as const) {
       const r = el4ner('train-slm', '--pool', pool, '--dev', dev, '--out', out, '--max-iter', '3');
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`${dev.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(r.stderr, new RegExp(`${literal(dev)}: `));
       assert.match(r.stderr, reason);
       assert.doesNotMatch(r.stderr, /iter 1 loss/, 'stopped before training');
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -240,10 +241,7 @@ test('train-slm with an --unlabeled file that has no sentence stops before train
       const r = el4ner('train-slm', '--pool', pool, '--unlabeled', file, '--out', out, '--max-iter', '3');
       assert.equal(r.status, 2, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(
-        r.stderr,
-        new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no sentences in the unlabeled text`),
-      );
+      assert.match(r.stderr, new RegExp(`${literal(file)}: no sentences in the unlabeled text`));
       assert.doesNotMatch(r.stderr, /iter 1 loss|unlabeled: 0 sentences/, 'stopped before training');
       assert.ok(!existsSync(out), 'no model written');
     }

@@ -111,3 +111,6 @@ export const readRows = (file: string): NerDocument[] =>
 /** A document's entities as `start:end:type` keys, to compare outputs. */
 export const spanKeys = (d: { entities: NerDocument['entities'] }) =>
   d.entities.map((e) => `${e.start}:${e.end}:${e.type}`);
+
+/** `text` as a regular expression that matches it literally (a path in a message, say). */
+export const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
