@@ -19,14 +19,30 @@ function tempBeside(path: string): string {
   return `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 }
 
-/** `data` may come in chunks (an iterable of strings), for a text too large for one string. */
+/** The pieces of `parts` joined into chunks of about `size` characters: few writes, no giant string. */
+export function* inChunks(parts: Iterable<string>, size = 1 << 20): Generator<string> {
+  let chunk = '';
+  for (const part of parts) {
+    chunk += part;
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/**
+ * `data` may come in pieces (an iterable of strings, lines say), for a text too large for one
+ * string; they are written in chunks.
+ */
 export async function writeWholeFile(
   path: string,
   data: string | Uint8Array | Iterable<string>,
 ): Promise<void> {
   const target = isSpecial(path) ? path : tempBeside(path);
   try {
-    await writeFile(target, data);
+    await writeFile(target, typeof data === 'string' || data instanceof Uint8Array ? data : inChunks(data));
     if (target !== path) await rename(target, path);
   } catch (e) {
     if (target !== path) await rm(target, { force: true });

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { writeWholeFile } from '../core/write-file.js';
+import { inChunks, writeWholeFile } from '../core/write-file.js';
 import { withRedis } from './connection.js';
 import { QueueError } from './errors.js';
 import { jobKeys, validateJobName } from './keys.js';
@@ -64,28 +64,17 @@ export async function collectJob(
       );
     }
     const written = total - missing;
-    // in chunks: a large job's output may not fit in one string. '-' is stdout, as for `el4ner run`;
-    // a file is replaced whole, never left half-written
+    // line by line: a large job's output may not fit in one string. '-' is stdout, as for
+    // `el4ner run`; a file is replaced whole, never left half-written
+    const lines = (function* () {
+      for (const r of rows) if (r !== undefined) yield `${r}\n`;
+    })();
     if (output === '-') {
-      for (const chunk of lineChunks(rows)) {
+      for (const chunk of inChunks(lines)) {
         if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
       }
       await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    } else await writeWholeFile(output, lineChunks(rows));
+    } else await writeWholeFile(output, lines);
     return { written, parked, missing };
   });
-}
-
-/** The rows that are there, one per line, in chunks of about 1 MB. */
-function* lineChunks(rows: readonly (string | undefined)[]): Generator<string> {
-  let chunk = '';
-  for (const r of rows) {
-    if (r === undefined) continue;
-    chunk += `${r}\n`;
-    if (chunk.length >= 1 << 20) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
 }

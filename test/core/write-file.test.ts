@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { writeWholeFile, writeWholeFileSync } from '../../src/core/write-file.js';
+import { inChunks, writeWholeFile, writeWholeFileSync } from '../../src/core/write-file.js';
 
 const moduleUrl = pathToFileURL(join(import.meta.dirname, '../../src/core/write-file.ts')).href;
 const dir = mkdtempSync(join(tmpdir(), 'el4ner-write-file-'));
@@ -67,6 +67,12 @@ describe('writeWholeFile', () => {
     await assert.rejects(writeWholeFile(path, failing()), /chunks\.jsonl: cannot write: the source broke/);
     assert.equal(readFileSync(path, 'utf8'), '{"row":0}\n{"row":1}\n{"row":2}\n');
     assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temp file left');
+  });
+
+  it('joins small pieces into chunks of about the given size, in order', () => {
+    assert.deepEqual([...inChunks(['ab', 'cd', 'ef', 'g'], 3)], ['abcd', 'efg']);
+    assert.deepEqual([...inChunks(['ab', 'c'], 10)], ['abc']);
+    assert.deepEqual([...inChunks([])], []);
   });
 
   it('writes synchronously the same way, replacing what was there', () => {

@@ -38,7 +38,8 @@ export function register(program: Command): void {
         const read = await readDocuments(o.input, inputReadOptions(o));
         // Each document's context (the CRF's document features) comes from the whole input.
         const docs = tagger.readsContext ? attachDocumentContext(read) : read;
-        // stdout is streamed; a file is written whole at the end, so a failure never leaves half of it
+        // stdout is streamed; a file is written whole at the end (line by line: no giant string), so
+        // a failure never leaves half of it
         const rows: string[] = [];
         const emit = async (line: string) => {
           if (!toStdout) rows.push(line);
@@ -73,7 +74,7 @@ export function register(program: Command): void {
           }
         }
         if (!toStdout) {
-          await writeWholeFile(o.out!, rows.join(''));
+          await writeWholeFile(o.out!, rows);
           process.stderr.write(`el4ner: ${docs.length} document(s) written to ${o.out}\n`);
         }
       } finally {
