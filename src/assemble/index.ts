@@ -29,9 +29,15 @@ import { readDocuments } from '../formats/index.js';
 import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
-import { readPoolFile } from '../retrieval/pool-reader.js';
 import { createSlmMethod, fixedLabelsProblem, tagDocument } from '../slm/method.js';
-import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels, poolPreExtractor } from './demos.js';
+import {
+  demoSourceFor,
+  isFolder,
+  memoizedDemoSource,
+  poolLabels,
+  poolPreExtractor,
+  readConfigPool,
+} from './demos.js';
 import {
   type AssembledEngines,
   assembleEngines,
@@ -221,7 +227,7 @@ async function demosFor(
   if (switches.retrieval === 'none' || config.retrieval.k === 0) {
     if (Array.isArray(given)) return staticDemoSource(given as readonly NerDocument[]);
     if (config.pool && !config.labels?.length && !isFolder(config.pool))
-      return staticDemoSource((await readPoolFile(config.pool)).docs);
+      return staticDemoSource(await readConfigPool(config.pool));
     return undefined;
   }
   if (!given && !config.pool) return undefined;
@@ -366,6 +372,6 @@ export async function overlapPolicy(config: Config, demos: DemoSource | undefine
   const o = config.decision.overlaps;
   if (o !== 'auto') return o;
   let docs = demos?.docs();
-  if (!docs && config.pool && !isFolder(config.pool)) docs = (await readPoolFile(config.pool)).docs;
+  if (!docs && config.pool && !isFolder(config.pool)) docs = await readConfigPool(config.pool);
   return policyOfData(docs ?? []);
 }
