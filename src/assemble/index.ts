@@ -93,6 +93,18 @@ export function methodKind(config: Config): MethodChoice {
   return 'el4ner';
 }
 
+/**
+ * The entity types the LLM method of `config` asks for, when known without building it: its
+ * `labels`, else (EL4NER) those of its pool file, as the method takes them; [] when not known
+ * (an index folder as pool, a fusion config without labels).
+ */
+export async function askedLabels(config: Config): Promise<string[]> {
+  if (config.labels?.length) return [...config.labels];
+  if (methodKind(config) !== 'el4ner' || !config.pool || isFolder(config.pool) || !existsSync(config.pool))
+    return [];
+  return poolLabels(await readConfigPool(config.pool));
+}
+
 const stderrLog = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
 
 export async function createMethod(
