@@ -100,8 +100,9 @@ async function* readable(source: AsyncIterable<Buffer>, name: string): AsyncGene
   try {
     yield* source;
   } catch (err) {
-    if (typeof (err as NodeJS.ErrnoException).code === 'string')
-      throw new InputError(`cannot read: ${(err as Error).message}`, name);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new InputError('a folder, not a file', name);
+    if (typeof code === 'string') throw new InputError(`cannot read: ${(err as Error).message}`, name);
     throw err;
   }
 }
