@@ -44,6 +44,12 @@ export function indexFolder(config: Config, pool: string, cachePath?: string): s
 
 export const isFolder = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
+/** The `pool` file of a config: checked UTF-8 (no --encoding applies to it: converting it is the way). */
+export const readConfigPool = (pool: string) =>
+  readPoolFile(pool, {
+    remedy: `if the file is in another encoding, convert it to UTF-8 (el4ner convert --encoding latin1 ${pool} pool-utf8.jsonl) and set pool to that file`,
+  });
+
 /** The embedder of a config: its embedding model, else the offline lexical character n-gram embedder. */
 export function embedderFor(embedEngine?: Engine, lexical: { dim?: number } = {}): SpanEmbedder {
   return embedEngine ? new EngineEmbedder(embedEngine) : new LexicalEmbedder(lexical);
@@ -85,7 +91,7 @@ export async function poolPreExtractor(
   let labels = config.labels?.length ? [...config.labels] : [];
   if (labels.length === 0 && Array.isArray(pool)) labels = poolLabels(pool);
   else if (labels.length === 0 && typeof pool === 'string' && !isFolder(pool))
-    labels = poolLabels((await readPoolFile(pool)).docs);
+    labels = poolLabels(await readConfigPool(pool));
   return createLlmPreExtractor(
     backbones,
     labels,
@@ -108,13 +114,14 @@ export async function demoSourceFor(config: Config, opts: DemoOptions): Promise<
     retriever = await DemonstrationRetriever.load(config.pool, embedder);
     noteIndexSettings(config, config.pool, retriever, opts.log);
   } else if (opts.noCache)
-    retriever = await DemonstrationRetriever.build((await readPoolFile(config.pool)).docs, indexOpts);
+    retriever = await DemonstrationRetriever.build(await readConfigPool(config.pool), indexOpts);
   else
     retriever = (
       await DemonstrationRetriever.buildOrLoad(
         { poolFile: config.pool },
         indexFolder(config, config.pool, opts.cachePath),
         indexOpts,
+        readConfigPool,
       )
     ).retriever;
   // Query-time settings: the configured ones, else those the index was built with.
@@ -198,6 +205,8 @@ export interface PoolIndexRequest {
   dim?: number;
   /** Rebuild even when the folder is up to date. */
   force?: boolean;
+  /** Encoding of the pool file (`el4ner index --encoding`; default UTF-8, checked). */
+  encoding?: string;
   onProgress?: IndexOptions['onProgress'];
 }
 
@@ -216,6 +225,8 @@ export interface PoolIndexResult {
  * (built engines only when the embedding model or LLM pre-extraction needs them).
  */
 export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Promise<PoolIndexResult> {
+  const readPool = (p: string) =>
+    readDocuments(p, req.encoding !== undefined ? { encoding: req.encoding } : {});
   const needEngines = config.embedding !== undefined || config.retrieval.poolSpans === 'llm';
   const engines = needEngines ? await assembleEngines(config, {}) : undefined;
   try {
@@ -226,7 +237,11 @@ export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Pro
       throw new ConfigError('--dim applies to the lexical embedder only');
     const pre =
       config.retrieval.poolSpans === 'llm'
-        ? await poolPreExtractor(config, engines!.engines, req.pool)
+        ? await poolPreExtractor(
+            config,
+            engines!.engines,
+            config.labels?.length ? req.pool : await readPool(req.pool),
+          )
         : undefined;
     const opts = indexOptionsFor(
       config,
@@ -241,7 +256,7 @@ export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Pro
       { poolFile: req.pool },
       req.out,
       { ...opts, onProgress: req.onProgress },
-      (p) => readDocuments(p),
+      readPool,
       { lazySentences: true },
     );
     return {

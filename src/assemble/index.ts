@@ -29,9 +29,15 @@ import { readDocuments } from '../formats/index.js';
 import type { Fusion } from '../fusion/pipeline.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
 import { staticDemoSource } from '../retrieval/demo-source.js';
-import { readPoolFile } from '../retrieval/pool-reader.js';
 import { createSlmMethod, fixedLabelsProblem, tagDocument } from '../slm/method.js';
-import { demoSourceFor, isFolder, memoizedDemoSource, poolLabels, poolPreExtractor } from './demos.js';
+import {
+  demoSourceFor,
+  isFolder,
+  memoizedDemoSource,
+  poolLabels,
+  poolPreExtractor,
+  readConfigPool,
+} from './demos.js';
 import {
   type AssembledEngines,
   assembleEngines,
@@ -85,6 +91,18 @@ export function methodKind(config: Config): MethodChoice {
   if (config.models.length === 0) return 'slm';
   if (config.fusion?.llm && !config.fusion.voter) return 'fusion';
   return 'el4ner';
+}
+
+/**
+ * The entity types the LLM method of `config` asks for, when known without building it: its
+ * `labels`, else (EL4NER) those of its pool file, as the method takes them; [] when not known
+ * (an index folder as pool, a fusion config without labels).
+ */
+export async function askedLabels(config: Config): Promise<string[]> {
+  if (config.labels?.length) return [...config.labels];
+  if (methodKind(config) !== 'el4ner' || !config.pool || isFolder(config.pool) || !existsSync(config.pool))
+    return [];
+  return poolLabels(await readConfigPool(config.pool));
 }
 
 const stderrLog = (m: string) => process.stderr.write(`el4ner: ${m}\n`);
@@ -221,7 +239,7 @@ async function demosFor(
   if (switches.retrieval === 'none' || config.retrieval.k === 0) {
     if (Array.isArray(given)) return staticDemoSource(given as readonly NerDocument[]);
     if (config.pool && !config.labels?.length && !isFolder(config.pool))
-      return staticDemoSource((await readPoolFile(config.pool)).docs);
+      return staticDemoSource(await readConfigPool(config.pool));
     return undefined;
   }
   if (!given && !config.pool) return undefined;
@@ -366,6 +384,6 @@ export async function overlapPolicy(config: Config, demos: DemoSource | undefine
   const o = config.decision.overlaps;
   if (o !== 'auto') return o;
   let docs = demos?.docs();
-  if (!docs && config.pool && !isFolder(config.pool)) docs = (await readPoolFile(config.pool)).docs;
+  if (!docs && config.pool && !isFolder(config.pool)) docs = await readConfigPool(config.pool);
   return policyOfData(docs ?? []);
 }

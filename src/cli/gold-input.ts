@@ -1,6 +1,6 @@
 /**
  * Reading the labelled documents a command scores against (`score --gold`, `eval --test` and
- * `--dev`): plain text cannot hold labels and is refused; a file with no entity at all (the
+ * `--dev`, `view --gold`, `tune --dev`, `ablate --test`, `select --target`): plain text cannot hold labels and is refused; a file with no entity at all (the
  * unlabelled input of a run, given by mistake) scores every prediction as wrong, so it is said.
  */
 import { InputError } from '../core/errors.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Document, isMap, isNode, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { issueLines, type Locate } from './issues.js';
 import { mapConfigPaths } from './paths.js';
@@ -45,10 +45,29 @@ export function loadConfig(path: string): Config {
     const message = e.message.split('\n')[0].replace(/\s*at line \d+, column \d+:?\s*$/, '');
     throw new ConfigError(`${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}`);
   }
+  checkRoot(doc, path, lineCounter);
   const cfg = parseConfig(doc.toJS(), path, locator(doc, lineCounter));
   const base = dirname(resolve(path));
   mapConfigPaths(cfg, (p) => resolve(base, p));
   return cfg;
+}
+
+/**
+ * A config must be a mapping: an empty file (or only comments, or `null`) would otherwise pass
+ * as the default config and fail later without naming the file.
+ */
+function checkRoot(doc: Document, path: string, lines: LineCounter): void {
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null))
+    throw new ConfigError(
+      `${path}: the config is empty; it needs at least fusion.slm (a CRF model from el4ner train-slm) or models (LLMs)`,
+    );
+  if (isMap(root)) return;
+  const line = root.range ? `:${lines.linePos(root.range[0]).line}` : '';
+  const got = isSeq(root) ? 'a list' : `a ${isScalar(root) ? typeof root.value : 'value'}`;
+  throw new ConfigError(
+    `${path}${line}: (root): a config is a mapping of keys (models:, fusion:, ...), not ${got}`,
+  );
 }
 
 /** The line of a value (or of a key inside a mapping) in the parsed YAML document. */

@@ -206,4 +206,15 @@ export class CostLedger {
         );
     return lines.join('\n');
   }
+
+  /**
+   * The table ending in a newline, or '' when no model was ever asked (no call, cache lookup or
+   * circuit breaker recorded: the supervised tagger alone), whose table would be all zeros.
+   */
+  formatIfAsked(): string {
+    const s = this.summary();
+    const asked =
+      Object.keys(s.byModel).length > 0 || s.cache.hits + s.cache.misses > 0 || s.breakers !== undefined;
+    return asked ? `${this.format()}\n` : '';
+  }
 }

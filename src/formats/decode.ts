@@ -15,7 +15,14 @@ import { InputError } from '../core/errors.js';
 export interface DecodeOptions {
   /** A WHATWG encoding label (default utf-8). */
   encoding?: string;
+  /**
+   * What an invalid-UTF-8 error tells the user to do; the default names --encoding, which a file
+   * named in a config (no such option applies to it) replaces.
+   */
+  remedy?: string;
 }
+
+const GIVE_ENCODING = 'if the file is in another encoding, give it with --encoding (e.g. --encoding latin1)';
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
@@ -88,6 +95,18 @@ function chunks(file: string): AsyncIterable<Buffer> {
 
 const where = (file: string) => (file === '-' ? 'stdin' : file);
 
+/** The chunks of `source`; a file that cannot be read (a folder, no permission, gone) is an InputError. */
+async function* readable(source: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new InputError('a folder, not a file', name);
+    if (typeof code === 'string') throw new InputError(`cannot read: ${(err as Error).message}`, name);
+    throw err;
+  }
+}
+
 /**
  * The decoded text of a file (or stdin) in pieces, in order. Throws an InputError at the first
  * invalid or binary byte, with the 1-based line and the byte offset from the start of the file.
@@ -121,7 +140,7 @@ export async function* decodedPieces(file: string, opts: DecodeOptions = {}): As
       const line = lines + countNewlines(body, stop);
       if (stop === nul) throw binary(`at byte offset ${offset + stop}`, line);
       throw new InputError(
-        `not valid UTF-8: byte 0x${body[stop].toString(16).padStart(2, '0')} at byte offset ${offset + stop}; if the file is in another encoding, give it with --encoding (e.g. --encoding latin1)`,
+        `not valid UTF-8: byte 0x${body[stop].toString(16).padStart(2, '0')} at byte offset ${offset + stop}; ${opts.remedy ?? GIVE_ENCODING}`,
         name,
         line,
       );
@@ -155,7 +174,7 @@ export async function* decodedPieces(file: string, opts: DecodeOptions = {}): As
     if (text) yield text;
   };
 
-  for await (const chunk of source) {
+  for await (const chunk of readable(source, name)) {
     let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     pending = Buffer.alloc(0);
     if (!started) {

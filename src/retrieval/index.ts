@@ -648,7 +648,7 @@ export async function buildOrLoadIndex(
   if (!docs) {
     const path = (source as { poolFile: string }).poolFile;
     if (readPool) docs = await readPool(path);
-    else docs = (await import('./pool-reader.js')).parsePoolJsonl(await readFile(path, 'utf8'), path);
+    else docs = await (await import('./pool-reader.js')).readPoolFile(path);
   }
   const index = await buildIndex(docs, opts, poolHash);
   await saveIndex(index, dir);

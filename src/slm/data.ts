@@ -9,6 +9,8 @@ import { alignTokens, tokenize } from '../core/tokenize.js';
 import type { Entity, NerDocument, TagScheme, Token } from '../core/types.js';
 import { type Counts, type Prf, prf } from '../eval/prf.js';
 import { countDocument } from '../eval/strict.js';
+import type { DecodeOptions } from '../formats/decode.js';
+import { readLines } from '../formats/lines.js';
 
 /** Reads one document per line; `tokens` may be strings (aligned to `text`) or Token objects. */
 export async function readJsonlDocuments(file: string): Promise<NerDocument[]> {
@@ -106,23 +108,9 @@ export function strictMicro(gold: readonly NerDocument[], pred: readonly NerDocu
  * line, either plain text (tokenised with `tokenize`) or a JSON object with `tokens` (strings)
  * or `text`. Blank lines are skipped; a line starting with `{` that is not valid JSON is an error.
  */
-export async function readUnlabeledSentences(file: string): Promise<string[][]> {
-  const { createReadStream } = await import('node:fs');
-  const { createInterface } = await import('node:readline');
+export async function readUnlabeledSentences(file: string, opts: DecodeOptions = {}): Promise<string[][]> {
   const out: string[][] = [];
-  let lineNo = 0;
-  let input: ReturnType<typeof createReadStream>;
-  try {
-    input = createReadStream(file, 'utf8');
-    await new Promise<void>((resolve, reject) => {
-      input.once('open', () => resolve());
-      input.once('error', reject);
-    });
-  } catch (err) {
-    throw new InputError(`cannot read unlabeled text: ${(err as Error).message}`, file);
-  }
-  for await (const raw of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    lineNo++;
+  for await (const [lineNo, raw] of readLines(file, opts)) {
     const line = raw.trim();
     if (!line) continue;
     if (line.startsWith('{')) {

@@ -159,7 +159,7 @@ export function createSlmMethod(
     },
     cost: () => ledger.summary(),
     // the supervised tagger alone calls no model: no table of calls and caches to show
-    formatCost: () => '',
+    formatCost: () => ledger.formatIfAsked(),
     close: async () => {
       await tagger.close?.();
     },

@@ -61,6 +61,17 @@ test('each config mistake is one line with the file, line and key; exit 2', () =
       'fusion:\n  slm: m.crf\nmodels:\n  - name: a\n    engine: openai\n    baseUrl: http://x/v1\n',
       /required\.yaml:4: models\[0\]\.model: missing \(expected string\)/,
     ],
+    // no settings at all: the file is named, not taken for the default config
+    ['empty.yaml', '', /empty\.yaml: the config is empty; it needs at least fusion\.slm .* or models/],
+    ['comment.yaml', '# fusion:\n#   slm: m.crf\n', /comment\.yaml: the config is empty/],
+    ['null.json', 'null\n', /null\.json: the config is empty/],
+    // a list or a scalar where the mapping of settings belongs
+    [
+      'list.yaml',
+      '- fusion\n- models\n',
+      /list\.yaml:1: \(root\): a config is a mapping of keys .*not a list$/,
+    ],
+    ['scalar.yaml', '# a note\nm.crf\n', /scalar\.yaml:2: \(root\): a config is a mapping .*not a string$/],
     // a YAML syntax error: line and column once, no dangling "at line ..., column ...:"
     ['syntax.yaml', 'fusion:\n  slm: [m.crf\nfoo: 1\n', /syntax\.yaml:3:\d+: [^\n]*\]$/m],
   ];

@@ -1,6 +1,7 @@
 /**
  * `el4ner collect` as a user meets it, through the real command line on a real redis-server:
- * `--output -` is stdout as for `el4ner run`, an empty input gives an empty job that collects to
+ * `--output -` is stdout as for `el4ner run` (and, as `run`, no table of model calls for a CRF-only
+ * config), an empty input gives an empty job that collects to
  * an empty file (as `run` writes one), and a --redis that is not a Redis URL is a command-line
  * error for every queue command.
  */
@@ -60,6 +61,10 @@ test('collect --output - writes the rows to stdout (as run does), no file named 
   assert.equal(c.stdout.trim().split('\n').length, 12);
   assert.equal(existsSync(join(cwd, '-')), false, 'a file named "-" was written');
   assert.match(c.stderr, /wrote 12 documents to stdout/);
+  // a CRF-only config asks no model: no table of zero calls, as `run` prints none
+  assert.doesNotMatch(ran.stderr, /response cache:/);
+  assert.doesNotMatch(c.stderr, /cost over|response cache:|calls/);
+  assert.equal(c.stderr.trim().split('\n').length, 1, c.stderr);
 });
 
 test('an empty input is an empty job: status 0/0, collect writes an empty file like run', {

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { positiveInt } from '../args.js';
+import { readGold, warnTypesNotGiven } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface AblateFlags {
@@ -38,23 +39,15 @@ export function register(program: Command): void {
     .option(ENCODING_FLAG, encodingHelp('encoding of --test'))
     .action(async (flags: AblateFlags) => {
       const read = inputReadOptions({ encoding: flags.encoding });
-      const [
-        { loadConfig },
-        { readDocuments },
-        { assembleEngines },
-        assemble,
-        ab,
-        { createProgress },
-        { onInterrupt },
-      ] = await Promise.all([
-        import('../../config/load.js'),
-        import('../../formats/index.js'),
-        import('../../assemble/engines.js'),
-        import('../../assemble/index.js'),
-        import('../../el4ner/ablation.js'),
-        import('../../run/progress.js'),
-        import('../interrupt.js'),
-      ]);
+      const [{ loadConfig }, { assembleEngines }, assemble, ab, { createProgress }, { onInterrupt }] =
+        await Promise.all([
+          import('../../config/load.js'),
+          import('../../assemble/engines.js'),
+          import('../../assemble/index.js'),
+          import('../../el4ner/ablation.js'),
+          import('../../run/progress.js'),
+          import('../interrupt.js'),
+        ]);
       const config = loadConfig(flags.config);
       if (assemble.methodKind(config) !== 'el4ner')
         throw new InputError(
@@ -84,7 +77,7 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       prepareOutputFile(`${flags.out}.md`, 'Markdown table');
       prepareOutputFile(`${flags.out}.json`, 'JSON table');
-      const all = await readDocuments(flags.test, read);
+      const all = await readGold(flags.test, '--test', read);
       const gold = flags.limit ? all.slice(0, flags.limit) : all;
       if (gold.length === 0) throw new InputError('no documents', flags.test);
       const noCache = flags.cache === false;
@@ -120,6 +113,8 @@ export function register(program: Command): void {
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
             log: () => {},
           });
+          // every row asks for the same labels: said once, before the first row is scored
+          if (row === rows[0]) warnTypesNotGiven(gold, method.info.labels);
           current = row.name;
           progress = await createProgress({ total: gold.length, label: `row ${row.name}` });
           try {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../../core/errors.js';
+import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface IndexFlags {
   precision?: string;
@@ -19,6 +20,7 @@ interface IndexFlags {
   dim?: string;
   force?: boolean;
   json?: boolean;
+  encoding?: string;
 }
 
 export function register(program: Command): void {
@@ -32,6 +34,7 @@ export function register(program: Command): void {
       'config (YAML/JSON): embedding model, backbones for --spans llm, retrieval defaults',
     )
     .option('--pool <file>', 'labelled pool file (JSONL, CoNLL, spaCy); default: `pool` from the config')
+    .option(ENCODING_FLAG, encodingHelp('encoding of the pool file'))
     .requiredOption('--out <dir>', 'index folder to write')
     .option(
       '--spans <mode>',
@@ -53,6 +56,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (flags: IndexFlags) => {
       const t0 = performance.now();
+      const { encoding } = inputReadOptions({ encoding: flags.encoding });
       const { isWeightPresetName } = await import('../../pos/weights.js');
       const { loadConfig, parseConfig } = await import('../../config/load.js');
       const { buildPoolIndex } = await import('../../assemble/demos.js');
@@ -115,6 +119,7 @@ export function register(program: Command): void {
         out: flags.out,
         dim,
         force: flags.force,
+        encoding,
         onProgress: (stage, done, total) => {
           if (flags.json) return;
           const now = Date.now();

@@ -167,6 +167,8 @@ export function register(program: Command): void {
       const all = new CostLedger();
       for (const summary of Object.values(s.workers)) all.merge(summary as CostSummary);
       const n = Object.keys(s.workers).length;
-      if (n) process.stderr.write(`el4ner: cost over ${n} worker(s)\n${all.format()}\n`);
+      // workers of a config without LLMs (the CRF alone) asked no model: no table, as in `run`
+      const table = all.formatIfAsked();
+      if (n && table) process.stderr.write(`el4ner: cost over ${n} worker(s)\n${table}`);
     });
 }

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../../core/errors.js';
 import { nonNegativeInt, positiveInt } from '../args.js';
+import { readGold } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface SelectFlags {
@@ -75,9 +76,13 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       if (flags.out) prepareOutputFile(flags.out, 'selection');
       if (flags.configOut) prepareOutputFile(flags.configOut, 'config');
-      const target = await readDocuments(flags.target, read);
-      if (target.length === 0) throw new InputError('no documents', flags.target);
       const labelled = flags.labelled ?? base.selection?.labelled ?? 20;
+      // experts are scored on labelled target sentences; domain similarity alone (0) reads only the text
+      const target =
+        labelled > 0
+          ? await readGold(flags.target, '--target', read)
+          : await readDocuments(flags.target, read);
+      if (target.length === 0) throw new InputError('no documents', flags.target);
       const engines = await assembleEngines(config, {
         noCache: flags.cache === false,
         cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,

@@ -140,7 +140,7 @@ export function register(program: Command): void {
       if (!train.some((d) => d.entities.length > 0))
         throw new InputError('no entities to learn from: the CRF needs labelled sentences', o.pool);
       const { readUnlabeledSentences } = await import('../../slm/data.js');
-      const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled) : undefined;
+      const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled, read) : undefined;
       // a file given for the clusters that adds nothing to them is a mistake (the wrong file, an
       // export that failed), as an empty --dev is
       if (o.unlabeled && !unlabeled?.some((s) => s.length > 0))

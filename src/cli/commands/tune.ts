@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { nonNegativeInt, numberInRange, positiveInt } from '../args.js';
+import { readGold, warnTypesNotGiven } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 
 interface TuneFlags {
@@ -79,18 +80,16 @@ export function register(program: Command): void {
       const read = inputReadOptions({ encoding: flags.encoding });
       const [
         { loadConfig },
-        { readDocuments },
         { assembleEngines },
         t,
         { CallBudget, cachePeek },
         { seededSample },
         cf,
-        { methodKind },
+        { askedLabels, methodKind },
         { createProgress },
         { onInterrupt },
       ] = await Promise.all([
         import('../../config/load.js'),
-        import('../../formats/index.js'),
         import('../../assemble/engines.js'),
         import('../../experts/tune.js'),
         import('../../experts/budget.js'),
@@ -109,9 +108,10 @@ export function register(program: Command): void {
       const { prepareOutputFile } = await import('../../run/output-path.js');
       prepareOutputFile(flags.out, 'tuned config');
       if (flags.report) prepareOutputFile(flags.report, 'report');
-      const devDocs = await readDocuments(flags.dev, read);
+      const devDocs = await readGold(flags.dev, '--dev', read);
       if (devDocs.length === 0) throw new InputError('no documents', flags.dev);
       const dev = seededSample(devDocs, flags.sample, flags.seed);
+      warnTypesNotGiven(dev, await askedLabels(config));
       const noCache = flags.cache === false;
       const cachePath = typeof flags.cache === 'string' ? flags.cache : undefined;
       const engines = await assembleEngines(config, { noCache, cachePath });

@@ -1,6 +1,7 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
 import type { Command } from 'commander';
 import { positiveInt } from '../args.js';
+import { readGold } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
@@ -23,7 +24,7 @@ export function register(program: Command): void {
       checkMatch(opts.match);
       prepareOutputFile(opts.out, 'HTML file');
       const pred = await readDocuments(opts.input, read);
-      const gold = opts.gold ? await readDocuments(opts.gold, read) : undefined;
+      const gold = opts.gold ? await readGold(opts.gold, '--gold', read) : undefined;
       const formatOf = (file: string) => (file === '-' ? ('jsonl' as const) : detectFormat(file, read));
       const pairing = opts.gold && {
         goldFile: opts.gold,
