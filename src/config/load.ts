@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, InputError } from '../core/errors.js';
+import { utf8FileText } from '../formats/decode.js';
 import { issueLines, type Locate } from './issues.js';
 import { mapConfigPaths } from './paths.js';
 import { type Config, configSchema } from './schema.js';
@@ -33,8 +33,9 @@ export function parseConfig(raw: unknown, file = '<config>', locate?: Locate): C
 export function loadConfig(path: string): Config {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = utf8FileText(path, 'a config is UTF-8 text: convert it (iconv -f latin1 -t utf-8)');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
   }
   const lineCounter = new LineCounter();

@@ -7,9 +7,9 @@
  * entry per such expert (the base model's settings + the adapters), so that several experts can
  * share one base GGUF and still be separate voters.
  */
-import { readFileSync } from 'node:fs';
 import type { Config, ExpertConfig, LlamaCppModelConfig, ModelConfig } from '../config/schema.js';
 import { ConfigError, InputError } from '../core/errors.js';
+import { utf8FileText } from '../formats/decode.js';
 
 export interface Expert {
   name: string;
@@ -72,8 +72,9 @@ export function configWithExperts(config: Config, experts: readonly Expert[]): C
 export function readSampleTexts(file: string): string[] {
   let raw: string;
   try {
-    raw = readFileSync(file, 'utf8');
+    raw = utf8FileText(file, 'domain samples are UTF-8 text: convert them (iconv -f latin1 -t utf-8)');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`cannot read domain samples: ${(e as Error).message}`, file);
   }
   const lines = raw.split(/\r?\n/);

@@ -8,7 +8,7 @@
  * Files (or stdin, '-') are read as a stream of chunks.
  */
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { InputError } from '../core/errors.js';
 
@@ -196,6 +196,24 @@ export async function* decodedPieces(file: string, opts: DecodeOptions = {}): As
   }
   encoding ??= 'utf-8';
   yield* encoding === 'utf-8' ? utf8(pending, true) : other(pending, true);
+}
+
+/**
+ * A small file read whole and at once (a config, a list of sample texts) as UTF-8 text, without
+ * its byte order mark; invalid UTF-8 is an InputError with the line and byte offset, as for the
+ * streamed inputs, and `remedy` says what to do about it.
+ */
+export function utf8FileText(file: string, remedy: string): string {
+  const buf = readFileSync(file);
+  const bad = firstInvalidUtf8(buf);
+  if (bad >= 0)
+    throw new InputError(
+      `not valid UTF-8: byte 0x${buf[bad].toString(16).padStart(2, '0')} at byte offset ${bad}; ${remedy}`,
+      file,
+      countNewlines(buf, bad) + 1,
+    );
+  const bom = UTF8_BOM.every((b, i) => buf[i] === b) ? UTF8_BOM.length : 0;
+  return buf.toString('utf8', bom);
 }
 
 /** The whole decoded text of a file (or stdin). */

@@ -87,6 +87,26 @@ test('each config mistake is one line with the file, line and key; exit 2', () =
   }
 });
 
+test('a config in another encoding: the file, line and byte offset, exit 2; a UTF-8 byte order mark is fine', () => {
+  const latin = join(dir, 'latin1.yaml');
+  // "é" as latin1 (0xe9) in a comment on line 2
+  writeFileSync(latin, Buffer.from('fusion:\n  # caf\xe9\n  slm: m.crf\n', 'latin1'));
+  const r = el4ner(['run', '--config', latin, '--input', input, '--output', join(dir, 'latin1.out.jsonl')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(!hasStack(r.stderr), r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /latin1\.yaml:2: not valid UTF-8: byte 0xe9 at byte offset 15; a config is UTF-8 text/,
+  );
+
+  const model = trainSmallCrf();
+  const bom = join(dir, 'bom.yaml');
+  writeFileSync(bom, `\ufeff# café\nfusion:\n  slm: ${model}\n`);
+  const ok = el4ner(['run', '--config', bom, '--input', input, '--output', join(dir, 'bom.out.jsonl')]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 test('two mistakes: each on its own line, each naming the file', () => {
   const { r } = runWith('two.yaml', 'concurrency: -1\nmaxChars: x\nfusion:\n  slm: m.crf\n');
   assert.equal(r.code, 2, r.stderr);

@@ -132,6 +132,30 @@ describe('labelled inputs of view, tune, select and ablate', () => {
       assert.doesNotMatch(all.stderr, /holds no entities/);
     });
 
+  test("an expert's domain samples in another encoding: the file, line and byte offset, exit 2", async () => {
+    const samples = join(dir, 'latin1-samples.txt');
+    writeFileSync(samples, Buffer.from('News from Paris.\nLe caf\xe9 est ouvert.\n', 'latin1'));
+    const file = join(dir, 'latin1-experts.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        models: ['a', 'b'].map((n) => openaiModel(server.url, n)),
+        labels: ['LOC', 'MISC', 'ORG', 'PER'],
+        cache: { enabled: false },
+        experts: [{ name: 'a-expert', model: 'a', domain: { samples: 'latin1-samples.txt' } }],
+      }),
+    );
+    const r = await el4nerAsync(['select', '--config', file, '--target', text, '--labelled', '0']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(!hasStack(r.stderr), r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${literal(samples)}:2: not valid UTF-8: byte 0xe9 at byte offset 23; domain samples are UTF-8`,
+      ),
+    );
+  });
+
   test('select --labelled 0 (domain similarity only) still takes an unlabelled, plain-text target', async () => {
     const r = await el4nerAsync(['select', '--config', experts, '--target', text, '--labelled', '0']);
     assert.equal(r.code, 0, r.stderr);
