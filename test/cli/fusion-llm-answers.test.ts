@@ -133,9 +133,20 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
       ['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--report', reportFile, '--no-cache'],
       dir,
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
+    // the report and scores are written, and the exit code says they are those of a degraded method
+    assert.equal(r.code, 8, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^el4ner: test\\.jsonl: ${test.length} of ${test.length} document\\(s\\) degraded .*not of the method with every model answering`,
+        'm',
+      ),
+    );
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport & {
+      degradedDocuments: number;
+    };
     assert.equal(report.fallbacks['llm-error'], test.length);
+    assert.equal(report.degradedDocuments, test.length);
     assert.deepEqual(report.fused.strict, report.slm.strict);
     assert.equal(report.llm?.strict.tp, 0);
     assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));

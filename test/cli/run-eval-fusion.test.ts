@@ -244,4 +244,69 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     assert.match(r.stdout, new RegExp(`chosen on ${tune.length} dev document\\(s\\)`));
     assert.match(r.stdout, new RegExp(`tokens decided: ${tokens} in all; both agree ${d.agree}`));
   });
+  // eval scores a method the way run tags with it: when a model's answers were lost, the report and
+  // scores are still written, one line says what that means, and the exit code is run's (8 / 9)
+  const evalDown = async (config: object, name: string) => {
+    down = true;
+    try {
+      writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(config));
+      const reportFile = path.join(dir, `${name}-report.json`);
+      const r = await el4ner(
+        ['eval', '--config', `${name}.json`, '--test', 'test.jsonl', '--report', reportFile, '--no-cache'],
+        dir,
+      );
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as {
+        kind: string;
+        degradedDocuments: number;
+        unansweredDocuments: number;
+      };
+      return { r, report };
+    } finally {
+      down = false;
+    }
+  };
+  const degradedLine = (n: number, more = '') =>
+    new RegExp(
+      `^el4ner: test\\.jsonl: ${n} of ${test.length} document\\(s\\) degraded${more} \\(.*\\): the score is that of the degraded output, not of the method with every model answering`,
+      'm',
+    );
+
+  it('eval with fusion whose LLM always answers 500: the report is written, exit code 8', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], fusion: { slm: 'crf.model', llm: 'tagger', lambda: 5 } },
+      'fusion-down',
+    );
+    assert.equal(r.code, 8, r.stderr);
+    assert.equal(report.kind, 'fusion');
+    assert.equal(report.degradedDocuments, test.length);
+    assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));
+    assert.match(r.stderr, degradedLine(test.length));
+  });
+
+  it('eval of EL4NER whose backbone always answers 500, the CRF standing in: exit code 8', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'], fusion: { slm: 'crf.model' } },
+      'el4ner-fallback-down',
+    );
+    assert.equal(r.code, 8, r.stderr);
+    assert.equal(report.kind, 'el4ner');
+    assert.equal(report.degradedDocuments, test.length);
+    assert.match(r.stdout, /strict|F1/);
+    assert.match(r.stderr, degradedLine(test.length));
+  });
+
+  it('eval of EL4NER whose backbone always answers 500 and no CRF: scored with no entities, exit code 9', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'] },
+      'el4ner-down',
+    );
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(report.degradedDocuments, test.length);
+    assert.equal(report.unansweredDocuments, test.length);
+    assert.match(r.stderr, /had no answer from any model/);
+    assert.match(
+      r.stderr,
+      degradedLine(test.length, `, ${test.length} with no answer from any model \\(scored as no entities\\)`),
+    );
+  });
 });

@@ -46,6 +46,7 @@ export function register(program: Command): void {
         ab,
         { createProgress },
         { onInterrupt },
+        degraded,
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
@@ -54,6 +55,7 @@ export function register(program: Command): void {
         import('../../el4ner/ablation.js'),
         import('../../run/progress.js'),
         import('../interrupt.js'),
+        import('../../run/degraded.js'),
       ]);
       const config = loadConfig(flags.config);
       if (assemble.methodKind(config) !== 'el4ner')
@@ -148,6 +150,7 @@ export function register(program: Command): void {
               requests: engines.ledger.summary().total.calls - misses,
               seconds: (Date.now() - t0) / 1000,
               failures: details.failures.reduce((a, f) => a + f.count, 0),
+              degraded: report.degraded,
             });
             const sent = engines.ledger.summary().total.calls - misses;
             const source = engines.cache
@@ -181,5 +184,16 @@ export function register(program: Command): void {
       );
       process.stdout.write(ab.ablationMarkdown(results, 'EL4NER ablation', notes));
       log(`tables written to ${flags.out}.md and ${flags.out}.json`);
+      // the tables are written; the exit code says when a row's score was degraded
+      const outcome = degraded.degradedScores(
+        results.map((r) => ({
+          what: `row ${r.row}`,
+          documents: gold.length,
+          degraded: r.degraded,
+          unanswered: 0,
+        })),
+      );
+      for (const line of outcome.lines) log(line);
+      process.exitCode = outcome.code;
     });
 }
