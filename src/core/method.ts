@@ -54,6 +54,12 @@ export interface MethodReport {
    * EL4NER and the tagger alone.
    */
   perDocument?: Array<{ tp: number; fp: number; fn: number }>;
+  /**
+   * Scored documents whose output was degraded (what `el4ner run` marks `degraded`: a model's
+   * answer lost, the CRF fallback used), and of those, the ones no model answered for.
+   */
+  degraded: number;
+  unanswered: number;
   /** The method's own report (JSON-serialisable). */
   details: unknown;
   /** A plain-text rendering for the terminal. */
@@ -67,6 +73,8 @@ export interface EvaluateOptions {
   dev?: readonly NerDocument[];
   /** As in `tag`: called once per finished document (EL4NER; for progress). */
   onDocument?: TagOptions['onDocument'];
+  /** As in `tag` (EL4NER): 'row' scores a document no model answered for as one with no entities. */
+  unanswered?: TagOptions['unanswered'];
 }
 
 export interface Method {

@@ -128,6 +128,8 @@ export interface AblationResult {
   requests: number;
   seconds: number;
   failures: number;
+  /** Documents whose output was degraded (a model's answer lost): the row's score is not the pipeline's own. */
+  degraded: number;
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);

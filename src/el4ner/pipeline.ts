@@ -29,6 +29,7 @@ import {
 import { orderedPool } from '../core/ordered-pool.js';
 import { compareEntities, type NerDocument, type Span } from '../core/types.js';
 import { perDocumentCounts } from '../eval/strict.js';
+import { countDegraded } from '../run/degraded.js';
 import { newRunLogs, type RepairCount, RepairLog, type RunLogs, reaskList } from './calls.js';
 import { buildReport, formatPipelineReport } from './report.js';
 import type { Stage } from './stage.js';
@@ -329,7 +330,10 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
     async evaluate(gold, opts: EvaluateOptions = {}): Promise<MethodReport> {
       const goldDocs = opts.limit !== undefined ? gold.slice(0, opts.limit) : [...gold];
       const before = parts.ledger.summary();
-      const result = await tag(goldDocs, opts.onDocument ? { onDocument: opts.onDocument } : {});
+      const result = await tag(goldDocs, {
+        ...(opts.onDocument ? { onDocument: opts.onDocument } : {}),
+        ...(opts.unanswered ? { unanswered: opts.unanswered } : {}),
+      });
       const report = buildReport(goldDocs, result, {
         info: pipelineInfo(parts),
         stages: parts.switches,
@@ -342,6 +346,7 @@ export function createEl4nerMethod(parts: El4nerParts): Method {
         documents: goldDocs.length,
         micro: report.final.micro,
         perDocument: perDocumentCounts(goldDocs, result.docs),
+        ...countDegraded(result.docs),
         details: report,
         text: formatPipelineReport(report),
       };

@@ -27,6 +27,11 @@ export interface LambdaTuning {
   chosenOutside?: number;
 }
 
+/** The tuning, and the dev sentences the LLM did not answer (tagged by the SLM alone: degraded). */
+export interface LambdaTuningRun extends LambdaTuning {
+  degraded: number;
+}
+
 export async function tuneFusionLambda(
   config: Config,
   dev: readonly NerDocument[],
@@ -34,7 +39,7 @@ export async function tuneFusionLambda(
   ledger: CostLedger,
   /** Progress of the LLM's answers over the dev sentences, ticked per sentence. */
   progress?: (label: string, total: number) => Promise<Progress>,
-): Promise<LambdaTuning> {
+): Promise<LambdaTuningRun> {
   const f = config.fusion!;
   const { fusion, close } = await createFusionTagger(config, { engines: { engines, ledger }, log: () => {} });
   let bar: Progress | undefined;
@@ -59,6 +64,7 @@ export async function tuneFusionLambda(
       valuesTried: best.curve.length + best.outsideCurve.length,
       chosen: keepDefault ? (f.lambda as number) : best.lambda,
       ...(keepDefault ? {} : { chosenOutside: best.lambdaOutside }),
+      degraded: analyses.filter((a) => a.fallback === 'llm-error').length,
     };
   } finally {
     bar?.stop('stopped');

@@ -13,6 +13,7 @@ import type { NerDocument } from '../core/types.js';
 import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import { countDegraded } from '../run/degraded.js';
 import type { Progress } from '../run/progress.js';
 
 export interface TypeCounts {
@@ -34,6 +35,8 @@ export interface ExpertPerformance {
   calls: number;
   /** Model failures during the run (including refusals by a call budget). */
   failures: number;
+  /** Sentences whose output was degraded (a model's answer lost): the score is not the expert's own. */
+  degraded: number;
 }
 
 const prf = (c: TypeCounts) => {
@@ -118,6 +121,7 @@ export async function measureExperts(opts: MeasureOptions): Promise<ExpertPerfor
         perType,
         calls: opts.ledger.summary().total.calls - before,
         failures: result.failures.reduce((a, f) => a + f.count, 0),
+        degraded: countDegraded(result.docs).degraded,
       });
     } finally {
       progress?.stop('stopped');

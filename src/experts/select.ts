@@ -30,6 +30,8 @@ export interface SelectionRow {
   score: number;
   selectedBy: Array<'domain' | 'performance'>;
   weights?: Record<string, number>;
+  /** Labelled sentences whose output was degraded while measuring F1 (see ExpertPerformance). */
+  degraded?: number;
 }
 
 export interface SelectionResult {
@@ -158,7 +160,7 @@ export async function selectExperts(opts: SelectOptions): Promise<SelectionResul
       recall: p ? p.r : null,
       score: parts.length ? parts.reduce((a, b) => a + b, 0) / parts.length : 0,
       selectedBy: [],
-      ...(p ? { weights: weights[e.voter] } : {}),
+      ...(p ? { weights: weights[e.voter], degraded: p.degraded } : {}),
     };
   });
   const byDomain = topBy(rows, opts.topByDomain, (r) => r.domainSimilarity);

@@ -24,6 +24,7 @@ import type { Engine } from '../engines/types.js';
 import { bootstrapWinShare } from '../eval/bootstrap.js';
 import type { Counts } from '../eval/prf.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import { countDegraded, type ScoredDegraded } from '../run/degraded.js';
 import type { Progress } from '../run/progress.js';
 import type { CallBudget } from './budget.js';
 import { measureExperts, reliabilityWeights } from './performance.js';
@@ -121,6 +122,8 @@ export class TuneRunner {
   private readonly ran = new Map<string, Set<NerDocument>>();
   /** Whether demonstrations can be drawn (a demonstration source or a pool). */
   readonly hasDemos: boolean;
+  /** Runs (candidates, held-out scores, backbones alone) whose sentences came out degraded. */
+  readonly degraded: ScoredDegraded[] = [];
 
   constructor(private readonly o: RunnerOptions) {
     this.hasDemos = Boolean(o.demos) || Boolean(o.config.pool);
@@ -179,16 +182,24 @@ export class TuneRunner {
       progress = await this.o.progress?.(label, docs.length);
       const each = progress ? { onDocument: () => progress?.tick() } : {};
       const out = withTraces
-        ? {
-            traces: (await method.tag(docs, each)).traces as ChunkTrace[],
-            report: undefined,
-            perDocument: undefined,
-          }
+        ? await (async () => {
+            const t = await method.tag(docs, each);
+            const traces = t.traces as ChunkTrace[];
+            return { traces, report: undefined, perDocument: undefined, ...countDegraded(t.docs) };
+          })()
         : await (async () => {
             const r = await method.evaluate(docs, each);
-            return { traces: undefined, report: r.details as PipelineReport, perDocument: r.perDocument };
+            const { degraded, unanswered } = r;
+            return {
+              traces: undefined,
+              report: r.details as PipelineReport,
+              perDocument: r.perDocument,
+              degraded,
+              unanswered,
+            };
           })();
       progress?.stop();
+      if (out.degraded > 0) this.degraded.push({ what: label, documents: docs.length, ...out });
       if (budget.refused === 0) this.markRan(s, docs);
       return { ...out, calls: ledger.summary().total.calls - before, refused: budget.refused };
     } catch (e) {
@@ -315,8 +326,9 @@ class Search {
         this.reports.set(rec.id, report);
         if (r.perDocument) this.perDocument.set(rec.id, r.perDocument);
       }
+      const degraded = r.degraded > 0 ? `, ${r.degraded} of ${this.part.length} sentence(s) degraded` : '';
       this.log(
-        `${description}: strict F1 ${(100 * rec.f1).toFixed(2)}, ${rec.calls} calls${rec.status === 'incomplete' ? ' (incomplete: budget reached)' : ''}`,
+        `${description}: strict F1 ${(100 * rec.f1).toFixed(2)}, ${rec.calls} calls${degraded}${rec.status === 'incomplete' ? ' (incomplete: budget reached)' : ''}`,
       );
     }
     this.done.set(key, rec);
@@ -521,6 +533,14 @@ class Search {
         : {}),
     });
     this.weightCalls += ledger.summary().total.calls - before;
+    for (const p of perf)
+      if (p.degraded > 0)
+        this.runner.degraded.push({
+          what: `${this.where}weights: ${p.voter} alone`,
+          documents: this.part.length,
+          degraded: p.degraded,
+          unanswered: 0,
+        });
     if (budget.refused > 0) this.notes.push('weights not used: the budget ran out while measuring them');
     else this.keepIfBetter(await this.evaluate('weights', { ...from, weights: reliabilityWeights(perf) }));
   }

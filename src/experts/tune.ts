@@ -29,6 +29,7 @@ import type { CostLedger } from '../engines/cost.js';
 import type { Engine } from '../engines/types.js';
 import { addCounts, type Counts, prf, zeroCounts } from '../eval/prf.js';
 import type { DemoSource } from '../retrieval/demo-source.js';
+import type { ScoredDegraded } from '../run/degraded.js';
 import { type CachePeek, type CallBudget, guardEngines } from './budget.js';
 import { type LambdaTuning, tuneFusionLambda } from './fusion-lambda.js';
 import {
@@ -100,6 +101,8 @@ export interface TuneResult {
   weightCalls: number;
   /** Bootstrap win share a change needed. */
   confidence: number;
+  /** Runs whose sentences came out degraded (a model's answer lost): their scores are not the settings' own. */
+  degraded: ScoredDegraded[];
   /** Fusion mode (fusion.llm without fusion.voter): the lambda search instead of the ensemble steps. */
   fusion?: LambdaTuning & { calls: number; status: 'evaluated' | 'skipped' | 'incomplete' };
   notes: string[];
@@ -232,6 +235,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     weightCalls: outcome.weightCalls,
     confidence,
     notes,
+    degraded: runner.degraded,
   };
   if (best && settingsKey(best.settings) !== settingsKey(base)) {
     const check = single
@@ -380,6 +384,7 @@ async function tuneFusion(
     weightCalls: 0,
     confidence: opts.confidence ?? DEFAULT_CONFIDENCE,
     notes,
+    degraded: [],
   };
   notes.push('fusion mode (fusion.llm without fusion.voter): only fusion.lambda is tuned');
   if (dev.length > budget.remaining) {
@@ -392,7 +397,10 @@ async function tuneFusion(
   const t = await tuneFusionLambda(opts.config, dev, guarded, ledger, opts.progress);
   const calls = ledger.summary().total.calls - before;
   const status = budget.refused > 0 ? 'incomplete' : 'evaluated';
-  result.fusion = { ...t, calls, status };
+  const { degraded, ...tuning } = t;
+  result.fusion = { ...tuning, calls, status };
+  if (degraded > 0)
+    result.degraded.push({ what: 'fusion: LLM answers', documents: dev.length, degraded, unanswered: 0 });
   if (status === 'incomplete') {
     result.fusion.chosen = t.defaultLambda;
     notes.push('fusion lambda not changed: the budget ran out while the LLM tagged the dev sample');

@@ -156,6 +156,9 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
         kind: 'fusion',
         documents: docs.length,
         micro: report.fused.strict,
+        // a document the LLM did not answer is tagged by the SLM alone: degraded, as in `tag`
+        degraded: report.fallbacks['llm-error'],
+        unanswered: 0,
         details: { slmModel: parts.slmPath, llmModel: llm, ...report },
         text: formatFusionReport(report, devDocs),
       };

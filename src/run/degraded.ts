@@ -6,7 +6,8 @@
  * or kept degraded rows says so and exits with DEGRADED_EXIT (NO_ANSWER_EXIT when some document
  * got no answer at all), so a script notices; a resume keeps degraded rows only when asked not to
  * retry them, and says how many it kept. `--retry-degraded` drops them from the output and runs
- * those documents again.
+ * those documents again. The commands that score a method (eval, tune, select, ablate) exit
+ * with the same codes when the documents they scored were degraded (degradedScores).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isDegraded } from '../core/failures.js';
@@ -123,6 +124,52 @@ export function runOutcome(
     lines.push(
       `${tally.degraded} of the ${tally.written} row(s) written are degraded ("degraded": true, see their "warnings")${tally.unanswered ? `, ${tally.unanswered} with no answer from any model ("error")` : ''}; run again with --retry-degraded once the models are back`,
     );
-  const code = unanswered > 0 ? NO_ANSWER_EXIT : degraded > 0 ? DEGRADED_EXIT : 0;
+  return { code: degradedExit({ degraded, unanswered }), lines };
+}
+
+/** How many documents were degraded, and how many of those no model answered for. */
+export interface DegradedCount {
+  degraded: number;
+  unanswered: number;
+}
+
+/** The exit code of a finished command whose documents were degraded (run, and the commands that score a method). */
+export function degradedExit(c: DegradedCount): number {
+  return c.unanswered > 0 ? NO_ANSWER_EXIT : c.degraded > 0 ? DEGRADED_EXIT : 0;
+}
+
+/** The degraded documents among a method's output (as a run would write them). */
+export function countDegraded(
+  docs: Iterable<Pick<NerDocument, 'degraded' | 'error' | 'warnings'>>,
+): DegradedCount {
+  const tally = new RunTally();
+  for (const d of docs) tally.add(d);
+  return { degraded: tally.degraded, unanswered: tally.unanswered };
+}
+
+/** One method, candidate, row or expert a command scored, and its degraded documents. */
+export interface ScoredDegraded extends DegradedCount {
+  /** What was scored: the test file (eval), `candidate 3 (verifier)`, `row full`, `expert news`. */
+  what: string;
+  documents: number;
+}
+
+/**
+ * What degraded documents mean for the scores of eval, tune, select and ablate: one line per
+ * scored thing that had some, and the exit code (as `el4ner run`'s) of them all.
+ */
+export function degradedScores(scored: readonly ScoredDegraded[]): { code: number; lines: string[] } {
+  const lines: string[] = [];
+  let code = 0;
+  for (const s of scored) {
+    if (s.degraded === 0) continue;
+    const none = s.unanswered
+      ? `, ${s.unanswered} with no answer from any model (scored as no entities)`
+      : '';
+    lines.push(
+      `${s.what}: ${s.degraded} of ${s.documents} document(s) degraded${none} (a model's answer lost or unusable): the score is that of the degraded output, not of the method with every model answering; score again once the models answer`,
+    );
+    code = Math.max(code, degradedExit(s));
+  }
   return { code, lines };
 }

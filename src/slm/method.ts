@@ -27,6 +27,7 @@ import { CostLedger } from '../engines/cost.js';
 import { evaluate } from '../eval/evaluate.js';
 import { formatReport } from '../eval/format.js';
 import { perDocumentCounts } from '../eval/strict.js';
+import { countDegraded } from '../run/degraded.js';
 
 /** What the methods need of a supervised tagger (the CRF, the ONNX token classifier: src/slm/load.ts). */
 export interface DocumentTagger {
@@ -153,6 +154,7 @@ export function createSlmMethod(
         documents: docs.length,
         micro: report.micro,
         perDocument: perDocumentCounts(docs, pred),
+        ...countDegraded(pred),
         details: report,
         text: formatReport(report),
       };

@@ -4,23 +4,23 @@
  * logprobs. The documents must come out flagged and the report must count them for what they are.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
-import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+import type { CrfTagger } from '../../src/slm/tagger.js';
 import { sharedDocs } from '../fusion/helpers.js';
-import { el4nerAsync, jsonl, readRows, spanKeys } from '../support/cli.js';
-import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
-
-const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 300_000 });
+import { jsonl, readRows, spanKeys } from '../support/cli.js';
+import { type FusionWorld, startFusionWorld } from '../support/fusion-world.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 describe('fusion against an LLM whose answers are unusable or carry no logprobs (CLI)', () => {
+  let world: FusionWorld;
   let dir: string;
   let crf: CrfTagger;
   let srv: ScriptedServer;
+  const el4ner = (args: string[]) => world.el4ner(args);
   let mode: 'other-text' | 'empty' | 'no-logprobs' | 'pieces' = 'other-text';
   const test = sharedDocs('conll2003', 'dev', 12).filter((d) => d.text.length > 20);
   const byText = new Map(test.map((d) => [d.text, d]));
@@ -34,15 +34,11 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
   const pieced = { mixed: long(0), all: long(3), none: long(6) };
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'el4ner-fusion-answers-'));
-    crf = await trainCrf(sharedDocs('conll2003', 'train', 60), { maxIterations: 15 });
-    await crf.save(path.join(dir, 'crf.model'));
-    writeFileSync(path.join(dir, 'input.jsonl'), jsonl(test.map((d) => ({ id: d.id, text: d.text }))));
-    writeFileSync(
-      path.join(dir, 'test.jsonl'),
-      jsonl(test.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
-    );
-    srv = await startScriptedServer({
+    world = await startFusionWorld({
+      name: 'fusion-answers',
+      trainSentences: 60,
+      maxIterations: 15,
+      test,
       chat: (req) => {
         const text = String(req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
         const d = byText.get(text);
@@ -60,6 +56,7 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
         return { content: markInline(d.text, d.entities) };
       },
     });
+    ({ dir, crf, srv } = world);
     writeFileSync(
       path.join(dir, 'fusion.json'),
       JSON.stringify({
@@ -90,10 +87,7 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
       jsonl(Object.entries(pieced).map(([id, text]) => ({ id, text, entities: [] }))),
     );
   });
-  after(async () => {
-    await srv.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.close());
 
   const crfAlone = () => crf.predictAll(test.map((d) => ({ id: d.id, text: d.text }))).map(spanKeys);
 
@@ -101,10 +95,16 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
     it(`run: an answer that is not a rewrite of the text (${m}) is a failed answer; the SLM's entities stand, flagged`, async () => {
       mode = m;
       const out = path.join(dir, `out-${m}.jsonl`);
-      const r = await el4ner(
-        ['run', '--config', 'fusion.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
-        dir,
-      );
+      const r = await el4ner([
+        'run',
+        '--config',
+        'fusion.json',
+        '--input',
+        'input.jsonl',
+        '--output',
+        out,
+        '--no-cache',
+      ]);
       assert.equal(r.code, 8, r.stderr);
       assert.match(
         r.stderr,
@@ -129,13 +129,30 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
   it("eval: such answers count as LLM failures, and 'fused' is the SLM alone", async () => {
     mode = 'other-text';
     const reportFile = path.join(dir, 'report.json');
-    const r = await el4ner(
-      ['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--report', reportFile, '--no-cache'],
-      dir,
+    const r = await el4ner([
+      'eval',
+      '--config',
+      'fusion.json',
+      '--test',
+      'test.jsonl',
+      '--report',
+      reportFile,
+      '--no-cache',
+    ]);
+    // the report and scores are written, and the exit code says they are those of a degraded method
+    assert.equal(r.code, 8, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^el4ner: test\\.jsonl: ${test.length} of ${test.length} document\\(s\\) degraded .*not of the method with every model answering`,
+        'm',
+      ),
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport & {
+      degradedDocuments: number;
+    };
     assert.equal(report.fallbacks['llm-error'], test.length);
+    assert.equal(report.degradedDocuments, test.length);
     assert.deepEqual(report.fused.strict, report.slm.strict);
     assert.equal(report.llm?.strict.tp, 0);
     assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));
@@ -144,10 +161,16 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
   it('run: answers without logprobs are said on stderr (the LLM could not change anything)', async () => {
     mode = 'no-logprobs';
     const out = path.join(dir, 'out-nolp.jsonl');
-    const r = await el4ner(
-      ['run', '--config', 'fusion.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
-      dir,
-    );
+    const r = await el4ner([
+      'run',
+      '--config',
+      'fusion.json',
+      '--input',
+      'input.jsonl',
+      '--output',
+      out,
+      '--no-cache',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
@@ -161,10 +184,16 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
   it('run: documents where only some pieces came without logprobs are said apart from those where none had any', async () => {
     mode = 'pieces';
     const out = path.join(dir, 'out-pieces.jsonl');
-    const r = await el4ner(
-      ['run', '--config', 'pieces.json', '--input', 'pieces.jsonl', '--output', out, '--no-cache'],
-      dir,
-    );
+    const r = await el4ner([
+      'run',
+      '--config',
+      'pieces.json',
+      '--input',
+      'pieces.jsonl',
+      '--output',
+      out,
+      '--no-cache',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const asked = srv.requests.filter((q) => {
       const text = String(q.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
@@ -181,10 +210,16 @@ describe('fusion against an LLM whose answers are unusable or carry no logprobs 
     );
 
     const reportFile = path.join(dir, 'report-pieces.json');
-    const e = await el4ner(
-      ['eval', '--config', 'pieces.json', '--test', 'pieces.jsonl', '--report', reportFile, '--no-cache'],
-      dir,
-    );
+    const e = await el4ner([
+      'eval',
+      '--config',
+      'pieces.json',
+      '--test',
+      'pieces.jsonl',
+      '--report',
+      reportFile,
+      '--no-cache',
+    ]);
     assert.equal(e.code, 0, e.stderr);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport;
     assert.deepEqual([report.withoutLogprobs, report.partlyWithoutLogprobs], [1, 1]);

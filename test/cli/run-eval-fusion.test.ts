@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tokenize } from '../../src/core/tokenize.js';
 import { markInline } from '../../src/fusion/inline-tagging.js';
 import type { FusionReport } from '../../src/fusion/pipeline.js';
-import { type CrfTagger, trainCrf } from '../../src/slm/tagger.js';
+import type { CrfTagger } from '../../src/slm/tagger.js';
 import { sharedDocs } from '../fusion/helpers.js';
-import { el4nerAsync, jsonl, readRows, spanKeys } from '../support/cli.js';
-import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
-
-// a child process, so the scripted servers of this test process keep answering
-const el4ner = (args: string[], cwd: string) => el4nerAsync(args, { cwd, timeoutMs: 600_000 });
+import { jsonl, readRows, spanKeys } from '../support/cli.js';
+import { type FusionWorld, startFusionWorld } from '../support/fusion-world.js';
+import type { ScriptedServer } from '../support/scripted-server.js';
 
 describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report (CLI)', () => {
+  let world: FusionWorld;
   let dir: string;
   let crf: CrfTagger;
   let srv: ScriptedServer;
+  const el4ner = (args: string[]) => world.el4ner(args);
   let down = false;
   const dev = sharedDocs('conll2003', 'dev', 50);
   const test = dev.slice(0, 30);
@@ -25,19 +24,11 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
   const byText = new Map(dev.map((d) => [d.text, d]));
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'el4ner-cli-fusion-'));
-    crf = await trainCrf(sharedDocs('conll2003', 'train', 200), { maxIterations: 40 });
-    await crf.save(path.join(dir, 'crf.model'));
-    writeFileSync(path.join(dir, 'input.jsonl'), jsonl(test.map((d) => ({ id: d.id, text: d.text }))));
-    writeFileSync(
-      path.join(dir, 'test.jsonl'),
-      jsonl(test.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
-    );
-    writeFileSync(
-      path.join(dir, 'dev.jsonl'),
-      jsonl(tune.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
-    );
-    srv = await startScriptedServer({
+    world = await startFusionWorld({
+      name: 'cli-fusion',
+      trainSentences: 200,
+      maxIterations: 40,
+      test,
       chat: (req) => {
         if (down) return { status: 500, errorBody: { error: { message: 'scripted outage' } } };
         const text = req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
@@ -46,11 +37,13 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         return { content: markInline(d.text, d.entities), logprobs: 'auto' };
       },
     });
+    ({ dir, crf, srv } = world);
+    writeFileSync(
+      path.join(dir, 'dev.jsonl'),
+      jsonl(tune.map((d) => ({ id: d.id, text: d.text, entities: d.entities }))),
+    );
   });
-  after(async () => {
-    await srv.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => world?.close());
 
   const model = () => ({
     name: 'tagger',
@@ -67,7 +60,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     // A relative model path resolves against the config's folder.
     writeFileSync(path.join(dir, 'slm.yaml'), 'fusion:\n  slm: crf.model\n');
     const out = path.join(dir, 'out-slm.jsonl');
-    const r = await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out], dir);
+    const r = await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /no LLM configured: tagging with the supervised CRF alone/);
     const rows = readRows(out);
@@ -89,10 +82,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     // A resumed run sees the same context as the full one.
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     writeFileSync(out, `${lines.slice(0, 12).join('\n')}\n`);
-    const again = await el4ner(
-      ['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out],
-      dir,
-    );
+    const again = await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /12 document\(s\) already in/);
     assert.deepEqual(readRows(out).map(spanKeys), rows.map(spanKeys));
@@ -101,7 +91,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
   it('eval with only fusion.slm scores the CRF alone, with the scores `el4ner score` gives its output', async () => {
     writeFileSync(path.join(dir, 'slm.yaml'), 'fusion:\n  slm: crf.model\n');
     const report = path.join(dir, 'slm-report.json');
-    const r = await el4ner(['eval', '--config', 'slm.yaml', '--test', 'test.jsonl', '--report', report], dir);
+    const r = await el4ner(['eval', '--config', 'slm.yaml', '--test', 'test.jsonl', '--report', report]);
     assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(readFileSync(report, 'utf8')) as {
       kind: string;
@@ -110,10 +100,10 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     assert.equal(json.kind, 'slm');
     const out = path.join(dir, 'out-slm-eval.jsonl');
     assert.equal(
-      (await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out], dir)).code,
+      (await el4ner(['run', '--config', 'slm.yaml', '--input', 'input.jsonl', '--output', out])).code,
       0,
     );
-    const scored = await el4ner(['score', '--gold', 'test.jsonl', '--pred', out, '--json'], dir);
+    const scored = await el4ner(['score', '--gold', 'test.jsonl', '--pred', out, '--json']);
     assert.equal(scored.code, 0, scored.stderr);
     const s = JSON.parse(scored.stdout) as { micro: { f1: number; tp: number } };
     assert.equal(json.micro.tp, s.micro.tp);
@@ -133,10 +123,16 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         }),
       );
       const out = path.join(dir, 'out-down.jsonl');
-      const r = await el4ner(
-        ['run', '--config', 'down.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
-        dir,
-      );
+      const r = await el4ner([
+        'run',
+        '--config',
+        'down.json',
+        '--input',
+        'input.jsonl',
+        '--output',
+        out,
+        '--no-cache',
+      ]);
       // every row written, each marked degraded (the fallback), and the exit code says so
       assert.equal(r.code, 8, r.stderr);
       assert.match(r.stderr, /30 of 30 document\(s\) tagged by the supervised CRF alone/);
@@ -165,10 +161,16 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
         JSON.stringify({ models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'] }),
       );
       const out = path.join(dir, 'out-nocrf.jsonl');
-      const r = await el4ner(
-        ['run', '--config', 'down-nocrf.json', '--input', 'input.jsonl', '--output', out, '--no-cache'],
-        dir,
-      );
+      const r = await el4ner([
+        'run',
+        '--config',
+        'down-nocrf.json',
+        '--input',
+        'input.jsonl',
+        '--output',
+        out,
+        '--no-cache',
+      ]);
       assert.equal(r.code, 9, r.stderr);
       assert.match(r.stderr, /30 of 30 document\(s\) had no answer from any model/);
       const rows = readRows(out);
@@ -194,29 +196,23 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
       JSON.stringify({ models: [model()], fusion: { slm: 'crf.model', llm: 'tagger', lambda: 'auto' } }),
     );
     // lambda 'auto' without a dev set: a clear error naming the key.
-    const noDev = await el4ner(
-      ['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--no-cache'],
-      dir,
-    );
+    const noDev = await el4ner(['eval', '--config', 'fusion.json', '--test', 'test.jsonl', '--no-cache']);
     assert.notEqual(noDev.code, 0);
     assert.match(noDev.stderr, /fusion\.dev/);
 
     const reportFile = path.join(dir, 'report.json');
-    const r = await el4ner(
-      [
-        'eval',
-        '--config',
-        'fusion.json',
-        '--test',
-        'test.jsonl',
-        '--dev',
-        'dev.jsonl',
-        '--report',
-        reportFile,
-        '--no-cache',
-      ],
-      dir,
-    );
+    const r = await el4ner([
+      'eval',
+      '--config',
+      'fusion.json',
+      '--test',
+      'test.jsonl',
+      '--dev',
+      'dev.jsonl',
+      '--report',
+      reportFile,
+      '--no-cache',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport & { kind: string };
     assert.equal(report.kind, 'fusion');
@@ -243,5 +239,77 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     }
     assert.match(r.stdout, new RegExp(`chosen on ${tune.length} dev document\\(s\\)`));
     assert.match(r.stdout, new RegExp(`tokens decided: ${tokens} in all; both agree ${d.agree}`));
+  });
+
+  // eval scores a method the way run tags with it: when a model's answers were lost, the report and
+  // scores are still written, one line says what that means, and the exit code is run's (8 / 9)
+  const evalDown = async (config: object, name: string) => {
+    down = true;
+    try {
+      writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(config));
+      const reportFile = path.join(dir, `${name}-report.json`);
+      const r = await el4ner([
+        'eval',
+        '--config',
+        `${name}.json`,
+        '--test',
+        'test.jsonl',
+        '--report',
+        reportFile,
+        '--no-cache',
+      ]);
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as {
+        kind: string;
+        degradedDocuments: number;
+        unansweredDocuments: number;
+      };
+      return { r, report };
+    } finally {
+      down = false;
+    }
+  };
+  const degradedLine = (n: number, more = '') =>
+    new RegExp(
+      `^el4ner: test\\.jsonl: ${n} of ${test.length} document\\(s\\) degraded${more} \\(.*\\): the score is that of the degraded output, not of the method with every model answering`,
+      'm',
+    );
+
+  it('eval with fusion whose LLM always answers 500: the report is written, exit code 8', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], fusion: { slm: 'crf.model', llm: 'tagger', lambda: 5 } },
+      'fusion-down',
+    );
+    assert.equal(r.code, 8, r.stderr);
+    assert.equal(report.kind, 'fusion');
+    assert.equal(report.degradedDocuments, test.length);
+    assert.match(r.stdout, new RegExp(`LLM failures \\(SLM used alone\\): ${test.length};`));
+    assert.match(r.stderr, degradedLine(test.length));
+  });
+
+  it('eval of EL4NER whose backbone always answers 500, the CRF standing in: exit code 8', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'], fusion: { slm: 'crf.model' } },
+      'el4ner-fallback-down',
+    );
+    assert.equal(r.code, 8, r.stderr);
+    assert.equal(report.kind, 'el4ner');
+    assert.equal(report.degradedDocuments, test.length);
+    assert.match(r.stdout, /strict|F1/);
+    assert.match(r.stderr, degradedLine(test.length));
+  });
+
+  it('eval of EL4NER whose backbone always answers 500 and no CRF: scored with no entities, exit code 9', async () => {
+    const { r, report } = await evalDown(
+      { models: [model()], labels: ['LOC', 'MISC', 'ORG', 'PER'] },
+      'el4ner-down',
+    );
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(report.degradedDocuments, test.length);
+    assert.equal(report.unansweredDocuments, test.length);
+    assert.match(r.stderr, /had no answer from any model/);
+    assert.match(
+      r.stderr,
+      degradedLine(test.length, `, ${test.length} with no answer from any model \\(scored as no entities\\)`),
+    );
   });
 });

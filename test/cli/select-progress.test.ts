@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cleanSample, dataDir, readJsonl } from '../experts/helpers.js';
-import { el4nerAsync } from '../support/cli.js';
 import type { ScriptedServer } from '../support/scripted-server.js';
+import { selectCli } from '../support/select-cli.js';
 import {
   assertCursorShownAgain,
   interruptInTerminal,
@@ -38,8 +38,7 @@ describe('el4ner select: progress and Ctrl-C', () => {
   after(() => world?.close());
 
   test('each expert counts its labelled sentences on stderr; stdout has the table only', async () => {
-    const r = await el4nerAsync(['select', '--config', config, '--target', targetFile, '--labelled', '6']);
-    assert.equal(r.code, 0, r.stderr);
+    const r = await selectCli(config, targetFile, ['--labelled', '6']);
     assert.match(r.stderr, /^expert a-expert \(1 of 2\): 6\/6 \(100\.0%\) .* done$/m);
     assert.match(r.stderr, /^expert b-expert \(2 of 2\): 6\/6 \(100\.0%\) .* done$/m);
     assert.doesNotMatch(r.stdout, /\d+\/6 \(/);
@@ -47,17 +46,17 @@ describe('el4ner select: progress and Ctrl-C', () => {
   });
 
   test('sentences done show while an expert runs, before the next expert starts', async () => {
-    const args = ['select', '--config', config, '--target', targetFile, '--labelled', '6'];
-    const r = await el4nerAsync(args, { env: { ...process.env, EL4NER_PROGRESS_INTERVAL: '0' } });
-    assert.equal(r.code, 0, r.stderr);
+    const more = ['--labelled', '6'];
+    const r = await selectCli(config, targetFile, more, {
+      env: { ...process.env, EL4NER_PROGRESS_INTERVAL: '0' },
+    });
     const err = r.stderr.split('\n');
     const partway = err.findIndex((l) => /^expert a-expert \(1 of 2\): [1-5]\/6 \(/.test(l));
     const aDone = err.findIndex((l) => /^expert a-expert \(1 of 2\): 6\/6 .* done$/.test(l));
     const bPartway = err.findIndex((l) => /^expert b-expert \(2 of 2\): [1-5]\/6 \(/.test(l));
     assert.ok(partway >= 0 && aDone > partway, `lines while the first expert ran:\n${r.stderr}`);
     assert.ok(bPartway > aDone, `and while the second ran:\n${r.stderr}`);
-    const quiet = await el4nerAsync(args);
-    assert.equal(quiet.code, 0, quiet.stderr);
+    const quiet = await selectCli(config, targetFile, more);
     assert.equal(r.stdout, quiet.stdout, 'progress lines do not change stdout');
   });
 

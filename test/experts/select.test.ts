@@ -4,21 +4,19 @@
  * drops every second entity), `science` (CrossNER science domain, types every entity MISC).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { createEngines } from '../../src/engines/registry.js';
 import { jensenShannon, lexicalDistribution, lexicalSimilarity } from '../../src/experts/domain.js';
 import { configWithExperts, resolveExperts } from '../../src/experts/registry.js';
 import { seededSample, selectExperts } from '../../src/experts/select.js';
 import { type ScriptedServer, scriptByModel, startScriptedServer } from '../support/scripted-server.js';
-import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl, repoRoot } from './helpers.js';
+import { selectCli } from '../support/select-cli.js';
+import { cleanSample, dataDir, openaiModel, oracleHandler, readJsonl } from './helpers.js';
 
-const run = promisify(execFile);
 const target = cleanSample(readJsonl(path.join(dataDir, 'conll2003/dev.jsonl')), 20);
 const newsTrain = readJsonl(path.join(dataDir, 'conll2003/train.jsonl')).slice(0, 60);
 const musicTrain = readJsonl(path.join(dataDir, 'crossner_music/train.jsonl')).slice(0, 40);
@@ -206,29 +204,19 @@ describe('el4ner select', () => {
 
   it('the CLI prints the table, writes the selection and a merged config that loads', async () => {
     const before = server.requests.length;
-    const { stdout } = await run(
-      process.execPath,
-      [
-        path.join(repoRoot, 'bin/el4ner.js'),
-        'select',
-        '--config',
-        path.join(dir, 'el4ner.yaml'),
-        '--target',
-        path.join(dir, 'target.jsonl'),
-        '--labelled',
-        '10',
-        '--top-domain',
-        '1',
-        '--top-performance',
-        '1',
-        '--out',
-        path.join(dir, 'selection.json'),
-        '--config-out',
-        path.join(dir, 'merged.yaml'),
-        '--no-cache',
-      ],
-      { cwd: repoRoot },
-    );
+    const { stdout } = await selectCli(path.join(dir, 'el4ner.yaml'), path.join(dir, 'target.jsonl'), [
+      '--labelled',
+      '10',
+      '--top-domain',
+      '1',
+      '--top-performance',
+      '1',
+      '--out',
+      path.join(dir, 'selection.json'),
+      '--config-out',
+      path.join(dir, 'merged.yaml'),
+      '--no-cache',
+    ]);
     assert.match(stdout, /news-expert\s+\d\.\d{4}\s+1\.0000\s+domain \+ performance/);
     const sel = JSON.parse(readFileSync(path.join(dir, 'selection.json'), 'utf8'));
     assert.deepEqual(sel.selected, ['news-expert']);
@@ -243,20 +231,10 @@ describe('el4ner select', () => {
     const config = path.join(dir, 'domain-only.yaml');
     writeFileSync(config, JSON.stringify({ ...rawConfig, selection: { labelled: 0, topByDomain: 1 } }));
     const before = server.requests.length;
-    const { stdout } = await run(
-      process.execPath,
-      [
-        path.join(repoRoot, 'bin/el4ner.js'),
-        'select',
-        '--config',
-        config,
-        '--target',
-        path.join(dir, 'target.jsonl'),
-        '--out',
-        path.join(dir, 'domain-only.json'),
-      ],
-      { cwd: repoRoot },
-    );
+    const { stdout } = await selectCli(config, path.join(dir, 'target.jsonl'), [
+      '--out',
+      path.join(dir, 'domain-only.json'),
+    ]);
     assert.match(stdout, /F1 on 0 labelled sentence\(s\)/);
     const sel = JSON.parse(readFileSync(path.join(dir, 'domain-only.json'), 'utf8'));
     assert.equal(sel.labelled, 0);

@@ -39,15 +39,23 @@ export function register(program: Command): void {
     .option(ENCODING_FLAG, encodingHelp('encoding of --test'))
     .action(async (flags: AblateFlags) => {
       const read = inputReadOptions({ encoding: flags.encoding });
-      const [{ loadConfig }, { assembleEngines }, assemble, ab, { createProgress }, { onInterrupt }] =
-        await Promise.all([
-          import('../../config/load.js'),
-          import('../../assemble/engines.js'),
-          import('../../assemble/index.js'),
-          import('../../el4ner/ablation.js'),
-          import('../../run/progress.js'),
-          import('../interrupt.js'),
-        ]);
+      const [
+        { loadConfig },
+        { assembleEngines },
+        assemble,
+        ab,
+        { createProgress },
+        { onInterrupt },
+        degraded,
+      ] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../assemble/engines.js'),
+        import('../../assemble/index.js'),
+        import('../../el4ner/ablation.js'),
+        import('../../run/progress.js'),
+        import('../interrupt.js'),
+        import('../../run/degraded.js'),
+      ]);
       const config = loadConfig(flags.config);
       if (assemble.methodKind(config) !== 'el4ner')
         throw new InputError(
@@ -143,6 +151,7 @@ export function register(program: Command): void {
               requests: engines.ledger.summary().total.calls - misses,
               seconds: (Date.now() - t0) / 1000,
               failures: details.failures.reduce((a, f) => a + f.count, 0),
+              degraded: report.degraded,
             });
             const sent = engines.ledger.summary().total.calls - misses;
             const source = engines.cache
@@ -176,5 +185,16 @@ export function register(program: Command): void {
       );
       process.stdout.write(ab.ablationMarkdown(results, 'EL4NER ablation', notes));
       log(`tables written to ${flags.out}.md and ${flags.out}.json`);
+      // the tables are written; the exit code says when a row's score was degraded
+      const outcome = degraded.degradedScores(
+        results.map((r) => ({
+          what: `row ${r.row}`,
+          documents: gold.length,
+          degraded: r.degraded,
+          unanswered: 0,
+        })),
+      );
+      for (const line of outcome.lines) log(line);
+      process.exitCode = outcome.code;
     });
 }

@@ -30,12 +30,14 @@ export function register(program: Command): void {
       'encoding of --test and --dev',
     ),
   ).action(async (flags: EvalFlags) => {
-    const [{ loadConfig }, { writeWholeFile }, { createMethod }, { methodSettings }] = await Promise.all([
-      import('../../config/load.js'),
-      import('../../core/write-file.js'),
-      import('../../assemble/index.js'),
-      import('../method-options.js'),
-    ]);
+    const [{ loadConfig }, { writeWholeFile }, { createMethod }, { methodSettings }, degraded] =
+      await Promise.all([
+        import('../../config/load.js'),
+        import('../../core/write-file.js'),
+        import('../../assemble/index.js'),
+        import('../method-options.js'),
+        import('../../run/degraded.js'),
+      ]);
     let limit: number | undefined;
     if (flags.limit !== undefined) {
       if (!/^\d+$/.test(flags.limit) || Number(flags.limit) === 0)
@@ -57,16 +59,27 @@ export function register(program: Command): void {
       if (dev && method.info.kind !== 'fusion')
         process.stderr.write(`el4ner: --dev is only used by fusion with lambda 'auto'\n`);
       warnTypesNotGiven(limit === undefined ? gold : gold.slice(0, limit), method.info.labels);
-      const report = await method.evaluate(gold, { limit });
+      // as in `el4ner run`: a document no model answered for is scored (no entities) and counted
+      const report = await method.evaluate(gold, { limit, unanswered: 'row' });
       process.stdout.write(`${report.text}\n`);
       if (flags.report) {
         await writeWholeFile(
           flags.report,
-          `${JSON.stringify({ kind: report.kind, ...(report.details as object), ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ kind: report.kind, ...(report.details as object), degradedDocuments: report.degraded, unansweredDocuments: report.unanswered, ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
         );
         process.stderr.write(`el4ner: report written to ${flags.report}\n`);
       }
       process.stderr.write(method.formatCost());
+      const outcome = degraded.degradedScores([
+        {
+          what: flags.test,
+          documents: report.documents,
+          degraded: report.degraded,
+          unanswered: report.unanswered,
+        },
+      ]);
+      for (const line of outcome.lines) process.stderr.write(`el4ner: ${line}\n`);
+      process.exitCode = outcome.code;
     } finally {
       await method.close();
     }

@@ -59,6 +59,7 @@ export function register(program: Command): void {
         cf,
         { createProgress },
         { onInterrupt },
+        degraded,
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../formats/index.js'),
@@ -68,6 +69,7 @@ export function register(program: Command): void {
         import('../../experts/config-file.js'),
         import('../../run/progress.js'),
         import('../interrupt.js'),
+        import('../../run/degraded.js'),
       ]);
       const base = loadConfig(flags.config);
       const experts = reg.resolveExperts(base);
@@ -140,6 +142,17 @@ export function register(program: Command): void {
           );
           loadConfig(flags.configOut);
         }
+        // the selection is written; the exit code says when an F1 it rests on was degraded
+        const outcome = degraded.degradedScores(
+          result.rows.map((r) => ({
+            what: `expert ${r.expert}`,
+            documents: result.labelled,
+            degraded: r.degraded ?? 0,
+            unanswered: 0,
+          })),
+        );
+        for (const line of outcome.lines) log(line);
+        process.exitCode = outcome.code;
       } finally {
         stopHandling();
         await engines.close();

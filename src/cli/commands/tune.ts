@@ -88,6 +88,7 @@ export function register(program: Command): void {
         { askedLabels, methodKind },
         { createProgress },
         { onInterrupt },
+        { degradedScores },
       ] = await Promise.all([
         import('../../config/load.js'),
         import('../../assemble/engines.js'),
@@ -98,6 +99,7 @@ export function register(program: Command): void {
         import('../../assemble/index.js'),
         import('../../run/progress.js'),
         import('../interrupt.js'),
+        import('../../run/degraded.js'),
       ]);
       const config = loadConfig(flags.config);
       if (methodKind(config) === 'slm')
@@ -168,6 +170,10 @@ export function register(program: Command): void {
         if (flags.report) await writeFile(flags.report, `${JSON.stringify(result, null, 2)}\n`);
         process.stdout.write(`${t.formatTune(result)}\n`);
         for (const n of result.notes) log(n);
+        // the tuned config is written; the exit code says when scores it rests on were degraded
+        const outcome = degradedScores(result.degraded);
+        for (const line of outcome.lines) log(line);
+        process.exitCode = outcome.code;
       } finally {
         stopHandling();
         await engines.close();
