@@ -154,22 +154,26 @@ export interface ScoredDegraded extends DegradedCount {
   documents: number;
 }
 
+/** Scored things named one per line; the rest are summed up in one (a search with a model down degrades every run). */
+const NAMED_DEGRADED = 5;
+
 /**
  * What degraded documents mean for the scores of eval, tune, select and ablate: one line per
- * scored thing that had some, and the exit code (as `el4ner run`'s) of them all.
+ * scored thing that had some (at most NAMED_DEGRADED, then one for the rest), and the exit code
+ * (as `el4ner run`'s) of them all.
  */
 export function degradedScores(scored: readonly ScoredDegraded[]): { code: number; lines: string[] } {
-  const lines: string[] = [];
-  let code = 0;
-  for (const s of scored) {
-    if (s.degraded === 0) continue;
+  const hit = scored.filter((s) => s.degraded > 0);
+  const lines = hit.slice(0, NAMED_DEGRADED).map((s) => {
     const none = s.unanswered
       ? `, ${s.unanswered} with no answer from any model (scored as no entities)`
       : '';
+    return `${s.what}: ${s.degraded} of ${s.documents} document(s) degraded${none} (a model's answer lost or unusable): the score is that of the degraded output, not of the method with every model answering; score again once the models answer`;
+  });
+  const rest = hit.slice(NAMED_DEGRADED);
+  if (rest.length > 0)
     lines.push(
-      `${s.what}: ${s.degraded} of ${s.documents} document(s) degraded${none} (a model's answer lost or unusable): the score is that of the degraded output, not of the method with every model answering; score again once the models answer`,
+      `and ${rest.length} more run(s) with degraded documents (${rest.reduce((a, s) => a + s.degraded, 0)} in all)`,
     );
-    code = Math.max(code, degradedExit(s));
-  }
-  return { code, lines };
+  return { code: hit.reduce((code, s) => Math.max(code, degradedExit(s)), 0), lines };
 }
