@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
-import { numberInRange } from '../args.js';
+import { numberInRange, positiveInt } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
-function positiveNumber(name: string) {
+function nonNegativeNumber(name: string) {
   return (v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0)
@@ -49,25 +49,20 @@ export function register(program: Command): void {
       '4,12',
     )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
-    .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), DEFAULT_TRAIN.c2)
-    .option(
-      '--max-iter <n>',
-      'maximum L-BFGS iterations',
-      positiveNumber('max-iter'),
-      DEFAULT_TRAIN.maxIterations,
-    )
+    .option('--c2 <n>', 'L2 regularisation coefficient', nonNegativeNumber('c2'), DEFAULT_TRAIN.c2)
+    .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveInt, DEFAULT_TRAIN.maxIterations)
     .option(
       '--patience <n>',
       'with a dev set (or a held-out share): stop when dev F1 has not improved for this many iterations',
-      positiveNumber('patience'),
+      positiveInt,
       DEFAULT_TRAIN.patience,
     )
-    .option('--min-count <n>', 'drop features seen fewer times in training', positiveNumber('min-count'), 1)
-    .option('--eval-every <n>', 'score dev every n iterations', positiveNumber('eval-every'), 10)
+    .option('--min-count <n>', 'drop features seen fewer times in training', positiveInt, 1)
+    .option('--eval-every <n>', 'score dev every n iterations', positiveInt, 10)
     .option(
       '--threads <n>',
       'threads computing the gradient (worker threads beyond the first)',
-      positiveNumber('threads'),
+      positiveInt,
       1,
     );
   addInputOptions(cmd).action(
@@ -168,12 +163,12 @@ export function register(program: Command): void {
         features: { documentWindows: windows },
         unlabeled,
         c2: o.c2,
-        maxIterations: Math.max(1, Math.floor(o.maxIter)),
-        patience: Math.max(1, Math.floor(o.patience)),
-        minCount: Math.max(1, Math.floor(o.minCount)),
-        evalEvery: Math.max(1, Math.floor(o.evalEvery)),
+        maxIterations: o.maxIter,
+        patience: o.patience,
+        minCount: o.minCount,
+        evalEvery: o.evalEvery,
         dev,
-        threads: Math.max(1, Math.floor(o.threads)),
+        threads: o.threads,
         log: (line: string) => process.stderr.write(`${line}\n`),
       };
       const tagger = await trainCrfRecipe(train, { ...options, chooseLexicons, devShare });
