@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -99,6 +99,27 @@ test('convert reports input errors as file:line with exit code 2', () => {
   const r3 = el4ner('convert', '--to', 'xml', nested, join(tmp, 'x.xml'));
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /--to must be one of/);
+});
+
+test('CoNLL output refuses a separator it cannot write: empty, or inside a token (it would read back as more columns)', () => {
+  const docs = join(tmp, 'sep.jsonl');
+  writeFileSync(
+    docs,
+    `${JSON.stringify({ id: 's1', text: 'a,b c\td', tokens: ['a,b', 'c\td'], entities: [] })}\n`,
+  );
+  const out = join(tmp, 'sep.conll');
+  const empty = el4ner('convert', docs, out, '--sep', '');
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /^el4ner: --sep is empty: give whitespace, tab or the separator string\n$/);
+  for (const sep of [',', 'tab']) {
+    const r = el4ner('convert', docs, out, '--sep', sep);
+    assert.equal(r.code, 2, `--sep ${sep}: ${r.stderr}`);
+    assert.match(r.stderr, /document "s1": token \d "[^"]+" contains the column separator/);
+  }
+  assert.equal(existsSync(out), false, 'no file is written');
+  const ok = el4ner('convert', docs, out, '--sep', '|');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(readFileSync(out, 'utf8'), 'a,b|O\nc\td|O\n\n');
 });
 
 test('convert reads stdin with --from and writes stdout', () => {

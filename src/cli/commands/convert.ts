@@ -36,6 +36,7 @@ function sepOption(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value === '\\t' || value === 'tab') return 'tab';
   if (value === 'space' || value === 'whitespace') return 'whitespace';
+  if (value === '') throw new InputError('--sep is empty: give whitespace, tab or the separator string');
   return value;
 }
 
