@@ -12,6 +12,7 @@ import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
 import { probeEngine } from '../assemble/engines.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
+import { connectionCause } from '../engines/openai.js';
 import type { Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
@@ -88,9 +89,8 @@ async function listModels(
       check: { ok: true, detail: `yes (${ids.length} model${ids.length === 1 ? '' : 's'} served)` },
     };
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
     const why =
-      err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message);
+      (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : connectionCause(e);
     return { check: { ok: false, detail: `no: ${why}` } };
   }
 }

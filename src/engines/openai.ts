@@ -210,6 +210,20 @@ function errorCode(e: unknown): string | undefined {
 }
 
 /**
+ * Why a connection failed, in words: `connection refused (is the server running?) (ECONNREFUSED)`,
+ * else the innermost cause (`connection error (Response does not match the HTTP/1.1 protocol ...)`).
+ */
+export function connectionCause(e: unknown): string {
+  const code = errorCode(e);
+  if (code) return `${NETWORK_CAUSES[code]} (${code})`;
+  let inner: unknown = e;
+  for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
+    inner = (inner as { cause: unknown }).cause;
+  const why = inner !== e && inner instanceof Error ? inner.message : '';
+  return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
+}
+
+/**
  * The cause of a failed attempt in a few words: `HTTP 401 (...)`, `connection refused`,
  * `timed out after N ms`, ... (the details follow in the message).
  */
@@ -227,15 +241,7 @@ export function causeOf(e: unknown): string {
     };
     return `HTTP ${e.status}${hint[e.status] ?? (e.status >= 500 ? ' server error' : '')}`;
   }
-  const code = errorCode(e);
-  if (code) return `${NETWORK_CAUSES[code]} (${code})`;
-  if (e instanceof APIConnectionError) {
-    let inner: unknown = e;
-    for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
-      inner = (inner as { cause: unknown }).cause;
-    const why = inner !== e && inner instanceof Error ? inner.message : '';
-    return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
-  }
+  if (errorCode(e) || e instanceof APIConnectionError) return connectionCause(e);
   if (e instanceof BadResponseError || e instanceof SyntaxError) return 'malformed response';
   return e instanceof Error ? e.name : 'error';
 }
