@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
 import { probeEngine } from '../assemble/engines.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
-import { connectionCause } from '../engines/openai.js';
+import { connectionCause, modelListIds } from '../engines/openai.js';
 import type { Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
@@ -69,12 +69,12 @@ async function listModels(
     });
     if (!res.ok) return { check: { ok: true, detail: `answers, but GET /models gave HTTP ${res.status}` } };
     const text = await res.text();
-    let data: unknown;
+    let ids: string[] | undefined;
     try {
-      data = (JSON.parse(text) as { data?: unknown } | null)?.data;
+      ids = modelListIds(JSON.parse(text));
     } catch {}
     // Not an OpenAI model list (a web page, a proxy's answer): "0 models served" would not be true.
-    if (!Array.isArray(data)) {
+    if (!ids) {
       const shown = JSON.stringify(text.trim().slice(0, 60));
       return {
         check: {
@@ -83,7 +83,6 @@ async function listModels(
         },
       };
     }
-    const ids = data.map((d) => d?.id).filter((id): id is string => typeof id === 'string');
     return {
       ids,
       check: { ok: true, detail: `yes (${ids.length} model${ids.length === 1 ? '' : 's'} served)` },
