@@ -120,6 +120,34 @@ describe('el4ner index', () => {
     assert.equal(d.code, 2);
   });
 
+  it('refuses a pool with nothing to show (empty, blank texts, no gold entity) with its name, exit 2, no index', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['empty.jsonl', '', /no sentences to index \(the pool is empty or every text is blank\)/],
+      ['blank.jsonl', '{"text": "   "}\n', /no sentences to index/],
+      [
+        'unlabelled.jsonl',
+        `${JSON.stringify({ text: 'Angela Merkel visited Paris .' })}\n`,
+        /no entities in the pool: demonstrations show gold entities, so the pool must be labelled/,
+      ],
+    ];
+    for (const [name, content, message] of cases) {
+      const pool = path.join(dir, name);
+      await writeFile(pool, content);
+      const out = path.join(dir, `idx-${name}`);
+      const r = await run(['index', '--pool', pool, '--out', out]);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`el4ner: ${pool}: `) && r.stderr.split('\n').length === 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.deepEqual(await readdir(out), [], `${name}: no index written`);
+    }
+    // a typo in an option creates no folder
+    const typo = path.join(dir, 'idx-typo');
+    const t = await run(['index', '--pool', poolFile, '--out', typo, '--dim', 'big']);
+    assert.equal(t.code, 2);
+    assert.match(t.stderr, /--dim must be an integer >= 8, got "big"/);
+    await assert.rejects(readdir(typo), /ENOENT/);
+  });
+
   it('never overwrites or removes what a folder holds besides an index', async () => {
     // a project folder: its own manifest.json, a docs.json, a data-* folder, and the pool itself
     const project = path.join(dir, 'project');
