@@ -295,3 +295,48 @@ test('a model write that fails half-way (here a file size limit) leaves the mode
     assert.deepEqual(await readdir(dir), ['model.crf', 'pool.jsonl'], 'no temp file is left');
     await CrfTagger.load(model);
   }));
+
+test('an --out that is one of the files read (the pool, the dev set, the input, the model) is refused before any work; the file stays', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 60).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(60, 80).join('\n')}\n`);
+    const model = join(dir, 'm.crf');
+    const trained = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--out',
+      model,
+      '--max-iter',
+      '2',
+      '--dev-share',
+      '0',
+    );
+    assert.equal(trained.status, 0, trained.stderr);
+    const before = new Map(
+      await Promise.all([pool, dev, model].map(async (f) => [f, await readFile(f)] as const)),
+    );
+    const cases: [string[], string, string][] = [
+      [['train-slm', '--pool', pool, '--out', pool, '--max-iter', '2'], pool, '--pool'],
+      [
+        ['train-slm', '--pool', pool, '--dev', dev, '--out', join(dir, '.', 'dev.jsonl'), '--max-iter', '2'],
+        dev,
+        '--dev',
+      ],
+      [['tag-slm', '--model', model, '--input', dev, '--out', dev], dev, '--input'],
+      [['tag-slm', '--model', model, '--input', dev, '--out', model], model, '--model'],
+    ];
+    for (const [args, file, option] of cases) {
+      const r = el4ner(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`^el4ner: .*${literal(file.slice(dir.length))}: is also the ${option} file: `),
+      );
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /^crf:/m, 'refused before training');
+    }
+    for (const [f, bytes] of before) assert.deepEqual(await readFile(f), bytes, `${f} is unchanged`);
+  }));

@@ -128,7 +128,11 @@ export function register(program: Command): void {
       }
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
-      prepareOutputFile(o.out, 'model file');
+      prepareOutputFile(o.out, 'model file', {
+        '--pool': o.pool,
+        '--dev': o.dev,
+        '--unlabeled': o.unlabeled,
+      });
       const train = await readDocuments(o.pool, read);
       if (!train.some((d) => d.text.trim().length > 0))
         throw new InputError('no sentences to train on (the file is empty or every text is blank)', o.pool);
