@@ -227,6 +227,55 @@ test('train-slm with a --dev that is empty or has no entities stops before train
     }
   }));
 
+test('train-slm with a --dev of entity types the training data lacks: none in common stops (exit 2), some is a warning', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    const relabel = (rename: (type: string) => string) =>
+      `${lines
+        .slice(40, 60)
+        .map((l) => {
+          const d = JSON.parse(l);
+          d.entities = d.entities.map((e: { type: string }) => ({ ...e, type: rename(e.type) }));
+          delete d.tags;
+          return JSON.stringify(d);
+        })
+        .join('\n')}\n`;
+    const out = join(dir, 'x.crf');
+    // another data set's labels (lower case here): dev F1 would be 0 at every iteration
+    const other = join(dir, 'other.jsonl');
+    await writeFile(
+      other,
+      relabel((t) => t.toLowerCase()),
+    );
+    const r = el4ner('train-slm', '--pool', pool, '--dev', other, '--out', out, '--max-iter', '2');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^el4ner: ${literal(other)}: no entity type of the dev set \\(loc, misc, org, per\\) is in the training data \\(the training data has LOC, MISC, ORG, PER\\)`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /iter 1 loss/, 'stopped before training');
+    assert.equal(existsSync(out), false);
+    // one type renamed: trained, and said
+    const some = join(dir, 'some.jsonl');
+    await writeFile(
+      some,
+      relabel((t) => (t === 'MISC' ? 'NORP' : t)),
+    );
+    const w = el4ner('train-slm', '--pool', pool, '--dev', some, '--out', out, '--max-iter', '2');
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(
+      w.stderr,
+      new RegExp(
+        `^el4ner: warning: ${literal(some)}: entity type\\(s\\) NORP are not in the training data`,
+        'm',
+      ),
+    );
+    assert.ok(existsSync(out));
+  }));
+
 test('train-slm with an --unlabeled file that has no sentence stops before training: one line naming the file, exit 2', () =>
   inTempDir(async (dir, lines) => {
     const pool = join(dir, 'pool.jsonl');

@@ -1,6 +1,7 @@
 /** `el4ner train-slm`: trains the CRF tagger on JSONL documents and reports dev strict micro-F1. */
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
 import { numberInRange, positiveInt } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
@@ -12,6 +13,27 @@ function nonNegativeNumber(name: string) {
       throw new InputError(`--${name} must be a non-negative number, got "${v}"`);
     return n;
   };
+}
+
+/**
+ * Dev entity types the training data lacks can never be predicted: dev F1 counts them as missed.
+ * None in common is the wrong dev file (F1 0 throughout, as with no entities); some is said.
+ */
+function checkDevTypes(train: readonly NerDocument[], dev: readonly NerDocument[], file: string): void {
+  const types = (docs: readonly NerDocument[]) => new Set(docs.flatMap((d) => d.entities.map((e) => e.type)));
+  const known = types(train);
+  const devTypes = [...types(dev)].sort();
+  const unknown = devTypes.filter((t) => !known.has(t));
+  if (unknown.length === 0) return;
+  const trained = `the training data has ${[...known].sort().join(', ')}`;
+  if (unknown.length === devTypes.length)
+    throw new InputError(
+      `no entity type of the dev set (${devTypes.join(', ')}) is in the training data (${trained}): is it the dev set of this data?`,
+      file,
+    );
+  process.stderr.write(
+    `el4ner: warning: ${file}: entity type(s) ${unknown.join(', ')} are not in the training data (${trained}); the model cannot predict them, so dev F1 counts them as missed\n`,
+  );
 }
 
 export function register(program: Command): void {
@@ -159,6 +181,7 @@ export function register(program: Command): void {
           'no entities in the dev set: --dev needs labelled documents (dev F1 picks the iteration kept)',
           o.dev,
         );
+      if (dev) checkDevTypes(train, dev, o.dev!);
       const started = Date.now();
       const options = {
         scheme,
