@@ -389,3 +389,29 @@ test('an --out that is one of the files read (the pool, the dev set, the input, 
     }
     for (const [f, bytes] of before) assert.deepEqual(await readFile(f), bytes, `${f} is unchanged`);
   }));
+
+test('tag-slm --model with a file that is no CRF says what it is instead, once naming the file: missing, empty, a GGUF, not gzip', () =>
+  inTempDir(async (dir) => {
+    const input = join(dir, 'in.jsonl');
+    await writeFile(input, `${JSON.stringify({ text: 'Peter went to Paris .' })}\n`);
+    const empty = join(dir, 'empty.crf');
+    await writeFile(empty, '');
+    const gguf = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
+    const json = join(dir, 'model.json');
+    await writeFile(json, '{"labels": ["PER"]}\n');
+    const cases: [string, string][] = [
+      [join(dir, 'missing.crf'), 'no such file'],
+      [empty, 'not an el4ner CRF model: the file is empty'],
+      [
+        gguf,
+        'not an el4ner CRF model: it is a GGUF model (an LLM: give it under models: with engine llama-cpp); the CRF is the file train-slm writes',
+      ],
+      [json, 'not an el4ner CRF model: the files train-slm writes are gzip, this one is not'],
+    ];
+    for (const [model, why] of cases) {
+      const r = el4ner('tag-slm', '--model', model, '--input', input);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `el4ner: --model: cannot load the CRF model ${model}: ${why}\n`);
+      assert.equal(r.stdout, '');
+    }
+  }));
