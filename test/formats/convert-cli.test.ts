@@ -122,6 +122,30 @@ test('CoNLL output refuses a separator it cannot write: empty, or inside a token
   assert.equal(readFileSync(out, 'utf8'), 'a,b|O\nc\td|O\n\n');
 });
 
+test('brat output into a folder holding other documents is refused (they would be read back as part of it); the same documents again are fine', () => {
+  const three = join(tmp, 'three.jsonl');
+  const docs = ['a', 'b', 'c'].map((id) => ({
+    id,
+    text: `Paris ${id}`,
+    entities: [{ start: 0, end: 5, type: 'LOC' }],
+  }));
+  writeFileSync(three, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const one = join(tmp, 'one.jsonl');
+  writeFileSync(one, `${JSON.stringify(docs[0])}\n`);
+  const folder = join(tmp, 'brat-out');
+  assert.equal(el4ner('convert', three, folder, '--to', 'brat').code, 0);
+  const again = el4ner('convert', three, folder, '--to', 'brat');
+  assert.equal(again.code, 0, again.stderr);
+  const r = el4ner('convert', one, folder, '--to', 'brat');
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    `el4ner: ${folder}: the folder already holds the brat files of 2 other document(s) (b, ...), which reading it back would mix in; give a new or empty folder\n`,
+  );
+  const back = el4ner('convert', folder, '-', '--to', 'jsonl');
+  assert.equal(back.stdout.trim().split('\n').length, 3, 'the folder is as it was');
+});
+
 test('convert reads stdin with --from and writes stdout', () => {
   const r = el4nerWithInput('EU B-ORG\nsays O\n', 'convert', '--from', 'conll', '-', '-');
   assert.equal(r.code, 0, r.stderr);
