@@ -415,3 +415,42 @@ test('tag-slm --model with a file that is no CRF says what it is instead, once n
       assert.equal(r.stdout, '');
     }
   }));
+
+test('train-slm says what it is doing before each long silent step: reading, feature extraction, the O bias search', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(40, 60).join('\n')}\n`);
+    const r = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--dev',
+      dev,
+      '--out',
+      join(dir, 'm.crf'),
+      '--max-iter',
+      '2',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const order = [
+      new RegExp(`^pool: 40 documents from ${literal(pool)}$`),
+      /^crf: extracting the features of 40 sentences$/,
+      /^crf: 40 sentences, /,
+      /^iter 1 loss /,
+      /^O bias: scoring dev with 7 values$/,
+      /^O bias (0: no other value scores better on dev|-?[\d.]+: dev F1 [\d.]+)$/,
+      /^dev strict micro: /,
+    ];
+    const at = order.map((re) => r.stderr.split('\n').findIndex((l) => re.test(l)));
+    assert.ok(
+      at.every((i) => i >= 0),
+      `${at}: ${r.stderr}`,
+    );
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+      r.stderr,
+    );
+  }));

@@ -182,6 +182,7 @@ export function register(program: Command): void {
           o.dev,
         );
       if (dev) checkDevTypes(train, dev, o.dev!);
+      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       const started = Date.now();
       const options = {
         scheme,
