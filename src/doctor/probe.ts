@@ -8,9 +8,11 @@
  * - logprobs: the answer carries token log probabilities (soft votes and SLM+LLM fusion read them);
  * - latency: the wall time of one short call.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
 import { probeEngine } from '../assemble/engines.js';
+import { ggufProblem } from '../assemble/preflight.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
 import { connectionCause, modelListIds } from '../engines/openai.js';
 import type { Engine, JsonSchema } from '../engines/types.js';
@@ -164,6 +166,13 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
     result.reachable = listed.check;
     if (listed.check.ok === false) return result;
     result.modelKnown = modelKnown(m, listed.ids);
+  }
+  // a file that is there but no GGUF (a broken download, another format): said as the start-up
+  // check says it, not with the loader's quote of its binary first bytes
+  const notGguf = m.engine === 'llama-cpp' && existsSync(m.path) ? ggufProblem(m.path) : undefined;
+  if (notGguf) {
+    result.reachable = { ok: false, detail: `no: ${notGguf}` };
+    return result;
   }
   let engine: Engine | undefined;
   try {

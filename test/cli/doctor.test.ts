@@ -240,3 +240,20 @@ test('doctor: a port that answers but does not speak HTTP (another service) is n
   assert.doesNotMatch(r.stdout, /HPE_/);
   assert.ok(!hasStack(r.stderr));
 });
+
+test('doctor: a local model file that is no GGUF is said so in words (as the start-up check does), not by quoting its bytes', async () => {
+  const dir = tmpDir('el4ner-doctor-gguf-');
+  const broken = join(dir, 'model.gguf');
+  // the first bytes of a gzip file: a CRF model given where a GGUF is expected
+  writeFileSync(broken, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]));
+  const config = join(dir, 'models.json');
+  writeFileSync(config, JSON.stringify({ models: [{ name: 'local', engine: 'llama-cpp', path: broken }] }));
+  const r = await el4nerAsync(['doctor', '--config', config]);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(
+    r.stdout,
+    /^local: reachable: no: not a GGUF file \(its first bytes are not "GGUF": a broken download or another format\)$/m,
+  );
+  assert.doesNotMatch(r.stdout, /\uFFFD/, 'no binary bytes quoted');
+  assert.ok(!hasStack(r.stderr));
+});
