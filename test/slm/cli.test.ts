@@ -75,8 +75,16 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     assert.equal(windows.status, 2);
     assert.match(
       windows.stderr,
-      /--document-windows: document windows must be whole numbers from 1 to 16, got 40/,
+      /--document-windows "4,40": document windows must be whole numbers from 1 to 16 \(or none\)/,
     );
+    for (const bad of ['a,b', '4,,12']) {
+      const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'w.crf'), '--document-windows', bad);
+      assert.equal(r.status, 2);
+      assert.equal(
+        r.stderr,
+        `el4ner: --document-windows ${JSON.stringify(bad)}: document windows must be whole numbers from 1 to 16 (or none)\n`,
+      );
+    }
 
     assert.deepEqual(tagger.lexicons, [], 'no lists unless asked for');
     const lists = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'l.crf'), '--lexicons', 'en-cities');

@@ -146,7 +146,9 @@ export function register(program: Command): void {
       try {
         checkDocumentWindows(windows);
       } catch (e) {
-        throw new InputError(`--document-windows: ${(e as Error).message} (or none)`);
+        // the value as given: "a,b" is not "NaN", "4,,12" not "0"
+        const rule = (e as Error).message.replace(/, got .*$/, '');
+        throw new InputError(`--document-windows ${JSON.stringify(o.documentWindows)}: ${rule} (or none)`);
       }
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
