@@ -148,6 +148,48 @@ describe('el4ner index', () => {
     await assert.rejects(readdir(typo), /ENOENT/);
   });
 
+  it('the approximate index without an embedding model is a config error (exit 2, one line), not a stack trace', async () => {
+    const out = path.join(dir, 'idx-approximate');
+    const a = await run(['index', '--pool', poolFile, '--out', out, '--approximate']);
+    assert.equal(a.code, 2, a.stderr);
+    assert.match(
+      a.stderr,
+      /^el4ner: --approximate is for the dense vectors of an embedding model \(embedding\.model in --config\)/,
+    );
+    assert.equal(a.stderr.split('\n').length, 2, a.stderr);
+    assert.equal(a.stderr.includes('spans:'), false, 'refused before any work');
+    await assert.rejects(readdir(out), /ENOENT/);
+    // the same setting in a run's config
+    const config = path.join(dir, 'approximate.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        labels: ['PER', 'LOC', 'ORG'],
+        pool: poolFile,
+        models: [{ name: 'a', engine: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm' }],
+        retrieval: { index: { approximate: true } },
+      }),
+    );
+    const input = path.join(dir, 'approximate-in.jsonl');
+    await writeFile(input, `${JSON.stringify({ id: 'q', text: 'Merkel visited Berlin .' })}\n`);
+    const r = await run([
+      'run',
+      '--config',
+      config,
+      '--input',
+      input,
+      '--output',
+      path.join(dir, 'approximate-out.jsonl'),
+      '--no-preflight',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^el4ner: the approximate index is for dense vectors \(retrieval\.index\.approximate, --approximate\): set embedding\.model/m,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
   it('never overwrites or removes what a folder holds besides an index', async () => {
     // a project folder: its own manifest.json, a docs.json, a data-* folder, and the pool itself
     const project = path.join(dir, 'project');

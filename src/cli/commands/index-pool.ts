@@ -84,6 +84,10 @@ export function register(program: Command): void {
           throw new InputError(`--dim must be an integer >= 8, got ${JSON.stringify(flags.dim)}`);
         dim = Number(flags.dim);
       }
+      if (flags.approximate && !base.embedding)
+        throw new ConfigError(
+          '--approximate is for the dense vectors of an embedding model (embedding.model in --config); the lexical embedder gives sparse ones, whose exact posting lists are faster',
+        );
       // after the flags are checked: a typo in one leaves no empty folder behind
       (await import('../../run/output-path.js')).prepareOutputFolder(flags.out, 'index folder');
       const index = base.retrieval.index;
