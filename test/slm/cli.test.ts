@@ -462,3 +462,17 @@ test('train-slm says what it is doing before each long silent step: reading, fea
       r.stderr,
     );
   }));
+
+test('train-slm --unlabeled that is missing or a folder: one line naming it, exit 2, before training', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 20).join('\n')}\n`);
+    for (const [unlabeled, why] of [
+      [join(dir, 'missing.txt'), 'no such file'],
+      [dir, 'is a folder; --unlabeled takes a text file (one sentence or document per line)'],
+    ]) {
+      const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'm.crf'), '--unlabeled', unlabeled);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `el4ner: ${unlabeled}: ${why}\n`);
+    }
+  }));

@@ -125,6 +125,15 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+      if (o.unlabeled) {
+        const { existsSync, statSync } = await import('node:fs');
+        if (!existsSync(o.unlabeled)) throw new InputError('no such file', o.unlabeled);
+        if (statSync(o.unlabeled).isDirectory())
+          throw new InputError(
+            'is a folder; --unlabeled takes a text file (one sentence or document per line)',
+            o.unlabeled,
+          );
+      }
       const devShare = numberInRange('--dev-share', o.devShare, 0, 0.5);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
