@@ -95,7 +95,10 @@ test('convert reports input errors as file:line with exit code 2', () => {
   );
   const r2 = el4ner('convert', nested, join(tmp, 'nested.conll'));
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /document "n1" has nested or overlapping entities/);
+  assert.ok(
+    r2.stderr.startsWith(`el4ner: ${nested}: document "n1" has nested or overlapping entities`),
+    r2.stderr,
+  );
   const r3 = el4ner('convert', '--to', 'xml', nested, join(tmp, 'x.xml'));
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /--to must be one of/);
@@ -114,7 +117,8 @@ test('CoNLL output refuses a separator it cannot write: empty, or inside a token
   for (const sep of [',', 'tab']) {
     const r = el4ner('convert', docs, out, '--sep', sep);
     assert.equal(r.code, 2, `--sep ${sep}: ${r.stderr}`);
-    assert.match(r.stderr, /document "s1": token \d "[^"]+" contains the column separator/);
+    assert.ok(r.stderr.startsWith(`el4ner: ${docs}: document "s1": token `), r.stderr);
+    assert.match(r.stderr, /contains the column separator/);
   }
   assert.equal(existsSync(out), false, 'no file is written');
   const ok = el4ner('convert', docs, out, '--sep', '|');
