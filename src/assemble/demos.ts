@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, InputError } from '../core/errors.js';
 import type { FailureLog } from '../core/failures.js';
 import type { NerDocument } from '../core/types.js';
 import { createLlmPreExtractor, type LlmPreExtractor } from '../el4ner/stages/retrieve.js';
@@ -221,6 +221,21 @@ export interface PoolIndexResult {
 }
 
 /**
+ * A pool with nothing to show as a demonstration is a mistake (the wrong file, an export that
+ * failed): an index of it would make every run silently zero-shot.
+ */
+function checkPoolDocs(docs: NerDocument[], file: string, spans: 'gold' | 'llm'): NerDocument[] {
+  if (!docs.some((d) => d.text.trim().length > 0))
+    throw new InputError('no sentences to index (the pool is empty or every text is blank)', file);
+  if (spans === 'gold' && !docs.some((d) => d.entities.length > 0))
+    throw new InputError(
+      'no entities in the pool: demonstrations show gold entities, so the pool must be labelled',
+      file,
+    );
+  return docs;
+}
+
+/**
  * `el4ner index`: the pool of a config indexed into a folder with the settings every method uses
  * (built engines only when the embedding model or LLM pre-extraction needs them).
  */
@@ -256,7 +271,7 @@ export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Pro
       { poolFile: req.pool },
       req.out,
       { ...opts, onProgress: req.onProgress },
-      readPool,
+      async (p) => checkPoolDocs(await readPool(p), p, config.retrieval.poolSpans),
       { lazySentences: true },
     );
     return {

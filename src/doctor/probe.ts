@@ -8,10 +8,13 @@
  * - logprobs: the answer carries token log probabilities (soft votes and SLM+LLM fusion read them);
  * - latency: the wall time of one short call.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
 import { probeEngine } from '../assemble/engines.js';
+import { ggufProblem } from '../assemble/preflight.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
+import { connectionCause, modelListIds } from '../engines/openai.js';
 import type { Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
@@ -68,12 +71,12 @@ async function listModels(
     });
     if (!res.ok) return { check: { ok: true, detail: `answers, but GET /models gave HTTP ${res.status}` } };
     const text = await res.text();
-    let data: unknown;
+    let ids: string[] | undefined;
     try {
-      data = (JSON.parse(text) as { data?: unknown } | null)?.data;
+      ids = modelListIds(JSON.parse(text));
     } catch {}
     // Not an OpenAI model list (a web page, a proxy's answer): "0 models served" would not be true.
-    if (!Array.isArray(data)) {
+    if (!ids) {
       const shown = JSON.stringify(text.trim().slice(0, 60));
       return {
         check: {
@@ -82,15 +85,13 @@ async function listModels(
         },
       };
     }
-    const ids = data.map((d) => d?.id).filter((id): id is string => typeof id === 'string');
     return {
       ids,
       check: { ok: true, detail: `yes (${ids.length} model${ids.length === 1 ? '' : 's'} served)` },
     };
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
     const why =
-      err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message);
+      (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : connectionCause(e);
     return { check: { ok: false, detail: `no: ${why}` } };
   }
 }
@@ -165,6 +166,13 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
     result.reachable = listed.check;
     if (listed.check.ok === false) return result;
     result.modelKnown = modelKnown(m, listed.ids);
+  }
+  // a file that is there but no GGUF (a broken download, another format): said as the start-up
+  // check says it, not with the loader's quote of its binary first bytes
+  const notGguf = m.engine === 'llama-cpp' && existsSync(m.path) ? ggufProblem(m.path) : undefined;
+  if (notGguf) {
+    result.reachable = { ok: false, detail: `no: ${notGguf}` };
+    return result;
   }
   let engine: Engine | undefined;
   try {

@@ -209,6 +209,27 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** The model ids of a GET /models body (`{"data": [{"id": ...}]}`), or undefined when it is not such a list. */
+export function modelListIds(body: unknown): string[] | undefined {
+  const data = (body as { data?: unknown } | null | undefined)?.data;
+  if (!Array.isArray(data)) return undefined;
+  return data.map((d) => d?.id).filter((id): id is string => typeof id === 'string');
+}
+
+/**
+ * Why a connection failed, in words: `connection refused (is the server running?) (ECONNREFUSED)`,
+ * else the innermost cause (`connection error (Response does not match the HTTP/1.1 protocol ...)`).
+ */
+export function connectionCause(e: unknown): string {
+  const code = errorCode(e);
+  if (code) return `${NETWORK_CAUSES[code]} (${code})`;
+  let inner: unknown = e;
+  for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
+    inner = (inner as { cause: unknown }).cause;
+  const why = inner !== e && inner instanceof Error ? inner.message : '';
+  return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
+}
+
 /**
  * The cause of a failed attempt in a few words: `HTTP 401 (...)`, `connection refused`,
  * `timed out after N ms`, ... (the details follow in the message).
@@ -227,15 +248,7 @@ export function causeOf(e: unknown): string {
     };
     return `HTTP ${e.status}${hint[e.status] ?? (e.status >= 500 ? ' server error' : '')}`;
   }
-  const code = errorCode(e);
-  if (code) return `${NETWORK_CAUSES[code]} (${code})`;
-  if (e instanceof APIConnectionError) {
-    let inner: unknown = e;
-    for (let i = 0; i < 6 && (inner as { cause?: unknown })?.cause; i++)
-      inner = (inner as { cause: unknown }).cause;
-    const why = inner !== e && inner instanceof Error ? inner.message : '';
-    return why && why !== 'fetch failed' ? `connection error (${why})` : 'connection error';
-  }
+  if (errorCode(e) || e instanceof APIConnectionError) return connectionCause(e);
   if (e instanceof BadResponseError || e instanceof SyntaxError) return 'malformed response';
   return e instanceof Error ? e.name : 'error';
 }
@@ -385,8 +398,13 @@ export class OpenAIEngine implements Engine {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new TimeoutError(timeoutMs)), timeoutMs);
     try {
-      const page = (await this.client.models.list({ signal: ctl.signal })) as unknown;
-      if (!page || typeof page !== 'object') throw new BadResponseError('GET /models: malformed response');
+      // the body itself: the SDK's models.list() makes a page of any 200 body, so a web UI at
+      // baseUrl would pass for a server of no models
+      const body: unknown = await this.client.get('/models', { signal: ctl.signal });
+      if (!modelListIds(body))
+        throw new BadResponseError(
+          `GET /models is not an OpenAI model list: ${JSON.stringify(describe(body).trim().slice(0, 60))}; check baseUrl`,
+        );
     } catch (e) {
       const cause = ctl.signal.aborted ? ctl.signal.reason : e;
       throw this.fail('GET /models', 1, cause instanceof APIError ? cause.status : undefined, cause);

@@ -209,6 +209,20 @@ export async function writeBrat(
     }
     names.set(name.toLowerCase(), d.id);
   }
+  // Pairs of other documents already there would be read back with these as one corpus.
+  const others = [
+    ...new Set(
+      (await readdir(path))
+        .filter((f) => /\.(ann|txt)$/.test(f))
+        .map((f) => f.replace(/\.(ann|txt)$/, ''))
+        .filter((stem) => !names.has(stem.toLowerCase())),
+    ),
+  ].sort();
+  if (others.length > 0)
+    throw new InputError(
+      `the folder already holds the brat files of ${others.length} other document(s) (${others[0]}, ...), which reading it back would mix in; give a new or empty folder`,
+      path,
+    );
   // Format every .ann before writing any file, so that a bad document leaves nothing half-written.
   const anns = docs.map((d) => formatAnn(d, unit));
   for (let i = 0; i < docs.length; i++) {

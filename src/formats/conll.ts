@@ -154,7 +154,9 @@ export function formatConll(docs: readonly NerDocument[], options: ConllWriteOpt
       : options.sep === 'tab'
         ? '\t'
         : options.sep;
-  const badToken = options.sep === undefined || options.sep === 'whitespace' ? /\s/ : /[\n\r]/;
+  // a token holding the separator would be read back as more columns
+  const badToken = (text: string) =>
+    /[\n\r]/.test(text) || (sepOut === ' ' ? /\s/.test(text) : text.includes(sepOut));
   const parts: string[] = [];
   for (const doc of docs) {
     assertFlat(doc, 'CoNLL');
@@ -191,7 +193,7 @@ export function formatConll(docs: readonly NerDocument[], options: ConllWriteOpt
       parts.push(line, '');
     }
     tokens.forEach((t, i) => {
-      if (badToken.test(t.text)) {
+      if (badToken(t.text)) {
         throw new InputError(
           `document ${JSON.stringify(doc.id)}: token ${i} ${JSON.stringify(t.text)} contains the column separator or a line break`,
         );

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../core/errors.js';
+import { ConfigError, InputError } from '../core/errors.js';
 import type { NerDocument, Span } from '../core/types.js';
 import type { PosOf } from '../pos/span-pos.js';
 import { spansPos } from '../pos/span-pos.js';
@@ -328,8 +328,8 @@ export async function buildIndex(
   };
   if (settings.approximate) {
     if (spanStore.kind !== 'dense')
-      throw new Error(
-        `the approximate index is for dense vectors (embedding models); ${opts.embedder.identity} gives sparse ones, whose exact posting lists are faster`,
+      throw new ConfigError(
+        `the approximate index is for dense vectors (retrieval.index.approximate, --approximate): set embedding.model; ${opts.embedder.identity} gives sparse ones, whose exact posting lists are faster`,
       );
     opts.onProgress?.('approximate-index', 0, spanStore.rows);
     index.ann = await ApproximateSpanSim.build(spanStore, spanTable(index), settings.approximate);

@@ -47,9 +47,34 @@ function writable(target: string, path: string, what: string): void {
   }
 }
 
-/** Creates the folders above `path` and checks that the file can be written. Returns `path`. */
-export function prepareOutputFile(path: string, what = 'output file'): string {
+/** Whether two paths name one existing file (also through a link). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the folders above `path` and checks that the file can be written. Returns `path`.
+ * `inputs` (option -> path) are files the command reads: the output may not be one of them, as
+ * writing it would destroy them (a model over its training data, tags over the gold).
+ */
+export function prepareOutputFile(
+  path: string,
+  what = 'output file',
+  inputs: Record<string, string | undefined> = {},
+): string {
   if (isStreamPath(path)) return path;
+  for (const [option, input] of Object.entries(inputs))
+    if (input !== undefined && sameFile(path, input))
+      throw new InputError(
+        `is also the ${option} file: writing the ${what} would replace it; give another path`,
+        path,
+      );
   const abs = resolve(path);
   makeFolder(dirname(abs), path, what);
   if (existsSync(abs)) {

@@ -72,7 +72,9 @@ export async function loadSlm(spec: SlmSpec, opts: LoadSlmOptions = {}): Promise
     try {
       crf = await CrfTagger.load(path);
     } catch (e) {
-      throw new ConfigError(`${key}: cannot load the CRF model ${path}: ${(e as Error).message}`);
+      // the model file's errors start with its path, which this line names already
+      const why = (e as Error).message.replace(`${path}: `, '');
+      throw new ConfigError(`${key}: cannot load the CRF model ${path}: ${why}`);
     }
     return {
       kind: 'crf',

@@ -98,10 +98,21 @@ export function encodeModel(contents: ModelContents): Buffer {
   return gzipSync(Buffer.concat([MAGIC, len, headerBuf, ...body]), { level: 6 });
 }
 
+/** What a file given as a CRF model is instead, when that can be told from its first bytes. */
+function otherFormat(file: Buffer): string | undefined {
+  if (file.length === 0) return 'the file is empty';
+  if (file.subarray(0, 4).toString('latin1') === 'GGUF')
+    return 'it is a GGUF model (an LLM: give it under models: with engine llama-cpp); the CRF is the file train-slm writes';
+  if (file[0] !== 0x1f || file[1] !== 0x8b) return 'the files train-slm writes are gzip, this one is not';
+  return undefined;
+}
+
 export function decodeModel(
   file: Buffer,
   name = 'model',
 ): { header: ModelHeader; hashHi: Uint32Array; hashLo: Uint32Array; weights: Float32Array } {
+  const other = otherFormat(file);
+  if (other) throw new ModelFileError(`${name}: not an el4ner CRF model: ${other}`);
   let buf: Buffer;
   try {
     buf = gunzipSync(file);
@@ -170,7 +181,14 @@ export async function readModel(path: string) {
   try {
     file = await readFile(path);
   } catch (err) {
-    throw new ModelFileError(`cannot read model ${path}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a folder, not a model file'
+          : (err as Error).message;
+    throw new ModelFileError(`${path}: ${why}`);
   }
   return decodeModel(file, path);
 }

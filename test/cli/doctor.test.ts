@@ -176,7 +176,9 @@ describe('el4ner doctor', () => {
     assert.match(row('vllm').at(-1)!, /^\d+ ms$/);
     assert.deepEqual(row('gone').slice(3), ['no', '-', 'not run', 'not run', '-']);
     assert.ok(
-      lines.some((l) => /^gone: reachable: no: ECONNREFUSED$/.test(l)),
+      lines.some((l) =>
+        /^gone: reachable: no: connection refused \(is the server running\?\) \(ECONNREFUSED\)$/.test(l),
+      ),
       r.stdout,
     );
     assert.ok(!hasStack(r.stderr));
@@ -213,4 +215,45 @@ test('doctor: a GET /models that is not a model list (a web page at baseUrl) is 
     'no model list',
   ]);
   assert.doesNotMatch(table.stdout, /models served|not served/);
+});
+
+test('doctor: a port that answers but does not speak HTTP (another service) is named as such, not by a parser code', async (t) => {
+  const other = createServer((socket) => {
+    socket.once('data', () => socket.end('-ERR unknown command\r\n'));
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise((r) => other.close(r)));
+  const port = (other.address() as { port: number }).port;
+  const config = join(tmpDir('el4ner-doctor-other-'), 'models.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [{ name: 'redis', engine: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm' }],
+    }),
+  );
+  const r = await el4nerAsync(['doctor', '--config', config, '--timeout-ms', '5000']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(
+    r.stdout,
+    /^redis: reachable: no: connection error \(Response does not match the HTTP\/1\.1 protocol.*\)$/m,
+  );
+  assert.doesNotMatch(r.stdout, /HPE_/);
+  assert.ok(!hasStack(r.stderr));
+});
+
+test('doctor: a local model file that is no GGUF is said so in words (as the start-up check does), not by quoting its bytes', async () => {
+  const dir = tmpDir('el4ner-doctor-gguf-');
+  const broken = join(dir, 'model.gguf');
+  // the first bytes of a gzip file: a CRF model given where a GGUF is expected
+  writeFileSync(broken, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]));
+  const config = join(dir, 'models.json');
+  writeFileSync(config, JSON.stringify({ models: [{ name: 'local', engine: 'llama-cpp', path: broken }] }));
+  const r = await el4nerAsync(['doctor', '--config', config]);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(
+    r.stdout,
+    /^local: reachable: no: not a GGUF file \(its first bytes are not "GGUF": a broken download or another format\)$/m,
+  );
+  assert.doesNotMatch(r.stdout, /\uFFFD/, 'no binary bytes quoted');
+  assert.ok(!hasStack(r.stderr));
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { el4ner, hasStack } from '../support/cli.js';
+import { el4ner, hasStack, literal } from '../support/cli.js';
 
 test('commander usage errors exit 2; help and version exit 0', () => {
   const bad: [string[], RegExp][] = [
@@ -15,6 +15,14 @@ test('commander usage errors exit 2; help and version exit 0', () => {
     [['index', '--out', 'idx', '--bogus'], /unknown option '--bogus'/],
     [['doctor', '--config', 'c.yaml', '--timeout-ms', 'soon'], /expected a positive integer/],
     [['indx'], /unknown command 'indx'/],
+    // counts are whole and positive: 0 or 2.5 used to be trained as 1 or 2 without a word
+    ...['--max-iter', '--patience', '--min-count', '--eval-every', '--threads'].flatMap(
+      (flag): [string[], RegExp][] =>
+        ['0', '2.5', 'abc'].map((v) => [
+          ['train-slm', '--pool', 'p.jsonl', '--out', 'm.crf', flag, v],
+          new RegExp(literal(`option '${flag} <n>' argument '${v}' is invalid. expected a positive integer`)),
+        ]),
+    ),
   ];
   for (const [args, message] of bad) {
     const r = el4ner(args);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -95,10 +95,59 @@ test('convert reports input errors as file:line with exit code 2', () => {
   );
   const r2 = el4ner('convert', nested, join(tmp, 'nested.conll'));
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /document "n1" has nested or overlapping entities/);
+  assert.ok(
+    r2.stderr.startsWith(`el4ner: ${nested}: document "n1" has nested or overlapping entities`),
+    r2.stderr,
+  );
   const r3 = el4ner('convert', '--to', 'xml', nested, join(tmp, 'x.xml'));
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /--to must be one of/);
+});
+
+test('CoNLL output refuses a separator it cannot write: empty, or inside a token (it would read back as more columns)', () => {
+  const docs = join(tmp, 'sep.jsonl');
+  writeFileSync(
+    docs,
+    `${JSON.stringify({ id: 's1', text: 'a,b c\td', tokens: ['a,b', 'c\td'], entities: [] })}\n`,
+  );
+  const out = join(tmp, 'sep.conll');
+  const empty = el4ner('convert', docs, out, '--sep', '');
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /^el4ner: --sep is empty: give whitespace, tab or the separator string\n$/);
+  for (const sep of [',', 'tab']) {
+    const r = el4ner('convert', docs, out, '--sep', sep);
+    assert.equal(r.code, 2, `--sep ${sep}: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`el4ner: ${docs}: document "s1": token `), r.stderr);
+    assert.match(r.stderr, /contains the column separator/);
+  }
+  assert.equal(existsSync(out), false, 'no file is written');
+  const ok = el4ner('convert', docs, out, '--sep', '|');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(readFileSync(out, 'utf8'), 'a,b|O\nc\td|O\n\n');
+});
+
+test('brat output into a folder holding other documents is refused (they would be read back as part of it); the same documents again are fine', () => {
+  const three = join(tmp, 'three.jsonl');
+  const docs = ['a', 'b', 'c'].map((id) => ({
+    id,
+    text: `Paris ${id}`,
+    entities: [{ start: 0, end: 5, type: 'LOC' }],
+  }));
+  writeFileSync(three, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const one = join(tmp, 'one.jsonl');
+  writeFileSync(one, `${JSON.stringify(docs[0])}\n`);
+  const folder = join(tmp, 'brat-out');
+  assert.equal(el4ner('convert', three, folder, '--to', 'brat').code, 0);
+  const again = el4ner('convert', three, folder, '--to', 'brat');
+  assert.equal(again.code, 0, again.stderr);
+  const r = el4ner('convert', one, folder, '--to', 'brat');
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    `el4ner: ${folder}: the folder already holds the brat files of 2 other document(s) (b, ...), which reading it back would mix in; give a new or empty folder\n`,
+  );
+  const back = el4ner('convert', folder, '-', '--to', 'jsonl');
+  assert.equal(back.stdout.trim().split('\n').length, 3, 'the folder is as it was');
 });
 
 test('convert reads stdin with --from and writes stdout', () => {

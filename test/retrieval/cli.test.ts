@@ -120,6 +120,76 @@ describe('el4ner index', () => {
     assert.equal(d.code, 2);
   });
 
+  it('refuses a pool with nothing to show (empty, blank texts, no gold entity) with its name, exit 2, no index', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['empty.jsonl', '', /no sentences to index \(the pool is empty or every text is blank\)/],
+      ['blank.jsonl', '{"text": "   "}\n', /no sentences to index/],
+      [
+        'unlabelled.jsonl',
+        `${JSON.stringify({ text: 'Angela Merkel visited Paris .' })}\n`,
+        /no entities in the pool: demonstrations show gold entities, so the pool must be labelled/,
+      ],
+    ];
+    for (const [name, content, message] of cases) {
+      const pool = path.join(dir, name);
+      await writeFile(pool, content);
+      const out = path.join(dir, `idx-${name}`);
+      const r = await run(['index', '--pool', pool, '--out', out]);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`el4ner: ${pool}: `) && r.stderr.split('\n').length === 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.deepEqual(await readdir(out), [], `${name}: no index written`);
+    }
+    // a typo in an option creates no folder
+    const typo = path.join(dir, 'idx-typo');
+    const t = await run(['index', '--pool', poolFile, '--out', typo, '--dim', 'big']);
+    assert.equal(t.code, 2);
+    assert.match(t.stderr, /--dim must be an integer >= 8, got "big"/);
+    await assert.rejects(readdir(typo), /ENOENT/);
+  });
+
+  it('the approximate index without an embedding model is a config error (exit 2, one line), not a stack trace', async () => {
+    const out = path.join(dir, 'idx-approximate');
+    const a = await run(['index', '--pool', poolFile, '--out', out, '--approximate']);
+    assert.equal(a.code, 2, a.stderr);
+    assert.match(
+      a.stderr,
+      /^el4ner: --approximate is for the dense vectors of an embedding model \(embedding\.model in --config\)/,
+    );
+    assert.equal(a.stderr.split('\n').length, 2, a.stderr);
+    assert.equal(a.stderr.includes('spans:'), false, 'refused before any work');
+    await assert.rejects(readdir(out), /ENOENT/);
+    // the same setting in a run's config
+    const config = path.join(dir, 'approximate.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        labels: ['PER', 'LOC', 'ORG'],
+        pool: poolFile,
+        models: [{ name: 'a', engine: 'openai', baseUrl: 'http://127.0.0.1:1/v1', model: 'm' }],
+        retrieval: { index: { approximate: true } },
+      }),
+    );
+    const input = path.join(dir, 'approximate-in.jsonl');
+    await writeFile(input, `${JSON.stringify({ id: 'q', text: 'Merkel visited Berlin .' })}\n`);
+    const r = await run([
+      'run',
+      '--config',
+      config,
+      '--input',
+      input,
+      '--output',
+      path.join(dir, 'approximate-out.jsonl'),
+      '--no-preflight',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^el4ner: the approximate index is for dense vectors \(retrieval\.index\.approximate, --approximate\): set embedding\.model/m,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
   it('never overwrites or removes what a folder holds besides an index', async () => {
     // a project folder: its own manifest.json, a docs.json, a data-* folder, and the pool itself
     const project = path.join(dir, 'project');

@@ -76,8 +76,16 @@ test('train-slm writes a model that tag-slm uses; bad model files are input erro
     assert.equal(windows.status, 2);
     assert.match(
       windows.stderr,
-      /--document-windows: document windows must be whole numbers from 1 to 16, got 40/,
+      /--document-windows "4,40": document windows must be whole numbers from 1 to 16 \(or none\)/,
     );
+    for (const bad of ['a,b', '4,,12']) {
+      const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'w.crf'), '--document-windows', bad);
+      assert.equal(r.status, 2);
+      assert.equal(
+        r.stderr,
+        `el4ner: --document-windows ${JSON.stringify(bad)}: document windows must be whole numbers from 1 to 16 (or none)\n`,
+      );
+    }
 
     assert.deepEqual(tagger.lexicons, [], 'no lists unless asked for');
     const lists = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'l.crf'), '--lexicons', 'en-cities');
@@ -222,6 +230,55 @@ test('train-slm with a --dev that is empty or has no entities stops before train
     );
   }));
 
+test('train-slm with a --dev of entity types the training data lacks: none in common stops (exit 2), some is a warning', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    const relabel = (rename: (type: string) => string) =>
+      `${lines
+        .slice(40, 60)
+        .map((l) => {
+          const d = JSON.parse(l);
+          d.entities = d.entities.map((e: { type: string }) => ({ ...e, type: rename(e.type) }));
+          delete d.tags;
+          return JSON.stringify(d);
+        })
+        .join('\n')}\n`;
+    const out = join(dir, 'x.crf');
+    // another data set's labels (lower case here): dev F1 would be 0 at every iteration
+    const other = join(dir, 'other.jsonl');
+    await writeFile(
+      other,
+      relabel((t) => t.toLowerCase()),
+    );
+    const r = el4ner('train-slm', '--pool', pool, '--dev', other, '--out', out, '--max-iter', '2');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^el4ner: ${literal(other)}: no entity type of the dev set \\(loc, misc, org, per\\) is in the training data \\(the training data has LOC, MISC, ORG, PER\\)`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /iter 1 loss/, 'stopped before training');
+    assert.equal(existsSync(out), false);
+    // one type renamed: trained, and said
+    const some = join(dir, 'some.jsonl');
+    await writeFile(
+      some,
+      relabel((t) => (t === 'MISC' ? 'NORP' : t)),
+    );
+    const w = el4ner('train-slm', '--pool', pool, '--dev', some, '--out', out, '--max-iter', '2');
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(
+      w.stderr,
+      new RegExp(
+        `^el4ner: warning: ${literal(some)}: entity type\\(s\\) NORP are not in the training data`,
+        'm',
+      ),
+    );
+    assert.ok(existsSync(out));
+  }));
+
 test('train-slm with an --unlabeled file that has no sentence stops before training: one line naming the file, exit 2', () =>
   inTempDir(async (dir, lines) => {
     const pool = join(dir, 'pool.jsonl');
@@ -295,4 +352,128 @@ test('a model write that fails half-way (here a file size limit) leaves the mode
     const { readdir } = await import('node:fs/promises');
     assert.deepEqual(await readdir(dir), ['model.crf', 'pool.jsonl'], 'no temp file is left');
     await CrfTagger.load(model);
+  }));
+
+test('an --out that is one of the files read (the pool, the dev set, the input, the model) is refused before any work; the file stays', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 60).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(60, 80).join('\n')}\n`);
+    const model = join(dir, 'm.crf');
+    const trained = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--out',
+      model,
+      '--max-iter',
+      '2',
+      '--dev-share',
+      '0',
+    );
+    assert.equal(trained.status, 0, trained.stderr);
+    const before = new Map(
+      await Promise.all([pool, dev, model].map(async (f) => [f, await readFile(f)] as const)),
+    );
+    const cases: [string[], string, string][] = [
+      [['train-slm', '--pool', pool, '--out', pool, '--max-iter', '2'], pool, '--pool'],
+      [
+        ['train-slm', '--pool', pool, '--dev', dev, '--out', join(dir, '.', 'dev.jsonl'), '--max-iter', '2'],
+        dev,
+        '--dev',
+      ],
+      [['tag-slm', '--model', model, '--input', dev, '--out', dev], dev, '--input'],
+      [['tag-slm', '--model', model, '--input', dev, '--out', model], model, '--model'],
+    ];
+    for (const [args, file, option] of cases) {
+      const r = el4ner(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`^el4ner: .*${literal(file.slice(dir.length))}: is also the ${option} file: `),
+      );
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /^crf:/m, 'refused before training');
+    }
+    for (const [f, bytes] of before) assert.deepEqual(await readFile(f), bytes, `${f} is unchanged`);
+  }));
+
+test('tag-slm --model with a file that is no CRF says what it is instead, once naming the file: missing, empty, a GGUF, not gzip', () =>
+  inTempDir(async (dir) => {
+    const input = join(dir, 'in.jsonl');
+    await writeFile(input, `${JSON.stringify({ text: 'Peter went to Paris .' })}\n`);
+    const empty = join(dir, 'empty.crf');
+    await writeFile(empty, '');
+    const gguf = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
+    const json = join(dir, 'model.json');
+    await writeFile(json, '{"labels": ["PER"]}\n');
+    const cases: [string, string][] = [
+      [join(dir, 'missing.crf'), 'no such file'],
+      [empty, 'not an el4ner CRF model: the file is empty'],
+      [
+        gguf,
+        'not an el4ner CRF model: it is a GGUF model (an LLM: give it under models: with engine llama-cpp); the CRF is the file train-slm writes',
+      ],
+      [json, 'not an el4ner CRF model: the files train-slm writes are gzip, this one is not'],
+    ];
+    for (const [model, why] of cases) {
+      const r = el4ner('tag-slm', '--model', model, '--input', input);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `el4ner: --model: cannot load the CRF model ${model}: ${why}\n`);
+      assert.equal(r.stdout, '');
+    }
+  }));
+
+test('train-slm says what it is doing before each long silent step: reading, feature extraction, the O bias search', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 40).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(40, 60).join('\n')}\n`);
+    const r = el4ner(
+      'train-slm',
+      '--pool',
+      pool,
+      '--dev',
+      dev,
+      '--out',
+      join(dir, 'm.crf'),
+      '--max-iter',
+      '2',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const order = [
+      new RegExp(`^pool: 40 documents from ${literal(pool)}$`),
+      /^crf: extracting the features of 40 sentences$/,
+      /^crf: 40 sentences, /,
+      /^iter 1 loss /,
+      /^O bias: scoring dev with 7 values$/,
+      /^O bias (0: no other value scores better on dev|-?[\d.]+: dev F1 [\d.]+)$/,
+      /^dev strict micro: /,
+    ];
+    const at = order.map((re) => r.stderr.split('\n').findIndex((l) => re.test(l)));
+    assert.ok(
+      at.every((i) => i >= 0),
+      `${at}: ${r.stderr}`,
+    );
+    assert.deepEqual(
+      at,
+      [...at].sort((a, b) => a - b),
+      r.stderr,
+    );
+  }));
+
+test('train-slm --unlabeled that is missing or a folder: one line naming it, exit 2, before training', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 20).join('\n')}\n`);
+    for (const [unlabeled, why] of [
+      [join(dir, 'missing.txt'), 'no such file'],
+      [dir, 'is a folder; --unlabeled takes a text file (one sentence or document per line)'],
+    ]) {
+      const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'm.crf'), '--unlabeled', unlabeled);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `el4ner: ${unlabeled}: ${why}\n`);
+    }
   }));

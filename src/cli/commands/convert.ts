@@ -36,6 +36,7 @@ function sepOption(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value === '\\t' || value === 'tab') return 'tab';
   if (value === 'space' || value === 'whitespace') return 'whitespace';
+  if (value === '') throw new InputError('--sep is empty: give whitespace, tab or the separator string');
   return value;
 }
 
@@ -120,6 +121,11 @@ export function register(program: Command): void {
       offsets: offsetsOption('out-offsets', flags.outOffsets),
       ...conll,
     };
+    // what the writers refuse is a document of the input (nested entities for CoNLL, ...): name its file
+    const inInput = (e: unknown) =>
+      e instanceof InputError && e.file === undefined
+        ? new InputError(e.message, input === '-' ? 'stdin' : input)
+        : e;
     if (output === '-') {
       if (to === 'brat') throw new InputError('brat output needs a folder or a .ann path, not stdout');
       // `el4ner convert ... - | head` closes the pipe early: not an error.
@@ -127,9 +133,17 @@ export function register(program: Command): void {
         if (err.code === 'EPIPE') process.exit(0);
         throw err;
       });
-      process.stdout.write(formatDocuments(docs, { ...writeOptions, format: to }));
+      let text: string;
+      try {
+        text = formatDocuments(docs, { ...writeOptions, format: to });
+      } catch (e) {
+        throw inInput(e);
+      }
+      process.stdout.write(text);
     } else {
-      await writeDocuments(output, docs, writeOptions);
+      await writeDocuments(output, docs, writeOptions).catch((e) => {
+        throw inInput(e);
+      });
     }
     const entities = docs.reduce((n, d) => n + d.entities.length, 0);
     process.stderr.write(

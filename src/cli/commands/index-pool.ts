@@ -63,7 +63,6 @@ export function register(program: Command): void {
       const base = flags.config ? loadConfig(flags.config) : parseConfig({});
       const pool = flags.pool ?? base.pool;
       if (!pool) throw new InputError('no pool: give --pool or set `pool` in the config');
-      (await import('../../run/output-path.js')).prepareOutputFolder(flags.out, 'index folder');
       const { existsSync, statSync } = await import('node:fs');
       if (!existsSync(pool)) throw new InputError('no such file', pool);
       if (statSync(pool).isDirectory())
@@ -86,9 +85,15 @@ export function register(program: Command): void {
       let dim: number | undefined;
       if (flags.dim !== undefined) {
         if (!/^\d+$/.test(flags.dim) || Number(flags.dim) < 8)
-          throw new InputError('--dim must be an integer >= 8');
+          throw new InputError(`--dim must be an integer >= 8, got ${JSON.stringify(flags.dim)}`);
         dim = Number(flags.dim);
       }
+      if (flags.approximate && !base.embedding)
+        throw new ConfigError(
+          '--approximate is for the dense vectors of an embedding model (embedding.model in --config); the lexical embedder gives sparse ones, whose exact posting lists are faster',
+        );
+      // after the flags are checked: a typo in one leaves no empty folder behind
+      (await import('../../run/output-path.js')).prepareOutputFolder(flags.out, 'index folder');
       const index = base.retrieval.index;
       // The command line's settings on top of the config's: the index is built as every method builds it.
       const config = {

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const { tagLines } = await import('../../core/lines.js');
       const { prepareOutputFile } = await import('../../run/output-path.js');
       const toStdout = o.out === undefined || o.out === '-';
-      if (!toStdout) prepareOutputFile(o.out!);
+      if (!toStdout) prepareOutputFile(o.out!, 'output file', { '--input': o.input, '--model': o.model });
       const isFolder = existsSync(o.model) && statSync(o.model).isDirectory();
       const tagger = await loadSlm(isFolder ? { kind: 'onnx', path: o.model } : o.model, { key: '--model' });
       try {

@@ -1,17 +1,39 @@
 /** `el4ner train-slm`: trains the CRF tagger on JSONL documents and reports dev strict micro-F1. */
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
-import { numberInRange } from '../args.js';
+import { numberInRange, positiveInt } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
-function positiveNumber(name: string) {
+function nonNegativeNumber(name: string) {
   return (v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0)
       throw new InputError(`--${name} must be a non-negative number, got "${v}"`);
     return n;
   };
+}
+
+/**
+ * Dev entity types the training data lacks can never be predicted: dev F1 counts them as missed.
+ * None in common is the wrong dev file (F1 0 throughout, as with no entities); some is said.
+ */
+function checkDevTypes(train: readonly NerDocument[], dev: readonly NerDocument[], file: string): void {
+  const types = (docs: readonly NerDocument[]) => new Set(docs.flatMap((d) => d.entities.map((e) => e.type)));
+  const known = types(train);
+  const devTypes = [...types(dev)].sort();
+  const unknown = devTypes.filter((t) => !known.has(t));
+  if (unknown.length === 0) return;
+  const trained = `the training data has ${[...known].sort().join(', ')}`;
+  if (unknown.length === devTypes.length)
+    throw new InputError(
+      `no entity type of the dev set (${devTypes.join(', ')}) is in the training data (${trained}): is it the dev set of this data?`,
+      file,
+    );
+  process.stderr.write(
+    `el4ner: warning: ${file}: entity type(s) ${unknown.join(', ')} are not in the training data (${trained}); the model cannot predict them, so dev F1 counts them as missed\n`,
+  );
 }
 
 export function register(program: Command): void {
@@ -49,25 +71,20 @@ export function register(program: Command): void {
       '4,12',
     )
     .option('--scheme <scheme>', 'tag scheme to train in: BIO, BIOES or BMES (default: that of the data)')
-    .option('--c2 <n>', 'L2 regularisation coefficient', positiveNumber('c2'), DEFAULT_TRAIN.c2)
-    .option(
-      '--max-iter <n>',
-      'maximum L-BFGS iterations',
-      positiveNumber('max-iter'),
-      DEFAULT_TRAIN.maxIterations,
-    )
+    .option('--c2 <n>', 'L2 regularisation coefficient', nonNegativeNumber('c2'), DEFAULT_TRAIN.c2)
+    .option('--max-iter <n>', 'maximum L-BFGS iterations', positiveInt, DEFAULT_TRAIN.maxIterations)
     .option(
       '--patience <n>',
       'with a dev set (or a held-out share): stop when dev F1 has not improved for this many iterations',
-      positiveNumber('patience'),
+      positiveInt,
       DEFAULT_TRAIN.patience,
     )
-    .option('--min-count <n>', 'drop features seen fewer times in training', positiveNumber('min-count'), 1)
-    .option('--eval-every <n>', 'score dev every n iterations', positiveNumber('eval-every'), 10)
+    .option('--min-count <n>', 'drop features seen fewer times in training', positiveInt, 1)
+    .option('--eval-every <n>', 'score dev every n iterations', positiveInt, 10)
     .option(
       '--threads <n>',
       'threads computing the gradient (worker threads beyond the first)',
-      positiveNumber('threads'),
+      positiveInt,
       1,
     );
   addInputOptions(cmd).action(
@@ -108,6 +125,15 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
+      if (o.unlabeled) {
+        const { existsSync, statSync } = await import('node:fs');
+        if (!existsSync(o.unlabeled)) throw new InputError('no such file', o.unlabeled);
+        if (statSync(o.unlabeled).isDirectory())
+          throw new InputError(
+            'is a folder; --unlabeled takes a text file (one sentence or document per line)',
+            o.unlabeled,
+          );
+      }
       const devShare = numberInRange('--dev-share', o.devShare, 0, 0.5);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
@@ -129,11 +155,17 @@ export function register(program: Command): void {
       try {
         checkDocumentWindows(windows);
       } catch (e) {
-        throw new InputError(`--document-windows: ${(e as Error).message} (or none)`);
+        // the value as given: "a,b" is not "NaN", "4,,12" not "0"
+        const rule = (e as Error).message.replace(/, got .*$/, '');
+        throw new InputError(`--document-windows ${JSON.stringify(o.documentWindows)}: ${rule} (or none)`);
       }
       const read = inputReadOptions(o);
       // training takes minutes: a model file that cannot be written is found out first
-      prepareOutputFile(o.out, 'model file');
+      prepareOutputFile(o.out, 'model file', {
+        '--pool': o.pool,
+        '--dev': o.dev,
+        '--unlabeled': o.unlabeled,
+      });
       const train = await readDocuments(o.pool, read);
       if (!train.some((d) => d.text.trim().length > 0))
         throw new InputError('no sentences to train on (the file is empty or every text is blank)', o.pool);
@@ -160,6 +192,8 @@ export function register(program: Command): void {
           'no entities in the dev set: --dev needs labelled documents (dev F1 picks the iteration kept)',
           o.dev,
         );
+      if (dev) checkDevTypes(train, dev, o.dev!);
+      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       const started = Date.now();
       const options = {
         scheme,
@@ -168,12 +202,12 @@ export function register(program: Command): void {
         features: { documentWindows: windows },
         unlabeled,
         c2: o.c2,
-        maxIterations: Math.max(1, Math.floor(o.maxIter)),
-        patience: Math.max(1, Math.floor(o.patience)),
-        minCount: Math.max(1, Math.floor(o.minCount)),
-        evalEvery: Math.max(1, Math.floor(o.evalEvery)),
+        maxIterations: o.maxIter,
+        patience: o.patience,
+        minCount: o.minCount,
+        evalEvery: o.evalEvery,
         dev,
-        threads: Math.max(1, Math.floor(o.threads)),
+        threads: o.threads,
         log: (line: string) => process.stderr.write(`${line}\n`),
       };
       const tagger = await trainCrfRecipe(train, { ...options, chooseLexicons, devShare });
