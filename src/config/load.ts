@@ -36,6 +36,9 @@ export function loadConfig(path: string): Config {
     text = utf8FileText(path, 'a config is UTF-8 text: convert it (iconv -f latin1 -t utf-8)');
   } catch (e) {
     if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(`${path}: no such config file`);
+    if (code === 'EISDIR') throw new ConfigError(`${path}: a folder, not a config file`);
     throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
   }
   const lineCounter = new LineCounter();

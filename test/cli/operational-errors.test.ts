@@ -180,7 +180,10 @@ describe('operational errors', () => {
 
     const bug = el4ner(['run', '--config', join(dir, 'missing.yaml'), '--input', docs, '--output', '-']);
     assert.equal(bug.code, 2);
-    oneLine(bug.stderr, /cannot read config .*missing\.yaml/);
+    oneLine(bug.stderr, /missing\.yaml: no such config file$/);
+    const folder = el4ner(['run', '--config', dir, '--input', docs, '--output', '-']);
+    assert.equal(folder.code, 2);
+    oneLine(folder.stderr, /: a folder, not a config file$/);
   });
 
   test('Ctrl-C: what was written, how to resume, the cursor back; the resume finishes the job', async () => {

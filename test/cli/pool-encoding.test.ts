@@ -101,5 +101,8 @@ test('train-slm --unlabeled: invalid UTF-8 is refused with its line and byte; --
   assert.match(r.stderr, new RegExp(`unlabeled: 2 sentences from ${literal(unlabeled)}`));
   const folder = join(dir, 'corpus');
   mkdirSync(folder);
-  refused(el4ner([...args, '--unlabeled', folder]), new RegExp(`${literal(folder)}: a folder, not a file$`));
+  refused(
+    el4ner([...args, '--unlabeled', folder]),
+    new RegExp(`${literal(folder)}: is a folder; --unlabeled takes a text file`),
+  );
 });

@@ -1,7 +1,11 @@
 /** The byte-level UTF-8 check behind the input decoder (src/formats/decode.ts). */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { firstInvalidUtf8 } from '../../src/formats/decode.js';
+import { InputError } from '../../src/core/errors.js';
+import { firstInvalidUtf8, readDecodedText } from '../../src/formats/decode.js';
 
 test('the UTF-8 check finds the first bad byte (overlong, surrogate, truncated, out of range)', () => {
   const at = (...bytes: number[]) => firstInvalidUtf8(Uint8Array.from(bytes));
@@ -12,4 +16,18 @@ test('the UTF-8 check finds the first bad byte (overlong, surrogate, truncated, 
   assert.equal(at(0x41, 0x42, 0xe2, 0x82), 2); // cut short
   assert.equal(at(0xf4, 0x90, 0x80, 0x80), 0); // above U+10FFFF
   assert.equal(at(0x41, 0x80), 1); // a lone continuation byte
+});
+
+test('a folder or a missing file where a file is read is an input error naming it, not a system error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-decode-'));
+  await assert.rejects(readDecodedText(dir), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.equal((e as Error).message, `${dir}: a folder, not a file`);
+    return true;
+  });
+  await assert.rejects(readDecodedText(join(dir, 'gone.txt')), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.match((e as Error).message, /gone\.txt: cannot read: ENOENT/);
+    return true;
+  });
 });
