@@ -30,43 +30,50 @@ export class ResumableJsonlWriter {
   }
 
   /**
+   * The ids of the complete rows of an existing output (none when there is no file), read
+   * without changing it; a row that is not JSON or has no id is refused.
+   */
+  static scan(path: string): { ids: string[]; completeLen: number; truncatedBytes: number } {
+    const ids: string[] = [];
+    if (!existsSync(path)) return { ids, completeLen: 0, truncatedBytes: 0 };
+    const buf = readFileSync(path);
+    const completeLen = buf.lastIndexOf(0x0a) + 1;
+    const text = buf.subarray(0, completeLen).toString('utf8');
+    let lineNo = 0;
+    for (const line of text.split('\n')) {
+      lineNo++;
+      if (!line.trim()) continue;
+      let row: { id?: unknown };
+      try {
+        row = JSON.parse(line);
+      } catch {
+        throw new InputError(
+          'existing output has a row that is not JSON; move the file away to start over',
+          path,
+          lineNo,
+        );
+      }
+      if (typeof row.id !== 'string')
+        throw new InputError('existing output row has no string "id"', path, lineNo);
+      ids.push(row.id);
+    }
+    return { ids, completeLen, truncatedBytes: buf.length - completeLen };
+  }
+
+  /**
    * Opens `path` for appending. With `resume` (the default) the ids already written are loaded
    * and skipped; without it, an existing file is replaced.
    */
   static open(path: string, opts: { resume?: boolean; syncEvery?: number } = {}): ResumableJsonlWriter {
     const resume = opts.resume ?? true;
-    const ids: string[] = [];
-    let truncatedBytes = 0;
-    if (resume && existsSync(path)) {
-      const buf = readFileSync(path);
-      const lastNl = buf.lastIndexOf(0x0a);
-      const completeLen = lastNl + 1;
-      truncatedBytes = buf.length - completeLen;
-      const text = buf.subarray(0, completeLen).toString('utf8');
-      let lineNo = 0;
-      for (const line of text.split('\n')) {
-        lineNo++;
-        if (!line.trim()) continue;
-        let row: { id?: unknown };
-        try {
-          row = JSON.parse(line);
-        } catch {
-          throw new InputError(
-            'existing output has a row that is not JSON; move the file away to start over',
-            path,
-            lineNo,
-          );
-        }
-        if (typeof row.id !== 'string')
-          throw new InputError('existing output row has no string "id"', path, lineNo);
-        ids.push(row.id);
-      }
-      if (truncatedBytes > 0) {
-        const fd = openSync(path, 'r+');
-        ftruncateSync(fd, completeLen);
-        fsyncSync(fd);
-        closeSync(fd);
-      }
+    const { ids, completeLen, truncatedBytes } = resume
+      ? ResumableJsonlWriter.scan(path)
+      : { ids: [], completeLen: 0, truncatedBytes: 0 };
+    if (truncatedBytes > 0) {
+      const fd = openSync(path, 'r+');
+      ftruncateSync(fd, completeLen);
+      fsyncSync(fd);
+      closeSync(fd);
     }
     const fd = openSync(path, resume ? 'a' : 'w');
     return new ResumableJsonlWriter(path, fd, { kept: ids.length, truncatedBytes }, ids, opts.syncEvery ?? 0);

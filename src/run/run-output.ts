@@ -31,7 +31,11 @@ export interface RunOutput {
   readonly written: number;
   has(id: string): boolean;
   write(row: { id: string } & Record<string, unknown>): void | Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Closes the output and releases it. A file is only created (or started over, or rid of the
+   * rows to retry) by the first row, or by `finished`: a run that ended with every document done.
+   */
+  close(how?: { finished?: boolean }): Promise<void>;
 }
 
 /**
@@ -175,35 +179,46 @@ export async function openRunOutput(path: string, opts: OpenRunOutputOptions): P
           `was written by another run: ${why}. Resuming would mix results in one file; give --overwrite to start it over, or another --output`,
           path,
         );
-    } else writeRecord(recordPath, opts.fingerprint, opts.version);
-    let keptDegraded = opts.overwrite ? noDegradedRows() : readDegradedRows(path);
-    let retried = 0;
-    if (opts.retryDegraded && keptDegraded.degraded.size > 0) {
-      retried = dropRows(path, keptDegraded.degraded);
-      keptDegraded = noDegradedRows();
     }
-    const writer = ResumableJsonlWriter.open(path, { resume: !opts.overwrite });
+    // Everything is checked now, but nothing is changed on disk before the first row (or a
+    // finished run): a run that fails at start-up leaves no file behind and an earlier one as it was.
+    const newRecord = !hasRows || opts.overwrite;
+    let keptDegraded = opts.overwrite ? noDegradedRows() : readDegradedRows(path);
+    const drop = opts.retryDegraded ? keptDegraded.degraded : new Set<string>();
+    if (drop.size > 0) keptDegraded = noDegradedRows();
+    const existing = opts.overwrite ? [] : ResumableJsonlWriter.scan(path).ids;
+    const keep = existing.filter((id) => !drop.has(id));
+    const done = new Set(keep);
+    let writer: ResumableJsonlWriter | undefined;
+    const open = () => {
+      if (writer) return writer;
+      if (newRecord) writeRecord(recordPath, opts.fingerprint, opts.version);
+      if (drop.size > 0) dropRows(path, drop);
+      writer = ResumableJsonlWriter.open(path, { resume: !opts.overwrite });
+      return writer;
+    };
     let written = 0;
     let closed = false;
     return {
       target: path,
       resumable: true,
-      kept: writer.resumeInfo.kept,
+      kept: keep.length,
       keptDegraded,
-      retried,
+      retried: existing.length - keep.length,
       get written() {
         return written;
       },
-      has: (id) => writer.has(id),
+      has: (id) => (writer ? writer.has(id) : done.has(id)),
       write(row) {
-        writer.write(row);
+        open().write(row);
         written++;
       },
-      async close() {
+      async close(how = {}) {
         if (closed) return;
         closed = true;
         try {
-          writer.close();
+          if (how.finished) open();
+          writer?.close();
         } finally {
           lock.release();
         }

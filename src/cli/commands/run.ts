@@ -129,7 +129,7 @@ export function register(program: Command): void {
         },
       });
       progress.stop();
-      await output.close();
+      await output.close({ finished: true });
       finished = true;
       const outcome = runOutcome(tally, output.keptDegraded, output.target);
       process.stderr.write(
