@@ -89,6 +89,9 @@ export async function lbfgs(
   let reason: LbfgsStop = 'max-iterations';
   let iter = 0;
   while (iter < maxIter) {
+    // The iterations are CPU-bound: letting the event loop run once per iteration (microseconds
+    // against milliseconds or seconds of gradient) is what lets a Ctrl-C handler run at all.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // Two-loop recursion: d = -H g.
     for (let i = 0; i < n; i++) d[i] = -g[i];
     const k = S.length;

@@ -283,6 +283,8 @@ export interface TrainOptions {
   /** Relative objective improvement over 10 iterations below which training stops. Default 1e-4. */
   delta?: number;
   log?: (line: string) => void;
+  /** After each iteration: where training is (for a report of where an interrupted run stopped). */
+  onIteration?: (at: TrainProgress) => void;
   /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
   threads?: number;
   /** With dev: keep the best-scoring iteration (default) or the last one. */
@@ -308,6 +310,13 @@ export interface TrainOptions {
   oBias?: number;
   /** Unlabeled tokenised sentences added to the training text for the 'text' clusters. */
   unlabeled?: Iterable<readonly string[]>;
+}
+
+export interface TrainProgress {
+  iteration: number;
+  maxIterations: number;
+  /** The best dev F1 scored so far (none without a dev set, or before its first scoring). */
+  bestDevF1?: number;
 }
 
 function inferScheme(docs: readonly NerDocument[]): CrfScheme {
@@ -503,8 +512,9 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
   let last = performance.now();
   try {
+    const maxIterations = opts.maxIterations ?? DEFAULT_TRAIN.maxIterations;
     const result = await lbfgs((w, g) => engine.evaluate(w, g), new Float64Array(n), {
-      maxIterations: opts.maxIterations ?? DEFAULT_TRAIN.maxIterations,
+      maxIterations,
       memory: opts.memory ?? 6,
       delta: opts.delta ?? 1e-4,
       epsilon: 1e-5,
@@ -512,16 +522,19 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
         const now = performance.now();
         let line = `iter ${it.iteration} loss ${it.value.toFixed(2)} |g| ${it.gradNorm.toExponential(2)} step ${it.step.toPrecision(3)} evals ${it.evaluations} ${((now - last) / 1000).toFixed(2)} s`;
         last = now;
+        let patienceOut = false;
         if (dev && dev.length > 0 && it.iteration % evalEvery === 0) {
           const sc = devScore(Float64Array.from(it.x));
           line += ` dev F1 ${sc.f1.toFixed(4)}`;
           if (!best || sc.f1 > best.f1)
             best = { f1: sc.f1, iteration: it.iteration, w: Float64Array.from(it.x) };
           last = performance.now();
-          if (it.iteration - best.iteration >= patience) {
-            log(`${line}; no dev gain in ${patience} iterations: stopping`);
-            return false;
-          }
+          patienceOut = it.iteration - best.iteration >= patience;
+        }
+        opts.onIteration?.({ iteration: it.iteration, maxIterations, bestDevF1: best?.f1 });
+        if (patienceOut) {
+          log(`${line}; no dev gain in ${patience} iterations: stopping`);
+          return false;
         }
         log(line);
         return undefined;

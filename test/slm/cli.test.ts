@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -476,4 +476,60 @@ test('train-slm --unlabeled that is missing or a folder: one line naming it, exi
       assert.equal(r.status, 2, r.stderr);
       assert.equal(r.stderr, `el4ner: ${unlabeled}: ${why}\n`);
     }
+  }));
+
+test('Ctrl-C during train-slm says at which iteration it stopped and that no model was written; exit 130, an earlier model untouched', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    await writeFile(pool, `${lines.slice(0, 300).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(300, 360).join('\n')}\n`);
+    /** train-slm for far longer than the test waits, interrupted once it has scored dev 3 times */
+    const interrupted = (out: string) =>
+      new Promise<{ code: number | null; stderr: string }>((done, fail) => {
+        const child = spawn(
+          process.execPath,
+          [bin, 'train-slm', '--pool', pool, '--dev', dev, '--out', out].concat([
+            '--max-iter',
+            '5000',
+            '--eval-every',
+            '1',
+            '--patience',
+            '5000',
+          ]),
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        let sent = false;
+        child.stderr.setEncoding('utf8').on('data', (d) => {
+          stderr += d;
+          if (!sent && /^iter 3 .*dev F1/m.test(stderr)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+        child.on('error', fail);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          done({ code, stderr });
+        });
+      });
+    const fresh = join(dir, 'fresh.crf');
+    const r = await interrupted(fresh);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `\\nel4ner: SIGINT: training stopped at iteration \\d+ of 5000 \\(best dev F1 so far \\d\\.\\d{4}\\); no model written \\(nothing written to ${literal(fresh)}\\)\\n$`,
+      ),
+    );
+    assert.ok(!existsSync(fresh));
+
+    const earlier = join(dir, 'earlier.crf');
+    await writeFile(earlier, 'the model of an earlier run');
+    const again = await interrupted(earlier);
+    assert.equal(again.code, 130, again.stderr);
+    assert.match(again.stderr, new RegExp(`the model already at ${literal(earlier)} is untouched\\)\\n$`));
+    assert.equal(await readFile(earlier, 'utf8'), 'the model of an earlier run');
   }));

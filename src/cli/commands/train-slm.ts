@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
+import type { TrainProgress } from '../../slm/tagger.js';
 import { numberInRange, positiveInt } from '../args.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
@@ -210,7 +211,30 @@ export function register(program: Command): void {
         threads: o.threads,
         log: (line: string) => process.stderr.write(`${line}\n`),
       };
-      const tagger = await trainCrfRecipe(train, { ...options, chooseLexicons, devShare });
+      const { onInterrupt } = await import('../interrupt.js');
+      const { existsSync } = await import('node:fs');
+      const earlier = existsSync(o.out);
+      let at: TrainProgress | undefined;
+      const stopHandling = onInterrupt((signal) => {
+        const where = at
+          ? `at iteration ${at.iteration} of ${at.maxIterations}${at.bestDevF1 === undefined ? '' : ` (best dev F1 so far ${at.bestDevF1.toFixed(4)})`}`
+          : 'before its first iteration';
+        const model = earlier ? `the model already at ${o.out} is untouched` : `nothing written to ${o.out}`;
+        process.stderr.write(`\nel4ner: ${signal}: training stopped ${where}; no model written (${model})\n`);
+      });
+      let tagger: Awaited<ReturnType<typeof trainCrfRecipe>>;
+      try {
+        tagger = await trainCrfRecipe(train, {
+          ...options,
+          chooseLexicons,
+          devShare,
+          onIteration: (p) => {
+            at = p;
+          },
+        });
+      } finally {
+        stopHandling();
+      }
       const seconds = (Date.now() - started) / 1000;
       if (dev) {
         const sc = tagger.evaluate(dev);
