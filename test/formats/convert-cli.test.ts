@@ -184,3 +184,28 @@ test('a write that fails half-way (here a file size limit) leaves the previous o
   assert.equal(readFileSync(out, 'utf8'), 'previous\tO\n');
   assert.deepEqual(readdirSync(dirname(out)), ['out.conll'], 'no temp file is left');
 });
+
+test('convert: a bad --scheme, --offsets or --out-offsets is named with the value it got', () => {
+  const src = join(tmp, 'values.conll');
+  writeFileSync(src, CONLL);
+  const cases: [string[], RegExp][] = [
+    [['--scheme', 'FOO'], /^el4ner: --scheme must be one of BIO, IOB1, BIOES, BMES; got "FOO"\n$/],
+    [['--offsets', 'foo'], /^el4ner: --offsets must be utf16 or codepoint; got "foo"\n$/],
+    [['--out-offsets', 'bytes'], /^el4ner: --out-offsets must be utf16 or codepoint; got "bytes"\n$/],
+  ];
+  for (const [flags, message] of cases) {
+    const r = el4ner('convert', src, join(tmp, 'values.jsonl'), ...flags);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('convert: "-" reads JSONL from stdin without --from, as its help says', () => {
+  const help = el4ner('convert', '--help');
+  assert.match(help.stdout, /"-" reads stdin \(JSONL unless --from\)/);
+  assert.doesNotMatch(help.stdout, /needs --from/);
+  const row = { id: 'd1', text: 'EU says', entities: [{ start: 0, end: 2, type: 'ORG' }] };
+  const r = el4nerWithInput(`${JSON.stringify(row)}\n`, 'convert', '-', '-', '--to', 'conll');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'EU B-ORG\nsays O\n\n');
+});

@@ -28,7 +28,7 @@ function intOption(name: string, value: string | undefined): number | undefined 
 function offsetsOption(name: string, value: string | undefined): OffsetUnit | undefined {
   if (value === undefined) return undefined;
   if (value !== 'utf16' && value !== 'codepoint')
-    throw new InputError(`--${name} must be utf16 or codepoint`);
+    throw new InputError(`--${name} must be utf16 or codepoint; got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     )
     .argument(
       '<input>',
-      'input file or folder (brat/text: a folder or one file); "-" reads stdin (needs --from)',
+      'input file or folder (brat/text: a folder or one file); "-" reads stdin (JSONL unless --from)',
     )
     .argument('<output>', 'output file, or a folder for brat; "-" writes jsonl/conll/spacy to stdout')
     .option(
@@ -85,7 +85,9 @@ export function register(program: Command): void {
     if (flags.scheme !== undefined) {
       const s = flags.scheme.toUpperCase() === 'IOB2' ? 'BIO' : flags.scheme.toUpperCase();
       if (!SCHEMES.includes(s as TagScheme))
-        throw new InputError(`--scheme must be one of ${SCHEMES.join(', ')}`);
+        throw new InputError(
+          `--scheme must be one of ${SCHEMES.join(', ')}; got ${JSON.stringify(flags.scheme)}`,
+        );
       scheme = s as TagScheme;
     }
     const conll = {
