@@ -65,6 +65,8 @@ export interface MethodOptions extends EngineSource {
   threshold?: number;
   /** Overrides config `verification.policy` (`--verification-policy`). */
   verificationPolicy?: VerificationSettings['policy'];
+  /** The file the config was read from: errors about the config as a whole name it. */
+  configFile?: string;
 }
 
 export type MethodChoice = 'el4ner' | 'fusion' | 'slm';
@@ -117,7 +119,7 @@ export async function createMethod(
   if (kind === 'slm') {
     if (!config.fusion?.slm)
       throw new ConfigError(
-        'no models and no SLM: configure `models` (LLMs) or `fusion.slm` (a CRF model from el4ner train-slm)',
+        `${options.configFile ? `${options.configFile}: ` : ''}no models and no SLM: configure \`models\` (LLMs) or \`fusion.slm\` (a CRF model from el4ner train-slm)`,
       );
     const tagger = await loadSlm(config.fusion.slm);
     log(`no LLM configured: tagging with the supervised ${tagger.description} alone (${tagger.path})`);

@@ -53,6 +53,7 @@ export function methodSettings(flags: MethodFlags): {
   concurrency?: number;
   threshold?: number;
   verificationPolicy?: (typeof VERIFICATION_POLICIES)[number];
+  configFile?: string;
 } {
   let concurrency: number | undefined;
   if (flags.concurrency !== undefined) {
@@ -76,5 +77,6 @@ export function methodSettings(flags: MethodFlags): {
     noCache: flags.cache === false,
     cachePath: typeof flags.cache === 'string' ? flags.cache : undefined,
     concurrency,
+    ...(flags.config !== undefined ? { configFile: flags.config } : {}),
   };
 }

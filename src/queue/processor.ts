@@ -11,7 +11,11 @@ export async function processorFromConfig(
   opts: { noCache?: boolean; cachePath?: string } = {},
 ): Promise<DocumentProcessor & { concurrency: number }> {
   const config = loadConfig(configPath);
-  const method = await createMethod(config, { noCache: opts.noCache, cachePath: opts.cachePath });
+  const method = await createMethod(config, {
+    noCache: opts.noCache,
+    cachePath: opts.cachePath,
+    configFile: configPath,
+  });
   // what `el4ner run` records of a config (answer-relevant keys, named files by content); a worker
   // has no command-line stage switches
   const { config: hash, configParts: parts } = runFingerprint(config, {}, []);

@@ -33,6 +33,8 @@ import { notFoundMessage, requestErrorMessage } from './request-errors.js';
 
 export interface ServerOptions {
   config: Config;
+  /** The file `config` was read from, named in the errors about it. */
+  configFile?: string;
   /** Builds a method for a config (default: createMethod). */
   makeMethod?: (config: Config) => Promise<Method>;
   /** Bearer token required on every route but /healthz. */
@@ -160,7 +162,8 @@ const FORM = (text: string) =>
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`el4ner serve: ${m}\n`));
-  const makeMethod = opts.makeMethod ?? ((config: Config) => createMethod(config, { log }));
+  const makeMethod =
+    opts.makeMethod ?? ((config: Config) => createMethod(config, { log, configFile: opts.configFile }));
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
   const allowedHosts = opts.allowedHosts ?? [];
   const methods = new MethodSlots({ config: opts.config, make: makeMethod, log });

@@ -4,10 +4,13 @@
  * (README "Configuration"), experts' files included.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { el4ner, hasStack, jsonl, tmpDir, trainSmallCrf } from '../support/cli.js';
+import { bin, el4ner, el4nerAsync, hasStack, jsonl, literal, tmpDir, trainSmallCrf } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
+import { startTestRedis } from '../support/redis.js';
 
 const dir = tmpDir('el4ner-config-errors-');
 const input = join(dir, 'in.jsonl');
@@ -187,4 +190,58 @@ test('labels a CRF-only config cannot give are refused, naming the CRF labels; i
   writeFileSync(own, `fusion:\n  slm: ${model}\nlabels: [PER, ORG, LOC, MISC]\n`);
   const r = el4ner(['run', '--config', own, '--input', input, '--output', out, '--overwrite']);
   assert.equal(r.code, 0, r.stderr);
+});
+
+test('a config with neither models nor fusion.slm: one line naming the file for run, eval, serve and worker', async (t) => {
+  const gold = join(dir, 'pool-only.jsonl');
+  writeFileSync(
+    gold,
+    jsonl([{ id: 'p', text: 'Alice met Bob.', entities: [{ start: 0, end: 5, type: 'PER' }] }]),
+  );
+  const configs = [
+    { name: 'empty.json', text: '{}\n' },
+    { name: 'pool-only.yaml', text: 'pool: pool-only.jsonl\n' },
+  ].map(({ name, text }) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  });
+  const redis = await startTestRedis();
+  t.after(() => redis.stop());
+  for (const file of configs) {
+    const named = new RegExp(`^el4ner: ${literal(file)}: no models and no SLM: configure \`models\``);
+    for (const args of [
+      ['run', '--config', file, '--input', input, '--output', join(dir, 'none.out.jsonl')],
+      ['eval', '--config', file, '--test', gold],
+      ['worker', '--redis', redis.url, '--config', file, '--idle-exit', '1'],
+    ]) {
+      const r = await el4nerAsync(args);
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, named, `${args[0]}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${args[0]}: ${r.stderr}`);
+    }
+    // serve keeps running (its /readyz says the method cannot be built); its log names the file
+    const serve = spawn(
+      process.execPath,
+      [bin, 'serve', '--config', file, '--port', String(await freePort())],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let log = '';
+    await new Promise<void>((done) => {
+      const timer = setTimeout(done, 60_000);
+      serve.stderr.setEncoding('utf8').on('data', (d) => {
+        log += d;
+        if (/no models and no SLM/.test(log)) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+    });
+    serve.kill('SIGKILL');
+    assert.match(
+      log,
+      new RegExp(`cannot be built from the config: .*${literal(file)}: no models and no SLM`),
+    );
+  }
 });

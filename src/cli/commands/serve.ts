@@ -33,6 +33,7 @@ export function register(program: Command): void {
       }
       const app = await buildServer({
         config,
+        configFile: opts.config,
         token,
         bodyLimit: opts.bodyLimit,
         requestTimeoutMs: opts.timeoutMs,
