@@ -1,0 +1,44 @@
+/**
+ * An embedded GGUF model whose contextSize cannot hold the fixed part of every prompt (the
+ * instructions, the labels and k demonstrations) is refused at start-up, naming the size to give,
+ * instead of each document failing and the run writing degraded rows.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { conllLines, el4nerAsync, hasStack, repoRoot, tmpDir } from '../support/cli.js';
+
+const MODEL = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
+
+test('run: a llama-cpp contextSize smaller than instructions + k demonstrations fails at start-up (exit 2) with the size to raise it to', async () => {
+  const dir = tmpDir('el4ner-context-');
+  writeFileSync(join(dir, 'pool.jsonl'), `${conllLines('train', 40).join('\n')}\n`);
+  const config = join(dir, 'c.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [
+        { name: 'local', engine: 'llama-cpp', path: MODEL, gpu: false, build: 'never', contextSize: 256 },
+      ],
+      pool: 'pool.jsonl',
+      labels: ['LOC', 'MISC', 'ORG', 'PER'],
+      retrieval: { k: 5 },
+      cache: { enabled: false },
+    }),
+  );
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, `${conllLines('dev', 2).join('\n')}\n`);
+  const out = join(dir, 'out.jsonl');
+  const r = await el4nerAsync(['run', '--config', config, '--input', input, '--output', out]);
+  assert.equal(r.code, 2, r.stderr);
+  const m = r.stderr.match(
+    /^el4ner: model "local": contextSize 256 is too small for its prompts: the instructions and labels take (\d+) tokens and 5 demonstration\(s\) \(retrieval\.k = 5\) at least (\d+) more, (\d+) before any sentence or answer; raise contextSize in the config to (\d+) or more, or lower retrieval\.k$/m,
+  );
+  assert.ok(m, r.stderr);
+  assert.equal(Number(m[1]) + Number(m[2]), Number(m[3]));
+  assert.ok(Number(m[4]) > Number(m[3]));
+  assert.ok(!hasStack(r.stderr), r.stderr);
+  assert.doesNotMatch(r.stderr, /documents: |written to/);
+  assert.ok(!existsSync(out) || readFileSync(out, 'utf8') === '', 'no row written');
+});
