@@ -3,6 +3,7 @@
  * engine's `contextSize`) that cannot hold even the smallest prompt of the run (the instructions
  * and labels plus k demonstrations, before any sentence) would fail every document one by one.
  * That is known before the first document, so the method is refused at once with what to raise.
+ * Loading the model for it also shows a file that cannot be loaded, before the first document.
  */
 import { ConfigError } from '../core/errors.js';
 import type { NerDocument } from '../core/types.js';
@@ -48,9 +49,13 @@ export async function assertPromptsFit(parts: Parts): Promise<void> {
     try {
       fixed = await engine.promptFit(stageMessages(ctx, '', step));
       withDemos = demos.length ? await engine.promptFit(stageMessages({ ...ctx, demos }, '', step)) : fixed;
-    } catch {
-      // a model that does not load fails its calls as before; this check is only about the size
-      continue;
+    } catch (e) {
+      // a file that passed the magic-bytes check but does not load (truncated, another
+      // architecture) would fail every document: say so now
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(
+        `model "${name}": ${(e as Error).message} (a truncated or broken GGUF file, or a model this llama.cpp cannot run)`,
+      );
     }
     // the engine refuses a prompt that leaves no token for the answer
     if (withDemos.tokens + 1 < fixed.contextSize) continue;

@@ -42,3 +42,28 @@ test('run: a llama-cpp contextSize smaller than instructions + k demonstrations 
   assert.doesNotMatch(r.stderr, /documents: |written to/);
   assert.ok(!existsSync(out) || readFileSync(out, 'utf8') === '', 'no row written');
 });
+
+test('run: a GGUF file that passes the magic-bytes check but cannot be loaded (truncated) stops at start-up (exit 2), not at every document', async () => {
+  const dir = tmpDir('el4ner-context-');
+  writeFileSync(join(dir, 'trunc.gguf'), readFileSync(MODEL).subarray(0, 2000));
+  const config = join(dir, 'c.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [{ name: 'local', engine: 'llama-cpp', path: 'trunc.gguf', gpu: false, build: 'never' }],
+      labels: ['LOC', 'MISC', 'ORG', 'PER'],
+      cache: { enabled: false },
+    }),
+  );
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, `${conllLines('dev', 2).join('\n')}\n`);
+  const out = join(dir, 'out.jsonl');
+  const r = await el4nerAsync(['run', '--config', config, '--input', input, '--output', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /^el4ner: model "local": .*cannot load .*trunc\.gguf: .*\(a truncated or broken GGUF file, or a model this llama\.cpp cannot run\)$/m,
+  );
+  assert.ok(!hasStack(r.stderr), r.stderr);
+  assert.ok(!existsSync(out) || readFileSync(out, 'utf8') === '', 'no row written');
+});
