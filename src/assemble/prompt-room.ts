@@ -50,9 +50,10 @@ export async function assertPromptsFit(parts: Parts): Promise<void> {
       fixed = await engine.promptFit(stageMessages(ctx, '', step));
       withDemos = demos.length ? await engine.promptFit(stageMessages({ ...ctx, demos }, '', step)) : fixed;
     } catch (e) {
-      // a file that passed the magic-bytes check but does not load (truncated, another
-      // architecture) would fail every document: say so now
-      if (e instanceof ConfigError) throw e;
+      // a missing file or a download that cannot be made is the start-up checks' to report
+      // (--no-preflight: each document fails, as asked); a file that is there but does not load
+      // (truncated, another architecture) would fail every document: say so now
+      if (e instanceof ConfigError) continue;
       throw new ConfigError(
         `model "${name}": ${(e as Error).message} (a truncated or broken GGUF file, or a model this llama.cpp cannot run)`,
       );
