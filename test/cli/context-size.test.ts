@@ -4,14 +4,17 @@
  * instead of each document failing and the run writing degraded rows.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { conllLines, el4nerAsync, hasStack, repoRoot, tmpDir } from '../support/cli.js';
+import { bin, conllLines, el4nerAsync, hasStack, repoRoot, tmpDir } from '../support/cli.js';
 
 const MODEL = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
 
-test('run: a llama-cpp contextSize smaller than instructions + k demonstrations fails at start-up (exit 2) with the size to raise it to', async () => {
+/** A folder with a pool and a config whose llama-cpp model has a 256-token context. */
+function smallContext(): { dir: string; config: string } {
   const dir = tmpDir('el4ner-context-');
   writeFileSync(join(dir, 'pool.jsonl'), `${conllLines('train', 40).join('\n')}\n`);
   const config = join(dir, 'c.json');
@@ -27,6 +30,14 @@ test('run: a llama-cpp contextSize smaller than instructions + k demonstrations 
       cache: { enabled: false },
     }),
   );
+  return { dir, config };
+}
+
+const TOO_SMALL =
+  /model "local": contextSize 256 is too small for its prompts: the instructions and labels take (\d+) tokens/;
+
+test('run: a llama-cpp contextSize smaller than instructions + k demonstrations fails at start-up (exit 2) with the size to raise it to', async () => {
+  const { dir, config } = smallContext();
   const input = join(dir, 'in.jsonl');
   writeFileSync(input, `${conllLines('dev', 2).join('\n')}\n`);
   const out = join(dir, 'out.jsonl');
@@ -66,4 +77,36 @@ test('run: a GGUF file that passes the magic-bytes check but cannot be loaded (t
   );
   assert.ok(!hasStack(r.stderr), r.stderr);
   assert.ok(!existsSync(out) || readFileSync(out, 'utf8') === '', 'no row written');
+});
+
+test('serve: the same too small contextSize makes /readyz not ready, and the server log says it in one line (no stack)', async (t) => {
+  const { config } = smallContext();
+  const free = createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  const port = String((free.address() as AddressInfo).port);
+  await new Promise((r) => free.close(r));
+  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', port], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d;
+  });
+  const deadline = Date.now() + 90_000;
+  while (!/error \w+: the method cannot be built/.test(stderr) && !exited && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
+  const url = stderr.match(/serving on (http:\/\/\S+)/)?.[1];
+  assert.ok(url, stderr);
+  const ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(await ready.text(), /the method cannot be built from the config/);
+  const line = stderr.split('\n').find((l) => l.includes('the method cannot be built'));
+  assert.match(line ?? '', TOO_SMALL, stderr);
+  assert.ok(!hasStack(stderr), stderr);
 });
