@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { bin, conllLines, el4nerAsync, hasStack, repoRoot, tmpDir } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
+import { startTestRedis } from '../support/redis.js';
 
 const MODEL = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
 
@@ -81,10 +82,7 @@ test('run: a GGUF file that passes the magic-bytes check but cannot be loaded (t
 
 test('serve: the same too small contextSize makes /readyz not ready, and the server log says it in one line (no stack)', async (t) => {
   const { config } = smallContext();
-  const free = createServer();
-  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
-  const port = String((free.address() as AddressInfo).port);
-  await new Promise((r) => free.close(r));
+  const port = String(await freePort());
   const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', port], {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -109,4 +107,14 @@ test('serve: the same too small contextSize makes /readyz not ready, and the ser
   const line = stderr.split('\n').find((l) => l.includes('the method cannot be built'));
   assert.match(line ?? '', TOO_SMALL, stderr);
   assert.ok(!hasStack(stderr), stderr);
+});
+
+test('worker: the same too small contextSize stops the worker at start-up (exit 2, one line)', async (t) => {
+  const redis = await startTestRedis();
+  t.after(() => redis.stop());
+  const { config } = smallContext();
+  const r = await el4nerAsync(['worker', '--config', config, '--redis', redis.url]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`^el4ner: ${TOO_SMALL.source}`, 'm'));
+  assert.ok(!hasStack(r.stderr), r.stderr);
 });
