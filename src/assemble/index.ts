@@ -46,6 +46,7 @@ import {
   requireEngine,
 } from './engines.js';
 import { assembleFusion, buildFusion } from './fusion.js';
+import { assertPromptsFit } from './prompt-room.js';
 import { loadSlm } from './slm.js';
 import { slmVoter } from './slm-voter.js';
 
@@ -363,6 +364,7 @@ async function assembleEl4ner(
       await tagger?.close();
     },
   };
+  await assertPromptsFit(parts);
   const method = createEl4nerMethod(parts);
   const zeroShot =
     switches.retrieval === 'none'

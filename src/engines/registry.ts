@@ -176,6 +176,7 @@ export function wrapEngine(engine: Engine, deps: WrapDeps): Engine {
       return res;
     },
     noteUnusable: (stage) => ledger.recordUnusable(stage, engine.name),
+    ...(engine.promptFit ? { promptFit: engine.promptFit.bind(engine) } : {}),
     close: () => engine.close(),
   };
 }

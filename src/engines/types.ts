@@ -78,6 +78,12 @@ export interface Engine {
   embed(texts: string[], options?: { signal?: AbortSignal; stage?: string }): Promise<EmbedResponse>;
   /** Told by the answer resolver that an answer had nothing usable in it (the cost table counts it). */
   noteUnusable?(stage: string): void;
+  /**
+   * Engines with a fixed context window (the embedded GGUF engine): how many tokens `messages` take
+   * after templating, and the window. The start-up check uses it to refuse a context too small for
+   * every prompt, instead of failing each document.
+   */
+  promptFit?(messages: ChatMessage[]): Promise<{ tokens: number; contextSize: number }>;
   close(): Promise<void>;
 }
 

@@ -16,6 +16,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMethod } from '../assemble/index.js';
+import { classifyError } from '../cli/errors.js';
 import type { Config } from '../config/schema.js';
 import { attachDocumentContext } from '../core/context.js';
 import { ConfigError, InputError, NoAnswerError } from '../core/errors.js';
@@ -177,7 +178,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     (e: unknown) => {
       const id = randomUUID().slice(0, 8);
-      log(`error ${id}: the method cannot be built from the config: ${redactText(e)}`);
+      // a config problem (a contextSize too small, a bad pool) is its one line; a bug keeps its stack
+      const c = classifyError(e);
+      log(`error ${id}: the method cannot be built from the config: ${redactText(c.bug ? e : c.message)}`);
       defaultState = {
         state: 'failed',
         error: `the method cannot be built from the config (server log, error ${id})`,

@@ -215,7 +215,7 @@ export function renderView(pred: readonly NerDocument[], opts: ViewOptions = {})
     );
     const warnings = documentWarnings(d);
     parts.push(
-      `<div class="doc${warnings.length ? ' warned' : ''}" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text">${highlight(d.text, marked, colours)}</div>${warningList(warnings)}</div>`,
+      `<div class="doc${warnings.length ? ' warned' : ''}" data-id="${escapeHtml(d.id)}"><div class="id">${escapeHtml(d.id)}</div><div class="text" dir="auto">${highlight(d.text, marked, colours)}</div>${warningList(warnings)}</div>`,
     );
   }
   if (shown.length < pred.length)

@@ -5,6 +5,9 @@ import { readGold } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
 import { checkMatch, MATCH_HELP, matchBy } from '../match-option.js';
 
+/** Above this many documents a page is slow to open (tens of MB): the user is told about --limit. */
+const LARGE_PAGE_DOCS = 10_000;
+
 export function register(program: Command): void {
   program
     .command('view')
@@ -31,12 +34,14 @@ export function register(program: Command): void {
         predFile: opts.input,
         matchBy: matchBy(opts.match, await formatOf(opts.gold), await formatOf(opts.input)),
       };
-      await writeWholeFile(
-        opts.out,
-        renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing }),
-      );
+      const html = renderView(pred, { gold, title: opts.title, limit: opts.limit, ...pairing });
+      await writeWholeFile(opts.out, html);
       const shown = shownDocuments(pred, opts.limit).length;
       const count = shown < pred.length ? `${shown} of ${pred.length}` : `${pred.length}`;
       process.stderr.write(`el4ner: wrote ${opts.out} (${count} documents)\n`);
+      if (shown > LARGE_PAGE_DOCS)
+        process.stderr.write(
+          `el4ner: the page holds ${shown} documents (${Math.ceil(Buffer.byteLength(html) / 1e6)} MB): a browser may take long to open it or give up; --limit N shows the first N (the scores still count every document)\n`,
+        );
     });
 }

@@ -98,6 +98,19 @@ export class LlamaCppEngine implements Engine {
     return this.track(this.runEmbed(texts, options?.signal));
   }
 
+  promptFit(messages: ChatMessage[]): Promise<{ tokens: number; contextSize: number }> {
+    return this.track(
+      (async () => {
+        const { model } = await this.load();
+        const chat = await this.chat_();
+        return {
+          tokens: templated(chat, model, messages).tokens.length,
+          contextSize: chat.context.contextSize,
+        };
+      })(),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -208,8 +221,7 @@ export class LlamaCppEngine implements Engine {
     const chat = await this.chat_();
     signal?.throwIfAborted();
 
-    const state = chat.wrapper.generateContextState({ chatHistory: toChatHistory(request.messages) });
-    const tokens = state.contextText.tokenize(model.tokenizer);
+    const { state, tokens } = templated(chat, model, request.messages);
     const room = chat.context.contextSize - tokens.length - 1;
     if (room < 1)
       throw new Error(
@@ -336,6 +348,12 @@ export class LlamaCppEngine implements Engine {
       latencyMs: performance.now() - started,
     };
   }
+}
+
+/** The prompt as the model sees it: rendered by its chat template, then tokenized. */
+function templated(chat: ChatState, model: LlamaModel, messages: ChatMessage[]) {
+  const state = chat.wrapper.generateContextState({ chatHistory: toChatHistory(messages) });
+  return { state, tokens: state.contextText.tokenize(model.tokenizer) };
 }
 
 function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
