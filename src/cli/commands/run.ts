@@ -103,11 +103,16 @@ export function register(program: Command): void {
       stopping = true;
       progress?.stop('stopped');
       await output.close();
-      const resume = output.resumable
-        ? `; run the same command again to resume (the ${output.kept + output.written} finished document(s) are skipped)`
-        : '';
+      const done = output.kept + output.written;
+      // before the first row nothing is created or changed (openRunOutput): there is nothing to resume
+      const resume =
+        output.resumable && done > 0
+          ? `; run the same command again to resume (the ${done} finished document(s) are skipped)`
+          : '';
       process.stderr.write(
-        `\nel4ner: ${signal}: stopped with ${output.written} document(s) written to ${output.target} (${output.kept + output.written} of ${docs.length} done)${resume}\n`,
+        done === 0
+          ? `\nel4ner: ${signal}: stopped before the first document was finished; nothing was written to ${output.target}\n`
+          : `\nel4ner: ${signal}: stopped with ${output.written} document(s) written to ${output.target} (${done} of ${docs.length} done)${resume}\n`,
       );
     });
     try {
