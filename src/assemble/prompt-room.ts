@@ -37,13 +37,16 @@ type Parts = Pick<
 /** Throws a ConfigError naming the model, its contextSize and the size it needs. */
 export async function assertPromptsFit(parts: Parts): Promise<void> {
   const models = new Set([...extractors(parts), ...(verifies(parts) ? [parts.verifier] : [])]);
+  // only engines with a fixed context are checked; the pool is not read for the others
+  const fixedContext = [...models].filter((name) => parts.engines.get(name)?.promptFit);
+  if (fixedContext.length === 0) return;
   const step = parts.switches.decomposition ? STEPS.find : STEPS.joint;
   const ctx = { labels: parts.labels, descriptions: parts.descriptions };
   const fewShot = parts.demos && parts.k > 0 && parts.demos.size > 0;
   const demos = fewShot ? shortestDemos(parts.demos!.docs(), parts.k) : [];
-  for (const name of models) {
-    const engine = parts.engines.get(name);
-    if (!engine?.promptFit) continue;
+  for (const name of fixedContext) {
+    const engine = parts.engines.get(name)!;
+    if (!engine.promptFit) continue;
     let fixed: { tokens: number; contextSize: number };
     let withDemos: { tokens: number };
     try {
