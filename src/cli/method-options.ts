@@ -11,7 +11,7 @@ import { type StageOverrides, stageOverridesFromFlags } from '../el4ner/switches
 import { numberInRange } from './args.js';
 
 export interface MethodFlags {
-  config: string;
+  config?: string;
   retrieval?: string;
   verification?: boolean;
   decomposition?: boolean;

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { addSlmOption, type ConfigOrSlmFlags, configOrSlm } from '../config-or-slm.js';
 import { readGold, warnTypesNotGiven } from '../gold-input.js';
 import { addEncodingOption, inputReadOptions } from '../input-options.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
-interface EvalFlags extends MethodFlags {
+interface EvalFlags extends MethodFlags, ConfigOrSlmFlags {
   test: string;
   limit?: string;
   report?: string;
@@ -13,31 +14,31 @@ interface EvalFlags extends MethodFlags {
 }
 
 export function register(program: Command): void {
-  addMethodOptions(
-    addEncodingOption(
-      program
-        .command('eval')
-        .description(
-          'evaluate the configured method on a labelled set: EL4NER per-stage report (recall, typing, verification, F1, cost); fusion: SLM alone / LLM alone / fused; the CRF alone: strict, span and token scores',
-        )
-        .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
-        .option('--limit <n>', 'only the first N documents')
-        .option('--report <file>', 'write the full report as JSON')
-        .option(
-          '--dev <file>',
-          "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
-        ),
-      'encoding of --test and --dev',
+  addSlmOption(
+    addMethodOptions(
+      addEncodingOption(
+        program
+          .command('eval')
+          .description(
+            'evaluate the configured method on a labelled set: EL4NER per-stage report (recall, typing, verification, F1, cost); fusion: SLM alone / LLM alone / fused; the CRF alone: strict, span and token scores',
+          )
+          .requiredOption('--test <file>', 'labelled documents (JSONL, CoNLL, ...)')
+          .option('--limit <n>', 'only the first N documents')
+          .option('--report <file>', 'write the full report as JSON')
+          .option(
+            '--dev <file>',
+            "fusion: labelled documents to choose lambda on when fusion.lambda is 'auto' (default: fusion.dev)",
+          ),
+        'encoding of --test and --dev',
+      ),
     ),
   ).action(async (flags: EvalFlags) => {
-    const [{ loadConfig }, { writeWholeFile }, { createMethod }, { methodSettings }, degraded] =
-      await Promise.all([
-        import('../../config/load.js'),
-        import('../../core/write-file.js'),
-        import('../../assemble/index.js'),
-        import('../method-options.js'),
-        import('../../run/degraded.js'),
-      ]);
+    const [{ writeWholeFile }, { createMethod }, { methodSettings }, degraded] = await Promise.all([
+      import('../../core/write-file.js'),
+      import('../../assemble/index.js'),
+      import('../method-options.js'),
+      import('../../run/degraded.js'),
+    ]);
     let limit: number | undefined;
     if (flags.limit !== undefined) {
       if (!/^\d+$/.test(flags.limit) || Number(flags.limit) === 0)
@@ -49,7 +50,7 @@ export function register(program: Command): void {
         '--report -: the report is a JSON file, give its path (the scores are printed on stdout)',
       );
     const read = inputReadOptions({ encoding: flags.encoding });
-    const config = loadConfig(flags.config);
+    const config = await configOrSlm(flags);
     if (flags.report) (await import('../../run/output-path.js')).prepareOutputFile(flags.report, 'report');
     const gold = await readGold(flags.test, '--test', read);
     if (gold.length === 0) throw new InputError('no documents to evaluate on', flags.test);

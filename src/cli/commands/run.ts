@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
+import { addSlmOption, type ConfigOrSlmFlags, configOrSlm } from '../config-or-slm.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 import { addMethodOptions, type MethodFlags } from '../method-options.js';
 
-interface RunFlags extends MethodFlags, InputFlags {
+interface RunFlags extends MethodFlags, InputFlags, ConfigOrSlmFlags {
   input: string;
   output: string;
   overwrite?: boolean;
-  slm?: string;
   retryDegraded?: boolean;
   preflight: boolean;
 }
@@ -28,19 +28,11 @@ export function register(program: Command): void {
         'JSONL output: one row per document with id, text and entities ("-" = stdout)',
       )
       .option('--overwrite', 'start the output file over instead of resuming it')
-      .option('--slm <model>', 'a CRF model from train-slm: tag with it alone, no config needed')
       .option('--retry-degraded', 'on resume, run the degraded rows of the output again (docs/operations.md)')
       .option('--no-preflight', 'skip the start-up checks of every model and file of the config'),
   );
-  // --config is required unless --slm names the model
-  const config = cmd.options.find((o) => o.long === '--config');
-  if (config) {
-    config.mandatory = false;
-    config.description = `${config.description} (required unless --slm)`;
-  }
-  addInputOptions(cmd).action(async (flags: RunFlags) => {
+  addInputOptions(addSlmOption(cmd)).action(async (flags: RunFlags) => {
     const [
-      { loadConfig, parseConfig },
       { readDocuments },
       { createMethod },
       { methodSettings },
@@ -48,12 +40,10 @@ export function register(program: Command): void {
       { runFingerprint },
       { createProgress },
       { onInterrupt },
-      { resolve },
       { RunTally, runOutcome },
       { assertPreflight },
       { attachDocumentContext },
     ] = await Promise.all([
-      import('../../config/load.js'),
       import('../../formats/index.js'),
       import('../../assemble/index.js'),
       import('../method-options.js'),
@@ -61,16 +51,11 @@ export function register(program: Command): void {
       import('../../run/fingerprint.js'),
       import('../../run/progress.js'),
       import('../interrupt.js'),
-      import('node:path'),
       import('../../run/degraded.js'),
       import('../../assemble/preflight.js'),
       import('../../core/context.js'),
     ]);
-    if (!flags.config && !flags.slm)
-      throw new InputError('give --config (a YAML or JSON file) or --slm (a CRF model)');
-    const slm = flags.slm ? { slm: resolve(flags.slm) } : undefined;
-    const config = flags.config ? loadConfig(flags.config) : parseConfig({ fusion: slm }, '--slm');
-    if (slm) config.fusion = { ...(config.fusion ?? parseConfig({ fusion: slm }).fusion!), ...slm };
+    const config = await configOrSlm(flags);
     const settings = methodSettings(flags);
     // Each document's context comes from the whole input, so a resumed run sees what a full one does.
     const docs = attachDocumentContext(await readDocuments(flags.input, inputReadOptions(flags)));
