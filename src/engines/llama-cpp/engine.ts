@@ -18,6 +18,7 @@ import type {
   EmbedResponse,
   Engine,
   JsonSchema,
+  PromptFit,
   TokenLogprob,
 } from '../types.js';
 import { checkLocalFile, resolveModelPath } from './model-file.js';
@@ -107,15 +108,14 @@ export class LlamaCppEngine implements Engine {
     return this.track(this.runEmbed(texts, options?.signal));
   }
 
-  promptFit(messages: ChatMessage[]): Promise<{ tokens: number; contextSize: number }> {
+  promptFit(messages: ChatMessage[]): Promise<PromptFit> {
     return this.track(
       (async () => {
         const { model } = await this.load();
         const chat = await this.chat_();
-        return {
-          tokens: templated(chat, model, messages).tokens.length,
-          contextSize: chat.context.contextSize,
-        };
+        const tokens = templated(chat, model, messages).tokens.length;
+        const contextSize = chat.context.contextSize;
+        return { tokens, contextSize, answerRoom: answerRoom(contextSize, tokens) };
       })(),
     );
   }
@@ -231,7 +231,7 @@ export class LlamaCppEngine implements Engine {
     signal?.throwIfAborted();
 
     const { state, tokens } = templated(chat, model, request.messages);
-    const room = chat.context.contextSize - tokens.length - 1;
+    const room = answerRoom(chat.context.contextSize, tokens.length);
     if (room < 1)
       throw new Error(
         `llama-cpp engine ${this.name}: the prompt has ${tokens.length} tokens, more than the context size ` +
@@ -357,6 +357,11 @@ export class LlamaCppEngine implements Engine {
       latencyMs: performance.now() - started,
     };
   }
+}
+
+/** Tokens an answer may take after a prompt of `promptTokens` (a request's maxTokens is cut to it). */
+function answerRoom(contextSize: number, promptTokens: number): number {
+  return contextSize - promptTokens - 1;
 }
 
 /** The prompt as the model sees it: rendered by its chat template, then tokenized. */
