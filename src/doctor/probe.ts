@@ -4,18 +4,20 @@
  * - reachable: GET /models answers (an embedded GGUF: the file loads and answers);
  * - model known: the configured model name is in that list;
  * - JSON schema: an answer under a JSON schema is exactly JSON of that shape (grammar-constrained
- *   or structured outputs), or only JSON inside prose (el4ner extracts it, at the price of re-asks);
+ *   or structured outputs), or only JSON inside prose (el4ner extracts it, at the price of re-asks),
+ *   or JSON cut short (and by what: the model's maxTokens, or an embedded model's contextSize);
  * - logprobs: the answer carries token log probabilities (soft votes and SLM+LLM fusion read them);
  * - latency: the wall time of one short call.
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { extractJsonCandidates, validateJson } from '../answers/json-text.js';
+import { looksCut } from '../answers/resolve.js';
 import { probeEngine } from '../assemble/engines.js';
 import { ggufProblem } from '../assemble/preflight.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
 import { connectionCause, modelListIds } from '../engines/openai.js';
-import type { Engine, JsonSchema } from '../engines/types.js';
+import type { ChatMessage, ChatResponse, Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
   /** true: yes; false: no; null: not applicable or not run. */
@@ -108,11 +110,30 @@ function modelKnown(m: OpenAIModelConfig, ids: string[] | undefined): Check {
   };
 }
 
-async function probeJson(engine: Engine): Promise<Check> {
+/** What to raise for an answer cut short inside its JSON: the context when it left less room than maxTokens. */
+async function cutShort(engine: Engine, messages: ChatMessage[], maxTokens: number, r: ChatResponse) {
+  const shown = JSON.stringify(r.text.slice(0, 60));
+  const fit = await engine.promptFit?.(messages).catch(() => undefined);
+  if (fit && fit.answerRoom < maxTokens)
+    return (
+      `no (cut short): the answer stops inside its JSON (${shown}): the prompt takes ${fit.tokens} of ` +
+      `contextSize ${fit.contextSize} tokens, which leaves ${fit.answerRoom} for the answer, fewer than ` +
+      `maxTokens ${maxTokens}; raise contextSize`
+    );
+  return (
+    `no (cut short): the answer stops inside its JSON after ${r.usage.completionTokens} tokens (${shown}); ` +
+    `raise maxTokens (now ${maxTokens})`
+  );
+}
+
+async function probeJson(engine: Engine, m: ModelConfig): Promise<Check> {
+  const messages = ask('Which city is the capital of France, and in which country is it? Answer in JSON.');
+  // the model's own maxTokens, as every request of a run has at least: a cut here is a cut there
+  const maxTokens = m.maxTokens;
   const r = await engine.chat({
-    messages: ask('Which city is the capital of France, and in which country is it? Answer in JSON.'),
+    messages,
     jsonSchema: { name: 'capital', schema: PROBE_SCHEMA },
-    maxTokens: 64,
+    maxTokens,
     temperature: 0,
   });
   // an embedded engine parses under its grammar; a server sends text
@@ -126,6 +147,8 @@ async function probeJson(engine: Engine): Promise<Check> {
   }
   if (value !== undefined && validateJson(value, PROBE_SCHEMA) === undefined)
     return { ok: true, detail: 'yes' };
+  // before the look inside: a cut value, closed by the repair, would pass for JSON inside text
+  if (looksCut(r.text)) return { ok: false, detail: await cutShort(engine, messages, maxTokens, r) };
   const inside = extractJsonCandidates(r.text).some((c) => validateJson(c, PROBE_SCHEMA) === undefined);
   const shown = JSON.stringify(r.text.slice(0, 60));
   if (inside) return { ok: false, detail: `no: JSON only inside other text (${shown}); el4ner extracts it` };
@@ -192,7 +215,7 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
     return result;
   }
   try {
-    result.jsonSchema = await probeJson(engine).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
+    result.jsonSchema = await probeJson(engine, m).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
     result.logprobs = await probeLogprobs(engine).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
   } finally {
     await engine.close();

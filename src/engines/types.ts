@@ -80,11 +80,18 @@ export interface Engine {
   noteUnusable?(stage: string): void;
   /**
    * Engines with a fixed context window (the embedded GGUF engine): how many tokens `messages` take
-   * after templating, and the window. The start-up check uses it to refuse a context too small for
-   * every prompt, instead of failing each document.
+   * after templating, the window, and the tokens left for an answer (a request's maxTokens is cut
+   * to that). The start-up check uses it to refuse a context too small for every prompt, instead of
+   * failing each document; `doctor` to tell whether the context or maxTokens cut an answer short.
    */
-  promptFit?(messages: ChatMessage[]): Promise<{ tokens: number; contextSize: number }>;
+  promptFit?(messages: ChatMessage[]): Promise<PromptFit>;
   close(): Promise<void>;
+}
+
+export interface PromptFit {
+  tokens: number;
+  contextSize: number;
+  answerRoom: number;
 }
 
 export function emptyUsage(): Usage {

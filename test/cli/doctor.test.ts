@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { el4nerAsync, hasStack, tmpDir } from '../support/cli.js';
+import { el4nerAsync, hasStack, repoRoot, tmpDir } from '../support/cli.js';
 import {
   type ScriptedReply,
   type ScriptedRequest,
@@ -17,6 +17,7 @@ import {
 } from '../support/scripted-server.js';
 
 const ANSWER = { city: 'Paris', country: 'France' };
+const TINY_GGUF = join(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
 const wantsSchema = (req: ScriptedRequest) =>
   req.body.response_format?.type === 'json_schema' ||
   req.body.format !== undefined ||
@@ -255,5 +256,79 @@ test('doctor: a local model file that is no GGUF is said so in words (as the sta
     /^local: reachable: no: not a GGUF file \(its first bytes are not "GGUF": a broken download or another format\)$/m,
   );
   assert.doesNotMatch(r.stdout, /\uFFFD/, 'no binary bytes quoted');
+  assert.ok(!hasStack(r.stderr));
+});
+
+test('doctor: a JSON answer cut short at maxTokens is said so, with the setting to raise, not "not JSON"', async (t) => {
+  // a model that rambles inside its JSON: the answer needs about 160 tokens; the server stops at max_tokens
+  const full = JSON.stringify({ city: 'Paris '.repeat(100).trim(), country: 'France' });
+  const server = await startScriptedServer({
+    models: ['rambler'],
+    chat: (req) => {
+      const max = Number(req.body.max_tokens);
+      const tokens = Math.ceil(full.length / 4);
+      if (tokens <= max) return { content: full, usage: { completion_tokens: tokens } };
+      return { content: full.slice(0, 4 * max), usage: { completion_tokens: max } };
+    },
+  });
+  t.after(() => server.close());
+  const config = join(tmpDir('el4ner-doctor-cut-'), 'models.json');
+  const model = { engine: 'openai', server: 'openai', baseUrl: server.url, model: 'rambler' };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [
+        { name: 'short', maxTokens: 32, ...model },
+        { name: 'roomy', ...model },
+      ],
+    }),
+  );
+  const json = await el4nerAsync(['doctor', '--config', config, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const rows = new Map((JSON.parse(json.stdout) as Row[]).map((x) => [x.model, x]));
+  assert.equal(rows.get('short')!.jsonSchema.ok, false);
+  assert.match(
+    rows.get('short')!.jsonSchema.detail,
+    /^no \(cut short\): the answer stops inside its JSON after 32 tokens \("\{\\"city\\":\\"Paris Paris .*"\); raise maxTokens \(now 32\)$/,
+  );
+  // the probe asks with the model's own maxTokens (512 by default), as a run does: then it fits
+  assert.deepEqual(rows.get('roomy')!.jsonSchema, { ok: true, detail: 'yes' });
+  const table = await el4nerAsync(['doctor', '--config', config]);
+  const line = table.stdout.split('\n').find((l) => l.startsWith('short '))!;
+  assert.equal(line.split(/\s{2,}/)[5], 'no (cut short)');
+  assert.match(table.stdout, /^short: JSON schema: no \(cut short\): .*raise maxTokens \(now 32\)$/m);
+  assert.doesNotMatch(table.stdout, /not JSON/);
+  assert.ok(!hasStack(table.stderr));
+});
+
+test('doctor: two models on one GGUF file both load and answer; a JSON answer cut by the context says to raise contextSize', async () => {
+  const dir = tmpDir('el4ner-doctor-gguf2-');
+  const config = join(dir, 'models.json');
+  const common = { engine: 'llama-cpp', path: TINY_GGUF, gpu: false, build: 'never', threads: 2 };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [
+        // the tiny random model writes one endless string under the JSON grammar: every answer is cut
+        { name: 'short', contextSize: 512, maxTokens: 48, ...common },
+        { name: 'small-context', contextSize: 256, temperature: 0.5, ...common },
+      ],
+    }),
+  );
+  const r = await el4nerAsync(['doctor', '--config', config, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = new Map((JSON.parse(r.stdout) as Row[]).map((x) => [x.model, x]));
+  for (const name of ['short', 'small-context']) {
+    assert.deepEqual(rows.get(name)!.reachable, { ok: true, detail: 'yes (loads and answers)' }, name);
+    assert.ok(rows.get(name)!.latencyMs !== null);
+  }
+  assert.match(
+    rows.get('short')!.jsonSchema.detail,
+    /^no \(cut short\): the answer stops inside its JSON after 48 tokens .*; raise maxTokens \(now 48\)$/,
+  );
+  assert.match(
+    rows.get('small-context')!.jsonSchema.detail,
+    /^no \(cut short\): the answer stops inside its JSON .*: the prompt takes (\d+) of contextSize 256 tokens, which leaves (\d+) for the answer, fewer than maxTokens 512; raise contextSize$/,
+  );
   assert.ok(!hasStack(r.stderr));
 });

@@ -18,11 +18,13 @@ import type {
   EmbedResponse,
   Engine,
   JsonSchema,
+  PromptFit,
   TokenLogprob,
 } from '../types.js';
 import { checkLocalFile, resolveModelPath } from './model-file.js';
 import { acquireLlama, releaseLlama } from './runtime.js';
 import { SequencePool } from './sequence-pool.js';
+import { acquireModel } from './shared-models.js';
 
 export interface LlamaCppEngineOptions {
   name: string;
@@ -58,6 +60,8 @@ interface Loaded {
   lib: Lib;
   llama: Llama;
   model: LlamaModel;
+  /** This engine stops using the model, which other engines on the same file may share. */
+  release(): Promise<void>;
 }
 
 interface ChatState {
@@ -66,7 +70,10 @@ interface ChatState {
   wrapper: ChatWrapper;
 }
 
-/** Embedded GGUF engine: llama.cpp through node-llama-cpp, one loaded model shared by parallel requests. */
+/**
+ * Embedded GGUF engine: llama.cpp through node-llama-cpp, one loaded model shared by parallel requests
+ * and by the other engines of the process on the same file (src/engines/llama-cpp/shared-models.ts).
+ */
 export class LlamaCppEngine implements Engine {
   readonly name: string;
   readonly identity: string;
@@ -79,7 +86,10 @@ export class LlamaCppEngine implements Engine {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
   private busy = 0;
-  /** Counters for diagnostics and tests: model loads, and the most sequences ever generating at once. */
+  /**
+   * Counters for diagnostics and tests: the model loads this engine made (0 when it uses a model
+   * another engine loaded), and the most sequences ever generating at once.
+   */
   readonly stats = { modelLoads: 0, peakBusySequences: 0 };
 
   constructor(options: LlamaCppEngineOptions) {
@@ -98,15 +108,14 @@ export class LlamaCppEngine implements Engine {
     return this.track(this.runEmbed(texts, options?.signal));
   }
 
-  promptFit(messages: ChatMessage[]): Promise<{ tokens: number; contextSize: number }> {
+  promptFit(messages: ChatMessage[]): Promise<PromptFit> {
     return this.track(
       (async () => {
         const { model } = await this.load();
         const chat = await this.chat_();
-        return {
-          tokens: templated(chat, model, messages).tokens.length,
-          contextSize: chat.context.contextSize,
-        };
+        const tokens = templated(chat, model, messages).tokens.length;
+        const contextSize = chat.context.contextSize;
+        return { tokens, contextSize, answerRoom: answerRoom(contextSize, tokens) };
       })(),
     );
   }
@@ -122,7 +131,7 @@ export class LlamaCppEngine implements Engine {
     await chat?.context.dispose();
     const loaded = await this.loaded?.catch(() => undefined);
     if (loaded) {
-      await loaded.model.dispose();
+      await loaded.release();
       releaseLlama(this.options);
     }
   }
@@ -158,9 +167,9 @@ export class LlamaCppEngine implements Engine {
     const lib = await import('node-llama-cpp');
     const llama = await acquireLlama(o);
     try {
-      const model = await llama.loadModel({ modelPath });
-      this.stats.modelLoads++;
-      const loaded = { lib, llama, model };
+      const shared = await acquireModel(llama, modelPath);
+      if (shared.loadedNow) this.stats.modelLoads++;
+      const loaded = { lib, llama, model: shared.model, release: shared.release };
       if (o.embedding) this.embedContext = this.createEmbedContext(loaded);
       return loaded;
     } catch (err) {
@@ -222,7 +231,7 @@ export class LlamaCppEngine implements Engine {
     signal?.throwIfAborted();
 
     const { state, tokens } = templated(chat, model, request.messages);
-    const room = chat.context.contextSize - tokens.length - 1;
+    const room = answerRoom(chat.context.contextSize, tokens.length);
     if (room < 1)
       throw new Error(
         `llama-cpp engine ${this.name}: the prompt has ${tokens.length} tokens, more than the context size ` +
@@ -348,6 +357,11 @@ export class LlamaCppEngine implements Engine {
       latencyMs: performance.now() - started,
     };
   }
+}
+
+/** Tokens an answer may take after a prompt of `promptTokens` (a request's maxTokens is cut to it). */
+function answerRoom(contextSize: number, promptTokens: number): number {
+  return contextSize - promptTokens - 1;
 }
 
 /** The prompt as the model sees it: rendered by its chat template, then tokenized. */
