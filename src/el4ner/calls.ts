@@ -8,6 +8,7 @@ import { type AnswerReader, resolveAnswer } from '../answers/resolve.js';
 import { ConfigError } from '../core/errors.js';
 import { causeOf, type DocumentWarning, describeError, FailureLog } from '../core/failures.js';
 import type { ChatRequest, Engine, JsonSchema } from '../engines/types.js';
+import type { PromptContext } from './prompts.js';
 import type { El4nerParts } from './state.js';
 
 export interface Prompt {
@@ -17,6 +18,39 @@ export interface Prompt {
   maxTokens?: number;
   /** Ask for token logprobs with this many alternatives per token (soft votes read them). */
   topLogprobs?: number;
+  /** The same request with its last (least similar) demonstration left out, when it has one. */
+  fewerDemos?: () => Prompt;
+}
+
+/** `build(ctx)`, able to drop its demonstrations one by one for a model whose context cannot hold them all. */
+export function withDemos(ctx: PromptContext, build: (ctx: PromptContext) => Prompt): Prompt {
+  const prompt = build(ctx);
+  if (ctx.demos.length === 0) return prompt;
+  return { ...prompt, fewerDemos: () => withDemos({ ...ctx, demos: ctx.demos.slice(0, -1) }, build) };
+}
+
+/**
+ * For a model with a fixed context (an embedded GGUF): the prompt with as many demonstrations left
+ * out, least similar first, as it takes to leave the answer the tokens it may need. The start-up
+ * check makes sure the instructions and k demonstrations fit; a long sentence can still overflow,
+ * and fewer examples are better than a failed call. The repair phrase says how many were dropped.
+ */
+async function fitContext(engine: Engine, prompt: Prompt): Promise<{ prompt: Prompt; repairs: string[] }> {
+  if (!engine.promptFit || !prompt.fewerDemos) return { prompt, repairs: [] };
+  const answer = prompt.maxTokens ?? 1;
+  let fitted = prompt;
+  let dropped = 0;
+  for (;;) {
+    const { tokens, contextSize, answerRoom } = await engine.promptFit(fitted.messages);
+    if (answerRoom >= answer || !fitted.fewerDemos) {
+      const repairs = dropped
+        ? [`demonstrations left out: ${dropped} to fit contextSize ${contextSize} (${tokens} prompt tokens)`]
+        : [];
+      return { prompt: fitted, repairs };
+    }
+    fitted = fitted.fewerDemos();
+    dropped++;
+  }
 }
 
 /** Answers of one model in one stage that needed repairs, and how often each kind of repair was made. */
@@ -155,10 +189,11 @@ export async function askModel<T>(
   const sink = options.sink;
   const maxTokens = requestTokens(prompt, options.defaultMaxTokens);
   try {
+    const fitted = await fitContext(engine, prompt);
     const r = await resolveAnswer(
       engine,
       {
-        messages: prompt.messages,
+        messages: fitted.prompt.messages,
         jsonSchema: prompt.jsonSchema,
         stage,
         temperature: 0,
@@ -169,9 +204,10 @@ export async function askModel<T>(
       { signal: logs.signal },
     );
     countReasks(logs, model, stage, r.requests);
-    if (r.repairs.length > 0) {
-      logs.repairs.record(model, stage, r.repairs);
-      sink?.warnings.push({ kind: 'repaired', stage, model, message: r.repairs.join('; ').slice(0, 300) });
+    const repairs = [...fitted.repairs, ...r.repairs];
+    if (repairs.length > 0) {
+      logs.repairs.record(model, stage, repairs);
+      sink?.warnings.push({ kind: 'repaired', stage, model, message: repairs.join('; ').slice(0, 300) });
     }
     return r.value;
   } catch (e) {

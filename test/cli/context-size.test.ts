@@ -118,3 +118,57 @@ test('worker: the same too small contextSize stops the worker at start-up (exit 
   assert.match(r.stderr, new RegExp(`^el4ner: ${TOO_SMALL.source}`, 'm'));
   assert.ok(!hasStack(r.stderr), r.stderr);
 });
+
+test('run: a sentence whose k demonstrations overflow the context is asked with fewer, the least similar left out, and the row says so (not a failed call)', async () => {
+  const dir = tmpDir('el4ner-context-');
+  writeFileSync(join(dir, 'pool.jsonl'), `${conllLines('train', 40).join('\n')}\n`);
+  const config = join(dir, 'c.json');
+  // the smallest prompt (instructions + the 5 shortest demonstrations) fits 3000 tokens; the 5 most
+  // similar ones do not; maxTokens 16 and no verification keep the test to one short answer
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [
+        {
+          name: 'local',
+          engine: 'llama-cpp',
+          path: MODEL,
+          gpu: false,
+          build: 'never',
+          contextSize: 3000,
+          maxTokens: 16,
+        },
+      ],
+      pool: 'pool.jsonl',
+      labels: ['LOC', 'MISC', 'ORG', 'PER'],
+      retrieval: { k: 5 },
+      stages: { retrieval: 'sentence-embedding', verification: false },
+      cache: { enabled: false },
+    }),
+  );
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(
+    input,
+    `${JSON.stringify({ id: 'a', text: 'Germany beat France in Brussels on Friday.' })}\n`,
+  );
+  const out = join(dir, 'out.jsonl');
+  const r = await el4nerAsync(['run', '--config', config, '--input', input, '--output', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const row = JSON.parse(readFileSync(out, 'utf8')) as {
+    degraded?: boolean;
+    warnings?: { kind: string; stage: string; message: string }[];
+  };
+  assert.ok(!row.degraded, JSON.stringify(row));
+  const warnings = row.warnings ?? [];
+  assert.ok(!warnings.some((w) => w.kind === 'failed'), JSON.stringify(warnings));
+  const fitted = warnings
+    .map((w) =>
+      w.message.match(/demonstrations left out: (\d+) to fit contextSize 3000 \((\d+) prompt tokens\)/),
+    )
+    .find((m) => m);
+  assert.ok(fitted, JSON.stringify(warnings));
+  const [dropped, tokens] = [Number(fitted[1]), Number(fitted[2])];
+  assert.ok(dropped >= 1 && dropped < 5, `${dropped} of 5 left out: some kept`);
+  assert.ok(tokens < 3000);
+  assert.match(r.stderr, /needed repairs in 1 answer\(s\) of stage extract: .*demonstrations left out 1x/);
+});

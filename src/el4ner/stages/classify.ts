@@ -12,7 +12,7 @@ import { readTypeAnswer } from '../../answers/shapes.js';
 import { choiceDistributionsById, locateTokens } from '../../answers/token-logprobs.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { ChatResponse, JsonSchema } from '../../engines/types.js';
-import { ask, type Prompt } from '../calls.js';
+import { ask, type Prompt, withDemos } from '../calls.js';
 import {
   itemListTokens,
   numberedSpans,
@@ -51,16 +51,16 @@ export function classifyPrompt(
   votes: VoteKind = 'hard',
 ): Prompt {
   const longest = Math.max(NONE_TYPE.length, ...ctx.labels.map((l) => l.length));
-  return {
-    messages: stageMessages(ctx, sentence, STEPS.type, {
+  return withDemos(ctx, (c) => ({
+    messages: stageMessages(c, sentence, STEPS.type, {
       head: 'Spans',
       lines: numberedSpans(sentence, spans),
     }),
-    jsonSchema: { name: 'types', schema: typeAnswerSchema(ctx.labels) },
+    jsonSchema: { name: 'types', schema: typeAnswerSchema(c.labels) },
     maxTokens: itemListTokens(spans.length, 24 + longest),
     // Every choice should be listed where the type is written: the labels and 'none' (at most 20).
-    ...(votes === 'soft' ? { topLogprobs: Math.min(20, ctx.labels.length + 1) } : {}),
-  };
+    ...(votes === 'soft' ? { topLogprobs: Math.min(20, c.labels.length + 1) } : {}),
+  }));
 }
 
 export interface TypedSpans {

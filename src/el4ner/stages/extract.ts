@@ -8,7 +8,7 @@ import type { AnswerReader } from '../../answers/resolve.js';
 import { parseSpanAnswer } from '../../answers/shapes.js';
 import type { Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { ask, type Prompt } from '../calls.js';
+import { ask, type Prompt, withDemos } from '../calls.js';
 import {
   type PromptContext,
   SPAN_ITEM,
@@ -25,11 +25,11 @@ export const spanAnswerSchema: JsonSchema = strictObject({ spans: { type: 'array
 
 /** Span extraction with demonstrations (entity-free ones show `Entities: none`). */
 export function extractPrompt(ctx: PromptContext, sentence: string): Prompt {
-  return {
-    messages: stageMessages(ctx, sentence, STEPS.find),
+  return withDemos(ctx, (c) => ({
+    messages: stageMessages(c, sentence, STEPS.find),
     jsonSchema: { name: 'spans', schema: spanAnswerSchema },
     maxTokens: spanListTokens(sentence),
-  };
+  }));
 }
 
 /** Reads a list of spans and grounds it in `text`; items that are not spans and spans found nowhere are dropped. */

@@ -9,7 +9,7 @@ import type { AnswerReader } from '../../answers/resolve.js';
 import { parseJointAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { ask, type Prompt } from '../calls.js';
+import { ask, type Prompt, withDemos } from '../calls.js';
 import { type PromptContext, STEPS, spanListTokens, stageMessages, strictObject } from '../prompts.js';
 import type { Stage } from '../stage.js';
 import { spanKey } from '../state.js';
@@ -32,11 +32,11 @@ export function jointAnswerSchema(labels: readonly string[]): JsonSchema {
 
 /** Joint extract-and-type (decomposition off): one call finds and types the entities. */
 export function jointPrompt(ctx: PromptContext, sentence: string): Prompt {
-  return {
-    messages: stageMessages(ctx, sentence, STEPS.joint),
-    jsonSchema: { name: 'entities', schema: jointAnswerSchema(ctx.labels) },
-    maxTokens: spanListTokens(sentence, 12 + Math.max(0, ...ctx.labels.map((l) => l.length))),
-  };
+  return withDemos(ctx, (c) => ({
+    messages: stageMessages(c, sentence, STEPS.joint),
+    jsonSchema: { name: 'entities', schema: jointAnswerSchema(c.labels) },
+    maxTokens: spanListTokens(sentence, 12 + Math.max(0, ...c.labels.map((l) => l.length))),
+  }));
 }
 
 export interface JointAnswer {

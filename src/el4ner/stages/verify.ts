@@ -13,7 +13,7 @@ import type { AnswerReader } from '../../answers/resolve.js';
 import { readVerifyAnswer } from '../../answers/shapes.js';
 import { NONE_TYPE, type Span } from '../../core/types.js';
 import type { JsonSchema } from '../../engines/types.js';
-import { ask, type Prompt } from '../calls.js';
+import { ask, type Prompt, withDemos } from '../calls.js';
 import {
   itemListTokens,
   numberedTyped,
@@ -43,14 +43,14 @@ export function verifyPrompt(
   sentence: string,
   entities: ReadonlyArray<Span & { type: string }>,
 ): Prompt {
-  return {
-    messages: stageMessages(ctx, sentence, STEPS.check, {
+  return withDemos(ctx, (c) => ({
+    messages: stageMessages(c, sentence, STEPS.check, {
       head: 'Entities',
       lines: numberedTyped(sentence, entities),
     }),
     jsonSchema: { name: 'verdicts', schema: verifyAnswerSchema },
     maxTokens: itemListTokens(entities.length, 26),
-  };
+  }));
 }
 
 /** Yes/no per 1-based entity id; items without a verdict are left out (and said). */
