@@ -20,6 +20,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '../core/errors.js';
 import type { NerDocument, Span } from '../core/types.js';
+import { checkEncoding } from '../formats/decode.js';
 import type { PosOf } from '../pos/span-pos.js';
 import { spansPos } from '../pos/span-pos.js';
 import { loadPosTagger } from '../pos/tagger.js';
@@ -601,7 +602,22 @@ async function loadData(
   return index;
 }
 
-export type PoolSource = { poolFile: string } | { docs: readonly NerDocument[] };
+/**
+ * A pool file (with the encoding it is decoded with: `el4ner index --encoding`; default UTF-8) or
+ * documents in memory.
+ */
+export type PoolSource = { poolFile: string; encoding?: string } | { docs: readonly NerDocument[] };
+
+/**
+ * The key of a pool file: its bytes, and the encoding they are decoded with when it is not UTF-8
+ * (the same bytes read as latin1 are another pool). A UTF-8 pool keeps the key of its bytes alone,
+ * so the indexes built before the encoding was part of the key stay up to date.
+ */
+export function poolFileHash(bytes: Buffer, encoding?: string): string {
+  const name = encoding === undefined ? 'utf-8' : checkEncoding(encoding);
+  if (name === 'utf-8') return sha256(bytes);
+  return createHash('sha256').update(`encoding=${name}\0`).update(bytes).digest('hex');
+}
 
 export interface BuildOrLoadResult {
   index: PoolIndex;
@@ -621,7 +637,7 @@ export async function buildOrLoadIndex(
   let poolHash: string;
   let docs: readonly NerDocument[] | undefined;
   if ('poolFile' in source) {
-    poolHash = sha256(await readFile(source.poolFile));
+    poolHash = poolFileHash(await readFile(source.poolFile), source.encoding);
   } else {
     docs = source.docs;
     poolHash = docsHash(docs);

@@ -328,6 +328,49 @@ describe('el4ner index', () => {
       await srv.close();
     }
   });
+  it('--spans llm: another label description is another pre-extraction prompt, so the index is rebuilt', async () => {
+    const chat = (req: ScriptedRequest) => {
+      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
+      return {
+        json: {
+          spans: sentence
+            .split(' ')
+            .filter((w) => /^[A-Z]/.test(w))
+            .map((text) => ({ text })),
+        },
+      };
+    };
+    const srv = await startScriptedServer({ chat });
+    try {
+      const cfg = path.join(dir, 'config-described.json');
+      const config = (per: string) =>
+        writeFile(
+          cfg,
+          JSON.stringify({
+            models: [{ name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 }],
+            labels: ['LOC', 'ORG', 'PER'],
+            labelDescriptions: { PER: per },
+            cache: { enabled: false },
+          }),
+        );
+      const out = path.join(dir, 'idx-described');
+      const args = ['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm', '--json'];
+      await config('people');
+      const status = async () => {
+        const r = await run(args);
+        assert.equal(r.code, 0, r.stderr);
+        const s = JSON.parse(r.stdout);
+        return `${s.status}: ${s.reason}`;
+      };
+      assert.equal(await status(), 'built: no index yet');
+      assert.equal(await status(), 'up to date: up to date');
+      assert.ok(srv.requests.some((q) => JSON.stringify(q.messages).includes('PER: people')));
+      await config('people, real or fictional');
+      assert.equal(await status(), 'built: settings changed');
+    } finally {
+      await srv.close();
+    }
+  });
 });
 
 describe('createLlmPreExtractor', () => {
