@@ -107,6 +107,23 @@ describe('el4ner index', () => {
     assert.equal(JSON.parse(b.stdout).status, 'built');
   });
 
+  it('a brat pool (.txt with its .ann): new annotations are another pool, so the index is rebuilt', async () => {
+    const txt = path.join(dir, 'brat-pool.txt');
+    await writeFile(txt, 'Angela Merkel visited Paris .\n');
+    await writeFile(path.join(dir, 'brat-pool.ann'), 'T1\tPER 0 13\tAngela Merkel\n');
+    const out = path.join(dir, 'idx-brat');
+    const index = async () => {
+      const r = await run(['index', '--pool', txt, '--out', out, '--dim', '64', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout);
+      return `${s.status}: ${s.reason}, ${s.spans} spans`;
+    };
+    assert.equal(await index(), 'built: no index yet, 1 spans');
+    assert.equal(await index(), 'up to date: up to date, 1 spans');
+    await writeFile(path.join(dir, 'brat-pool.ann'), 'T1\tPER 0 13\tAngela Merkel\nT2\tLOC 22 27\tParis\n');
+    assert.equal(await index(), 'built: pool changed, 2 spans');
+  });
+
   it('rejects bad options with exit code 2', async () => {
     const a = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'maybe']);
     assert.equal(a.code, 2);
