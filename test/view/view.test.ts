@@ -333,7 +333,7 @@ test('`el4ner view --limit N` says how many documents the page shows, of how man
   assert.equal(r.stderr, `el4ner: wrote ${out} (5 documents)\n`);
 });
 
-test('`el4ner view` of an empty input (no bytes, or blank lines only) says so, exits 2 and writes no page', async () => {
+test('`el4ner view` of an empty input or gold (no bytes, or blank lines only) says so, exits 2 and writes no page', async () => {
   const { el4ner } = await import('../support/cli.js');
   const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-empty-'));
   const inputs: Array<[string, string]> = [
@@ -353,4 +353,16 @@ test('`el4ner view` of an empty input (no bytes, or blank lines only) says so, e
     );
     assert.ok(!existsSync(out), `${name}: no page is written`);
   }
+  const out = join(dir, 'stdin.html');
+  let r = el4ner(['view', '--input', '-', '--out', out], { input: '\n' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'el4ner: stdin: no documents to show (the file is empty or every text is blank)\n');
+  // an empty --gold is refused as `score` refuses it, not as predictions missing from the gold
+  const pred = join(dir, 'pred.jsonl');
+  writeFileSync(pred, `${JSON.stringify({ id: 'a', text: 'Paris .', entities: [] })}\n`);
+  const gold = join(dir, 'empty.jsonl');
+  r = el4ner(['view', '--input', pred, '--gold', gold, '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `el4ner: ${gold}: no gold documents to score against\n`);
+  assert.ok(!existsSync(out));
 });
