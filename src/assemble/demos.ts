@@ -268,7 +268,7 @@ export async function buildPoolIndex(config: Config, req: PoolIndexRequest): Pro
       await rm(join(req.out, 'manifest.json'), { force: true });
     }
     const r = await buildOrLoadIndex(
-      { poolFile: req.pool },
+      { poolFile: req.pool, encoding: req.encoding },
       req.out,
       { ...opts, onProgress: req.onProgress },
       async (p) => checkPoolDocs(await readPool(p), p, config.retrieval.poolSpans),

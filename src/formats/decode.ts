@@ -93,7 +93,8 @@ function chunks(file: string): AsyncIterable<Buffer> {
   return file === '-' ? (process.stdin as AsyncIterable<Buffer>) : createReadStream(file);
 }
 
-const where = (file: string) => (file === '-' ? 'stdin' : file);
+/** How messages name an input: its path, or stdin for '-'. */
+export const inputName = (file: string) => (file === '-' ? 'stdin' : file);
 
 /** The chunks of `source`; a file that cannot be read (a folder, no permission, gone) is an InputError. */
 async function* readable(source: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
@@ -120,7 +121,7 @@ export async function* decodedPieces(file: string, opts: DecodeOptions = {}): As
   let pending: Buffer = Buffer.alloc(0);
   let decoder: TextDecoder | undefined;
   let started = false;
-  const name = where(file);
+  const name = inputName(file);
 
   const binary = (at: string, line: number) =>
     new InputError(

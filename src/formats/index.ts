@@ -74,6 +74,24 @@ function jsonFlavour(first: string | undefined): InputFormat | null {
   return 'jsonl';
 }
 
+/** The stem of a brat pair given by one of its files (its .ann, or its .txt with an .ann beside it). */
+function bratStem(path: string): string | undefined {
+  const ext = extname(path);
+  const named = EXTENSIONS.get(ext.toLowerCase());
+  if (named === 'brat' || (ext.toLowerCase() === '.txt' && existsSync(`${path.slice(0, -4)}.ann`)))
+    return path.slice(0, -ext.length);
+  return undefined;
+}
+
+/**
+ * The files whose bytes make up the documents read from the file `path`: both files of a brat
+ * pair (its text and its annotations), else the file itself.
+ */
+export function documentFiles(path: string): string[] {
+  const stem = bratStem(path);
+  return stem === undefined ? [path] : [`${stem}.txt`, `${stem}.ann`].filter((f) => existsSync(f));
+}
+
 /** Detects the input format from the path (extension, folder contents) and the first lines. */
 export async function detectFormat(path: string, opts: ReadOptions = {}): Promise<InputFormat> {
   if (!existsSync(path)) throw new InputError('no such file or folder', path);
@@ -83,9 +101,9 @@ export async function detectFormat(path: string, opts: ReadOptions = {}): Promis
     if (names.some((n) => n.endsWith('.txt'))) return 'text';
     throw new InputError('cannot tell the format of this folder (no .ann or .txt files); give --from', path);
   }
+  if (bratStem(path) !== undefined) return 'brat';
   const ext = extname(path).toLowerCase();
   const named = EXTENSIONS.get(ext);
-  if (named === 'brat' || (ext === '.txt' && existsSync(`${path.slice(0, -4)}.ann`))) return 'brat';
   if (named === 'conll') return 'conll';
   const lines = await head(path, opts);
   if (named === 'jsonl') {

@@ -17,9 +17,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { ConfigError, InputError } from '../core/errors.js';
 import type { NerDocument, Span } from '../core/types.js';
+import { checkEncoding } from '../formats/decode.js';
+import { documentFiles } from '../formats/index.js';
 import type { PosOf } from '../pos/span-pos.js';
 import { spansPos } from '../pos/span-pos.js';
 import { loadPosTagger } from '../pos/tagger.js';
@@ -601,7 +603,29 @@ async function loadData(
   return index;
 }
 
-export type PoolSource = { poolFile: string } | { docs: readonly NerDocument[] };
+/**
+ * A pool file (with the encoding it is decoded with: `el4ner index --encoding`; default UTF-8) or
+ * documents in memory.
+ */
+export type PoolSource = { poolFile: string; encoding?: string } | { docs: readonly NerDocument[] };
+
+/**
+ * The key of a pool file: the bytes of the files its documents are read from (a brat pool: its
+ * .txt and its .ann), and the encoding they are decoded with when it is not UTF-8 (the same bytes
+ * read as latin1 are another pool). A pool of one UTF-8 file keeps the key of its bytes alone, so
+ * the indexes built before the rest was part of the key stay up to date.
+ */
+export async function poolFileHash(path: string, encoding?: string): Promise<string> {
+  const name = encoding === undefined ? 'utf-8' : checkEncoding(encoding);
+  const files = documentFiles(path);
+  if (name === 'utf-8' && files.length === 1) return sha256(await readFile(files[0]));
+  const h = createHash('sha256').update(`encoding=${name}\0`);
+  for (const f of files) {
+    const bytes = await readFile(f);
+    h.update(`${extname(f)}:${bytes.length}\0`).update(bytes);
+  }
+  return h.digest('hex');
+}
 
 export interface BuildOrLoadResult {
   index: PoolIndex;
@@ -621,7 +645,7 @@ export async function buildOrLoadIndex(
   let poolHash: string;
   let docs: readonly NerDocument[] | undefined;
   if ('poolFile' in source) {
-    poolHash = sha256(await readFile(source.poolFile));
+    poolHash = await poolFileHash(source.poolFile, source.encoding);
   } else {
     docs = source.docs;
     poolHash = docsHash(docs);

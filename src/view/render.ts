@@ -7,6 +7,7 @@
 import type { DocumentWarning } from '../core/failures.js';
 import type { Entity, NerDocument } from '../core/types.js';
 import { evaluate, type PairOptions, pairDocuments } from '../eval/index.js';
+import { entityLayers, outerFirst } from './layers.js';
 import { confusionMatrix, type MarkedEntity, markEntities } from './status.js';
 
 const PALETTE = [
@@ -41,38 +42,89 @@ export function typeColours(types: Iterable<string>): Map<string, string> {
   return m;
 }
 
+/** The hover text of an entity: its type, and against gold its status, the gold type, its score. */
+function entityTitle(e: MarkedEntity): string {
+  return `${e.type}${e.status === 'wrong-type' ? ` (gold: ${e.goldType})` : ''}${e.status !== 'predicted' ? ` - ${e.status}` : ''}${e.score !== undefined ? ` - score ${e.score.toFixed(2)}` : ''}`;
+}
+
+interface Drawn {
+  e: MarkedEntity;
+  /** Its index in the entities given (`data-entity`). */
+  i: number;
+  start: number;
+  end: number;
+  layer: number;
+}
+
+/** One element of an entity: the whole of it, or a piece of a crossing one. */
+interface Piece {
+  d: Drawn;
+  /** The entity began before this piece / goes on after it. */
+  continued: boolean;
+  continues: boolean;
+}
+
+function openTag({ d, continued, continues }: Piece, colours: Map<string, string>): string {
+  const { e, i, layer } = d;
+  const cls = `ent ${e.status}${layer > 0 ? ' over' : ''}${continued ? ' continued' : ''}${continues ? ' continues' : ''}`;
+  const part =
+    continued || continues ? ` data-part="${continued ? (continues ? 'middle' : 'last') : 'first'}"` : '';
+  return `<mark class="${cls}" data-entity="${i}" data-type="${escapeHtml(e.type)}" data-status="${e.status}" data-start="${e.start}" data-end="${e.end}"${layer > 0 ? ` data-layer="${layer}"` : ''}${part} style="--c:${colours.get(e.type) ?? '#ddd'};--l:${layer}" title="${escapeHtml(entityTitle(e))}">`;
+}
+
 /**
- * Highlights possibly overlapping entities: the text is cut at every boundary and each piece is
- * wrapped in one <mark> per entity covering it, outermost (longest) first.
+ * Highlights possibly overlapping entities. Entities that nest are one element each, the outer
+ * around the inner; one that crosses another is drawn on a layer of its own (src/view/layers.ts)
+ * as an underline, split into pieces that say they continue, its type shown once at its end.
  */
 export function highlight(
   text: string,
   entities: readonly MarkedEntity[],
   colours: Map<string, string>,
 ): string {
-  const cuts = new Set<number>([0, text.length]);
-  for (const e of entities) {
-    cuts.add(e.start);
-    cuts.add(e.end);
-  }
-  const points = [...cuts].filter((c) => c >= 0 && c <= text.length).sort((a, b) => a - b);
-  const order = entities
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => a.e.start - b.e.start || b.e.end - a.e.end || a.i - b.i);
-  let html = '';
-  for (let k = 0; k + 1 < points.length; k++) {
-    const a = points[k];
-    const b = points[k + 1];
-    let piece = escapeHtml(text.slice(a, b));
-    const covering = order.filter(({ e }) => e.start <= a && e.end >= b);
-    for (let j = covering.length - 1; j >= 0; j--) {
-      const { e, i } = covering[j];
-      const title = `${e.type}${e.status === 'wrong-type' ? ` (gold: ${e.goldType})` : ''}${e.status !== 'predicted' ? ` - ${e.status}` : ''}${e.score !== undefined ? ` - score ${e.score.toFixed(2)}` : ''}`;
-      piece = `<mark class="ent ${e.status}" data-entity="${i}" data-type="${escapeHtml(e.type)}" data-status="${e.status}" data-start="${e.start}" data-end="${e.end}" style="--c:${colours.get(e.type) ?? '#ddd'}" title="${escapeHtml(title)}">${piece}${e.end === b ? `<sup class="tag">${escapeHtml(e.type)}</sup>` : ''}</mark>`;
+  const shown = entities
+    .map((e, i) => ({ e, i, start: e.start, end: e.end, layer: 0 }))
+    .filter(
+      (d) =>
+        Number.isInteger(d.start) &&
+        Number.isInteger(d.end) &&
+        0 <= d.start &&
+        d.start < d.end &&
+        d.end <= text.length,
+    );
+  const layers = entityLayers(shown);
+  for (const [k, d] of shown.entries()) d.layer = layers[k];
+  // the order of the open elements: lower layers outside higher ones, within a layer outer first
+  const drawn: Drawn[] = [...shown].sort((a, b) => a.layer - b.layer || outerFirst(a, b));
+  const points = [...new Set([0, text.length, ...shown.flatMap((d) => [d.start, d.end])])].sort(
+    (a, b) => a - b,
+  );
+  const out: Array<string | Piece> = [];
+  let open: Piece[] = [];
+  const closeAbove = (keep: number, at: number) => {
+    for (let j = open.length - 1; j >= keep; j--) {
+      const p = open[j];
+      if (p.d.end === at) out.push(`<sup class="tag">${escapeHtml(p.d.e.type)}</sup>`);
+      else p.continues = true;
+      out.push('</mark>');
     }
-    html += piece;
+    open = open.slice(0, keep);
+  };
+  for (let k = 0; k + 1 < points.length; k++) {
+    const [a, b] = [points[k], points[k + 1]];
+    const want = drawn.filter((d) => d.start <= a && d.end >= b);
+    let same = 0;
+    while (same < open.length && same < want.length && open[same].d === want[same]) same++;
+    closeAbove(same, a);
+    for (const d of want.slice(same)) {
+      const p: Piece = { d, continued: d.start < a, continues: false };
+      open.push(p);
+      out.push(p);
+    }
+    out.push(escapeHtml(text.slice(a, b)));
   }
-  return html;
+  closeAbove(0, text.length);
+  return out.map((x) => (typeof x === 'string' ? x : openTag(x, colours))).join('');
 }
 
 const CSS = `
@@ -83,6 +135,9 @@ h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:2rem}
 mark.ent{background:var(--c);padding:.05rem .15rem;border-radius:3px;color:inherit}
 mark.ent mark.ent{padding:0 .1rem}
 mark.ent .tag{font-size:.6rem;font-weight:600;margin-left:.15rem;color:#333}
+.text mark.ent.over{background:transparent;padding:0 0 calc(var(--l) * .25rem);border-radius:0;border:0 solid color-mix(in srgb,var(--c),#000 30%);border-bottom-width:3px;border-inline-width:2px}
+.text mark.ent.over.continued{border-inline-start-width:0} .text mark.ent.over.continues{border-inline-end-width:0}
+.text mark.ent.over.missed{outline:none;border-style:dashed}
 mark.correct{box-shadow:inset 0 -2px 0 #1a7f37}
 mark.wrong-type{box-shadow:inset 0 -3px 0 #d4a72c;outline:1px dashed #d4a72c}
 mark.spurious{box-shadow:inset 0 -3px 0 #cf222e;text-decoration:line-through #cf222e}

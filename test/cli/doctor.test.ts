@@ -15,6 +15,7 @@ import {
   type ScriptedServer,
   startScriptedServer,
 } from '../support/scripted-server.js';
+import { startWebPageServer } from '../support/web-page-server.js';
 
 const ANSWER = { city: 'Paris', country: 'France' };
 const TINY_GGUF = join(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
@@ -187,13 +188,7 @@ describe('el4ner doctor', () => {
 });
 
 test('doctor: a GET /models that is not a model list (a web page at baseUrl) is said so, not "0 models served"', async (t) => {
-  const page = await startScriptedServer({
-    chat: () => ({ content: 'Paris' }),
-    modelsReply: () => ({
-      rawBody: '<!doctype html><html><body>Chat UI</body></html>',
-      headers: { 'content-type': 'text/html' },
-    }),
-  });
+  const page = await startWebPageServer();
   t.after(() => page.close());
   const config = join(tmpDir('el4ner-doctor-page-'), 'models.json');
   writeFileSync(

@@ -5,7 +5,7 @@
  * reads them.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CliResult, conllLines, el4ner, hasStack, jsonl, literal, tmpDir } from '../support/cli.js';
@@ -105,4 +105,31 @@ test('train-slm --unlabeled: invalid UTF-8 is refused with its line and byte; --
     el4ner([...args, '--unlabeled', folder]),
     new RegExp(`${literal(folder)}: is a folder; --unlabeled takes a text file`),
   );
+});
+
+test('index: the same pool bytes decoded with another --encoding are another pool, so the index is rebuilt', () => {
+  // UTF-8 bytes of "Zoë": read as latin1 they are "ZoÃ«", another sentence to retrieve
+  const pool = join(dir, 'pool-bytes.jsonl');
+  const row = { id: 'z', text: 'Paris met Zoë', entities: [{ start: 0, end: 5, type: 'LOC' }] };
+  writeFileSync(pool, `${JSON.stringify(row)}\n`);
+  const out = join(dir, 'index-bytes');
+  const index = (...more: string[]) => {
+    const r = el4ner(['index', '--pool', pool, '--out', out, '--json', ...more]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { status: string; reason: string };
+    return `${s.status}: ${s.reason}`;
+  };
+  const sentences = () =>
+    readFileSync(
+      join(out, JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).data, 'docs.jsonl'),
+      'utf8',
+    );
+  assert.equal(index(), 'built: no index yet');
+  assert.match(sentences(), /Paris met Zoë/);
+  assert.equal(index('--encoding', 'utf-8'), 'up to date: up to date', 'UTF-8 given is the default');
+  assert.equal(index('--encoding', 'latin1'), 'built: pool changed');
+  assert.match(sentences(), /Paris met ZoÃ«/);
+  assert.equal(index('--encoding', 'latin1'), 'up to date: up to date');
+  assert.equal(index(), 'built: pool changed');
+  assert.match(sentences(), /Paris met Zoë/);
 });

@@ -9,16 +9,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { conllLines, el4nerAsync, hasStack, readRows, tmpDir, trainSmallCrf } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
-import { startScriptedServer } from '../support/scripted-server.js';
+import { startWebPageServer } from '../support/web-page-server.js';
 
 test('run: a baseUrl whose GET /models is a web page fails the start-up check (exit 4), naming the model and baseUrl', async (t) => {
-  const page = await startScriptedServer({
-    chat: () => ({ content: 'Paris' }),
-    modelsReply: () => ({
-      rawBody: '<!doctype html><html><body>Chat UI</body></html>',
-      headers: { 'content-type': 'text/html' },
-    }),
-  });
+  const page = await startWebPageServer();
   t.after(() => page.close());
   const dir = tmpDir('el4ner-preflight-');
   const config = join(dir, 'ui.json');

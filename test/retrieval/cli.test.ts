@@ -107,6 +107,23 @@ describe('el4ner index', () => {
     assert.equal(JSON.parse(b.stdout).status, 'built');
   });
 
+  it('a brat pool (.txt with its .ann): new annotations are another pool, so the index is rebuilt', async () => {
+    const txt = path.join(dir, 'brat-pool.txt');
+    await writeFile(txt, 'Angela Merkel visited Paris .\n');
+    await writeFile(path.join(dir, 'brat-pool.ann'), 'T1\tPER 0 13\tAngela Merkel\n');
+    const out = path.join(dir, 'idx-brat');
+    const index = async () => {
+      const r = await run(['index', '--pool', txt, '--out', out, '--dim', '64', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout);
+      return `${s.status}: ${s.reason}, ${s.spans} spans`;
+    };
+    assert.equal(await index(), 'built: no index yet, 1 spans');
+    assert.equal(await index(), 'up to date: up to date, 1 spans');
+    await writeFile(path.join(dir, 'brat-pool.ann'), 'T1\tPER 0 13\tAngela Merkel\nT2\tLOC 22 27\tParis\n');
+    assert.equal(await index(), 'built: pool changed, 2 spans');
+  });
+
   it('rejects bad options with exit code 2', async () => {
     const a = await run(['index', '--pool', poolFile, '--out', path.join(dir, 'x'), '--spans', 'maybe']);
     assert.equal(a.code, 2);
@@ -324,6 +341,49 @@ describe('el4ner index', () => {
       assert.equal(back.code, 0, back.stderr);
       assert.match(back.stdout, /^built \(no index yet\)/);
       assert.match(back.stdout, /sentences 3 \(3 with spans\), spans 6/);
+    } finally {
+      await srv.close();
+    }
+  });
+  it('--spans llm: another label description is another pre-extraction prompt, so the index is rebuilt', async () => {
+    const chat = (req: ScriptedRequest) => {
+      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
+      return {
+        json: {
+          spans: sentence
+            .split(' ')
+            .filter((w) => /^[A-Z]/.test(w))
+            .map((text) => ({ text })),
+        },
+      };
+    };
+    const srv = await startScriptedServer({ chat });
+    try {
+      const cfg = path.join(dir, 'config-described.json');
+      const config = (per: string) =>
+        writeFile(
+          cfg,
+          JSON.stringify({
+            models: [{ name: 'm1', engine: 'openai', baseUrl: srv.url, model: 'm1', maxAttempts: 1 }],
+            labels: ['LOC', 'ORG', 'PER'],
+            labelDescriptions: { PER: per },
+            cache: { enabled: false },
+          }),
+        );
+      const out = path.join(dir, 'idx-described');
+      const args = ['index', '--config', cfg, '--pool', poolFile, '--out', out, '--spans', 'llm', '--json'];
+      await config('people');
+      const status = async () => {
+        const r = await run(args);
+        assert.equal(r.code, 0, r.stderr);
+        const s = JSON.parse(r.stdout);
+        return `${s.status}: ${s.reason}`;
+      };
+      assert.equal(await status(), 'built: no index yet');
+      assert.equal(await status(), 'up to date: up to date');
+      assert.ok(srv.requests.some((q) => JSON.stringify(q.messages).includes('PER: people')));
+      await config('people, real or fictional');
+      assert.equal(await status(), 'built: settings changed');
     } finally {
       await srv.close();
     }

@@ -332,3 +332,37 @@ test('`el4ner view --limit N` says how many documents the page shows, of how man
   r = view();
   assert.equal(r.stderr, `el4ner: wrote ${out} (5 documents)\n`);
 });
+
+test('`el4ner view` of an empty input or gold (no bytes, or blank lines only) says so, exits 2 and writes no page', async () => {
+  const { el4ner } = await import('../support/cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-empty-'));
+  const inputs: Array<[string, string]> = [
+    ['empty.jsonl', ''],
+    ['blank.jsonl', '\n  \n\n'],
+    ['blank.txt', '\n\n'],
+  ];
+  for (const [name, content] of inputs) {
+    const input = join(dir, name);
+    writeFileSync(input, content);
+    const out = join(dir, `${name}.html`);
+    const r = el4ner(['view', '--input', input, '--out', out]);
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      `el4ner: ${input}: no documents to show (the file is empty or every text is blank)\n`,
+    );
+    assert.ok(!existsSync(out), `${name}: no page is written`);
+  }
+  const out = join(dir, 'stdin.html');
+  let r = el4ner(['view', '--input', '-', '--out', out], { input: '\n' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'el4ner: stdin: no documents to show (the file is empty or every text is blank)\n');
+  // an empty --gold is refused as `score` refuses it, not as predictions missing from the gold
+  const pred = join(dir, 'pred.jsonl');
+  writeFileSync(pred, `${JSON.stringify({ id: 'a', text: 'Paris .', entities: [] })}\n`);
+  const gold = join(dir, 'empty.jsonl');
+  r = el4ner(['view', '--input', pred, '--gold', gold, '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `el4ner: ${gold}: no gold documents to score against\n`);
+  assert.ok(!existsSync(out));
+});

@@ -1,5 +1,7 @@
 /** `el4ner view`: one self-contained HTML page of predicted (and gold) entities. */
 import type { Command } from 'commander';
+import { InputError } from '../../core/errors.js';
+import { inputName } from '../../formats/decode.js';
 import { positiveInt } from '../args.js';
 import { readGold } from '../gold-input.js';
 import { ENCODING_FLAG, encodingHelp, inputReadOptions } from '../input-options.js';
@@ -27,7 +29,15 @@ export function register(program: Command): void {
       checkMatch(opts.match);
       prepareOutputFile(opts.out, 'HTML file');
       const pred = await readDocuments(opts.input, read);
+      // as `score` and `eval` refuse an empty gold file: an empty page would look like a run that found nothing
+      if (!pred.some((d) => d.text.trim().length > 0))
+        throw new InputError(
+          'no documents to show (the file is empty or every text is blank)',
+          inputName(opts.input),
+        );
       const gold = opts.gold ? await readGold(opts.gold, '--gold', read) : undefined;
+      if (gold?.length === 0)
+        throw new InputError('no gold documents to score against', inputName(opts.gold));
       const formatOf = (file: string) => (file === '-' ? ('jsonl' as const) : detectFormat(file, read));
       const pairing = opts.gold && {
         goldFile: opts.gold,

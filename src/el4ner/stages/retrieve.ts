@@ -69,12 +69,20 @@ export async function preExtractSpans(
   };
 }
 
-/** The identity of a pre-extraction (models, labels, prompt version): part of the index settings hash. */
+/**
+ * The identity of a pre-extraction (models, labels and their descriptions, which the prompt shows,
+ * prompt version): part of the index settings hash. Without descriptions it is what it was before
+ * they were part of it, so those indexes stay up to date.
+ */
 export function preExtractIdentity(
   engines: readonly Pick<Engine, 'identity'>[],
   labels: readonly string[],
+  descriptions?: Readonly<Record<string, string>>,
 ): string {
-  return `llm-pre-extract:v2:${engines.map((e) => e.identity).join('+')}:${[...labels].sort().join(',')}`;
+  const sorted = [...labels].sort();
+  const described = sorted.filter((l) => descriptions?.[l]).map((l) => [l, descriptions![l]]);
+  const withDescriptions = described.length ? `:descriptions=${JSON.stringify(described)}` : '';
+  return `llm-pre-extract:v2:${engines.map((e) => e.identity).join('+')}:${sorted.join(',')}${withDescriptions}`;
 }
 
 export interface LlmPreExtractor {
@@ -108,7 +116,7 @@ export function createLlmPreExtractor(
     return pre.spans;
   }) as LlmPreExtractor;
   fn.failures = logs.failures;
-  fn.identity = preExtractIdentity(engines, labels);
+  fn.identity = preExtractIdentity(engines, labels, descriptions);
   return fn;
 }
 
