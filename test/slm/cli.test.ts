@@ -470,7 +470,7 @@ test('train-slm --unlabeled that is missing or a folder: one line naming it, exi
     await writeFile(pool, `${lines.slice(0, 20).join('\n')}\n`);
     for (const [unlabeled, why] of [
       [join(dir, 'missing.txt'), 'no such file'],
-      [dir, 'is a folder; --unlabeled takes a text file (one sentence or document per line)'],
+      [dir, 'a folder, not a file; --unlabeled takes a text file (one sentence or document per line)'],
     ]) {
       const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'm.crf'), '--unlabeled', unlabeled);
       assert.equal(r.status, 2, r.stderr);

@@ -126,15 +126,6 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
-      if (o.unlabeled) {
-        const { existsSync, statSync } = await import('node:fs');
-        if (!existsSync(o.unlabeled)) throw new InputError('no such file', o.unlabeled);
-        if (statSync(o.unlabeled).isDirectory())
-          throw new InputError(
-            'is a folder; --unlabeled takes a text file (one sentence or document per line)',
-            o.unlabeled,
-          );
-      }
       const devShare = numberInRange('--dev-share', o.devShare, 0, 0.5);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
@@ -173,7 +164,13 @@ export function register(program: Command): void {
       if (!train.some((d) => d.entities.length > 0))
         throw new InputError('no entities to learn from: the CRF needs labelled sentences', o.pool);
       const { readUnlabeledSentences } = await import('../../slm/data.js');
-      const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled, read) : undefined;
+      // a missing file or a folder is said by the reader, with what --unlabeled takes
+      const unlabeled = o.unlabeled
+        ? await readUnlabeledSentences(o.unlabeled, {
+            ...read,
+            expects: '--unlabeled takes a text file (one sentence or document per line)',
+          })
+        : undefined;
       // a file given for the clusters that adds nothing to them is a mistake (the wrong file, an
       // export that failed), as an empty --dev is
       if (o.unlabeled && !unlabeled?.some((s) => s.length > 0))
