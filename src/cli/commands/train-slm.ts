@@ -5,6 +5,7 @@ import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
 import type { TrainProgress } from '../../slm/tagger.js';
 import { numberInRange, positiveInt } from '../args.js';
+import { typesMissingFrom } from '../gold-input.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 function nonNegativeNumber(name: string) {
@@ -21,12 +22,11 @@ function nonNegativeNumber(name: string) {
  * None in common is the wrong dev file (F1 0 throughout, as with no entities); some is said.
  */
 function checkDevTypes(train: readonly NerDocument[], dev: readonly NerDocument[], file: string): void {
-  const types = (docs: readonly NerDocument[]) => new Set(docs.flatMap((d) => d.entities.map((e) => e.type)));
-  const known = types(train);
-  const devTypes = [...types(dev)].sort();
-  const unknown = devTypes.filter((t) => !known.has(t));
+  const trainTypes = typesMissingFrom(train, new Set()).types;
+  const { types: devTypes, missing } = typesMissingFrom(dev, new Set(trainTypes));
+  const unknown = missing.map((m) => m.type);
   if (unknown.length === 0) return;
-  const trained = `the training data has ${[...known].sort().join(', ')}`;
+  const trained = `the training data has ${trainTypes.join(', ')}`;
   if (unknown.length === devTypes.length)
     throw new InputError(
       `no entity type of the dev set (${devTypes.join(', ')}) is in the training data (${trained}): is it the dev set of this data?`,
