@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
-import type { TrainProgress } from '../../slm/tagger.js';
+import type { TrainProgress, TrainStep } from '../../slm/tagger.js';
 import { numberInRange, positiveInt } from '../args.js';
 import { typesMissingFrom } from '../gold-input.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
@@ -212,14 +212,27 @@ export function register(program: Command): void {
       const { existsSync } = await import('node:fs');
       const earlier = existsSync(o.out);
       let at: TrainProgress | undefined;
+      // each step gives the event loop its turns, so Ctrl-C is handled in any of them
+      let step: TrainStep | 'final dev' | undefined;
       const stopHandling = onInterrupt((signal) => {
-        const where = at
+        const iteration = at
           ? `at iteration ${at.iteration} of ${at.maxIterations}${at.bestDevF1 === undefined ? '' : ` (best dev F1 so far ${at.bestDevF1.toFixed(4)})`}`
           : 'before its first iteration';
+        const where =
+          step === 'features'
+            ? 'while extracting the features of the training sentences'
+            : step === 'dev'
+              ? 'while scoring the last iteration on the dev set'
+              : step === 'o-bias'
+                ? 'while choosing the O bias on the dev set'
+                : step === 'final dev'
+                  ? 'while scoring the trained model on the dev set'
+                  : iteration;
         const model = earlier ? `the model already at ${o.out} is untouched` : `nothing written to ${o.out}`;
         process.stderr.write(`\nel4ner: ${signal}: training stopped ${where}; no model written (${model})\n`);
       });
       let tagger: Awaited<ReturnType<typeof trainCrfRecipe>>;
+      let seconds: number;
       try {
         tagger = await trainCrfRecipe(train, {
           ...options,
@@ -228,17 +241,21 @@ export function register(program: Command): void {
           onIteration: (p) => {
             at = p;
           },
+          onStep: (s) => {
+            step = s;
+          },
         });
+        seconds = (Date.now() - started) / 1000;
+        if (dev) {
+          step = 'final dev';
+          const sc = await tagger.evaluateInTurns(dev);
+          process.stderr.write(
+            `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
+              `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
+          );
+        }
       } finally {
         stopHandling();
-      }
-      const seconds = (Date.now() - started) / 1000;
-      if (dev) {
-        const sc = tagger.evaluate(dev);
-        process.stderr.write(
-          `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
-            `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
-        );
       }
       await tagger.save(o.out);
       process.stderr.write(`trained in ${seconds.toFixed(1)} s; model written to ${o.out}\n`);
