@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     console.error(`el4ner: trained in ${oursTrain.toFixed(1)} s, ${ours.numFeatures} attributes`);
 
     t = performance.now();
-    const prep = prepareTraining(train, { c2, maxIterations: maxIter, lexicons: lexiconNames });
+    const prep = await prepareTraining(train, { c2, maxIterations: maxIter, lexicons: lexiconNames });
     writeFileSync(
       join(dir, 'extractor.json'),
       JSON.stringify({

@@ -104,8 +104,11 @@ async function fusionMethod(a: FusionAssembly, fusion: Fusion, slm: Slm): Promis
 }
 
 export function describeLambdaSearch(
-  s: { lambda: number; f1: number; curve: readonly unknown[] },
+  s: { lambda: number; f1: number; curve: readonly unknown[]; llmFailures: number },
   devDocs: number,
 ): string {
-  return `lambda ${s.lambda.toPrecision(4)} chosen on ${devDocs} dev document(s) (strict F1 ${(100 * s.f1).toFixed(2)}, ${s.curve.length} values tried)`;
+  const failed = s.llmFailures
+    ? `; the LLM failed on ${s.llmFailures} of them (the SLM alone there): a degraded choice`
+    : '';
+  return `lambda ${s.lambda.toPrecision(4)} chosen on ${devDocs} dev document(s) (strict F1 ${(100 * s.f1).toFixed(2)}, ${s.curve.length} values tried)${failed}`;
 }

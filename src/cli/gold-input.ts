@@ -28,18 +28,32 @@ export async function readGold(
 }
 
 /**
+ * The entity types of the labelled `docs` (sorted) and, of those, the ones not in `known` with
+ * their entity counts: what a model or a label set can never give there.
+ */
+export function typesMissingFrom(
+  docs: readonly NerDocument[],
+  known: ReadonlySet<string>,
+): { types: string[]; missing: { type: string; entities: number }[] } {
+  const counts = new Map<string, number>();
+  for (const d of docs) for (const e of d.entities) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
+  const types = [...counts.keys()].sort();
+  return {
+    types,
+    missing: types.filter((t) => !known.has(t)).map((type) => ({ type, entities: counts.get(type) ?? 0 })),
+  };
+}
+
+/**
  * Gold types a method with the label set `labels` never gives (a model trained on other types, a
  * config listing other labels): their entities can only be missed, so it is said before scoring.
  */
 export function warnTypesNotGiven(gold: readonly NerDocument[], labels: readonly string[]): void {
   if (labels.length === 0) return;
-  const own = new Set(labels);
-  const missed = new Map<string, number>();
-  for (const d of gold)
-    for (const e of d.entities) if (!own.has(e.type)) missed.set(e.type, (missed.get(e.type) ?? 0) + 1);
-  if (missed.size === 0) return;
-  const count = [...missed.values()].reduce((a, b) => a + b, 0);
+  const { missing } = typesMissingFrom(gold, new Set(labels));
+  if (missing.length === 0) return;
+  const count = missing.reduce((a, m) => a + m.entities, 0);
   process.stderr.write(
-    `el4ner: warning: gold types the method does not give (its labels: ${labels.join(', ')}): ${[...missed.keys()].sort().join(', ')} (${count} entities, counted as missed)\n`,
+    `el4ner: warning: gold types the method does not give (its labels: ${labels.join(', ')}): ${missing.map((m) => m.type).join(', ')} (${count} entities, counted as missed)\n`,
   );
 }

@@ -60,6 +60,11 @@ export interface MethodReport {
    */
   degraded: number;
   unanswered: number;
+  /**
+   * Fusion with lambda 'auto': the dev documents lambda was chosen on, and those it saw degraded
+   * (the LLM failed there, the SLM stood alone): then the choice itself is degraded.
+   */
+  tuning?: { documents: number; degraded: number; unanswered: number };
   /** The method's own report (JSON-serialisable). */
   details: unknown;
   /** A plain-text rendering for the terminal. */

@@ -64,7 +64,7 @@ export async function tuneFusionLambda(
       valuesTried: best.curve.length + best.outsideCurve.length,
       chosen: keepDefault ? (f.lambda as number) : best.lambda,
       ...(keepDefault ? {} : { chosenOutside: best.lambdaOutside }),
-      degraded: analyses.filter((a) => a.fallback === 'llm-error').length,
+      degraded: best.llmFailures,
     };
   } finally {
     bar?.stop('stopped');

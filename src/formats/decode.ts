@@ -20,6 +20,11 @@ export interface DecodeOptions {
    * named in a config (no such option applies to it) replaces.
    */
   remedy?: string;
+  /**
+   * What the file should be, said when a folder is given instead (the option's hint, e.g.
+   * '--unlabeled takes a text file (one sentence or document per line)').
+   */
+  expects?: string;
 }
 
 const GIVE_ENCODING = 'if the file is in another encoding, give it with --encoding (e.g. --encoding latin1)';
@@ -96,13 +101,21 @@ function chunks(file: string): AsyncIterable<Buffer> {
 /** How messages name an input: its path, or stdin for '-'. */
 export const inputName = (file: string) => (file === '-' ? 'stdin' : file);
 
-/** The chunks of `source`; a file that cannot be read (a folder, no permission, gone) is an InputError. */
-async function* readable(source: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+/**
+ * The chunks of `source`; a file that cannot be read (a folder, no permission, gone) is an
+ * InputError, a folder's saying what the file should be when `expects` tells.
+ */
+async function* readable(
+  source: AsyncIterable<Buffer>,
+  name: string,
+  expects?: string,
+): AsyncGenerator<Buffer> {
   try {
     yield* source;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') throw new InputError('a folder, not a file', name);
+    if (code === 'EISDIR') throw new InputError(`a folder, not a file${expects ? `; ${expects}` : ''}`, name);
+    if (code === 'ENOENT') throw new InputError('no such file', name);
     if (typeof code === 'string') throw new InputError(`cannot read: ${(err as Error).message}`, name);
     throw err;
   }
@@ -175,7 +188,7 @@ export async function* decodedPieces(file: string, opts: DecodeOptions = {}): As
     if (text) yield text;
   };
 
-  for await (const chunk of readable(source, name)) {
+  for await (const chunk of readable(source, name, opts.expects)) {
     let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     pending = Buffer.alloc(0);
     if (!started) {

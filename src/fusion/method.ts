@@ -15,8 +15,7 @@ import {
 } from '../core/method.js';
 import { orderedPool } from '../core/ordered-pool.js';
 import type { CostLedger } from '../engines/cost.js';
-import type { LambdaSearchResult } from './lambda.js';
-import { type Fusion, type FusionReport, fusionEval } from './pipeline.js';
+import { type Fusion, type FusionReport, fusionEval, type TunedLambda } from './pipeline.js';
 
 export interface FusionMethodParts {
   fusion: Fusion;
@@ -31,7 +30,7 @@ export interface FusionMethodParts {
   concurrency: number;
   log: (message: string) => void;
   /** How lambda was chosen when it was 'auto' (dev documents and the search). */
-  lambdaSearch?: { devDocuments: number; result: LambdaSearchResult };
+  lambdaSearch?: { devDocuments: number; result: TunedLambda };
   release?: () => Promise<void>;
 }
 
@@ -41,7 +40,7 @@ const pct = (x: number) => (100 * x).toFixed(2).padStart(7);
 export function formatFusionReport(r: FusionReport, devDocs?: number): string {
   const lines: string[] = [];
   const how = r.lambdaSearch
-    ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried`
+    ? `chosen on ${devDocs ?? '?'} dev document(s), dev strict F1 ${(100 * r.lambdaSearch.f1).toFixed(2)}, ${r.lambdaSearch.curve.length} values tried${r.lambdaSearch.llmFailures ? `, the LLM failing on ${r.lambdaSearch.llmFailures} of them` : ''}`
     : 'fixed in the config';
   lines.push(`SLM+LLM fusion on ${r.documents} document(s)`);
   lines.push(
@@ -159,6 +158,9 @@ export function createFusionMethod(parts: FusionMethodParts): Method {
         // a document the LLM did not answer is tagged by the SLM alone: degraded, as in `tag`
         degraded: report.fallbacks['llm-error'],
         unanswered: 0,
+        ...(report.lambdaSearch && devDocs !== undefined
+          ? { tuning: { documents: devDocs, degraded: report.lambdaSearch.llmFailures, unanswered: 0 } }
+          : {}),
         details: { slmModel: parts.slmPath, llmModel: llm, ...report },
         text: formatFusionReport(report, devDocs),
       };

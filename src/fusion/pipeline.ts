@@ -146,7 +146,13 @@ export interface Fusion {
   fuse(analysis: DocumentAnalysis, lambda?: number, lambdaOutside?: number): FusionResult;
   tagDocument(doc: NerDocument, options?: { signal?: AbortSignal }): Promise<FusionResult>;
   /** Chooses lambda on gold-labelled dev documents (strict micro-F1) and keeps it. */
-  tune(dev: readonly NerDocument[], options?: TuneOptions): Promise<LambdaSearchResult>;
+  tune(dev: readonly NerDocument[], options?: TuneOptions): Promise<TunedLambda>;
+}
+
+/** What `tune` chose, and on how much: a lambda chosen where the LLM failed is a degraded choice. */
+export interface TunedLambda extends LambdaSearchResult {
+  /** Dev documents the LLM failed on (the SLM's entities stood alone there while lambda was chosen). */
+  llmFailures: number;
 }
 
 export interface TuneOptions {
@@ -408,7 +414,7 @@ export function createFusion(options: FusionOptions): Fusion {
       );
       lambda = result.lambda;
       lambdaOutside = result.lambdaOutside;
-      return result;
+      return { ...result, llmFailures: analyses.filter((a) => a.fallback === 'llm-error').length };
     },
   };
   return fusion;
@@ -426,7 +432,7 @@ export interface FusionReport {
   /** The lambda for removing SLM-only entities. */
   lambdaOutside: number;
   probability: ProbabilityKind;
-  lambdaSearch?: LambdaSearchResult;
+  lambdaSearch?: TunedLambda;
   slm: Scores;
   /** The LLM's inline answers on their own; undefined without an LLM. Failed calls count as no entities. */
   llm?: Scores;
@@ -480,7 +486,7 @@ export async function fusionEval(
   fusion: Fusion,
   options: FusionEvalOptions = {},
 ): Promise<FusionReport> {
-  let lambdaSearch: LambdaSearchResult | undefined;
+  let lambdaSearch: TunedLambda | undefined;
   if (fusion.lambda === undefined) {
     if (!options.dev || options.dev.length === 0) {
       throw new ConfigError("fusion.lambda is 'auto': a dev set is needed to choose it");

@@ -177,3 +177,19 @@ export function degradedScores(scored: readonly ScoredDegraded[]): { code: numbe
     );
   return { code: hit.reduce((code, s) => Math.max(code, degradedExit(s)), 0), lines };
 }
+
+/**
+ * What degraded documents among those a method tuned on (fusion's lambda 'auto' on the dev set)
+ * mean: `choice` was made on degraded output, so it is said in one line, with the exit code (as
+ * `el4ner run`'s) they give.
+ */
+export function degradedChoice(tuned: ScoredDegraded, choice: string): { code: number; lines: string[] } {
+  if (tuned.degraded === 0) return { code: 0, lines: [] };
+  const none = tuned.unanswered ? `, ${tuned.unanswered} with no answer from any model` : '';
+  return {
+    code: degradedExit(tuned),
+    lines: [
+      `${tuned.what}: ${tuned.degraded} of ${tuned.documents} document(s) degraded${none} (a model's answer lost or unusable) while ${choice} was chosen on them: a degraded choice, not the one made with every model answering; evaluate again once the models answer`,
+    ],
+  };
+}

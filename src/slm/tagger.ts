@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { lineRanges } from '../core/lines.js';
 import { seededOrder } from '../core/random.js';
 import { detectScheme, spansFromTags } from '../core/tags.js';
+import { eventLoopTurns, type Turns } from '../core/turns.js';
 import type { NerDocument, Token } from '../core/types.js';
 import { clustersFromText, loadResource, resourceExists, WordClusters } from './clusters.js';
 import { checkDocumentWindows } from './context.js';
@@ -259,6 +260,16 @@ export class CrfTagger {
   evaluate(docs: readonly NerDocument[]): StrictScore {
     return strictMicro(docs, this.predictAll(docs));
   }
+
+  /** `evaluate`, giving the event loop its turns between documents (an interruptible command). */
+  async evaluateInTurns(docs: readonly NerDocument[], turn: Turns = eventLoopTurns()): Promise<StrictScore> {
+    const pred: NerDocument[] = [];
+    for (const d of attachDocumentContext(docs)) {
+      pred.push(this.predict(d));
+      await turn();
+    }
+    return strictMicro(docs, pred);
+  }
 }
 
 export interface TrainOptions {
@@ -285,6 +296,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** After each iteration: where training is (for a report of where an interrupted run stopped). */
   onIteration?: (at: TrainProgress) => void;
+  /** At the start of each step of training (for a report of where an interrupted run stopped). */
+  onStep?: (step: TrainStep) => void;
   /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
   threads?: number;
   /** With dev: keep the best-scoring iteration (default) or the last one. */
@@ -312,6 +325,13 @@ export interface TrainOptions {
   unlabeled?: Iterable<readonly string[]>;
 }
 
+/**
+ * The steps of one training: extracting the features, the L-BFGS iterations (dev scored among
+ * them), scoring the last iteration on dev, choosing the O bias on dev. Each gives the event loop
+ * its turns (src/core/turns.ts), so Ctrl-C stops any of them.
+ */
+export type TrainStep = 'features' | 'iterations' | 'dev' | 'o-bias';
+
 export interface TrainProgress {
   iteration: number;
   maxIterations: number;
@@ -337,7 +357,11 @@ export interface PreparedTraining {
 }
 
 /** Extracts the training sentences' attributes exactly as `trainCrf` trains on them. */
-export function prepareTraining(train: readonly NerDocument[], opts: TrainOptions = {}): PreparedTraining {
+export async function prepareTraining(
+  train: readonly NerDocument[],
+  opts: TrainOptions = {},
+  turn: Turns = eventLoopTurns(),
+): Promise<PreparedTraining> {
   const log = opts.log ?? (() => {});
   const scheme = opts.scheme ?? inferScheme(train);
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES, ...opts.features };
@@ -394,14 +418,9 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
   const lexicons = (opts.lexicons ?? DEFAULT_LEXICONS).map((name) => loadLexicon(name));
   // the longest silent step before the first iteration (some 20 s on CoNLL-2003 train)
   log(`crf: extracting the features of ${sentences.length} sentences`);
-  return {
-    scheme,
-    featureConfig: cfg,
-    labels,
-    gazetteer: full,
-    clusters,
-    lexicons,
-    sentences: sentences.map(({ context, ...s }, i) => ({
+  const withAttributes: PreparedTraining['sentences'] = [];
+  for (const [i, { context, ...s }] of sentences.entries()) {
+    withAttributes.push({
       ...s,
       attributes: sentenceFeatures(
         s.tokens,
@@ -411,7 +430,17 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
         context,
         lexicons,
       ),
-    })),
+    });
+    await turn();
+  }
+  return {
+    scheme,
+    featureConfig: cfg,
+    labels,
+    gazetteer: full,
+    clusters,
+    lexicons,
+    sentences: withAttributes,
   };
 }
 
@@ -420,14 +449,14 @@ export function prepareTraining(train: readonly NerDocument[], opts: TrainOption
  * score at every token moves that trade-off; it is the weight of the always-on attribute `b`
  * for O, so tagging is unchanged. delta is chosen on dev from a small grid (0 unless dev F1 rises).
  */
-function tuneOBias(
+async function tuneOBias(
   weights: Float64Array,
   biasFeature: number,
   shape: CrfShape,
-  devScore: (w: Float64Array) => StrictScore,
+  devScore: (w: Float64Array) => Promise<StrictScore>,
   training: Record<string, unknown>,
   log: (line: string) => void,
-): Float64Array {
+): Promise<Float64Array> {
   if (biasFeature < 0) return weights;
   const at = biasFeature * shape.numLabels; // label 0 is O
   let best = { delta: 0, f1: Number(training.devF1) };
@@ -435,7 +464,7 @@ function tuneOBias(
   for (const delta of O_BIAS_GRID) {
     const w = Float64Array.from(weights);
     w[at] -= delta;
-    const f1 = devScore(w).f1;
+    const f1 = (await devScore(w)).f1;
     if (f1 > best.f1 + 1e-9) best = { delta, f1 };
   }
   training.oBias = best.delta;
@@ -456,17 +485,23 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const log = opts.log ?? (() => {});
   const t0 = performance.now();
   const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
-  const prep = prepareTraining(train, opts);
+  const turn = eventLoopTurns();
+  opts.onStep?.('features');
+  const prep = await prepareTraining(train, opts, turn);
   const { scheme, labels, clusters, lexicons, sentences, featureConfig: cfg, gazetteer: full } = prep;
   const labelId = new Map(labels.map((l, i) => [l, i]));
 
   const dict = new FeatureDictionaryBuilder();
-  const encoded: EncodedSentence[] = sentences.map((s) =>
-    dict.encode(
-      s.attributes,
-      Int32Array.from(s.tags, (t) => labelId.get(t) as number),
-    ),
-  );
+  const encoded: EncodedSentence[] = [];
+  for (const s of sentences) {
+    encoded.push(
+      dict.encode(
+        s.attributes,
+        Int32Array.from(s.tags, (t) => labelId.get(t) as number),
+      ),
+    );
+    await turn();
+  }
   // The attribute strings are not needed any more.
   for (const s of sentences) s.attributes = [];
   const features = dict.finish(encoded, opts.minCount ?? 1);
@@ -509,22 +544,23 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const evalEvery = opts.evalEvery ?? DEFAULT_TRAIN.evalEvery;
   const patience = opts.patience ?? DEFAULT_TRAIN.patience;
   let best: { f1: number; iteration: number; w: Float64Array } | undefined;
-  const devScore = (w: Float64Array) => makeTagger(w).evaluate(dev ?? []);
+  const devScore = (w: Float64Array) => makeTagger(w).evaluateInTurns(dev ?? [], turn);
   let last = performance.now();
   try {
     const maxIterations = opts.maxIterations ?? DEFAULT_TRAIN.maxIterations;
+    opts.onStep?.('iterations');
     const result = await lbfgs((w, g) => engine.evaluate(w, g), new Float64Array(n), {
       maxIterations,
       memory: opts.memory ?? 6,
       delta: opts.delta ?? 1e-4,
       epsilon: 1e-5,
-      onIteration: (it) => {
+      onIteration: async (it) => {
         const now = performance.now();
         let line = `iter ${it.iteration} loss ${it.value.toFixed(2)} |g| ${it.gradNorm.toExponential(2)} step ${it.step.toPrecision(3)} evals ${it.evaluations} ${((now - last) / 1000).toFixed(2)} s`;
         last = now;
         let patienceOut = false;
         if (dev && dev.length > 0 && it.iteration % evalEvery === 0) {
-          const sc = devScore(Float64Array.from(it.x));
+          const sc = await devScore(Float64Array.from(it.x));
           line += ` dev F1 ${sc.f1.toFixed(4)}`;
           if (!best || sc.f1 > best.f1)
             best = { f1: sc.f1, iteration: it.iteration, w: Float64Array.from(it.x) };
@@ -544,7 +580,8 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
     training.iterations = result.iterations;
     training.stop = result.reason;
     if (dev && dev.length > 0) {
-      const finalScore = devScore(result.x);
+      opts.onStep?.('dev');
+      const finalScore = await devScore(result.x);
       log(`final iter ${result.iterations} (${result.reason}) dev F1 ${finalScore.f1.toFixed(4)}`);
       if (best && best.f1 > finalScore.f1 && opts.keepBest !== false) {
         log(`keeping iteration ${best.iteration} (dev F1 ${best.f1.toFixed(4)})`);
@@ -552,8 +589,10 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
         training.keptIteration = best.iteration;
         training.devF1 = best.f1;
       } else training.devF1 = finalScore.f1;
-      if (opts.tuneOBias !== false && opts.oBias === undefined)
-        weights = tuneOBias(weights, features.indexOf('b'), shape, devScore, training, log);
+      if (opts.tuneOBias !== false && opts.oBias === undefined) {
+        opts.onStep?.('o-bias');
+        weights = await tuneOBias(weights, features.indexOf('b'), shape, devScore, training, log);
+      }
     }
     if (opts.oBias !== undefined && opts.oBias !== 0) {
       const b = features.indexOf('b');

@@ -103,7 +103,7 @@ test('train-slm --unlabeled: invalid UTF-8 is refused with its line and byte; --
   mkdirSync(folder);
   refused(
     el4ner([...args, '--unlabeled', folder]),
-    new RegExp(`${literal(folder)}: is a folder; --unlabeled takes a text file`),
+    new RegExp(`${literal(folder)}: a folder, not a file; --unlabeled takes a text file`),
   );
 });
 

@@ -18,6 +18,8 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
   let srv: ScriptedServer;
   const el4ner = (args: string[]) => world.el4ner(args);
   let down = false;
+  /** Texts the scripted LLM fails on (HTTP 500) while the rest are answered. */
+  let failing = new Set<string>();
   const dev = sharedDocs('conll2003', 'dev', 50);
   const test = dev.slice(0, 30);
   const tune = dev.slice(30);
@@ -30,8 +32,9 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
       maxIterations: 40,
       test,
       chat: (req) => {
-        if (down) return { status: 500, errorBody: { error: { message: 'scripted outage' } } };
         const text = req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+        if (down || failing.has(text))
+          return { status: 500, errorBody: { error: { message: 'scripted outage' } } };
         const d = byText.get(text);
         if (!d) return { status: 400, errorBody: { error: { message: 'unknown sentence' } } };
         return { content: markInline(d.text, d.entities), logprobs: 'auto' };
@@ -239,6 +242,46 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     }
     assert.match(r.stdout, new RegExp(`chosen on ${tune.length} dev document\\(s\\)`));
     assert.match(r.stdout, new RegExp(`tokens decided: ${tokens} in all; both agree ${d.agree}`));
+  });
+
+  it('eval with fusion lambda auto whose LLM fails on two --dev documents: a degraded choice, said, exit code 8', async () => {
+    // two apart: fewer failures in a row than open the circuit breaker
+    failing = new Set([tune[3].text, tune[12].text]);
+    try {
+      const reportFile = path.join(dir, 'dev-down-report.json');
+      const r = await el4ner([
+        'eval',
+        '--config',
+        'fusion.json',
+        '--test',
+        'test.jsonl',
+        '--dev',
+        'dev.jsonl',
+        '--report',
+        reportFile,
+        '--no-cache',
+      ]);
+      assert.equal(r.code, 8, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^el4ner: dev\\.jsonl: 2 of ${tune.length} document\\(s\\) degraded \\(.*\\) while lambda was chosen on them: a degraded choice`,
+          'm',
+        ),
+      );
+      assert.match(r.stderr, /the LLM failed on 2 of them \(the SLM alone there\): a degraded choice/);
+      // every test document was answered: its scores are not degraded
+      assert.doesNotMatch(r.stderr, /test\.jsonl: \d+ of/);
+      assert.match(r.stdout, /values tried, the LLM failing on 2 of them\)/);
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as {
+        degradedDocuments: number;
+        degradedDevDocuments: number;
+      };
+      assert.equal(report.degradedDocuments, 0);
+      assert.equal(report.degradedDevDocuments, 2);
+    } finally {
+      failing = new Set();
+    }
   });
 
   // eval scores a method the way run tags with it: when a model's answers were lost, the report and

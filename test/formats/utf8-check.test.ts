@@ -25,9 +25,14 @@ test('a folder or a missing file where a file is read is an input error naming i
     assert.equal((e as Error).message, `${dir}: a folder, not a file`);
     return true;
   });
+  // the caller's hint says what the file should have been
+  await assert.rejects(readDecodedText(dir, { expects: '--x takes a text file' }), (e: unknown) => {
+    assert.equal((e as Error).message, `${dir}: a folder, not a file; --x takes a text file`);
+    return true;
+  });
   await assert.rejects(readDecodedText(join(dir, 'gone.txt')), (e: unknown) => {
     assert.ok(e instanceof InputError);
-    assert.match((e as Error).message, /gone\.txt: cannot read: ENOENT/);
+    assert.equal((e as Error).message, `${join(dir, 'gone.txt')}: no such file`);
     return true;
   });
 });

@@ -17,6 +17,30 @@ const conllTrain = resolve(repoRoot, '../shared/data/conll2003/train.jsonl');
 /** Runs the CLI (`el4ner ...args`) and waits for it. */
 const el4ner = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
+/** `el4ner train-slm ...args`, sent SIGINT once its stderr matches `when`: its exit code and stderr. */
+function trainSlmInterrupted(args: string[], when: RegExp): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin, 'train-slm', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr });
+    });
+  });
+}
+
 /** Runs `body` in a fresh temporary folder (removed after), with the CoNLL-2003 training lines. */
 async function inTempDir(body: (dir: string, lines: string[]) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'el4ner-slm-cli-'));
@@ -470,7 +494,7 @@ test('train-slm --unlabeled that is missing or a folder: one line naming it, exi
     await writeFile(pool, `${lines.slice(0, 20).join('\n')}\n`);
     for (const [unlabeled, why] of [
       [join(dir, 'missing.txt'), 'no such file'],
-      [dir, 'is a folder; --unlabeled takes a text file (one sentence or document per line)'],
+      [dir, 'a folder, not a file; --unlabeled takes a text file (one sentence or document per line)'],
     ]) {
       const r = el4ner('train-slm', '--pool', pool, '--out', join(dir, 'm.crf'), '--unlabeled', unlabeled);
       assert.equal(r.status, 2, r.stderr);
@@ -486,35 +510,23 @@ test('Ctrl-C during train-slm says at which iteration it stopped and that no mod
     await writeFile(dev, `${lines.slice(300, 360).join('\n')}\n`);
     /** train-slm for far longer than the test waits, interrupted once it has scored dev 3 times */
     const interrupted = (out: string) =>
-      new Promise<{ code: number | null; stderr: string }>((done, fail) => {
-        const child = spawn(
-          process.execPath,
-          [bin, 'train-slm', '--pool', pool, '--dev', dev, '--out', out].concat([
-            '--max-iter',
-            '5000',
-            '--eval-every',
-            '1',
-            '--patience',
-            '5000',
-          ]),
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        let stderr = '';
-        let sent = false;
-        child.stderr.setEncoding('utf8').on('data', (d) => {
-          stderr += d;
-          if (!sent && /^iter 3 .*dev F1/m.test(stderr)) {
-            sent = true;
-            child.kill('SIGINT');
-          }
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-        child.on('error', fail);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          done({ code, stderr });
-        });
-      });
+      trainSlmInterrupted(
+        [
+          '--pool',
+          pool,
+          '--dev',
+          dev,
+          '--out',
+          out,
+          '--max-iter',
+          '5000',
+          '--eval-every',
+          '1',
+          '--patience',
+          '5000',
+        ],
+        /^iter 3 .*dev F1/m,
+      );
     const fresh = join(dir, 'fresh.crf');
     const r = await interrupted(fresh);
     assert.equal(r.code, 130, r.stderr);
@@ -532,4 +544,44 @@ test('Ctrl-C during train-slm says at which iteration it stopped and that no mod
     assert.equal(again.code, 130, again.stderr);
     assert.match(again.stderr, new RegExp(`the model already at ${literal(earlier)} is untouched\\)\\n$`));
     assert.equal(await readFile(earlier, 'utf8'), 'the model of an earlier run');
+  }));
+
+test('Ctrl-C during the feature extraction, the O bias search or the final dev scoring of train-slm: said, no model written, exit 130', () =>
+  inTempDir(async (dir, lines) => {
+    const big = join(dir, 'big.jsonl');
+    const pool = join(dir, 'pool.jsonl');
+    const dev = join(dir, 'dev.jsonl');
+    // seconds of features to extract, and a dev set that takes a second or more to score
+    await writeFile(big, `${lines.slice(0, 3000).join('\n')}\n`);
+    await writeFile(pool, `${lines.slice(0, 200).join('\n')}\n`);
+    await writeFile(dev, `${lines.slice(3000, 6000).join('\n')}\n`);
+    const out = join(dir, 'm.crf');
+    for (const [args, when, where] of [
+      [
+        ['--pool', big, '--dev-share', '0'],
+        /^crf: extracting the features of 3000 sentences$/m,
+        'while extracting the features of the training sentences',
+      ],
+      [['--pool', pool, '--dev', dev], /^iter 1 loss /m, 'while scoring the last iteration on the dev set'],
+      [
+        ['--pool', pool, '--dev', dev],
+        /^O bias: scoring dev with 7 values$/m,
+        'while choosing the O bias on the dev set',
+      ],
+      [
+        ['--pool', pool, '--dev', dev],
+        /^O bias (0: no other value scores better on dev|-?[\d.]+: dev F1 [\d.]+)$/m,
+        'while scoring the trained model on the dev set',
+      ],
+    ] as const) {
+      const r = await trainSlmInterrupted([...args, '--out', out, '--max-iter', '1'], when);
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `\\nel4ner: SIGINT: training stopped ${where}; no model written \\(nothing written to ${literal(out)}\\)\\n$`,
+        ),
+      );
+      assert.ok(!existsSync(out), where);
+    }
   }));

@@ -66,7 +66,7 @@ export function register(program: Command): void {
       if (flags.report) {
         await writeWholeFile(
           flags.report,
-          `${JSON.stringify({ kind: report.kind, ...(report.details as object), degradedDocuments: report.degraded, unansweredDocuments: report.unanswered, ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ kind: report.kind, ...(report.details as object), degradedDocuments: report.degraded, unansweredDocuments: report.unanswered, ...(report.tuning ? { degradedDevDocuments: report.tuning.degraded } : {}), ...(report.kind === 'fusion' ? { cost: method.cost() } : {}) }, null, 2)}\n`,
         );
         process.stderr.write(`el4ner: report written to ${flags.report}\n`);
       }
@@ -79,8 +79,15 @@ export function register(program: Command): void {
           unanswered: report.unanswered,
         },
       ]);
-      for (const line of outcome.lines) process.stderr.write(`el4ner: ${line}\n`);
-      process.exitCode = outcome.code;
+      // lambda 'auto' chosen where the LLM failed on dev documents is a degraded choice
+      const tuning = report.tuning
+        ? degraded.degradedChoice(
+            { what: flags.dev ?? config.fusion?.dev ?? 'the dev set', ...report.tuning },
+            'lambda',
+          )
+        : { code: 0, lines: [] };
+      for (const line of [...tuning.lines, ...outcome.lines]) process.stderr.write(`el4ner: ${line}\n`);
+      process.exitCode = Math.max(tuning.code, outcome.code);
     } finally {
       await method.close();
     }

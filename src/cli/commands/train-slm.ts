@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
-import type { TrainProgress } from '../../slm/tagger.js';
+import type { TrainProgress, TrainStep } from '../../slm/tagger.js';
 import { numberInRange, positiveInt } from '../args.js';
+import { typesMissingFrom } from '../gold-input.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
 function nonNegativeNumber(name: string) {
@@ -21,12 +22,11 @@ function nonNegativeNumber(name: string) {
  * None in common is the wrong dev file (F1 0 throughout, as with no entities); some is said.
  */
 function checkDevTypes(train: readonly NerDocument[], dev: readonly NerDocument[], file: string): void {
-  const types = (docs: readonly NerDocument[]) => new Set(docs.flatMap((d) => d.entities.map((e) => e.type)));
-  const known = types(train);
-  const devTypes = [...types(dev)].sort();
-  const unknown = devTypes.filter((t) => !known.has(t));
+  const trainTypes = typesMissingFrom(train, new Set()).types;
+  const { types: devTypes, missing } = typesMissingFrom(dev, new Set(trainTypes));
+  const unknown = missing.map((m) => m.type);
   if (unknown.length === 0) return;
-  const trained = `the training data has ${[...known].sort().join(', ')}`;
+  const trained = `the training data has ${trainTypes.join(', ')}`;
   if (unknown.length === devTypes.length)
     throw new InputError(
       `no entity type of the dev set (${devTypes.join(', ')}) is in the training data (${trained}): is it the dev set of this data?`,
@@ -126,15 +126,6 @@ export function register(program: Command): void {
       }
       if (o.unlabeled && !sources.includes('text'))
         throw new InputError('--unlabeled needs the text clusters (--clusters text or glove,text)');
-      if (o.unlabeled) {
-        const { existsSync, statSync } = await import('node:fs');
-        if (!existsSync(o.unlabeled)) throw new InputError('no such file', o.unlabeled);
-        if (statSync(o.unlabeled).isDirectory())
-          throw new InputError(
-            'is a folder; --unlabeled takes a text file (one sentence or document per line)',
-            o.unlabeled,
-          );
-      }
       const devShare = numberInRange('--dev-share', o.devShare, 0, 0.5);
       const chooseLexicons = o.lexicons === 'auto';
       if (chooseLexicons && !o.dev)
@@ -173,7 +164,13 @@ export function register(program: Command): void {
       if (!train.some((d) => d.entities.length > 0))
         throw new InputError('no entities to learn from: the CRF needs labelled sentences', o.pool);
       const { readUnlabeledSentences } = await import('../../slm/data.js');
-      const unlabeled = o.unlabeled ? await readUnlabeledSentences(o.unlabeled, read) : undefined;
+      // a missing file or a folder is said by the reader, with what --unlabeled takes
+      const unlabeled = o.unlabeled
+        ? await readUnlabeledSentences(o.unlabeled, {
+            ...read,
+            expects: '--unlabeled takes a text file (one sentence or document per line)',
+          })
+        : undefined;
       // a file given for the clusters that adds nothing to them is a mistake (the wrong file, an
       // export that failed), as an empty --dev is
       if (o.unlabeled && !unlabeled?.some((s) => s.length > 0))
@@ -215,14 +212,27 @@ export function register(program: Command): void {
       const { existsSync } = await import('node:fs');
       const earlier = existsSync(o.out);
       let at: TrainProgress | undefined;
+      // each step gives the event loop its turns, so Ctrl-C is handled in any of them
+      let step: TrainStep | 'final dev' | undefined;
       const stopHandling = onInterrupt((signal) => {
-        const where = at
+        const iteration = at
           ? `at iteration ${at.iteration} of ${at.maxIterations}${at.bestDevF1 === undefined ? '' : ` (best dev F1 so far ${at.bestDevF1.toFixed(4)})`}`
           : 'before its first iteration';
+        const where =
+          step === 'features'
+            ? 'while extracting the features of the training sentences'
+            : step === 'dev'
+              ? 'while scoring the last iteration on the dev set'
+              : step === 'o-bias'
+                ? 'while choosing the O bias on the dev set'
+                : step === 'final dev'
+                  ? 'while scoring the trained model on the dev set'
+                  : iteration;
         const model = earlier ? `the model already at ${o.out} is untouched` : `nothing written to ${o.out}`;
         process.stderr.write(`\nel4ner: ${signal}: training stopped ${where}; no model written (${model})\n`);
       });
       let tagger: Awaited<ReturnType<typeof trainCrfRecipe>>;
+      let seconds: number;
       try {
         tagger = await trainCrfRecipe(train, {
           ...options,
@@ -231,17 +241,21 @@ export function register(program: Command): void {
           onIteration: (p) => {
             at = p;
           },
+          onStep: (s) => {
+            step = s;
+          },
         });
+        seconds = (Date.now() - started) / 1000;
+        if (dev) {
+          step = 'final dev';
+          const sc = await tagger.evaluateInTurns(dev);
+          process.stderr.write(
+            `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
+              `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
+          );
+        }
       } finally {
         stopHandling();
-      }
-      const seconds = (Date.now() - started) / 1000;
-      if (dev) {
-        const sc = tagger.evaluate(dev);
-        process.stderr.write(
-          `dev strict micro: P ${sc.p.toFixed(4)} R ${sc.r.toFixed(4)} F1 ${sc.f1.toFixed(4)} ` +
-            `(tp ${sc.tp}, fp ${sc.fp}, fn ${sc.fn})\n`,
-        );
       }
       await tagger.save(o.out);
       process.stderr.write(`trained in ${seconds.toFixed(1)} s; model written to ${o.out}\n`);
