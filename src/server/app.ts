@@ -30,7 +30,8 @@ import { MethodSlots } from './method-slots.js';
 import { createMetrics } from './metrics.js';
 import { jobRequestSchema, nerRequestSchema, openApiDocument } from './openapi.js';
 import { checkReadiness, type MethodState } from './readiness.js';
-import { notFoundMessage, requestErrorMessage } from './request-errors.js';
+import { notFoundMessage, requestErrorMessage, requestPath, wrongMethodMessage } from './request-errors.js';
+import { watchRouteMethods } from './route-methods.js';
 
 export interface ServerOptions {
   config: Config;
@@ -200,6 +201,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   // bodies are JSON only: a text/plain body would otherwise reach the schema as a bare string
   app.removeContentTypeParser('text/plain');
+  // the methods of every route registered below: a known path asked with another method is a 405
+  const methodsOf = watchRouteMethods(app);
 
   app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { t0: bigint }).t0 = process.hrtime.bigint();
@@ -259,7 +262,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: notFoundMessage(req) }));
+  app.setNotFoundHandler((req, reply) => {
+    const allowed = methodsOf(requestPath(req));
+    if (allowed.length === 0) return reply.code(404).send({ error: notFoundMessage(req) });
+    return reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send({ error: wrongMethodMessage(req, allowed) });
+  });
 
   /**
    * Tags a request's documents. `texts` is a batch: a document no model answered for comes back as

@@ -48,7 +48,10 @@ export const openApiDocument = {
   info: {
     title: 'el4ner',
     version: '0.1.0',
-    description: 'Named entity recognition with an ensemble of small LLMs',
+    description:
+      'Named entity recognition with an ensemble of small LLMs. Every error is a JSON body {"error": "..."}; ' +
+      'a path not listed here is 404, a listed path asked with a method it does not list is 405 with an ' +
+      'Allow header naming the methods it takes (a GET path takes HEAD too).',
   },
   paths: {
     '/v1/ner': {

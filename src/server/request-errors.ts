@@ -1,6 +1,7 @@
 /**
  * What a client is told about a request refused before a route runs (a body that is not JSON, too
- * large, of the wrong shape; an unknown route): the message says what to send instead.
+ * large, of the wrong shape; an unknown route; a known route asked with another method): the
+ * message says what to send instead.
  */
 import type { FastifyRequest } from 'fastify';
 
@@ -37,7 +38,16 @@ export function requestErrorMessage(err: FrameworkError, req: FastifyRequest, bo
   }
 }
 
-/** The 404 of an unknown route or method. */
+/** The path of a request, without its query. */
+export const requestPath = (req: FastifyRequest): string => req.url.split('?')[0];
+
+/** The 404 of a path no route has. */
 export function notFoundMessage(req: FastifyRequest): string {
-  return `no route ${req.method} ${req.url.split('?')[0]} (GET /openapi.json lists the routes)`;
+  return `no route ${req.method} ${requestPath(req)} (GET /openapi.json lists the routes)`;
+}
+
+/** The 405 of a path whose routes take other methods (`allowed`, as the Allow header lists them). */
+export function wrongMethodMessage(req: FastifyRequest, allowed: readonly string[]): string {
+  const methods = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}` : allowed[0];
+  return `${req.method} ${requestPath(req)}: this route takes ${methods} (GET /openapi.json lists the routes)`;
 }

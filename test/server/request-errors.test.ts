@@ -67,17 +67,42 @@ test('a body over the limit is 413 naming the limit and the option that raises i
   assert.match(error, /--body-limit/, error);
 });
 
-test('an unknown route or method is 404 with {error} naming it, like every other error', async () => {
+test('an unknown path is 404 with {error} naming it, like every other error', async () => {
   for (const [method, path] of [
     ['GET', '/v1/nope'],
-    ['GET', '/v1/ner'],
-    ['DELETE', '/v1/ner/jobs/x'],
+    ['POST', '/v1/ner/nope'],
+    ['DELETE', '/v1/ner/jobs/x/y'],
   ]) {
     const r = await fetch(`${base}${path}`, { method });
     assert.equal(r.status, 404, `${method} ${path}`);
+    assert.equal(r.headers.get('allow'), null, `${method} ${path}`);
     const body = await J(r);
     assert.deepEqual(Object.keys(body), ['error'], JSON.stringify(body));
-    assert.match(body.error, new RegExp(`${method} ${path}`), body.error);
+    assert.match(body.error, new RegExp(`^no route ${method} ${path} `), body.error);
     assert.match(body.error, /\/openapi\.json/, body.error);
   }
+});
+
+test('a known route asked with another method is 405 with Allow, the {error} saying which method to use', async () => {
+  for (const [method, path, allow, takes] of [
+    ['GET', '/v1/ner', 'POST', 'POST'],
+    ['PUT', '/v1/ner/jobs', 'POST', 'POST'],
+    ['DELETE', '/v1/ner/jobs/x', 'GET, HEAD', 'GET or HEAD'],
+    ['POST', '/healthz', 'GET, HEAD', 'GET or HEAD'],
+    ['POST', '/?text=Obama', 'GET, HEAD', 'GET or HEAD'],
+  ]) {
+    const r = await fetch(`${base}${path}`, { method });
+    assert.equal(r.status, 405, `${method} ${path}`);
+    assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
+    assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+    const body = await J(r);
+    assert.deepEqual(Object.keys(body), ['error'], JSON.stringify(body));
+    assert.equal(
+      body.error,
+      `${method} ${path.split('?')[0]}: this route takes ${takes} (GET /openapi.json lists the routes)`,
+    );
+  }
+  // the methods the route takes still answer
+  const job = await J(await fetch(`${base}/v1/ner/jobs/x`));
+  assert.match(job.error, /no job x/);
 });
