@@ -1,13 +1,16 @@
 /**
  * `el4ner doctor`: what each configured model can do, learnt before a long run. Every model is
  * built by the same registry code a run uses (no cache, one attempt per call) and asked:
- * - reachable: GET /models answers (an embedded GGUF: the file loads and answers);
+ * - reachable: GET /models answers (an embedded GGUF: the file loads, in how long, and answers);
  * - model known: the configured model name is in that list;
  * - JSON schema: an answer under a JSON schema is exactly JSON of that shape (grammar-constrained
  *   or structured outputs), or only JSON inside prose (el4ner extracts it, at the price of re-asks),
  *   or JSON cut short (and by what: the model's maxTokens, or an embedded model's contextSize);
  * - logprobs: the answer carries token log probabilities (soft votes and SLM+LLM fusion read them);
  * - latency: the wall time of one short call.
+ * `timeoutMs` (--timeout-ms) limits each probe call, whatever the engine; the load of an embedded
+ * model comes first, as a step of its own with no time limit (a big model may load for minutes and
+ * still serve a run), and its time is shown.
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -17,7 +20,7 @@ import { probeEngine } from '../assemble/engines.js';
 import { ggufProblem } from '../assemble/preflight.js';
 import type { Config, ModelConfig, OpenAIModelConfig } from '../config/schema.js';
 import { connectionCause, modelListIds } from '../engines/openai.js';
-import type { ChatMessage, ChatResponse, Engine, JsonSchema } from '../engines/types.js';
+import type { ChatMessage, ChatRequest, ChatResponse, Engine, JsonSchema } from '../engines/types.js';
 
 export interface Check {
   /** true: yes; false: no; null: not applicable or not run. */
@@ -34,6 +37,8 @@ export interface ProbeResult {
   modelKnown: Check;
   jsonSchema: Check;
   logprobs: Check;
+  /** How long loading took (an embedded model: the file and its context), before any call; null: nothing to load. */
+  loadMs: number | null;
   latencyMs: number | null;
 }
 
@@ -45,8 +50,35 @@ const PROBE_SCHEMA: JsonSchema = {
 };
 
 const ask = (content: string) => [{ role: 'user' as const, content }];
+
 const notRun = (why: string): Check => ({ ok: null, detail: why });
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+/** A probe call: one chat request under the time limit of --timeout-ms. */
+type Call = (request: ChatRequest) => Promise<ChatResponse>;
+
+/**
+ * Runs a call with a signal that aborts after `timeoutMs`: the answer comes then, even from an
+ * engine that has no time limit of its own (an embedded model stops at its next token).
+ */
+async function within<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = new Error(`no answer within ${timeoutMs} ms (--timeout-ms)`);
+      ctl.abort(e);
+      reject(e);
+    }, timeoutMs);
+  });
+  const running = call(ctl.signal);
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function withoutCredentials(url: string): string {
   try {
@@ -126,11 +158,11 @@ async function cutShort(engine: Engine, messages: ChatMessage[], maxTokens: numb
   );
 }
 
-async function probeJson(engine: Engine, m: ModelConfig): Promise<Check> {
+async function probeJson(engine: Engine, call: Call, m: ModelConfig): Promise<Check> {
   const messages = ask('Which city is the capital of France, and in which country is it? Answer in JSON.');
   // the model's own maxTokens, as every request of a run has at least: a cut here is a cut there
   const maxTokens = m.maxTokens;
-  const r = await engine.chat({
+  const r = await call({
     messages,
     jsonSchema: { name: 'capital', schema: PROBE_SCHEMA },
     maxTokens,
@@ -157,8 +189,8 @@ async function probeJson(engine: Engine, m: ModelConfig): Promise<Check> {
   return { ok: false, detail: `no: not JSON (${shown})` };
 }
 
-async function probeLogprobs(engine: Engine): Promise<Check> {
-  const r = await engine.chat({
+async function probeLogprobs(call: Call): Promise<Check> {
+  const r = await call({
     messages: ask('Say yes.'),
     logprobs: true,
     topLogprobs: 5,
@@ -169,6 +201,23 @@ async function probeLogprobs(engine: Engine): Promise<Check> {
     return { ok: false, detail: 'no (soft votes then count as hard ones; SLM+LLM fusion needs them)' };
   const top = Math.max(...r.logprobs.map((t) => t.top?.length ?? 0));
   return { ok: true, detail: `yes${top > 0 ? ` (top ${top})` : ', without alternatives'}` };
+}
+
+/** A probe call of `engine`: one chat request under the time limit of --timeout-ms. */
+const probeCall =
+  (engine: Engine, timeoutMs: number): Call =>
+  (request) =>
+    within(timeoutMs, (signal) => engine.chat(request, { signal }));
+
+/**
+ * Loads what the engine's first call needs (an embedded model), with no time limit: a big model
+ * may take minutes and still serve a run. How long it took; null when there is nothing to load.
+ */
+async function load(engine: Engine): Promise<number | null> {
+  if (!engine.prepare) return null;
+  const t0 = Date.now();
+  await engine.prepare();
+  return Date.now() - t0;
 }
 
 /** Probes one model. Never throws: every failure is a cell of the table. */
@@ -182,6 +231,7 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
     modelKnown: notRun(m.engine === 'openai' ? '' : 'n/a (a model file)'),
     jsonSchema: notRun('not run'),
     logprobs: notRun('not run'),
+    loadMs: null,
     latencyMs: null,
   };
   if (m.engine === 'openai') {
@@ -200,23 +250,31 @@ export async function probeModel(m: ModelConfig, opts: { timeoutMs?: number } = 
   let engine: Engine | undefined;
   try {
     engine = await probeEngine(m, timeoutMs);
+    result.loadMs = await load(engine);
     const t0 = Date.now();
-    await engine.chat({
-      messages: ask('What is the capital of France? One word.'),
-      maxTokens: 8,
-      temperature: 0,
-    });
+    await probeCall(
+      engine,
+      timeoutMs,
+    )({ messages: ask('What is the capital of France? One word.'), maxTokens: 8, temperature: 0 });
     result.latencyMs = Date.now() - t0;
-    if (m.engine === 'llama-cpp') result.reachable = { ok: true, detail: 'yes (loads and answers)' };
+    if (m.engine === 'llama-cpp')
+      result.reachable = { ok: true, detail: `yes (loaded in ${result.loadMs} ms, answers)` };
   } catch (e) {
-    if (m.engine === 'llama-cpp') result.reachable = { ok: false, detail: `no: ${message(e)}` };
-    else result.jsonSchema = notRun(`a plain call failed: ${message(e)}`);
+    if (m.engine !== 'llama-cpp') result.jsonSchema = notRun(`a plain call failed: ${message(e)}`);
+    else if (result.loadMs === null) result.reachable = { ok: false, detail: `no: ${message(e)}` };
+    else
+      result.reachable = {
+        ok: false,
+        detail: `no: loaded in ${result.loadMs} ms, but a plain call failed: ${message(e)}`,
+      };
     await engine?.close();
     return result;
   }
   try {
-    result.jsonSchema = await probeJson(engine, m).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
-    result.logprobs = await probeLogprobs(engine).catch((e) => ({ ok: false, detail: `no: ${message(e)}` }));
+    const call = probeCall(engine, timeoutMs);
+    const failed = (e: unknown): Check => ({ ok: false, detail: `no: ${message(e)}` });
+    result.jsonSchema = await probeJson(engine, call, m).catch(failed);
+    result.logprobs = await probeLogprobs(call).catch(failed);
   } finally {
     await engine.close();
   }

@@ -85,6 +85,12 @@ export interface Engine {
    * failing each document; `doctor` to tell whether the context or maxTokens cut an answer short.
    */
   promptFit?(messages: ChatMessage[]): Promise<PromptFit>;
+  /**
+   * Loads what the first call needs, when that is slow work of its own (the embedded GGUF engine:
+   * the model file and its context); without it the first call does. `doctor` times the load apart
+   * from the calls, so its per-call time limit does not cover a big model's load.
+   */
+  prepare?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -75,6 +75,7 @@ interface Row {
   modelKnown: { ok: boolean | null; detail: string };
   jsonSchema: { ok: boolean | null; detail: string };
   logprobs: { ok: boolean | null; detail: string };
+  loadMs: number | null;
   latencyMs: number | null;
 }
 
@@ -314,7 +315,11 @@ test('doctor: two models on one GGUF file both load and answer; a JSON answer cu
   assert.equal(r.code, 0, r.stderr);
   const rows = new Map((JSON.parse(r.stdout) as Row[]).map((x) => [x.model, x]));
   for (const name of ['short', 'small-context']) {
-    assert.deepEqual(rows.get(name)!.reachable, { ok: true, detail: 'yes (loads and answers)' }, name);
+    assert.equal(rows.get(name)!.reachable.ok, true, name);
+    // the load time is its own, apart from the latency of the call
+    const loadMs = rows.get(name)!.loadMs;
+    assert.ok(loadMs !== null && loadMs > 0, name);
+    assert.equal(rows.get(name)!.reachable.detail, `yes (loaded in ${loadMs} ms, answers)`, name);
     assert.ok(rows.get(name)!.latencyMs !== null);
   }
   assert.match(
@@ -326,4 +331,37 @@ test('doctor: two models on one GGUF file both load and answer; a JSON answer cu
     /^no \(cut short\): the answer stops inside its JSON .*: the prompt takes (\d+) of contextSize 256 tokens, which leaves (\d+) for the answer, fewer than maxTokens 512; raise contextSize$/,
   );
   assert.ok(!hasStack(r.stderr));
+});
+
+test('doctor: an embedded GGUF model loads first, with no time limit, and the load time is shown; --timeout-ms limits the probe calls only', async () => {
+  const dir = tmpDir('el4ner-doctor-load-');
+  const config = join(dir, 'models.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [
+        { name: 'tiny', engine: 'llama-cpp', path: TINY_GGUF, gpu: false, build: 'never', threads: 2 },
+      ],
+    }),
+  );
+  // a limit far below the load (seconds, runtime, file and context) and below any call: the load
+  // completes and is reported, the first call is the one the limit stops
+  const r = await el4nerAsync(['doctor', '--config', config, '--json', '--timeout-ms', '1']);
+  assert.equal(r.code, 4, r.stderr);
+  const [row] = JSON.parse(r.stdout) as Row[];
+  assert.ok(row.loadMs !== null && row.loadMs > 1, JSON.stringify(row));
+  assert.deepEqual(row.reachable, {
+    ok: false,
+    detail: `no: loaded in ${row.loadMs} ms, but a plain call failed: no answer within 1 ms (--timeout-ms)`,
+  });
+  assert.equal(row.latencyMs, null);
+
+  const table = await el4nerAsync(['doctor', '--config', config, '--timeout-ms', '1']);
+  assert.equal(table.code, 4, table.stderr);
+  assert.match(table.stderr, /^el4ner: tiny cannot serve a run \(see the table\)$/m);
+  assert.match(
+    table.stdout,
+    /^tiny: reachable: no: loaded in \d+ ms, but a plain call failed: no answer within 1 ms \(--timeout-ms\)$/m,
+  );
+  assert.ok(!hasStack(table.stderr));
 });

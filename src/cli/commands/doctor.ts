@@ -9,7 +9,12 @@ export function register(program: Command): void {
       'probe every model of a config: reachable, model name known, JSON-schema answers, logprobs, latency of one call',
     )
     .requiredOption('--config <file>', 'configuration (YAML or JSON)')
-    .option('--timeout-ms <n>', 'time limit per probe call', positiveInt, 30_000)
+    .option(
+      '--timeout-ms <n>',
+      'time limit per probe call (an embedded model is loaded first, without a limit)',
+      positiveInt,
+      30_000,
+    )
     .option('--json', 'print the results as JSON')
     .action(async (opts: { config: string; timeoutMs: number; json?: boolean }) => {
       const { loadConfig } = await import('../../config/load.js');

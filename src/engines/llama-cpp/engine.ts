@@ -120,6 +120,10 @@ export class LlamaCppEngine implements Engine {
     );
   }
 
+  prepare(): Promise<void> {
+    return this.track(this.chat_().then(() => undefined));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
