@@ -365,3 +365,27 @@ test('doctor: an embedded GGUF model loads first, with no time limit, and the lo
   );
   assert.ok(!hasStack(table.stderr));
 });
+
+test('doctor: a server call slower than --timeout-ms is stopped at the limit and said so; the quick calls still answer', async (t) => {
+  // answers a plain call at once, and a JSON-schema call never (the socket stays open)
+  const server = await startScriptedServer({
+    models: ['slow-json'],
+    chat: (req) => (wantsSchema(req) ? { hang: true } : { content: 'Paris', logprobs: 'auto' }),
+  });
+  t.after(() => server.close());
+  const config = join(tmpDir('el4ner-doctor-slow-'), 'models.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      models: [{ name: 'slow', engine: 'openai', server: 'openai', baseUrl: server.url, model: 'slow-json' }],
+    }),
+  );
+  const t0 = Date.now();
+  const r = await el4nerAsync(['doctor', '--config', config, '--json', '--timeout-ms', '1000']);
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout) as Row[];
+  assert.deepEqual(row.jsonSchema, { ok: false, detail: 'no: no answer within 1000 ms (--timeout-ms)' });
+  assert.equal(row.logprobs.ok, true, row.logprobs.detail);
+  assert.equal(row.loadMs, null, 'a server model has nothing to load');
+  assert.ok(Date.now() - t0 < 20_000, 'the hanging call was given up at the limit');
+});
