@@ -211,7 +211,6 @@ export function register(program: Command): void {
           o.dev,
         );
       if (dev) checkDevTypes(train, dev, o.dev!);
-      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       const started = Date.now();
       const options = {
         scheme,
@@ -249,6 +248,8 @@ export function register(program: Command): void {
           `\nel4ner: ${signal}: training stopped ${where}${of}; no model written (${model})\n`,
         );
       });
+      // said once Ctrl-C is handled: a Ctrl-C on seeing it stops the training with its message
+      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       let tagger: Awaited<ReturnType<typeof trainCrfRecipe>>;
       let seconds: number;
       try {
