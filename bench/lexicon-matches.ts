@@ -11,7 +11,7 @@ import { loadLexicon } from '../src/slm/lexicons.js';
 import { sharedData } from '../test/support/replay-systems.js';
 
 const sets = process.argv.slice(2);
-const lex = loadLexicon('en-names-places');
+const lex = await loadLexicon('en-names-places');
 const CAPITAL = /^\p{Lu}/u;
 console.log('| set | list | capitalised: matches @ in an entity | lower case: matches @ in an entity |');
 console.log('| --- | --- | ---: | ---: |');

@@ -126,8 +126,8 @@ async function child(kind: string, dir: string): Promise<void> {
       lexicons?: LexiconSpec[];
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
-    const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    const lexicons = (ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
+    const clusters = await Promise.all(ex.clusters.map((c) => WordClusters.fromSpec(c)));
+    const lexicons = await Promise.all((ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l)));
     extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context, lexicons);
     const tagger = new crfsuite.Tagger();
     if (!tagger.open(join(dir, 'model.crfsuite'))) throw new Error('crfsuite could not open its model');
@@ -141,8 +141,8 @@ async function child(kind: string, dir: string): Promise<void> {
       lexicons?: LexiconSpec[];
     };
     const gaz = Gazetteer.fromJSON(ex.gazetteer);
-    const clusters = ex.clusters.map((c) => WordClusters.fromSpec(c));
-    const lexicons = (ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
+    const clusters = await Promise.all(ex.clusters.map((c) => WordClusters.fromSpec(c)));
+    const lexicons = await Promise.all((ex.lexicons ?? []).map((l) => Lexicon.fromSpec(l)));
     extract = (toks, context) => sentenceFeatures(toks, ex.featureConfig, gaz, clusters, context, lexicons);
     tagAttrs = (attrs) => attrs.map(() => 'O');
   } else throw new Error(`unknown tagger ${kind}`);

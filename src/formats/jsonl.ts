@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { OffsetMap, type OffsetUnit } from '../core/offsets.js';
 import { AlignmentError, alignTokens } from '../core/tokenize.js';
 import type { Entity, NerDocument, SourceVote, Token } from '../core/types.js';
+import { inputName } from './decode.js';
 import { fileStem, readLines } from './lines.js';
 import { entitiesFromTags } from './token-spans.js';
 import { checkTags, fromUtf16, IdRegistry, isRecord, makeEntity, toUtf16 } from './validate.js';
@@ -141,13 +142,15 @@ function readEntity(
 
 /**
  * Reads a file of one JSON object per line into documents: blank lines are skipped, a line that is
- * not JSON or a repeated id is an error with file:line. `toDoc` gets the default id `<stem>-<n>`.
+ * not JSON or a repeated id is an error with file:line. `toDoc` gets the name its errors give the
+ * file (stdin for '-') and the default id `<stem>-<n>`.
  */
 export async function readJsonRecords(
   file: string,
-  toDoc: (rec: unknown, line: number, defaultId: string) => NerDocument,
+  toDoc: (rec: unknown, name: string, line: number, defaultId: string) => NerDocument,
   opts: { encoding?: string } = {},
 ): Promise<NerDocument[]> {
+  const name = inputName(file);
   const stem = fileStem(file);
   const ids = new IdRegistry();
   const docs: NerDocument[] = [];
@@ -158,14 +161,10 @@ export async function readJsonRecords(
       rec = JSON.parse(raw);
     } catch (err) {
       const hint = file === '-' ? ' (stdin is read as JSONL; give --from for another format)' : '';
-      throw new InputError(
-        `invalid JSON: ${(err as Error).message}${hint}`,
-        file === '-' ? 'stdin' : file,
-        line,
-      );
+      throw new InputError(`invalid JSON: ${(err as Error).message}${hint}`, name, line);
     }
-    const doc = toDoc(rec, line, `${stem}-${docs.length}`);
-    ids.add(doc.id, file, line);
+    const doc = toDoc(rec, name, line, `${stem}-${docs.length}`);
+    ids.add(doc.id, name, line);
     docs.push(doc);
   }
   return docs;
@@ -173,7 +172,7 @@ export async function readJsonRecords(
 
 export async function readJsonl(file: string, options: JsonlReadOptions = {}): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'utf16';
-  return readJsonRecords(file, (rec, line, id) => documentFromRecord(rec, file, line, id, unit), {
+  return readJsonRecords(file, (rec, name, line, id) => documentFromRecord(rec, name, line, id, unit), {
     encoding: options.encoding,
   });
 }

@@ -87,7 +87,7 @@ export async function readSpacy(
   options: { offsets?: OffsetUnit; encoding?: string } = {},
 ): Promise<NerDocument[]> {
   const unit = options.offsets ?? 'codepoint';
-  return readJsonRecords(file, (rec, line, id) => documentFromSpacyRecord(rec, file, line, id, unit), {
+  return readJsonRecords(file, (rec, name, line, id) => documentFromSpacyRecord(rec, name, line, id, unit), {
     encoding: options.encoding,
   });
 }

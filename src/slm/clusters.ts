@@ -9,6 +9,7 @@
  *     by `scripts/build-clusters.ts` into the small file shipped in resources/clusters/.
  */
 import { mulberry32 } from '../core/random.js';
+import { eventLoopTurns, type Turns } from '../core/turns.js';
 import { readShipped, shippedExists, shippedPath, tabLines } from './resources.js';
 
 /** How a model refers to its clusters: embedded in the model file, or a resource shipped with el4ner. */
@@ -42,9 +43,9 @@ export class WordClusters {
     return new WordClusters(name, codes, { name, source: 'embedded', entries: [...codes] });
   }
 
-  static fromSpec(spec: ClusterSpec): WordClusters {
+  static async fromSpec(spec: ClusterSpec): Promise<WordClusters> {
     if (spec.source === 'embedded') return new WordClusters(spec.name, new Map(spec.entries), spec);
-    const res = loadResource(spec.name);
+    const res = await loadResource(spec.name);
     if (res.sha256 !== spec.sha256) {
       throw new Error(
         `word clusters "${spec.name}" shipped with this el4ner differ from those the model was trained with ` +
@@ -62,23 +63,28 @@ export function resourcePath(name: string): string {
   return shippedPath('clusters', name);
 }
 
-const resourceCache = new Map<string, { clusters: WordClusters; sha256: string }>();
+const resourceCache = new Map<string, Promise<{ clusters: WordClusters; sha256: string }>>();
 
-export function parseClusterText(text: string, name: string): Map<string, number> {
+export async function parseClusterText(text: string, name: string): Promise<Map<string, number>> {
   const codes = new Map<string, number>();
-  for (const [word, bits] of tabLines(text, name, 'word<TAB>bits', (v) => /^[01]{1,30}$/.test(v)))
+  for (const [word, bits] of await tabLines(text, name, 'word<TAB>bits', (v) => /^[01]{1,30}$/.test(v)))
     codes.set(word, Number.parseInt(`1${bits}`, 2));
   return codes;
 }
 
-export function loadResource(name: string): { clusters: WordClusters; sha256: string } {
+/** A shipped cluster set, read once per process (giving the event loop its turns while it is read). */
+export function loadResource(name: string): Promise<{ clusters: WordClusters; sha256: string }> {
   const hit = resourceCache.get(name);
   if (hit) return hit;
-  const { file, text, sha256 } = readShipped('clusters', name, 'word clusters');
-  const codes = parseClusterText(text, file);
-  const out = { clusters: new WordClusters(name, codes, { name, source: 'resource', sha256 }), sha256 };
-  resourceCache.set(name, out);
-  return out;
+  const loading = (async () => {
+    const { file, text, sha256 } = await readShipped('clusters', name, 'word clusters');
+    const codes = await parseClusterText(text, file);
+    return { clusters: new WordClusters(name, codes, { name, source: 'resource', sha256 }), sha256 };
+  })();
+  // a failed read is not kept: the next call says it again
+  loading.catch(() => resourceCache.delete(name));
+  resourceCache.set(name, loading);
+  return loading;
 }
 
 export function resourceExists(name: string): boolean {
@@ -120,12 +126,13 @@ export interface BisectOptions {
  * direction (a few power iterations), then refined by 2-means (spherical: rows are normalised in
  * place after centring, unit centroids compared by dot product).
  */
-export function bisectingKMeans(
+export async function bisectingKMeans(
   v: Float32Array,
   n: number,
   d: number,
   opts: BisectOptions = {},
-): Uint32Array {
+  turn: Turns = eventLoopTurns(),
+): Promise<Uint32Array> {
   const depth = Math.min(opts.depth ?? 14, 30);
   const minSize = Math.max(2, opts.minSize ?? 4);
   const iters = opts.iterations ?? 8;
@@ -152,6 +159,7 @@ export function bisectingKMeans(
     const next: Int32Array[] = [];
     for (const g of groups) {
       if (g.length < minSize) continue;
+      await turn();
       mean.fill(0);
       for (const i of g) for (let k = 0; k < d; k++) mean[k] += v[i * d + k];
       for (let k = 0; k < d; k++) mean[k] /= g.length;
@@ -162,6 +170,8 @@ export function bisectingKMeans(
         return s;
       };
       for (let it = 0; it < 6; it++) {
+        // a turn between passes too: one pass over the first groups is all the words
+        if (it > 0) await turn();
         // dir <- C dir, with C the covariance of the group (centred rows).
         acc.fill(0);
         const md = meanDir();
@@ -180,6 +190,7 @@ export function bisectingKMeans(
       const side = new Uint8Array(g.length);
       for (let j = 0; j < g.length; j++) side[j] = dot(g[j], dir) > md ? 1 : 0;
       for (let it = 0; it < iters; it++) {
+        await turn();
         c0.fill(0);
         c1.fill(0);
         let ones = 0;
@@ -243,13 +254,15 @@ export function clusterKey(word: string): string {
 /**
  * Clusters the words of tokenised sentences by their neighbours: each word's vector is the
  * positive PMI of its left and right neighbour words (the `contexts` most frequent words, plus
- * sentence boundaries), randomly projected to `dims` dimensions.
+ * sentence boundaries), randomly projected to `dims` dimensions. Gives the event loop its turns
+ * (src/core/turns.ts): a big unlabeled text takes minutes.
  */
-export function clustersFromText(
+export async function clustersFromText(
   sentences: Iterable<readonly string[]>,
   name: string,
   opts: TextClusterOptions = {},
-): WordClusters {
+  turn: Turns = eventLoopTurns(),
+): Promise<WordClusters> {
   const minCount = opts.minCount ?? 2;
   const maxWords = opts.maxWords ?? 100_000;
   const C = opts.contexts ?? 2000;
@@ -260,6 +273,7 @@ export function clustersFromText(
     const keys = s.map(clusterKey);
     sents.push(keys);
     for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+    await turn();
   }
   const byFreq = [...counts]
     .filter(([, c]) => c >= minCount)
@@ -284,6 +298,7 @@ export function clustersFromText(
     total++;
   };
   for (const s of sents) {
+    await turn();
     for (let i = 0; i < s.length; i++) {
       const w = wordId.get(s[i]);
       if (w === undefined) continue;
@@ -298,7 +313,10 @@ export function clustersFromText(
   const proj = new Float32Array(2 * nCtx * D);
   for (let i = 0; i < proj.length; i++) proj[i] = rand() < 0.5 ? -1 : 1;
   const vec = new Float32Array(n * D);
+  let pairs = 0;
   for (const [key, c] of co) {
+    // the clock is read every 1024 pairs: each pair is only D multiply-adds
+    if ((++pairs & 1023) === 0) await turn();
     const w = Math.floor(key / (2 * nCtx));
     const ctx = key - w * 2 * nCtx;
     const pmi = Math.log((c * total) / (wordTotals[w] * ctxTotals[ctx]));
@@ -307,11 +325,13 @@ export function clustersFromText(
     const p = ctx * D;
     for (let k = 0; k < D; k++) vec[o + k] += pmi * proj[p + k];
   }
-  const codes = bisectingKMeans(vec, n, D, {
-    depth: opts.depth ?? 12,
-    minSize: opts.minSize,
-    seed: opts.seed,
-  });
+  const codes = await bisectingKMeans(
+    vec,
+    n,
+    D,
+    { depth: opts.depth ?? 12, minSize: opts.minSize, seed: opts.seed },
+    turn,
+  );
   const map = new Map<string, number>();
   for (let i = 0; i < n; i++) map.set(words[i], codes[i]);
   return WordClusters.embedded(name, map);

@@ -1,4 +1,5 @@
 /** Turns per-token attribute strings into the CRF's feature id arrays. */
+import { eventLoopTurns, type Turns } from '../core/turns.js';
 import type { EncodedSentence } from './crf.js';
 import type { FeatureIndex } from './feature-index.js';
 
@@ -41,17 +42,24 @@ export class FeatureDictionaryBuilder {
   /**
    * Drops attributes seen fewer than minCount times, renumbers the rest densely, rewrites the
    * sentences in place (dropped attributes are removed) and returns the final name list.
+   * Gives the event loop its turns (src/core/turns.ts).
    */
-  finish(sentences: EncodedSentence[], minCount: number): string[] {
+  async finish(
+    sentences: EncodedSentence[],
+    minCount: number,
+    turn: Turns = eventLoopTurns(),
+  ): Promise<string[]> {
     const remap = new Int32Array(this.names.length).fill(-1);
     const kept: string[] = [];
     for (let i = 0; i < this.names.length; i++) {
+      if ((i & 1023) === 0) await turn();
       if (this.counts[i] >= minCount) {
         remap[i] = kept.length;
         kept.push(this.names[i]);
       }
     }
     for (const s of sentences) {
+      await turn();
       let k = 0;
       const start = s.featStart;
       let from = 0;

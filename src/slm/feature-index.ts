@@ -6,6 +6,8 @@
  * (about 1 in 10^8 for a million names) would share one feature; `build` refuses that case.
  */
 
+import { eventLoopTurns, type Turns } from '../core/turns.js';
+
 const HASH = new Uint32Array(2);
 
 /** Two 32-bit hashes of s's UTF-16 code units (FNV-1a and a murmur-style mix), in HASH[0], HASH[1]. */
@@ -56,10 +58,12 @@ export class FeatureIndex {
     return this.hi.length;
   }
 
-  static build(names: readonly string[]): FeatureIndex {
+  /** The index of `names` (id = position), giving the event loop its turns (src/core/turns.ts). */
+  static async build(names: readonly string[], turn: Turns = eventLoopTurns()): Promise<FeatureIndex> {
     const hi = new Uint32Array(names.length);
     const lo = new Uint32Array(names.length);
     for (let i = 0; i < names.length; i++) {
+      if ((i & 1023) === 0) await turn();
       hash64(names[i]);
       hi[i] = HASH[0];
       lo[i] = HASH[1];

@@ -36,8 +36,8 @@ export class Lexicon {
     return this.entries.match(tokens.map((t) => t.toLowerCase()));
   }
 
-  static fromSpec(spec: LexiconSpec): Lexicon {
-    const lex = loadLexicon(spec.name);
+  static async fromSpec(spec: LexiconSpec): Promise<Lexicon> {
+    const lex = await loadLexicon(spec.name);
     if (lex.spec.sha256 !== spec.sha256)
       throw new Error(
         `lexicon "${spec.name}" shipped with this el4ner differs from the one the model was trained with ` +
@@ -48,20 +48,25 @@ export class Lexicon {
 }
 
 /** Reads "entry<TAB>list" lines ('#' lines are comments); an entry is split into tokens at spaces. */
-export function parseLexiconText(text: string, file: string): Gazetteer {
+export async function parseLexiconText(text: string, file: string): Promise<Gazetteer> {
   const g = new Gazetteer();
-  for (const [entry, list] of tabLines(text, file, 'entry<TAB>list', (v) => /^[a-z-]+$/.test(v)))
+  for (const [entry, list] of await tabLines(text, file, 'entry<TAB>list', (v) => /^[a-z-]+$/.test(v)))
     g.add(entry.split(' '), list);
   return g;
 }
 
-const cache = new Map<string, Lexicon>();
+const cache = new Map<string, Promise<Lexicon>>();
 
-export function loadLexicon(name: string): Lexicon {
+/** A shipped lexicon, read once per process (giving the event loop its turns while it is read). */
+export function loadLexicon(name: string): Promise<Lexicon> {
   const hit = cache.get(name);
   if (hit) return hit;
-  const { file, text, sha256 } = readShipped('lexicons', name, 'lexicon');
-  const lex = new Lexicon({ name, sha256 }, parseLexiconText(text, file));
-  cache.set(name, lex);
-  return lex;
+  const loading = (async () => {
+    const { file, text, sha256 } = await readShipped('lexicons', name, 'lexicon');
+    return new Lexicon({ name, sha256 }, await parseLexiconText(text, file));
+  })();
+  // a failed read is not kept: the next call says it again
+  loading.catch(() => cache.delete(name));
+  cache.set(name, loading);
+  return loading;
 }

@@ -103,9 +103,9 @@ export class CrfTagger {
     let clusters: WordClusters[];
     let lexicons: Lexicon[];
     try {
-      clusters = (header.clusters ?? []).map((c) => WordClusters.fromSpec(c));
+      clusters = await Promise.all((header.clusters ?? []).map((c) => WordClusters.fromSpec(c)));
       // A model written before the lexicons has none.
-      lexicons = (header.lexicons ?? []).map((l) => Lexicon.fromSpec(l));
+      lexicons = await Promise.all((header.lexicons ?? []).map((l) => Lexicon.fromSpec(l)));
     } catch (err) {
       throw new ModelFileError(`${path}: ${(err as Error).message}`);
     }
@@ -298,6 +298,11 @@ export interface TrainOptions {
   onIteration?: (at: TrainProgress) => void;
   /** At the start of each step of training (for a report of where an interrupted run stopped). */
   onStep?: (step: TrainStep) => void;
+  /**
+   * At the start of each training of a recipe that trains twice (`trainCrfChoosingLexicons`,
+   * `trainCrfHoldingOutDev`): which one starts; its steps and iterations follow.
+   */
+  onTraining?: (training: Training) => void;
   /** Threads computing the gradient (the caller's plus worker threads). Default 1. */
   threads?: number;
   /** With dev: keep the best-scoring iteration (default) or the last one. */
@@ -326,11 +331,26 @@ export interface TrainOptions {
 }
 
 /**
- * The steps of one training: extracting the features, the L-BFGS iterations (dev scored among
- * them), scoring the last iteration on dev, choosing the O bias on dev. Each gives the event loop
- * its turns (src/core/turns.ts), so Ctrl-C stops any of them.
+ * The steps of one training: loading the shipped GloVe clusters, building the word clusters from
+ * the text, loading the lexicons, extracting the features, building the feature index, the L-BFGS
+ * iterations (dev scored among them), scoring the last iteration on dev, choosing the O bias on
+ * dev. Each gives the event loop its turns (src/core/turns.ts), so Ctrl-C stops any of them.
  */
-export type TrainStep = 'features' | 'iterations' | 'dev' | 'o-bias';
+export type TrainStep =
+  | 'glove-clusters'
+  | 'text-clusters'
+  | 'lexicons'
+  | 'features'
+  | 'feature-index'
+  | 'iterations'
+  | 'dev'
+  | 'o-bias';
+
+/**
+ * The trainings of a recipe that trains twice: without then with the lexicons (`--lexicons
+ * auto`), or on the sentences not held out then on all of them (a held-out dev share).
+ */
+export type Training = 'without-lexicons' | 'with-lexicons' | 'held-out' | 'all-sentences';
 
 export interface TrainProgress {
   iteration: number;
@@ -402,22 +422,28 @@ export async function prepareTraining(
   const sources = opts.clusterSources ?? DEFAULT_TRAIN.clusterSources;
   if (sources.includes('glove')) {
     if (!resourceExists('glove-100d')) throw new Error('the shipped GloVe word clusters are missing');
-    clusters.push(loadResource('glove-100d').clusters);
+    opts.onStep?.('glove-clusters');
+    clusters.push((await loadResource('glove-100d')).clusters);
   }
   if (sources.includes('text')) {
     const text = function* () {
       for (const s of sentences) yield s.tokens;
       if (opts.unlabeled) yield* opts.unlabeled;
     };
-    const tc = clustersFromText(text(), 'text');
-    log(
-      `crf: ${tc.size} words clustered from the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`,
-    );
+    const from = `the training text${opts.unlabeled ? ' and the unlabeled text' : ''}`;
+    // minutes with a big --unlabeled file
+    log(`crf: building the word clusters from ${from}`);
+    opts.onStep?.('text-clusters');
+    const tc = await clustersFromText(text(), 'text', {}, turn);
+    log(`crf: ${tc.size} words clustered from ${from}`);
     clusters.push(tc);
   }
-  const lexicons = (opts.lexicons ?? DEFAULT_LEXICONS).map((name) => loadLexicon(name));
+  opts.onStep?.('lexicons');
+  const lexicons: Lexicon[] = [];
+  for (const name of opts.lexicons ?? DEFAULT_LEXICONS) lexicons.push(await loadLexicon(name));
   // the longest silent step before the first iteration (some 20 s on CoNLL-2003 train)
   log(`crf: extracting the features of ${sentences.length} sentences`);
+  opts.onStep?.('features');
   const withAttributes: PreparedTraining['sentences'] = [];
   for (const [i, { context, ...s }] of sentences.entries()) {
     withAttributes.push({
@@ -486,11 +512,11 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   const t0 = performance.now();
   const c2 = opts.c2 ?? DEFAULT_TRAIN.c2;
   const turn = eventLoopTurns();
-  opts.onStep?.('features');
   const prep = await prepareTraining(train, opts, turn);
   const { scheme, labels, clusters, lexicons, sentences, featureConfig: cfg, gazetteer: full } = prep;
   const labelId = new Map(labels.map((l, i) => [l, i]));
 
+  opts.onStep?.('feature-index');
   const dict = new FeatureDictionaryBuilder();
   const encoded: EncodedSentence[] = [];
   for (const s of sentences) {
@@ -504,8 +530,8 @@ export async function trainCrf(train: readonly NerDocument[], opts: TrainOptions
   }
   // The attribute strings are not needed any more.
   for (const s of sentences) s.attributes = [];
-  const features = dict.finish(encoded, opts.minCount ?? 1);
-  const index = FeatureIndex.build(features);
+  const features = await dict.finish(encoded, opts.minCount ?? 1, turn);
+  const index = await FeatureIndex.build(features, turn);
   const shape: CrfShape = { numLabels: labels.length, numFeatures: features.length };
   const n = paramCount(shape);
   const tokensTotal = encoded.reduce((a, s) => a + s.n, 0);
@@ -617,7 +643,9 @@ export async function trainCrfChoosingLexicons(
   lexicons: readonly string[],
 ): Promise<CrfTagger> {
   const log = opts.log ?? (() => {});
+  opts.onTraining?.('without-lexicons');
   const without = await trainCrf(train, { ...opts, lexicons: [] });
+  opts.onTraining?.('with-lexicons');
   const withLists = await trainCrf(train, { ...opts, lexicons });
   const f1Without = Number(without.training.devF1);
   const f1With = Number(withLists.training.devF1);
@@ -662,11 +690,13 @@ export async function trainCrfHoldingOutDev(
   const part = train.filter((_, i) => !held.has(i));
   const dev = withContext.filter((_, i) => held.has(i));
   log(`crf: no dev set given: ${dev.length} of the ${train.length} training sentences held out to stop on`);
+  opts.onTraining?.('held-out');
   const first = await trainCrf(part, { ...opts, dev });
   const t = first.training;
   const iterations = Number(t.keptIteration ?? t.iterations);
   const oBias = Number(t.oBias ?? 0);
   log(`crf: retraining on all ${train.length} sentences for ${iterations} iterations, O bias ${oBias}`);
+  opts.onTraining?.('all-sentences');
   const tagger = await trainCrf(train, { ...opts, dev: undefined, maxIterations: iterations, oBias });
   tagger.training.heldOutDev = { share, seed, sentences: dev.length, iterations, oBias, devF1: t.devF1 };
   return tagger;

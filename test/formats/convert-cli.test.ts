@@ -209,3 +209,33 @@ test('convert: "-" reads JSONL from stdin without --from, as its help says', () 
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'EU B-ORG\nsays O\n\n');
 });
+
+test('convert from stdin names it stdin in every error: a bad record, a repeated id, a document CoNLL cannot hold', () => {
+  const cases: [string, string[], string][] = [
+    ['{"id":"a","text":1}\n', [], 'stdin:1: "text" must be a string'],
+    ['{"id":"a","text":1}\n', ['--from', 'spacy'], 'stdin:1: "text" must be a string'],
+    [
+      '{"id":"a","text":"x"}\n{"id":"a","text":"y"}\n',
+      [],
+      'stdin:2: duplicate document id "a" (first at stdin:1)',
+    ],
+    [
+      `${JSON.stringify({
+        id: 'a',
+        text: 'New York',
+        entities: [
+          { start: 0, end: 8, type: 'LOC' },
+          { start: 0, end: 3, type: 'ORG' },
+        ],
+      })}\n`,
+      [],
+      'stdin: document "a" has nested or overlapping entities',
+    ],
+  ];
+  for (const [input, flags, said] of cases) {
+    const r = el4nerWithInput(input, 'convert', '-', '-', '--to', 'conll', ...flags);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(`el4ner: ${said}`), r.stderr);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line');
+  }
+});

@@ -585,3 +585,66 @@ test('Ctrl-C during the feature extraction, the O bias search or the final dev s
       assert.ok(!existsSync(out), where);
     }
   }));
+
+test('Ctrl-C while train-slm loads the GloVe clusters or builds the word clusters from a big --unlabeled text: said, no model written, exit 130', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    const unlabeled = join(dir, 'unlabeled.txt');
+    await writeFile(pool, `${lines.slice(0, 200).join('\n')}\n`);
+    // the texts of the whole CoNLL-2003 training split: seconds of clustering
+    await writeFile(unlabeled, `${lines.map((l) => (JSON.parse(l) as { text: string }).text).join('\n')}\n`);
+    const out = join(dir, 'm.crf');
+    for (const [args, when, where, after] of [
+      // the shipped clusters are the first thing loaded after the pool line
+      [
+        ['--clusters', 'glove'],
+        /^pool: /m,
+        'while loading the shipped GloVe word clusters',
+        /^crf: extracting/m,
+      ],
+      [
+        ['--unlabeled', unlabeled],
+        /^crf: building the word clusters from the training text and the unlabeled text$/m,
+        'while building the word clusters from the text',
+        /words clustered/,
+      ],
+    ] as const) {
+      const r = await trainSlmInterrupted(
+        ['--pool', pool, ...args, '--dev-share', '0', '--out', out, '--max-iter', '1'],
+        when,
+      );
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `\\nel4ner: SIGINT: training stopped ${where}; no model written \\(nothing written to ${literal(out)}\\)\\n$`,
+        ),
+      );
+      // stopped in the step, not after it
+      assert.doesNotMatch(r.stderr, after);
+      assert.ok(!existsSync(out));
+    }
+  }));
+
+test('Ctrl-C in the final training on all sentences (after the held-out one): the message names it and gives its own iteration', () =>
+  inTempDir(async (dir, lines) => {
+    const pool = join(dir, 'pool.jsonl');
+    await writeFile(pool, `${lines.slice(0, 1000).join('\n')}\n`);
+    const out = join(dir, 'm.crf');
+    const r = await trainSlmInterrupted(
+      ['--pool', pool, '--out', out, '--max-iter', '12', '--eval-every', '1', '--patience', '12'],
+      /^crf: retraining on all 1000 sentences [^\n]*\n[\s\S]*^iter 1 loss /m,
+    );
+    assert.equal(r.code, 130, r.stderr);
+    // the held-out training ran its 12 iterations; the final one runs as many as it kept
+    assert.match(r.stderr, /^iter 12 loss /m);
+    const kept = /^crf: retraining on all 1000 sentences for (\d+) iterations/m.exec(r.stderr)?.[1];
+    assert.ok(kept, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `\\nel4ner: SIGINT: training stopped at iteration \\d+ of ${kept} in the final training on all sentences \\(the second of two\\); no model written \\(nothing written to ${literal(out)}\\)\\n$`,
+      ),
+    );
+    assert.ok(!existsSync(out));
+  }));

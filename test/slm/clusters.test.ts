@@ -19,22 +19,22 @@ function common(a: number, b: number): number {
   return k;
 }
 
-test('path prefixes: a short path is its own prefix, a long one is cut', () => {
+test('path prefixes: a short path is its own prefix, a long one is cut', async () => {
   const code = Number.parseInt('1' + '0110', 2);
   assert.equal(WordClusters.prefix(code, 2), 0b101);
   assert.equal(WordClusters.prefix(code, 4), code);
   assert.equal(WordClusters.prefix(code, 9), code);
   assert.deepEqual(
-    [...parseClusterText('# header\nparis\t0110\nrome\t0111\n', 't')],
+    [...(await parseClusterText('# header\nparis\t0110\nrome\t0111\n', 't'))],
     [
       ['paris', code],
       ['rome', code + 1],
     ],
   );
-  assert.throws(() => parseClusterText('paris 0110\n', 'f.tsv'), /f\.tsv:1: expected/);
+  await assert.rejects(() => parseClusterText('paris 0110\n', 'f.tsv'), /f\.tsv:1: expected/);
 });
 
-test('bisecting k-means puts two separated groups on the two sides of the first split', () => {
+test('bisecting k-means puts two separated groups on the two sides of the first split', async () => {
   const rand = mulberry32(3);
   const n = 200;
   const d = 8;
@@ -43,14 +43,14 @@ test('bisecting k-means puts two separated groups on the two sides of the first 
     for (let k = 0; k < d; k++) v[i * d + k] = rand() * 0.2;
     v[i * d + (i < 100 ? 0 : 1)] += 1;
   }
-  const codes = bisectingKMeans(v, n, d, { depth: 6 });
+  const codes = await bisectingKMeans(v, n, d, { depth: 6 });
   const firstBit = (c: number) => WordClusters.prefix(c, 1) & 1;
   const side = firstBit(codes[0]);
   for (let i = 0; i < n; i++) assert.equal(firstBit(codes[i]), i < 100 ? side : 1 - side, `row ${i}`);
   for (const c of codes) assert.ok(31 - Math.clz32(c) <= 6);
 });
 
-test('clusters from text group words that share their neighbours', () => {
+test('clusters from text group words that share their neighbours', async () => {
   const cities = ['paris', 'rome', 'berlin', 'madrid', 'vienna', 'oslo'];
   const foods = ['bread', 'rice', 'cheese', 'pasta', 'soup', 'fish'];
   const sentences: string[][] = [];
@@ -61,7 +61,7 @@ test('clusters from text group words that share their neighbours', () => {
     sentences.push(['we', 'flew', 'to', c, 'in', 'june']);
     sentences.push(['they', 'ate', 'some', f, 'with', 'wine']);
   }
-  const cl = clustersFromText(sentences, 'text', { depth: 8, minSize: 2 });
+  const cl = await clustersFromText(sentences, 'text', { depth: 8, minSize: 2 });
   const code = (w: string) => cl.code(w) as number;
   let within = 0;
   let across = 0;
@@ -72,18 +72,18 @@ test('clusters from text group words that share their neighbours', () => {
   assert.ok(within / 30 > across / 36, `within-group prefix ${within / 30} vs across ${across / 36}`);
   for (const a of cities) for (const b of foods) assert.ok(common(code(a), code(b)) < 8);
   // The embedded spec round-trips.
-  const back = WordClusters.fromSpec(cl.spec);
+  const back = await WordClusters.fromSpec(cl.spec);
   assert.equal(back.code('paris'), cl.code('paris'));
 });
 
-test('the shipped GloVe clusters load and group related words', () => {
-  const { clusters, sha256 } = loadResource('glove-100d');
+test('the shipped GloVe clusters load and group related words', async () => {
+  const { clusters, sha256 } = await loadResource('glove-100d');
   assert.ok(clusters.size >= 100_000);
   assert.match(sha256, /^[0-9a-f]{64}$/);
   const g = (w: string) => clusters.code(w) as number;
   assert.ok(common(g('germany'), g('france')) > common(g('germany'), g('tuesday')));
   assert.ok(common(g('monday'), g('tuesday')) >= 8);
-  assert.throws(
+  await assert.rejects(
     () => WordClusters.fromSpec({ name: 'glove-100d', source: 'resource', sha256: '0'.repeat(64) }),
     /differ from those the model was trained with/,
   );

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FeatureIndex } from '../../src/slm/feature-index.js';
 
-test('the hashed feature index finds every trained attribute and nothing else', () => {
+test('the hashed feature index finds every trained attribute and nothing else', async () => {
   const names = Array.from({ length: 50_000 }, (_, i) => `w=${i.toString(36)}|${i % 7}`);
-  const index = FeatureIndex.build(names);
+  const index = await FeatureIndex.build(names);
   assert.equal(index.size, names.length);
   for (let i = 0; i < names.length; i += 97) assert.equal(index.get(names[i]), i);
   assert.equal(index.get('w=unseen'), -1);
@@ -15,6 +15,9 @@ test('the hashed feature index finds every trained attribute and nothing else', 
   assert.ok(index.bytes <= names.length * 8 + 4 * 2 * 131072);
 });
 
-test('two attributes with the same hash are refused, not silently merged', () => {
-  assert.throws(() => FeatureIndex.build(['w=a', 'w=b', 'w=a']), /collision between feature 0 and feature 2/);
+test('two attributes with the same hash are refused, not silently merged', async () => {
+  await assert.rejects(
+    () => FeatureIndex.build(['w=a', 'w=b', 'w=a']),
+    /collision between feature 0 and feature 2/,
+  );
 });

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { DEFAULT_FEATURES, sentenceFeatures } from '../../src/slm/features.js';
 import { Lexicon, loadLexicon, parseLexiconText } from '../../src/slm/lexicons.js';
 
-test('the shipped lists know names and places the training data may never show', () => {
-  const lex = loadLexicon('en-names-places');
+test('the shipped lists know names and places the training data may never show', async () => {
+  const lex = await loadLexicon('en-names-places');
   assert.ok(lex.size > 40_000, `${lex.size} entries`);
   const tokens = ['maria', 'flew', 'from', 'jakarta', 'to', 'new', 'york', 'city', 'in', 'june'];
   const m = lex.match(tokens);
@@ -18,8 +18,8 @@ test('the shipped lists know names and places the training data may never show',
   assert.deepEqual(m[2], [], 'a function word is in no list');
 });
 
-test('lexicon attributes: the list with the token shape, and the neighbours lists', () => {
-  const lex = loadLexicon('en-names-places');
+test('lexicon attributes: the list with the token shape, and the neighbours lists', async () => {
+  const lex = await loadLexicon('en-names-places');
   const f = sentenceFeatures(
     ['flights', 'to', 'Jakarta', 'today'],
     DEFAULT_FEATURES,
@@ -39,19 +39,19 @@ test('lexicon attributes: the list with the token shape, and the neighbours list
   assert.ok(!none.flat().some((a) => a.startsWith('lx')), 'no lexicon, no attributes');
 });
 
-test('a malformed lexicon line is reported with its file and line', () => {
-  assert.throws(
+test('a malformed lexicon line is reported with its file and line', async () => {
+  await assert.rejects(
     () => parseLexiconText('# lists\nparis\tcity\nlondon city\n', 'lists.tsv'),
     /lists\.tsv:3: expected "entry<TAB>list"/,
   );
-  const g = parseLexiconText('# lists\nsan jose\tcity\n', 'lists.tsv');
+  const g = await parseLexiconText('# lists\nsan jose\tcity\n', 'lists.tsv');
   assert.deepEqual(g.match(['san', 'jose']), [['B-city'], ['I-city']]);
 });
 
-test('a model trained with other lists than the shipped ones is refused', () => {
-  const shipped = loadLexicon('en-names-places').spec;
-  assert.equal(Lexicon.fromSpec(shipped), loadLexicon('en-names-places'));
-  assert.throws(
+test('a model trained with other lists than the shipped ones is refused', async () => {
+  const shipped = (await loadLexicon('en-names-places')).spec;
+  assert.equal(await Lexicon.fromSpec(shipped), await loadLexicon('en-names-places'));
+  await assert.rejects(
     () => Lexicon.fromSpec({ ...shipped, sha256: 'f'.repeat(64) }),
     /differs .* retrain the model/,
   );

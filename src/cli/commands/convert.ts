@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { OffsetUnit } from '../../core/offsets.js';
 import type { TagScheme } from '../../core/types.js';
+import { inputName } from '../../formats/decode.js';
 import { OUTPUT_FORMATS } from '../../formats/types.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
 
@@ -125,9 +126,7 @@ export function register(program: Command): void {
     };
     // what the writers refuse is a document of the input (nested entities for CoNLL, ...): name its file
     const inInput = (e: unknown) =>
-      e instanceof InputError && e.file === undefined
-        ? new InputError(e.message, input === '-' ? 'stdin' : input)
-        : e;
+      e instanceof InputError && e.file === undefined ? new InputError(e.message, inputName(input)) : e;
     if (output === '-') {
       if (to === 'brat') throw new InputError('brat output needs a folder or a .ann path, not stdout');
       // `el4ner convert ... - | head` closes the pipe early: not an error.

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { NerDocument } from '../../core/types.js';
 import { DEFAULT_TRAIN } from '../../slm/defaults.js';
-import type { TrainProgress, TrainStep } from '../../slm/tagger.js';
+import type { Training, TrainProgress, TrainStep } from '../../slm/tagger.js';
 import { numberInRange, positiveInt } from '../args.js';
 import { typesMissingFrom } from '../gold-input.js';
 import { addInputOptions, type InputFlags, inputReadOptions } from '../input-options.js';
@@ -36,6 +36,26 @@ function checkDevTypes(train: readonly NerDocument[], dev: readonly NerDocument[
     `el4ner: warning: ${file}: entity type(s) ${unknown.join(', ')} are not in the training data (${trained}); the model cannot predict them, so dev F1 counts them as missed\n`,
   );
 }
+
+/** Where an interrupted training was, for the Ctrl-C message (the iterations say their own). */
+const STEPS: Record<Exclude<TrainStep, 'iterations'> | 'final dev', string> = {
+  'glove-clusters': 'while loading the shipped GloVe word clusters',
+  'text-clusters': 'while building the word clusters from the text',
+  lexicons: 'while loading the name lists',
+  features: 'while extracting the features of the training sentences',
+  'feature-index': 'while building the feature index',
+  dev: 'while scoring the last iteration on the dev set',
+  'o-bias': 'while choosing the O bias on the dev set',
+  'final dev': 'while scoring the trained model on the dev set',
+};
+
+/** The trainings of a recipe that trains twice, as the Ctrl-C message names them. */
+const TRAININGS: Record<Training, string> = {
+  'without-lexicons': 'the training without the name lists (the first of two)',
+  'with-lexicons': 'the training with the name lists (the second of two)',
+  'held-out': 'the training on the sentences not held out (the first of two)',
+  'all-sentences': 'the final training on all sentences (the second of two)',
+};
 
 export function register(program: Command): void {
   const cmd = program
@@ -191,7 +211,6 @@ export function register(program: Command): void {
           o.dev,
         );
       if (dev) checkDevTypes(train, dev, o.dev!);
-      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       const started = Date.now();
       const options = {
         scheme,
@@ -211,26 +230,26 @@ export function register(program: Command): void {
       const { onInterrupt } = await import('../interrupt.js');
       const { existsSync } = await import('node:fs');
       const earlier = existsSync(o.out);
+      // which training of a recipe that trains twice, its last iteration and its step
+      let training: Training | undefined;
       let at: TrainProgress | undefined;
       // each step gives the event loop its turns, so Ctrl-C is handled in any of them
       let step: TrainStep | 'final dev' | undefined;
       const stopHandling = onInterrupt((signal) => {
-        const iteration = at
-          ? `at iteration ${at.iteration} of ${at.maxIterations}${at.bestDevF1 === undefined ? '' : ` (best dev F1 so far ${at.bestDevF1.toFixed(4)})`}`
-          : 'before its first iteration';
         const where =
-          step === 'features'
-            ? 'while extracting the features of the training sentences'
-            : step === 'dev'
-              ? 'while scoring the last iteration on the dev set'
-              : step === 'o-bias'
-                ? 'while choosing the O bias on the dev set'
-                : step === 'final dev'
-                  ? 'while scoring the trained model on the dev set'
-                  : iteration;
+          step !== undefined && step !== 'iterations'
+            ? STEPS[step]
+            : at
+              ? `at iteration ${at.iteration} of ${at.maxIterations}${at.bestDevF1 === undefined ? '' : ` (best dev F1 so far ${at.bestDevF1.toFixed(4)})`}`
+              : 'before its first iteration';
+        const of = training && step !== 'final dev' ? ` in ${TRAININGS[training]}` : '';
         const model = earlier ? `the model already at ${o.out} is untouched` : `nothing written to ${o.out}`;
-        process.stderr.write(`\nel4ner: ${signal}: training stopped ${where}; no model written (${model})\n`);
+        process.stderr.write(
+          `\nel4ner: ${signal}: training stopped ${where}${of}; no model written (${model})\n`,
+        );
       });
+      // said once Ctrl-C is handled: a Ctrl-C on seeing it stops the training with its message
+      process.stderr.write(`pool: ${train.length} documents from ${o.pool}\n`);
       let tagger: Awaited<ReturnType<typeof trainCrfRecipe>>;
       let seconds: number;
       try {
@@ -238,6 +257,11 @@ export function register(program: Command): void {
           ...options,
           chooseLexicons,
           devShare,
+          onTraining: (t) => {
+            training = t;
+            at = undefined;
+            step = undefined;
+          },
           onIteration: (p) => {
             at = p;
           },
