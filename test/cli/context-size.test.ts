@@ -14,8 +14,11 @@ import { startTestRedis } from '../support/redis.js';
 
 const MODEL = resolve(repoRoot, '../shared/fixtures/models/tiny-random-llama.gguf');
 
-/** A folder with a pool and a config whose llama-cpp model has a 256-token context. */
-function smallContext(): { dir: string; config: string } {
+/** A folder with a pool and a config whose llama-cpp model has a 256-token context (or what `model` and `rest` say). */
+function smallContext(
+  model: Record<string, unknown> = {},
+  rest: Record<string, unknown> = {},
+): { dir: string; config: string } {
   const dir = tmpDir('el4ner-context-');
   writeFileSync(join(dir, 'pool.jsonl'), `${conllLines('train', 40).join('\n')}\n`);
   const config = join(dir, 'c.json');
@@ -23,12 +26,21 @@ function smallContext(): { dir: string; config: string } {
     config,
     JSON.stringify({
       models: [
-        { name: 'local', engine: 'llama-cpp', path: MODEL, gpu: false, build: 'never', contextSize: 256 },
+        {
+          name: 'local',
+          engine: 'llama-cpp',
+          path: MODEL,
+          gpu: false,
+          build: 'never',
+          contextSize: 256,
+          ...model,
+        },
       ],
       pool: 'pool.jsonl',
       labels: ['LOC', 'MISC', 'ORG', 'PER'],
       retrieval: { k: 5 },
       cache: { enabled: false },
+      ...rest,
     }),
   );
   return { dir, config };
@@ -120,31 +132,11 @@ test('worker: the same too small contextSize stops the worker at start-up (exit 
 });
 
 test('run: a sentence whose k demonstrations overflow the context is asked with fewer, the least similar left out, and the row says so (not a failed call)', async () => {
-  const dir = tmpDir('el4ner-context-');
-  writeFileSync(join(dir, 'pool.jsonl'), `${conllLines('train', 40).join('\n')}\n`);
-  const config = join(dir, 'c.json');
   // the smallest prompt (instructions + the 5 shortest demonstrations) fits 3000 tokens; the 5 most
   // similar ones do not; maxTokens 16 and no verification keep the test to one short answer
-  writeFileSync(
-    config,
-    JSON.stringify({
-      models: [
-        {
-          name: 'local',
-          engine: 'llama-cpp',
-          path: MODEL,
-          gpu: false,
-          build: 'never',
-          contextSize: 3000,
-          maxTokens: 16,
-        },
-      ],
-      pool: 'pool.jsonl',
-      labels: ['LOC', 'MISC', 'ORG', 'PER'],
-      retrieval: { k: 5 },
-      stages: { retrieval: 'sentence-embedding', verification: false },
-      cache: { enabled: false },
-    }),
+  const { dir, config } = smallContext(
+    { contextSize: 3000, maxTokens: 16 },
+    { stages: { retrieval: 'sentence-embedding', verification: false } },
   );
   const input = join(dir, 'in.jsonl');
   writeFileSync(

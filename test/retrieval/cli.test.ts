@@ -60,6 +60,19 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A scripted model's pre-extraction answer: every capitalised word of the sentence is a span. */
+function capitalisedSpans(req: ScriptedRequest) {
+  const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
+  return {
+    json: {
+      spans: sentence
+        .split(' ')
+        .filter((w) => /^[A-Z]/.test(w))
+        .map((text) => ({ text })),
+    },
+  };
+}
+
 describe('el4ner index', () => {
   it('builds with gold spans and the lexical embedder, then reuses the index', async () => {
     const out = path.join(dir, 'idx-gold');
@@ -245,12 +258,7 @@ describe('el4ner index', () => {
   });
 
   it('uses LLM pre-extraction and the embedding model of the config', async () => {
-    const chat = (req: ScriptedRequest) => {
-      const user = req.messages.at(-1)?.content ?? '';
-      const sentence = /Sentence: (.*)\n/.exec(user)?.[1] ?? '';
-      const caps = sentence.split(' ').filter((w) => /^[A-Z]/.test(w));
-      return { json: { spans: caps.map((text) => ({ text })) } };
-    };
+    const chat = capitalisedSpans;
     const embed = (input: string[]) => input.map((t) => [t.length, (t.match(/[aeiou]/g) ?? []).length, 1]);
     const srv = await startScriptedServer({ chat, embed });
     try {
@@ -306,15 +314,7 @@ describe('el4ner index', () => {
     let up = false;
     const chat = (req: ScriptedRequest) => {
       if (!up) return { status: 503, errorBody: { error: { message: 'model loading' } } };
-      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
-      return {
-        json: {
-          spans: sentence
-            .split(' ')
-            .filter((w) => /^[A-Z]/.test(w))
-            .map((text) => ({ text })),
-        },
-      };
+      return capitalisedSpans(req);
     };
     const srv = await startScriptedServer({ chat });
     try {
@@ -346,17 +346,7 @@ describe('el4ner index', () => {
     }
   });
   it('--spans llm: another label description is another pre-extraction prompt, so the index is rebuilt', async () => {
-    const chat = (req: ScriptedRequest) => {
-      const sentence = /Sentence: (.*)\n/.exec(req.messages.at(-1)?.content ?? '')?.[1] ?? '';
-      return {
-        json: {
-          spans: sentence
-            .split(' ')
-            .filter((w) => /^[A-Z]/.test(w))
-            .map((text) => ({ text })),
-        },
-      };
-    };
+    const chat = capitalisedSpans;
     const srv = await startScriptedServer({ chat });
     try {
       const cfg = path.join(dir, 'config-described.json');

@@ -5,10 +5,10 @@
  * the wrong order.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { openInChromium } from '../support/chromium.js';
 import { el4nerAsync, jsonl, tmpDir } from '../support/cli.js';
 
 const AR = 'زار الرئيس بيروت أمس';
@@ -32,16 +32,7 @@ test('`el4ner view`: an Arabic document is laid out right to left, an English on
   const r = await el4nerAsync(['view', '--input', input, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
 
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  assert.ok(
-    existsSync(chromium),
-    `Chromium not found at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
-  );
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-  await page.goto(pathToFileURL(out).href);
+  const page = await openInChromium(t, out, { width: 1000, height: 600 });
   // the horizontal centre of each word of a document's text, as laid out (a plain script: the
   // test's own transpiler would add helpers the page does not have)
   const centres = (id: string, words: string[]): Promise<number[]> =>

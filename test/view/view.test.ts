@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { NerDocument } from '../../src/core/types.js';
 import { renderView } from '../../src/view/render.js';
 import { confusionMatrix, markEntities } from '../../src/view/status.js';
+import { openInChromium } from '../support/chromium.js';
 
 const ent = (text: string, sub: string, type: string, from = 0) => {
   const start = text.indexOf(sub, from);
@@ -73,30 +74,10 @@ test('the page escapes text and keeps nested entities', () => {
 });
 
 test('headless Chromium renders the highlighted spans', async (t) => {
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  assert.ok(
-    existsSync(chromium),
-    `Chromium not found at ${chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
-  );
-  const { chromium: pw } = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'el4ner-view-'));
   const file = join(dir, 'report.html');
   writeFileSync(file, renderView(pred, { gold, title: 'view test' }));
-  const browser = await pw.launch({
-    executablePath: chromium,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-  await page.goto(pathToFileURL(file).href);
+  const page = await openInChromium(t, file, { width: 1000, height: 700 });
   const marks = await page.$$eval('.doc mark.ent', (els) =>
     els
       .filter((e) => e.querySelector('sup.tag'))
