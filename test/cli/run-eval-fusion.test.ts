@@ -193,6 +193,20 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     }
   });
 
+  /** `eval` of the fusion config with lambda chosen on dev.jsonl, its report written to `report`. */
+  const evalWithDev = (report: string) => [
+    'eval',
+    '--config',
+    'fusion.json',
+    '--test',
+    'test.jsonl',
+    '--dev',
+    'dev.jsonl',
+    '--report',
+    report,
+    '--no-cache',
+  ];
+
   it('eval with fusion: SLM alone, LLM alone and fused, lambda chosen on --dev', async () => {
     writeFileSync(
       path.join(dir, 'fusion.json'),
@@ -204,18 +218,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     assert.match(noDev.stderr, /fusion\.dev/);
 
     const reportFile = path.join(dir, 'report.json');
-    const r = await el4ner([
-      'eval',
-      '--config',
-      'fusion.json',
-      '--test',
-      'test.jsonl',
-      '--dev',
-      'dev.jsonl',
-      '--report',
-      reportFile,
-      '--no-cache',
-    ]);
+    const r = await el4ner(evalWithDev(reportFile));
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as FusionReport & { kind: string };
     assert.equal(report.kind, 'fusion');
@@ -249,18 +252,7 @@ describe('el4ner run / eval with the CRF: SLM alone, SLM fallback, fusion report
     failing = new Set([tune[3].text, tune[12].text]);
     try {
       const reportFile = path.join(dir, 'dev-down-report.json');
-      const r = await el4ner([
-        'eval',
-        '--config',
-        'fusion.json',
-        '--test',
-        'test.jsonl',
-        '--dev',
-        'dev.jsonl',
-        '--report',
-        reportFile,
-        '--no-cache',
-      ]);
+      const r = await el4ner(evalWithDev(reportFile));
       assert.equal(r.code, 8, r.stderr);
       assert.match(
         r.stderr,
